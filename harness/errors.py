@@ -1,0 +1,41 @@
+"""Errors a user can act on, raised by any backend."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.server import Endpoint
+
+
+class HarnessError(Exception):
+    """An expected failure to provide a server; its message says what to do."""
+
+
+class ServerError(HarnessError):
+    """A server could not be reached, started or used."""
+
+    @classmethod
+    def from_connect_error(cls, exc: Exception, endpoint: Endpoint, backend: str) -> ServerError:
+        text = mask_passwords(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        where = f"{endpoint.host}:{endpoint.port}"
+        if "password authentication failed" in text:
+            hint = f"the password for user {endpoint.user!r} was rejected; check the credentials in the URL"
+        elif "does not exist" in text:
+            hint = "check the user and database names in the URL"
+        elif "Connection refused" in text or "timeout" in text.lower() or "could not translate" in text:
+            hint = "is the server running and reachable from here? check host and port"
+        else:
+            hint = "check the URL and that the server accepts connections"
+        return cls(f"cannot connect to the {backend} server at {where}: {text}; {hint}")
+
+
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@", re.I)
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
+
+
+def mask_passwords(text: str) -> str:
+    """Replace any password in URLs or libpq key/value strings with ***."""
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('scheme')}***@", text)
+    return _KV_PASSWORD.sub(lambda m: f"{m.group(1)}***", text)

@@ -1,0 +1,194 @@
+"""The `local` backend: a private PostgreSQL server from binaries on this machine.
+
+Each server gets its own temporary data directory, a free port on 127.0.0.1 and a
+unix socket, with durability switched off: the data is thrown away anyway. initdb is
+slow, so one initdb'd cluster per installation is cached and copied for each run.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from harness.binaries import Installation, find_installation
+from harness.errors import ServerError
+from harness.server import Endpoint, Server
+
+USER = "verify"
+PASSWORD = "verify"
+READY_TIMEOUT_S = 30.0
+CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "alembic-verify"
+
+# Throwaway data: trading crash safety for speed is the whole point.
+SERVER_SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "listen_addresses": "127.0.0.1",
+    "max_connections": "100",
+    "shared_buffers": "32MB",
+    "log_min_messages": "warning",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _service_account() -> pwd.struct_passwd | None:
+    """PostgreSQL refuses to run as root; as root, run it as an unprivileged account."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise ServerError("running as root and no unprivileged 'postgres' or 'nobody' account exists "
+                      "to run PostgreSQL; create one (useradd postgres) or run as another user")
+
+
+def _demote(account: pwd.struct_passwd | None):
+    if account is None:
+        return None
+
+    def switch_user() -> None:
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+
+    return switch_user
+
+
+def _chown_tree(path: Path, account: pwd.struct_passwd | None) -> None:
+    if account is None:
+        return
+    for root, dirs, files in os.walk(path):
+        os.chown(root, account.pw_uid, account.pw_gid)
+        for name in files:
+            os.chown(os.path.join(root, name), account.pw_uid, account.pw_gid, follow_symlinks=False)
+
+
+def _run_as(cmd: list[str], account: pwd.struct_passwd | None, what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=_demote(account))
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
+        raise ServerError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n    {tail}")
+
+
+def cached_cluster(inst: Installation, account: pwd.struct_passwd | None) -> Path:
+    """An initdb'd cluster for this installation, made once and reused as a template."""
+    owner = account.pw_name if account else str(os.geteuid())
+    target = CACHE_ROOT / "clusters" / f"{inst.version}-{owner}"
+    if (target / "PG_VERSION").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # initdb runs in the system temp dir: the unprivileged account may not be able to
+    # reach the cache under root's home.
+    staging = Path(tempfile.mkdtemp(prefix="alembic-verify-initdb-"))
+    try:
+        os.chmod(staging, 0o755)
+        datadir = staging / "data"
+        datadir.mkdir()
+        _chown_tree(staging, account)
+        _run_as([inst.tool("initdb"), "-D", str(datadir), "-U", USER, "-A", "trust",
+                 "-E", "UTF8", "--locale=C", "--no-sync"], account, "initdb")
+        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=target.parent))
+        shutil.copytree(datadir, incoming / "data", symlinks=True)
+        try:
+            os.rename(incoming / "data", target)  # atomic: concurrent runs see all or nothing
+        except OSError:
+            pass  # another run won the race; use theirs
+        shutil.rmtree(incoming, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+class LocalServer(Server):
+    backend = "local"
+
+    def __init__(self, major: int | None = None) -> None:
+        super().__init__()
+        self.installation = find_installation(major)
+        self._account = _service_account()
+        self._workdir: Path | None = None
+        self._process: subprocess.Popen | None = None
+        self._port = 0
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint("127.0.0.1", self._port, USER, PASSWORD)
+
+    def describe(self) -> str:
+        return (f"local PostgreSQL {self.installation.version} ({self.installation.origin}) "
+                f"on 127.0.0.1:{self._port}")
+
+    def _start(self) -> None:
+        template = cached_cluster(self.installation, self._account)
+        self._workdir = Path(tempfile.mkdtemp(prefix="alembic-verify-pg-"))
+        os.chmod(self._workdir, 0o755)
+        datadir = self._workdir / "data"
+        shutil.copytree(template, datadir, symlinks=True)
+        os.chmod(datadir, 0o700)
+        _chown_tree(self._workdir, self._account)
+        self._port = _free_port()
+        args = [self.installation.tool("postgres"), "-D", str(datadir), "-p", str(self._port),
+                "-k", str(self._workdir)]
+        for key, value in SERVER_SETTINGS.items():
+            args += ["-c", f"{key}={value}"]
+        log = open(self._workdir / "server.log", "wb")  # noqa: SIM115 - kept open by the child
+        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                         preexec_fn=_demote(self._account), start_new_session=True)
+        log.close()
+        self._wait_ready()
+
+    def _log_tail(self, lines: int = 8) -> str:
+        try:
+            text = (self._workdir / "server.log").read_text(errors="replace")
+        except (OSError, TypeError):
+            return ""
+        return "\n    ".join(text.strip().splitlines()[-lines:])
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        last_error = ""
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ServerError(
+                    f"local PostgreSQL {self.installation.version} exited during start "
+                    f"(exit {self._process.returncode}); server log:\n    {self._log_tail()}")
+            try:
+                with psycopg.connect(self.endpoint.conninfo("postgres"), connect_timeout=2) as conn:
+                    conn.execute("SELECT 1")
+                return
+            except psycopg.OperationalError as exc:
+                last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                time.sleep(0.05)
+        raise ServerError(
+            f"local PostgreSQL did not accept connections on 127.0.0.1:{self._port} within "
+            f"{READY_TIMEOUT_S:.0f}s ({last_error}); is the machine overloaded? server log:\n"
+            f"    {self._log_tail()}")
+
+    def _stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            # SIGINT is PostgreSQL's "fast" shutdown: abort sessions, no checkpoint wait.
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None

@@ -1,0 +1,171 @@
+"""The one interface every PostgreSQL backend implements.
+
+A check never learns where its server came from: it asks a `Server` for throwaway
+databases and gets URLs back. Backends only know how to start, describe and stop a
+server; creating, cloning and dropping databases is shared here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL
+
+from harness.errors import ServerError
+
+DRIVER = "postgresql+psycopg"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """How to reach a running server: enough to build any URL or libpq setting."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    maintenance_db: str = "postgres"
+
+    def url(self, database: str) -> URL:
+        return URL.create(
+            DRIVER,
+            username=self.user,
+            password=self.password or None,
+            host=self.host,
+            port=self.port,
+            database=database,
+        )
+
+    def conninfo(self, database: str) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=database,
+            connect_timeout=10,
+        )
+
+
+class Server:
+    """A running PostgreSQL server that hands out uniquely named throwaway databases.
+
+    Subclasses implement `_start`, `_stop` and `endpoint`. Use as a context manager:
+    a failed start tears down whatever it had made before the error propagates, and
+    exit drops every database this object created, then stops the server.
+    """
+
+    backend: str = "abstract"
+
+    def __init__(self) -> None:
+        self.run_id = uuid.uuid4().hex[:10]
+        self._counter = itertools.count(1)
+        self._created: list[str] = []
+        self._version: str | None = None
+
+    # --- backend hooks -------------------------------------------------------
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def endpoint(self) -> Endpoint:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """Where the server lives, for messages (never includes a password)."""
+        ep = self.endpoint
+        return f"{self.backend} server at {ep.host}:{ep.port}"
+
+    # --- lifecycle -----------------------------------------------------------
+    def __enter__(self) -> Server:
+        try:
+            self._start()
+        except BaseException:
+            self._stop_quietly()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.drop_created_databases()
+        finally:
+            self._stop_quietly()
+
+    def _stop_quietly(self) -> None:
+        try:
+            self._stop()
+        except Exception:  # noqa: BLE001 - teardown must not hide the original error
+            pass
+
+    # --- shared database handling -------------------------------------------
+    def connect(self, database: str | None = None, autocommit: bool = True) -> psycopg.Connection:
+        ep = self.endpoint
+        try:
+            return psycopg.connect(ep.conninfo(database or ep.maintenance_db), autocommit=autocommit)
+        except psycopg.OperationalError as exc:
+            raise ServerError.from_connect_error(exc, ep, self.backend) from None
+
+    def url(self, database: str) -> URL:
+        return self.endpoint.url(database)
+
+    @property
+    def version(self) -> str:
+        """The exact server version, e.g. '15.18'."""
+        if self._version is None:
+            with self.connect() as conn:
+                self._version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        return self._version
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def new_database_name(self, purpose: str) -> str:
+        # Every name carries the run id so a shared server (url backend) never sees
+        # two runs collide, and leftovers are recognisably ours.
+        return f"verify_{self.run_id}_{next(self._counter)}_{purpose}"[:63]
+
+    def create_database(self, purpose: str, template: str | None = None) -> str:
+        """Create a fresh database (optionally cloned from `template`) and return its name."""
+        name = self.new_database_name(purpose)
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with self.connect() as conn:
+            try:
+                conn.execute(stmt)
+            except psycopg.errors.ObjectInUse as exc:
+                raise ServerError(
+                    f"cannot clone database {template}: another session is still connected to it "
+                    "(an env.py that leaves its engine open?)"
+                ) from exc
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise ServerError(
+                    f"the {self.backend} server's user {self.endpoint.user!r} may not create databases; "
+                    "grant CREATEDB or use a superuser"
+                ) from exc
+        self._created.append(name)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        if name in self._created:
+            self._created.remove(name)
+
+    def drop_created_databases(self) -> None:
+        for name in list(self._created):
+            try:
+                self.drop_database(name)
+            except Exception:  # noqa: BLE001 - best effort: the server may already be gone
+                self._created.remove(name)
+

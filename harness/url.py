@@ -1,0 +1,45 @@
+"""The `url` backend: an existing server the user points us at (a CI service container, say).
+
+Only databases this run creates are ever touched; they are dropped on exit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from harness.errors import HarnessError
+from harness.server import Endpoint, Server
+
+
+class UrlServer(Server):
+    backend = "url"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise HarnessError("--url is not a database URL; expected "
+                               "postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
+        if parsed.get_backend_name() != "postgresql":
+            raise HarnessError(f"--url names a {parsed.get_backend_name()} database; this suite "
+                               "verifies PostgreSQL only: give a postgresql:// URL")
+        self._endpoint = Endpoint(
+            host=parsed.host or "localhost",
+            port=parsed.port or 5432,
+            user=parsed.username or "postgres",
+            password=parsed.password or "",
+            maintenance_db=parsed.database or "postgres",
+        )
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    def _start(self) -> None:
+        with self.connect():
+            pass  # fail early, with the connection error translated, if the server is unusable
+
+    def _stop(self) -> None:
+        pass  # not ours to stop

@@ -1,0 +1,45 @@
+"""`python -m checks verify`: run the checklist on a project against a throwaway server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from checks.errors import ConfigError
+from checks.progress import Progress
+from checks.project.project import Project
+from checks.project.settings import load_settings
+from checks.report.console import print_stage
+from checks.report.json_report import build_report, write_report
+from checks.result import Status
+from checks.run import Run
+from checks.verify import run_stages, validate_stage_names
+from harness import open_server
+
+
+def verify(args) -> int:
+    out = sys.stdout
+    stages = validate_stage_names(args.stage or [])
+    root = Path(args.project)
+    if not root.is_dir():
+        raise ConfigError(f"project directory not found: {root}; pass --project DIR, the folder "
+                          "that holds alembic.ini")
+    settings = load_settings(root.resolve(), Path(args.config) if args.config else None)
+    project = Project(root, alembic_ini=args.alembic_ini, settings=settings,
+                      metadata_override=args.metadata)
+    with open_server(args.backend, args.pg, args.url) as server:
+        out.write(f"alembic-verify: {root.resolve()}\n"
+                  f"  server: {server.describe()}, PostgreSQL {server.version}\n")
+        out.flush()
+        run = Run(project, server, Progress(enabled=not args.quiet_progress))
+        results = run_stages(run, stages, on_result=lambda r: print_stage(r, out, args.verbose))
+        if args.report_json:
+            write_report(Path(args.report_json), build_report(
+                str(root.resolve()), server.backend, server.version, results, server.describe()))
+    failed = [r.name for r in results if r.status in (Status.FAIL, Status.ERROR)]
+    warned = [r.name for r in results if r.status is Status.WARN]
+    if failed:
+        out.write(f"FAILED: {', '.join(failed)}\n")
+        return 1
+    out.write("OK" + (f" with warnings in {', '.join(warned)}" if warned else "") + "\n")
+    return 0

@@ -1,0 +1,37 @@
+"""The console report: a line per stage, and under a stage that did not pass, its findings."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from checks.result import Finding, Severity, StageResult, Status
+
+MARKS = {Status.PASS: "✓", Status.WARN: "⚠", Status.FAIL: "✗", Status.ERROR: "✗", Status.SKIP: "-"}
+SEVERITY_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "·"}
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    where = []
+    if finding.revision:
+        where.append(f"revision {finding.revision}")
+    if finding.object and finding.object not in finding.message:
+        where.append(finding.object)
+    suffix = f"  [{'; '.join(where)}]" if where else ""
+    lines = [f"      {SEVERITY_MARKS[finding.severity]} {finding.code}: {finding.message}{suffix}"]
+    if finding.hint:
+        lines.append(f"        fix: {finding.hint}")
+    return lines
+
+
+def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
+    status = "" if result.status is Status.PASS else f"  {result.status.value}"
+    lines = [f"  {MARKS[result.status]} {result.name:<10} {result.duration_s:6.2f}s{status}"]
+    if result.status is not Status.PASS or verbose:
+        for finding in result.findings:
+            lines += _finding_lines(finding)
+    return lines
+
+
+def print_stage(result: StageResult, stream: TextIO, verbose: bool = False) -> None:
+    stream.write("\n".join(stage_lines(result, verbose)) + "\n")
+    stream.flush()

@@ -1,0 +1,49 @@
+"""Take a snapshot through whatever connection is at hand.
+
+Between two migration steps the only view of the uncommitted schema is the migration's
+own SQLAlchemy connection, which may even be an async driver's, run through
+`run_sync`. The snapshot module speaks psycopg; this adapter lets it read through a
+SQLAlchemy connection of any driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import psycopg
+from sqlalchemy import text
+
+from checks.schema import Snapshot, take_snapshot
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+class _SqlAlchemyAsPsycopg:
+    """The subset of psycopg.Connection the snapshot uses, over a SQLAlchemy connection."""
+
+    def __init__(self, connection) -> None:
+        self._connection = connection
+
+    def execute(self, query: str, params: dict | None = None):
+        converted = _NAMED.sub(r":\1", query).replace("%%", "%")
+        # A colon inside the catalog SQL (::regclass casts) must not read as a bind.
+        converted = re.sub(r"::", r"\\:\\:", converted)
+        return self._connection.execute(text(converted), params or {})
+
+    @contextlib.contextmanager
+    def transaction(self, force_rollback: bool = False):
+        nested = self._connection.begin_nested()
+        try:
+            yield
+        finally:
+            nested.rollback()
+
+
+def snapshot_of(connection, version_table: str = "alembic_version") -> Snapshot:
+    if isinstance(connection, psycopg.Connection):
+        return take_snapshot(connection, version_table=version_table)
+    driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
+    if isinstance(driver, psycopg.Connection):
+        return take_snapshot(driver, version_table=version_table)
+    return take_snapshot(_SqlAlchemyAsPsycopg(connection), version_table=version_table)

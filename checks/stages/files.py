@@ -1,0 +1,152 @@
+"""files: the revision files themselves, read without a database.
+
+Each file is parsed (not imported) so that problems Alembic papers over are still seen:
+two files with one revision id (Alembic silently keeps one), a down_revision naming
+nothing, a missing upgrade() or downgrade(), a file Alembic never loads.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.util import CommandError
+
+from checks.result import Finding, Severity
+from checks.run import Run
+
+
+@dataclass
+class RevisionFile:
+    path: Path
+    revision: str | None = None
+    down_revisions: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    functions: set[str] = field(default_factory=set)
+    syntax_error: str | None = None
+
+
+def _names(node: ast.expr | None) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        return ()
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(v for v in value if isinstance(v, str))
+
+
+def parse_revision_file(path: Path) -> RevisionFile:
+    info = RevisionFile(path)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        info.syntax_error = f"{type(exc).__name__}: {exc}"
+        return info
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            info.functions.add(node.name)
+        targets: list[tuple[str, ast.expr | None]] = []
+        if isinstance(node, ast.Assign):
+            targets = [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            targets = [(node.target.id, node.value)]
+        for name, value in targets:
+            if name == "revision":
+                found = _names(value)
+                info.revision = found[0] if found else None
+            elif name == "down_revision":
+                info.down_revisions = _names(value)
+            elif name == "depends_on":
+                info.depends_on = _names(value)
+    return info
+
+
+def revision_files(run: Run) -> list[RevisionFile]:
+    script = run.project.script
+    recursive = script.recursive_version_locations
+    found: list[RevisionFile] = []
+    for location in script._version_locations:
+        folder = Path(location)
+        pattern = "**/*.py" if recursive else "*.py"
+        for path in sorted(folder.glob(pattern)):
+            if not path.name.startswith("_"):
+                found.append(parse_revision_file(path))
+    return found
+
+
+def check(run: Run) -> list[Finding]:
+    """A duplicated revision id silently drops one migration from every fresh database;
+    a dangling down_revision or a missing downgrade() breaks deploys and rollbacks."""
+    files = revision_files(run)
+    findings: list[Finding] = []
+    by_id: dict[str, list[RevisionFile]] = {}
+    for info in files:
+        if info.syntax_error:
+            findings.append(Finding(Severity.ERROR, "unparsable-revision",
+                                    f"{info.path.name} does not parse: {info.syntax_error}",
+                                    object=str(info.path), hint="fix the file's Python syntax"))
+            continue
+        if info.revision is None:
+            if "upgrade" in info.functions:
+                findings.append(Finding(
+                    Severity.ERROR, "revision-not-loaded",
+                    f"{info.path.name} defines upgrade() but no revision id, so Alembic never runs it",
+                    object=str(info.path), hint="add revision = '<id>' and down_revision to the file"))
+            continue
+        by_id.setdefault(info.revision, []).append(info)
+    for revision, infos in by_id.items():
+        if len(infos) > 1:
+            names = ", ".join(i.path.name for i in infos)
+            findings.append(Finding(
+                Severity.ERROR, "duplicate-revision",
+                f"revision id {revision} is declared by {len(infos)} files ({names}); "
+                "Alembic keeps only one of them", revision=revision, object=names,
+                hint="give each file its own id (alembic revision generates one) and fix the "
+                     "down_revision of the files that follow"))
+    for revision, infos in by_id.items():
+        info = infos[0]
+        for parent in info.down_revisions:
+            if parent not in by_id:
+                findings.append(Finding(
+                    Severity.ERROR, "missing-down-revision",
+                    f"{info.path.name}: down_revision {parent} names no revision file",
+                    revision=revision, object=parent,
+                    hint="restore the missing file, or point down_revision at an existing revision"))
+        for needed in info.depends_on:
+            if needed not in by_id:
+                findings.append(Finding(
+                    Severity.ERROR, "missing-dependency",
+                    f"{info.path.name}: depends_on {needed} names no revision file",
+                    revision=revision, object=needed, hint="fix or remove the depends_on entry"))
+        for function in ("upgrade", "downgrade"):
+            if function not in info.functions:
+                findings.append(Finding(
+                    Severity.ERROR, f"missing-{function}",
+                    f"{info.path.name} defines no {function}() function", revision=revision,
+                    object=f"{info.path.name}:{function}",
+                    hint=f"add def {function}() -> None: with the operations that "
+                         f"{'apply' if function == 'upgrade' else 'undo'} this revision"))
+    if not findings:
+        findings += _load_check(run)
+    return findings
+
+
+def _load_check(run: Run) -> list[Finding]:
+    """Alembic itself must be able to load and order the whole history (cycles, imports)."""
+    try:
+        with run.project.env.active():
+            ordered = list(run.project.script.walk_revisions("base", "heads"))
+    except CommandError as exc:
+        return [Finding(Severity.ERROR, "history-unloadable", f"Alembic cannot order the history: {exc}",
+                        hint="fix the down_revision chain it names")]
+    except Exception as exc:  # noqa: BLE001 - a revision module raised on import
+        return [Finding(Severity.ERROR, "history-unloadable",
+                        f"Alembic cannot load the revisions: {type(exc).__name__}: {exc}",
+                        hint="import the named revision file by hand to see the error")]
+    return [] if ordered else [Finding(Severity.ERROR, "no-revisions", "the history has no revisions")]

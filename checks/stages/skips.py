@@ -1,0 +1,22 @@
+"""What a stage reports when the fresh build it depends on did not get to head."""
+
+from __future__ import annotations
+
+from checks.result import Finding, Severity
+from checks.run import Build
+
+
+class StageSkipped(Exception):
+    """Raised by a stage that cannot judge anything; carries the reason as a finding."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def skipped_for_build(build: Build) -> list[Finding]:
+    err = build.error
+    raise StageSkipped(Finding(
+        Severity.INFO, "skipped",
+        f"skipped: the migrations do not apply to an empty database (upgrade of {err.revision} "
+        "failed); see the fresh stage", revision=err.revision))

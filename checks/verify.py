@@ -1,0 +1,49 @@
+"""Run the chosen stages in order and collect one result per stage."""
+
+from __future__ import annotations
+
+import time
+
+from checks.errors import ConfigError, MigrationError
+from checks.result import Finding, Severity, StageResult, Status
+from checks.run import Run
+from checks.stages import STAGES
+from checks.stages.skips import StageSkipped
+
+
+def validate_stage_names(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {', '.join(unknown)}; valid stages: {', '.join(STAGES)}")
+    # Run in checklist order whatever order they were given in.
+    return [n for n in STAGES if n in names] if names else list(STAGES)
+
+
+def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
+    results: list[StageResult] = []
+    files_failed = False
+    for name in validate_stage_names(names):
+        started = time.monotonic()
+        if files_failed:
+            result = StageResult(name, Status.SKIP, [Finding(
+                Severity.INFO, "skipped", "skipped: the revision files have errors; fix the files stage first")])
+        else:
+            result = _run_one(run, name, started)
+        run.progress.clear()
+        files_failed = files_failed or (name == "files" and result.status is Status.FAIL)
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def _run_one(run: Run, name: str, started: float) -> StageResult:
+    try:
+        findings = STAGES[name](run)
+    except StageSkipped as skipped:
+        return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
+    except MigrationError as exc:
+        return StageResult(name, Status.ERROR, [Finding(
+            Severity.ERROR, "stage-error", str(exc), revision=exc.revision, object=exc.path)],
+            time.monotonic() - started)
+    return StageResult.from_findings(name, findings, time.monotonic() - started)

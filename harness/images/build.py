@@ -1,0 +1,178 @@
+"""Build PostgreSQL images from Debian's own packages, for hosts that cannot pull.
+
+Each image is a debootstrapped minimal Debian suite with that suite's postgresql-N,
+imported with an entrypoint that honours the official image's variables, so
+compose.test.yml runs it unchanged (VERIFY_PG_IMAGE_PREFIX=alembic-verify/postgres).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.docker_engine import engine, image_present
+from harness.errors import HarnessError
+from harness.images.mirror import Mirrors, debian_mirrors
+
+REPOSITORY = "alembic-verify/postgres"
+# The Debian suite that carries each major as its own postgresql-N.
+# 14 and 16 were never any suite's default: use the official images for them.
+SUITES = {13: "bullseye", 15: "bookworm", 17: "trixie", 18: "forky"}
+# Released suites get their -updates and -security pockets too.
+RELEASED = {"bullseye", "bookworm", "trixie"}
+HERE = Path(__file__).resolve().parent
+DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
+
+
+def image_name(major: int) -> str:
+    return f"{REPOSITORY}:{major}"
+
+
+def pgdata_for(major: int) -> str:
+    """Where the official image keeps its data (18 moved it), so one compose file fits both."""
+    return f"/var/lib/postgresql/{major}/docker" if major >= 18 else "/var/lib/postgresql/data"
+
+
+@dataclass(frozen=True)
+class Built:
+    major: int
+    image: str
+    seconds: float  # 0 when skipped
+    size_bytes: int
+    skipped: bool
+
+
+def build_images(
+    majors: Iterable[int] = (), force: bool = False, log: Callable[[str], None] = print
+) -> list[Built]:
+    """Build (or, unless `force`, keep) an image per major; all of SUITES when none given."""
+    majors = sorted(set(majors)) or sorted(SUITES)
+    unknown = [m for m in majors if m not in SUITES]
+    if unknown:
+        raise HarnessError(
+            f"no Debian suite carries PostgreSQL {', '.join(map(str, unknown))}; "
+            f"images can be built for {', '.join(map(str, SUITES))} "
+            "(for other majors, pull the official postgres:N image)"
+        )
+    results = []
+    todo = [m for m in majors if force or not image_present(image_name(m))]
+    for major in majors:
+        if major not in todo:
+            log(f"pg{major}: {image_name(major)} already present (use --force to rebuild)")
+            results.append(Built(major, image_name(major), 0.0, _size(major), skipped=True))
+    if todo:
+        _check_host()
+        mirrors = debian_mirrors()
+        for major in todo:
+            started = time.monotonic()
+            _build_one(major, mirrors, log)
+            seconds = time.monotonic() - started
+            size = _size(major)
+            log(f"pg{major}: built {image_name(major)} in {seconds:.0f}s, {size / 1e6:.0f} MB")
+            results.append(Built(major, image_name(major), seconds, size, skipped=False))
+    return sorted(results, key=lambda b: b.major)
+
+
+def _size(major: int) -> int:
+    return engine().images.get(image_name(major)).attrs["Size"]
+
+
+def _check_host() -> None:
+    if os.geteuid() != 0:
+        raise HarnessError("building images needs root (debootstrap, chroot): sudo invoke build-images")
+    if not shutil.which("debootstrap"):
+        _run(["apt-get", "install", "-y", "-qq", "debootstrap"], "install debootstrap")
+
+
+def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None:
+    suite = SUITES[major]
+    workdir = Path(tempfile.mkdtemp(prefix=f"alembic-verify-pg{major}-", dir="/var/tmp"))
+    root = workdir / "root"
+    try:
+        log(f"pg{major}: debootstrap {suite} (minbase) from {mirrors.archive}")
+        # Suites newer than the host's debootstrap use the generic (sid) script.
+        script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
+        _run(
+            ["debootstrap", "--variant=minbase", "--components=main", suite, str(root),
+             mirrors.archive, *script],
+            f"debootstrap {suite}",
+            hint="if the signature check failed, the host's debian-archive-keyring may be "
+            f"too old for {suite}",
+        )
+        (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
+        shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
+        log(f"pg{major}: installing postgresql-{major} from {suite}")
+        version = _run(
+            ["chroot", str(root), "/bin/sh", "/tmp/provision.sh", str(major)],
+            f"install postgresql-{major}",
+        ).strip().splitlines()[-1]
+        entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
+        shutil.copy(HERE / "entrypoint.sh", entrypoint)
+        entrypoint.chmod(0o755)
+        log(f"pg{major}: importing {image_name(major)} ({version})")
+        tarball = workdir / "rootfs.tar"
+        _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
+        engine().api.import_image_from_file(
+            str(tarball), repository=REPOSITORY, tag=str(major), changes=_image_config(major, suite, version)
+        )
+    finally:
+        _remove_workdir(workdir)
+
+
+def _sources_list(suite: str, mirrors: Mirrors) -> str:
+    lines = [f"deb {mirrors.archive} {suite} main"]
+    if suite in RELEASED:
+        lines.append(f"deb {mirrors.archive} {suite}-updates main")
+        if mirrors.security:
+            lines.append(f"deb {mirrors.security} {suite}-security main")
+    return "\n".join(lines) + "\n"
+
+
+def _image_config(major: int, suite: str, version: str) -> list[str]:
+    return [
+        f"ENV PATH=/usr/lib/postgresql/{major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        f"ENV PG_MAJOR={major}",
+        f"ENV PGDATA={pgdata_for(major)}",
+        "ENV LANG=en_US.utf8",
+        'ENTRYPOINT ["docker-entrypoint.sh"]',
+        'CMD ["postgres"]',
+        "EXPOSE 5432",
+        # Fast shutdown, as the official image does.
+        "STOPSIGNAL SIGINT",
+        f'LABEL io.alembic-verify.image="1" io.alembic-verify.debian-suite="{suite}" '
+        f'org.opencontainers.image.version="{version.split()[-1]}"',
+    ]
+
+
+def _run(cmd: list[str], what: str, hint: str = "") -> str:
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    if proc.returncode != 0:
+        tail = "\n".join("    " + line for line in proc.stdout.splitlines()[-25:])
+        raise HarnessError(
+            f"could not {what}: `{' '.join(cmd)}` exited with {proc.returncode}"
+            + (f" ({hint})" if hint else "")
+            + f"\n  output (last lines):\n{tail}"
+        )
+    return proc.stdout
+
+
+def _remove_workdir(workdir: Path) -> None:
+    """Remove the build root, but never through a mount (an aborted debootstrap can leave /proc, /dev)."""
+    inside = str(workdir) + "/"
+    mounts = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(inside):
+                mounts.append(point)
+    for point in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)
+    if any(os.path.ismount(p) for p in mounts):
+        raise HarnessError(f"{workdir} still has mounts inside; unmount them, then remove it by hand")
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -1,7 +1,6 @@
-"""Ephemeral PostgreSQL servers behind one interface; see `open_server`."""
+"""Ephemeral PostgreSQL servers behind one interface.
 
-from harness.errors import HarnessError, ServerError
-from harness.select import BACKENDS, open_server
-from harness.server import Endpoint, Server
-
-__all__ = ["BACKENDS", "Endpoint", "HarnessError", "Server", "ServerError", "open_server"]
+`harness.select.open_server` gives a server; `harness.server.Server` is the interface.
+Kept free of imports so the noxfile can ask `harness.binaries` what is installed
+before any dependency is.
+"""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import open_server
+from harness.select import open_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

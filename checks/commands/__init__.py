@@ -1,5 +1,5 @@
-"""One module per subcommand; each exposes a function taking parsed arguments, returning an exit code."""
+"""One module per subcommand: each has HELP, add_arguments(parser) and run(args) -> exit code."""
 
-from checks.commands.verify import verify
+from checks.commands import verify
 
 COMMANDS = {"verify": verify}

@@ -14,10 +14,33 @@ from checks.report.json_report import build_report, write_report
 from checks.result import Status
 from checks.run import Run
 from checks.verify import run_stages, validate_stage_names
-from harness import open_server
+from checks.stages import STAGES
+from harness.select import open_server
+from harness.select import BACKENDS
 
 
-def verify(args) -> int:
+HELP = "run the checklist stages"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
+    parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
+    parser.add_argument("--config", help="settings file (default: PROJECT/alembic-verify.toml "
+                                          "or [tool.alembic-verify] in PROJECT/pyproject.toml)")
+    parser.add_argument("--stage", action="append", metavar="NAME",
+                        help=f"run only this stage (repeatable): {', '.join(STAGES)}")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="where the server comes from (default: auto)")
+    parser.add_argument("--url", help="an existing server to create throwaway databases on")
+    parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major version")
+    parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
+    parser.add_argument("--report-json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--strict", action="store_true", help="lint warnings fail the run")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages too")
+    parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
+
+
+def run(args) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
     root = Path(args.project)
@@ -31,8 +54,8 @@ def verify(args) -> int:
         out.write(f"alembic-verify: {root.resolve()}\n"
                   f"  server: {server.describe()}, PostgreSQL {server.version}\n")
         out.flush()
-        run = Run(project, server, Progress(enabled=not args.quiet_progress))
-        results = run_stages(run, stages, on_result=lambda r: print_stage(r, out, args.verbose))
+        verification = Run(project, server, Progress(enabled=not args.quiet_progress))
+        results = run_stages(verification, stages, on_result=lambda r: print_stage(r, out, args.verbose))
         if args.report_json:
             write_report(Path(args.report_json), build_report(
                 str(root.resolve()), server.backend, server.version, results, server.describe()))

@@ -36,7 +36,7 @@ def compare_sequences(report: Report, expected: Snapshot, actual: Snapshot) -> N
         # A sequence whose column is missing on either side goes with the column's report.
         return [
             (name, seq) for name, seq in snap.sequences.items()
-            if not report.skips(name, *filter(None, [seq.owned_by]))
+            if not report.skips(name, seq.owned_by or name)
             and (seq.owned_by is None or _column_on_both(seq.owned_by, expected, actual))
         ]
 
@@ -51,8 +51,8 @@ def compare_sequences(report: Report, expected: Snapshot, actual: Snapshot) -> N
             report.changed(f"sequence {name}", prop, getattr(exp, prop), getattr(act, prop))
     for in_expected, leftovers in ((True, only_expected), (False, only_actual)):
         for name, seq in leftovers:
-            owner = f" (owned by {seq.owned_by})" if seq.owned_by else ""
-            report.one_sided(f"sequence {name}{owner}", in_expected)
+            owner = f"owned by {seq.owned_by}" if seq.owned_by else None
+            report.one_sided(f"sequence {name}", in_expected, owner)
 
 
 def compare_views(report: Report, expected: Snapshot, actual: Snapshot) -> None:

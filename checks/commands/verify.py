@@ -54,7 +54,8 @@ def run(args) -> int:
         out.write(f"alembic-verify: {root.resolve()}\n"
                   f"  server: {server.describe()}, PostgreSQL {server.version}\n")
         out.flush()
-        verification = Run(project, server, Progress(enabled=not args.quiet_progress))
+        verification = Run(project, server, Progress(enabled=not args.quiet_progress),
+                           strict=args.strict)
         results = run_stages(verification, stages, on_result=lambda r: print_stage(r, out, args.verbose))
         if args.report_json:
             write_report(Path(args.report_json), build_report(

@@ -12,7 +12,7 @@ _TABLE_PROPERTIES = ("kind", "partition_key", "partition_of", "partition_bound",
 _COLUMN_PROPERTIES = ("type", "nullable", "identity", "generated", "collation", "comment")
 _Item = TypeVar("_Item", Constraint, Index, Trigger)
 
-CONSTRAINT_KINDS = {
+_CONSTRAINT_KINDS = {
     "p": "primary key",
     "u": "unique constraint",
     "f": "foreign key",
@@ -97,7 +97,7 @@ def compare_triggers(report: Report, expected: Snapshot, actual: Snapshot) -> No
 
 
 def _constraint_object(con: Constraint) -> str:
-    return f"{CONSTRAINT_KINDS[con.kind]} {con.table}.{con.name}"
+    return f"{_CONSTRAINT_KINDS[con.kind]} {con.table}.{con.name}"
 
 
 def _on_shared_relations(

@@ -61,7 +61,8 @@ CREATE VIEW open_orders AS
     SELECT orders.id, orders.user_id
     FROM orders
     WHERE orders.status = 'new';
-CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.created_at := now(); RETURN NEW; END $$;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN NEW.created_at := now(); RETURN NEW; END $$;
 CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE PROCEDURE touch();
 """
 
@@ -117,7 +118,8 @@ REAL_DIFFERENCES = {
     "enum_label_order": (
         "CREATE TYPE mood AS ENUM ('sad', 'happy')",
         "CREATE TYPE mood AS ENUM ('happy', 'sad')",
-        ("enum mood", "labels", "enum mood: labels ('sad', 'happy') in models, ('happy', 'sad') in migrations"),
+        ("enum mood", "labels",
+         "enum mood: labels ('sad', 'happy') in models, ('happy', 'sad') in migrations"),
     ),
     "foreign_key_on_delete": (
         "",
@@ -168,7 +170,8 @@ REAL_DIFFERENCES = {
     "owned_sequence_increment": (
         "",
         "ALTER SEQUENCE users_id_seq INCREMENT BY 5",
-        ("sequence users_id_seq", "increment", "sequence users_id_seq: increment 1 in models, 5 in migrations"),
+        ("sequence users_id_seq", "increment",
+         "sequence users_id_seq: increment 1 in models, 5 in migrations"),
     ),
     "view_definition": (
         "",
@@ -253,6 +256,9 @@ def test_ignored_names_take_their_contents_along(snapshot_of, ignore):
     migrations = snapshot_of(MODELS)
     # The column's key and index are objects of their own; its sequence goes with it.
     assert [d.object for d in diff_snapshots(models, migrations)] == [
-        "table audit_log", "users.legacy", "unique constraint users.users_legacy_key", "index users.ix_legacy",
+        "table audit_log",
+        "users.legacy",
+        "unique constraint users.users_legacy_key",
+        "index users.ix_legacy",
     ]
     assert diff_snapshots(models, migrations, ignore=frozenset(ignore)) == []

@@ -122,7 +122,9 @@ def test_indexes_without_names_and_without_constraint_indexes(snap):
         "CREATE INDEX ON app.orders USING btree (user_id) WHERE (status <> 'shipped'::status)"
     )
     assert indexes["ix_orders_open"].columns == ("user_id",)
-    assert indexes["ix_users_lower_name"].definition == "CREATE INDEX ON public.users USING btree (lower(name))"
+    assert indexes["ix_users_lower_name"].definition == (
+        "CREATE INDEX ON public.users USING btree (lower(name))"
+    )
 
 
 def test_types(snap):

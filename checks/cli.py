@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from checks.errors import USAGE_ERRORS
+from checks.errors import USAGE_ERRORS, VerifyError
 from harness.errors import mask_passwords
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except USAGE_ERRORS as exc:
         print(f"error: {mask_passwords(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except VerifyError as exc:
+        print(f"failed: {mask_passwords(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: throwaway servers and databases were removed", file=sys.stderr)
         return EXIT_INTERRUPTED

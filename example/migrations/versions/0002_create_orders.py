@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("status", order_status, nullable=False, server_default="pending"),
         sa.Column("total", sa.Numeric(12, 2), nullable=False, server_default="0"),
-        sa.CheckConstraint("total >= 0", name="ck_orders_total_not_negative"),
+        sa.CheckConstraint("total >= 0", name=op.f("ck_orders_total_not_negative")),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="CASCADE",
                                 name="fk_orders_customer_id_customers"),
         sa.PrimaryKeyConstraint("id", name="pk_orders"),

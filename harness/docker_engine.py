@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING
+
+import docker
 
 from harness.errors import ServerError
-
-if TYPE_CHECKING:
-    import docker
 
 
 def _where() -> str:
@@ -18,12 +16,6 @@ def _where() -> str:
 
 @functools.cache
 def _cached_engine() -> docker.DockerClient:
-    try:
-        import docker
-    except ImportError:
-        raise ServerError(
-            "the compose backend needs the docker SDK: python3 -m pip install docker"
-        ) from None
     try:
         client = docker.from_env(timeout=120)
         client.ping()
@@ -51,8 +43,6 @@ def engine_problem() -> str | None:
 
 
 def image_present(name: str) -> bool:
-    import docker
-
     try:
         engine().images.get(name)
     except docker.errors.ImageNotFound:

@@ -131,8 +131,7 @@ class LocalServer(Server):
         return Endpoint("127.0.0.1", self._port, USER, PASSWORD)
 
     def describe(self) -> str:
-        return (f"local PostgreSQL {self.installation.version} ({self.installation.origin}) "
-                f"on 127.0.0.1:{self._port}")
+        return f"local binaries ({self.installation.origin}) on 127.0.0.1:{self._port}"
 
     def _start(self) -> None:
         template = cached_cluster(self.installation, self._account)

@@ -52,7 +52,7 @@ def run(args) -> int:
                       metadata_override=args.metadata)
     with open_server(args.backend, args.pg, args.url) as server:
         out.write(f"alembic-verify: {root.resolve()}\n"
-                  f"  server: {server.describe()}, PostgreSQL {server.version}\n")
+                  f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
         out.flush()
         verification = Run(project, server, Progress(enabled=not args.quiet_progress),
                            strict=args.strict)

@@ -29,18 +29,21 @@ Dpkg::Options { "--force-confold"; "--force-unsafe-io"; };
 EOF
 
 apt-get update -qq
-apt-get install -y -qq "postgresql-$major" locales >/dev/null
+apt-get install -y -qq "postgresql-$major" locales
 
 # Same default locale as the official images, so collations compare equal.
 localedef -i en_US -c -f UTF-8 -A /usr/share/locale/locale.alias en_US.UTF-8
 
-# JIT pulls in all of LLVM (hundreds of MB); the server runs without it
-# (jit is silently unavailable), and migrations never need it.
-for pkg in $(dpkg-query -W -f '${Package}\n' 'libllvm*' "postgresql-$major-jit" 2>/dev/null); do
-    dpkg --purge --force-depends "$pkg" >/dev/null
+# What a throwaway server never runs: JIT (all of LLVM; without it jit is silently
+# unavailable) and perl (only postgresql-common's wrappers use it; PATH puts the real
+# binaries first). dpkg is left with unmet dependencies, which no one will see.
+for pkg in $(dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' \
+        'libllvm*' 'libz3-*' "postgresql-$major-jit" perl 'perl-modules-*' 'libperl5*' 2>/dev/null |
+        awk '$1 == "ii" { print $2 }'); do
+    dpkg --purge --force-depends "$pkg"
 done
-rm -f /usr/lib/postgresql/"$major"/lib/llvmjit*.so
-rm -rf /usr/lib/postgresql/"$major"/lib/bitcode
+rm -rf /usr/lib/postgresql/"$major"/lib/llvmjit* /usr/lib/postgresql/"$major"/lib/bitcode \
+    /usr/share/i18n
 
 rm -rf /etc/postgresql/"$major" /var/lib/postgresql/"$major"
 install -d -o postgres -g postgres -m 3777 /var/run/postgresql

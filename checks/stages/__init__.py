@@ -1,6 +1,6 @@
 """The checklist's stages, in the order they run. Each module's `check(run)` returns findings."""
 
-from checks.stages import drift, files, fresh, heads, roundtrip
+from checks.stages import drift, files, fresh, heads, lint, roundtrip
 
 STAGES = {
     "files": files.check,
@@ -8,4 +8,5 @@ STAGES = {
     "fresh": fresh.check,
     "drift": drift.check,
     "roundtrip": roundtrip.check,
+    "lint": lint.check,
 }

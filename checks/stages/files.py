@@ -13,6 +13,7 @@ from pathlib import Path
 
 from alembic.util import CommandError
 
+from checks.lockfile import check_lock
 from checks.result import Finding, Severity
 from checks.run import Run
 
@@ -134,6 +135,7 @@ def check(run: Run) -> list[Finding]:
                          f"{'apply' if function == 'upgrade' else 'undo'} this revision"))
     if not findings:
         findings += _load_check(run)
+    findings += check_lock(run.project.script.dir, files)
     return findings
 
 

@@ -1,0 +1,1 @@
+"""The benchmark: a generated long history, timed against the floor and the peer."""

@@ -1,0 +1,244 @@
+"""The measurements: each one a fresh subprocess or server start, timed from outside.
+
+Floor, verify and pytest-alembic run as a user would run them, in a new Python process,
+so interpreter start and imports count for everyone alike. Each gets fresh databases on
+the same server, so no run benefits from another's leftovers.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from unittest import mock
+
+from checks.bench.project import GeneratedProject
+from checks.errors import VerifyError
+from harness.server import Server
+
+
+@dataclass
+class Measurement:
+    name: str
+    runs: list[float] = field(default_factory=list)
+    parts: dict[str, list[float]] = field(default_factory=dict)  # stage or test -> seconds per run
+    skipped: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.runs) if self.runs else None
+
+    def part_medians(self) -> dict[str, float]:
+        return {name: statistics.median(values) for name, values in self.parts.items()}
+
+    def absorb(self, other: Measurement) -> None:
+        self.runs += other.runs
+        self.skipped = self.skipped or other.skipped
+        for name, values in other.parts.items():
+            self.parts.setdefault(name, []).extend(values)
+
+    def to_json(self) -> dict:
+        if self.skipped:
+            return {"skipped": self.skipped}
+        return {"median_s": round(self.median, 3), "runs_s": [round(r, 3) for r in self.runs],
+                **({"parts_median_s": {k: round(v, 3) for k, v in self.part_medians().items()}}
+                   if self.parts else {})}
+
+
+class BenchError(VerifyError):
+    """A measured command failed: its timing would mean nothing."""
+
+
+def _url(server: Server, database: str) -> str:
+    return server.url(database).render_as_string(hide_password=False)
+
+
+def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict | None = None,
+         timeout: float = 3600) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = "\n    ".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise BenchError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n    {tail}")
+    return elapsed
+
+
+def floor(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+    """A bare `alembic upgrade head` on an empty database: the least any check can cost."""
+    result = Measurement("floor")
+    for _ in range(repeat):
+        db = server.create_database("floor")
+        try:
+            result.runs.append(_run([sys.executable, "-m", "alembic", "-c", str(project.alembic_ini),
+                                     "upgrade", "head"], "alembic upgrade head",
+                                    env={"DATABASE_URL": _url(server, db)}))
+        finally:
+            server.drop_database(db)
+    return result
+
+
+def verify(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+    """`python -m checks verify` with every stage, against the same server (--url)."""
+    import json
+
+    result = Measurement("verify")
+    with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
+        report = Path(tmp) / "report.json"
+        for _ in range(repeat):
+            result.runs.append(_run(
+                [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
+                 "--url", _url(server, server.endpoint.maintenance_db), "--quiet-progress",
+                 "--report-json", str(report)], "verify on the generated project"))
+            for stage in json.loads(report.read_text())["stages"]:
+                result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
+    return result
+
+
+CONFTEST = '''\
+"""pytest-alembic, set up the way its documentation says: an alembic_engine per test."""
+
+import itertools
+import os
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def alembic_config():
+    return {"file": os.environ["BENCH_ALEMBIC_INI"]}
+
+
+@pytest.fixture
+def alembic_engine():
+    # A fresh, empty database per test, as pytest-mock-resources would hand out.
+    server = make_url(os.environ["BENCH_SERVER_URL"])
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    name = f"peer_{os.getpid()}_{next(_names)}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = sa.create_engine(server.set(database=name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+'''
+
+
+# Its documented alternative to --test-alembic, whose collector breaks on pytest 9
+# ('TestCollector' object has no attribute '_nodeid'): the same four functions, imported.
+TESTS = """\
+from pytest_alembic.tests import (  # noqa: F401
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+"""
+
+
+def pytest_alembic(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+    """pytest-alembic's four default tests on the same project, run by pytest."""
+    result = Measurement("pytest-alembic")
+    try:
+        import pytest_alembic  # noqa: F401
+    except ImportError:
+        result.skipped = "pytest-alembic is not installed (pip install pytest-alembic)"
+        return result
+    with tempfile.TemporaryDirectory(prefix="alembic-verify-peer-") as tmp:
+        root = Path(tmp)
+        (root / "tests").mkdir()
+        (root / "tests" / "conftest.py").write_text(CONFTEST)
+        (root / "tests" / "test_migrations.py").write_text(TESTS)
+        # Bind the plugin's own collector nowhere, so only the imported tests run.
+        (root / "pytest.ini").write_text("[pytest]\npytest_alembic_tests_path = tests/not_collected.py\n")
+        junit = root / "junit.xml"
+        env = {"BENCH_ALEMBIC_INI": str(project.alembic_ini),
+               "BENCH_SERVER_URL": _url(server, server.endpoint.maintenance_db)}
+        for _ in range(repeat):
+            result.runs.append(_run(
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                 f"--junitxml={junit}", "tests"], "pytest-alembic", cwd=root, env=env))
+            cases = ET.parse(junit).getroot().iter("testcase")
+            names = []
+            for case in cases:
+                names.append(case.get("name"))
+                result.parts.setdefault(case.get("name"), []).append(float(case.get("time") or 0))
+            if len(names) != 4:
+                raise BenchError(f"pytest-alembic ran {len(names)} tests ({', '.join(names)}), "
+                                 "expected its four defaults; is pytest-alembic 0.13 installed?")
+    return result
+
+
+def _start_time(make: Callable[[], Server], patches: Callable[[ExitStack], None] | None = None) -> float:
+    with ExitStack() as stack:
+        if patches:
+            patches(stack)
+        server = make()
+        started = time.perf_counter()
+        server.__enter__()
+        elapsed = time.perf_counter() - started
+        stack.callback(server.__exit__, None, None, None)
+        return elapsed
+
+
+def server_starts(major: int | None, repeat: int) -> list[Measurement]:
+    """Start to first successful query, per backend this machine has."""
+    from harness import local
+
+    cold, warm, compose = Measurement("local cold"), Measurement("local warm"), Measurement("compose")
+    try:
+        local.find_installation(major)
+    except Exception as exc:  # noqa: BLE001 - no local binaries: say why and carry on
+        cold.skipped = warm.skipped = f"no local PostgreSQL: {exc}"
+    else:
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory(prefix="alembic-verify-cold-") as cache:
+                # An empty cache: the start includes initdb, as on a new machine or CI runner.
+                cold.runs.append(_start_time(lambda: local.LocalServer(major), lambda stack: stack.enter_context(
+                    mock.patch.object(local, "CACHE_ROOT", Path(cache)))))
+            warm.runs.append(_start_time(lambda: local.LocalServer(major)))
+    reason = _compose_unavailable(major or 17)
+    if reason:
+        compose.skipped = reason
+    else:
+        from harness.compose import ComposeServer
+
+        for _ in range(repeat):
+            compose.runs.append(_start_time(lambda: ComposeServer(major or 17)))
+    return [cold, warm, compose]
+
+
+def _compose_unavailable(major: int) -> str | None:
+    try:
+        from harness.compose import compose_available
+    except ImportError:
+        return "harness.compose is not available in this checkout"
+    probe = subprocess.run(["docker", "image", "inspect", f"alembic-verify/postgres:{major}"],
+                           capture_output=True) if _has_docker() else None
+    if probe is None or probe.returncode != 0:
+        return (f"no Docker image alembic-verify/postgres:{major}; "
+                f"run `invoke build-images --major {major}`")
+    return compose_available(major)
+
+
+def _has_docker() -> bool:
+    import shutil
+
+    return shutil.which("docker") is not None

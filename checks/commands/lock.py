@@ -1,0 +1,65 @@
+"""`python -m checks lock`: record the checksum of every revision file in the lock file.
+
+Run it when revisions are released (merged, deployed); from then on the files stage fails
+if one of them is edited. Needs no database.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from checks.errors import ConfigError
+from checks.lockfile import entry_for, lock_path, read_lock, write_lock
+from checks.project.project import Project
+from checks.project.settings import load_settings
+
+HELP = "lock the revision files: the files stage then fails if a locked one changes"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
+    parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
+    parser.add_argument("--config", help="settings file (default: PROJECT/alembic-verify.toml "
+                                          "or [tool.alembic-verify] in PROJECT/pyproject.toml)")
+    parser.add_argument("--relock", action="append", default=[], metavar="REV",
+                        help="accept a deliberate edit of this locked revision (repeatable)")
+
+
+def run(args) -> int:
+    out = sys.stdout
+    root = Path(args.project)
+    if not root.is_dir():
+        raise ConfigError(f"project directory not found: {root}; pass --project DIR, the folder "
+                          "that holds alembic.ini")
+    settings = load_settings(root.resolve(), Path(args.config) if args.config else None)
+    project = Project(root, alembic_ini=args.alembic_ini, settings=settings)
+    order = project.upgrade_order()
+    path = lock_path(project.script.dir)
+    locked = read_lock(path)
+    ids = {r.revision for r in order}
+    unknown = [r for r in args.relock if r not in locked]
+    if unknown:
+        raise ConfigError(f"--relock {', '.join(unknown)}: not in {path}; locked revisions: "
+                          f"{', '.join(locked) or '(none)'}")
+    entries = [entry_for(r.revision, r.path, path.parent) for r in order]
+    changed = [e for e in entries if e.revision in locked and e.checksum != locked[e.revision].checksum
+               and e.revision not in args.relock]
+    if changed:
+        out.write(f"not written: {len(changed)} locked revision(s) changed since they were locked:\n")
+        for entry in changed:
+            out.write(f"  {entry.revision}  {entry.file}\n")
+        out.write("revert the edits and put them in new revisions, or accept them with "
+                  + " ".join(f"--relock {e.revision}" for e in changed) + "\n")
+        return 1
+    added = [e.revision for e in entries if e.revision not in locked]
+    forgotten = [r for r in locked if r not in ids]
+    write_lock(path, entries)
+    out.write(f"locked {len(entries)} revision(s) in {path}\n")
+    if added:
+        out.write(f"  new: {', '.join(added)}\n")
+    if args.relock:
+        out.write(f"  relocked: {', '.join(args.relock)}\n")
+    if forgotten:
+        out.write(f"  forgotten (no file declares them any more; squashed?): {', '.join(forgotten)}\n")
+    return 0

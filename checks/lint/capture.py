@@ -1,0 +1,187 @@
+"""What each revision asks of Alembic, read without a database.
+
+Every revision is run the way `alembic upgrade --sql` runs it: through the project's own
+env.py in offline mode. Two things are recorded per revision: the operations its
+upgrade() invoked on `op` (drop_table, add_column, execute, bulk_insert ...) and the SQL
+text offline mode wrote for them. A revision that cannot run offline (it reads from
+`op.get_bind()`, say) is reported with its error, and the rest of the history still runs.
+If env.py itself has no working offline mode, revisions run in a bare offline context
+instead, so the rules still see them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.operations import Operations
+from alembic.operations.base import AbstractOperations
+from alembic.operations.ops import MigrateOperation
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext, MigrationStep
+from alembic.script import Script
+
+from checks.project.project import Captured, Project, _capture_configure, _first_line
+from harness.server import Endpoint
+
+# env.py may build its URL from environment variables; offline mode never connects.
+OFFLINE_ENDPOINT = Endpoint("offline.invalid", 5432, "offline", "offline")
+OFFLINE_DATABASE = "alembic_verify_offline"
+
+
+@dataclass
+class RevisionCapture:
+    script: Script
+    operations: list[MigrateOperation] = field(default_factory=list)
+    sql: str = ""
+    error: str | None = None  # why the revision could not run offline
+
+
+@dataclass
+class Capture:
+    """The whole history, one direction, as offline mode sees it."""
+
+    revisions: list[RevisionCapture]
+    preamble: str = ""  # SQL env.py emitted before the first revision's first operation
+    env_error: str | None = None  # env.py has no working offline mode; a bare context was used
+    version_table: str = "alembic_version"
+
+    def by_id(self) -> dict[str, RevisionCapture]:
+        return {c.script.revision: c for c in self.revisions}
+
+
+class _Recorder:
+    """Collects invoked operations and cuts the SQL buffer at each revision boundary."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self.buffer = buffer
+        self.current: list[MigrateOperation] = []
+        self.first_op_at: int | None = None
+
+    def record(self, operation: MigrateOperation) -> None:
+        if self.first_op_at is None:
+            self.first_op_at = self.buffer.tell()
+        self.current.append(operation)
+
+    def take(self) -> list[MigrateOperation]:
+        taken, self.current = self.current, []
+        return taken
+
+
+@contextlib.contextmanager
+def _recording(recorder: _Recorder) -> Iterator[None]:
+    original = AbstractOperations.invoke
+
+    def invoke(self, operation):
+        recorder.record(operation)
+        return original(self, operation)
+
+    AbstractOperations.invoke = invoke
+    try:
+        yield
+    finally:
+        AbstractOperations.invoke = original
+
+
+def capture(project: Project, revisions: list[Script], upgrade: bool = True) -> Capture:
+    """Run these revisions (already in the order to run them) offline, one env.py run per
+    stretch of revisions that run cleanly."""
+    result = Capture([RevisionCapture(r) for r in revisions])
+    pending = list(result.revisions)
+    first = True
+    while pending:
+        done, failure = _run_env(project, pending, upgrade, result if first else None)
+        if failure is not None and not done and first:
+            # Nothing ran at all: env.py itself cannot run offline.
+            result.env_error = failure
+            for item in pending:
+                _run_bare(item, upgrade)
+            break
+        first = False
+        pending = pending[done:]
+        if failure is not None and pending:
+            pending[0].error = failure
+            pending = pending[1:]
+        elif failure is None:
+            break
+    return result
+
+
+def _run_env(project: Project, items: list[RevisionCapture], upgrade: bool,
+             result: Capture | None) -> tuple[int, str | None]:
+    """Returns how many revisions completed and, if one failed, why."""
+    script = project.script
+    make = MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script
+    steps = [make(script.revision_map, item.script) for item in items]
+    buffer = io.StringIO()
+    recorder = _Recorder(buffer)
+    done = 0
+    started = False
+    mark = 0
+
+    def choose_steps(_heads, _context):
+        nonlocal started
+        started = True
+        return steps
+
+    def on_version_apply(ctx, step, heads, run_args):
+        nonlocal done, mark
+        item = items[done]
+        item.operations = recorder.take()
+        item.sql = buffer.getvalue()[mark:]
+        mark = buffer.tell()
+        done += 1
+
+    options = Captured()
+    cfg = project.config()
+    cfg.output_buffer = buffer
+    try:
+        with project.env.active(OFFLINE_ENDPOINT, OFFLINE_DATABASE), \
+                EnvironmentContext(cfg, script, fn=choose_steps, as_sql=True,
+                                   starting_rev=_starting_rev(items[0].script, upgrade)), \
+                _capture_configure(options, on_version_apply), _recording(recorder):
+            project._run_hook(script.run_env)
+    except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        where = "" if started else " (env.py, before any revision ran)"
+        return done, f"{type(exc).__name__}: {_first_line(exc)}{where}"
+    finally:
+        if result is not None:
+            result.version_table = options.version_table
+            if recorder.first_op_at is not None:
+                result.preamble = buffer.getvalue()[:recorder.first_op_at]
+    return done, None
+
+
+def _starting_rev(first: Script, upgrade: bool) -> str | None:
+    # Offline mode keeps the version table's heads in memory, starting from this.
+    if not upgrade:
+        return first.revision
+    parents = first._all_down_revisions
+    return ",".join(parents) if parents else None
+
+
+def _run_bare(item: RevisionCapture, upgrade: bool) -> None:
+    """One revision in a bare PostgreSQL offline context, bypassing env.py."""
+    buffer = io.StringIO()
+    recorder = _Recorder(buffer)
+    context = MigrationContext.configure(
+        dialect_name="postgresql",
+        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True})
+    try:
+        module = item.script.module
+        function = module.upgrade if upgrade else module.downgrade
+        with Operations.context(context), _recording(recorder):
+            function()
+    except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
+        item.error = f"{type(exc).__name__}: {_first_line(exc)}"
+    item.operations = recorder.take()
+    item.sql = buffer.getvalue()
+
+
+def revision_file(item: RevisionCapture) -> str:
+    return Path(item.script.path).name

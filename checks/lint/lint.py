@@ -1,0 +1,111 @@
+"""Lint a whole history: capture it offline, apply the rules, then settings and suppressions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pglast.parser import ParseError
+
+from checks.lint.capture import Capture, capture
+from checks.lint.operations import empty_downgrade, schema_and_data, vague_message
+from checks.lint.rules import RULES, Hit
+from checks.lint.settings import Allow, LintSettings
+from checks.lint.sql import SqlReader
+from checks.lint.squawk import squawk_hits
+from checks.lint.suppress import inline_allows
+from checks.project.project import Project
+from checks.result import Finding, Severity
+
+_LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
+
+
+def rule_hits(project: Project, settings: LintSettings) -> tuple[list[Hit], Capture]:
+    """Every rule hit over the history, in history order, before settings apply."""
+    order = project.upgrade_order()
+    up = capture(project, order, upgrade=True)
+    down = capture(project, list(reversed(order)), upgrade=False).by_id()
+    hits: list[Hit] = []
+    if up.env_error:
+        hits.append(Hit("offline-unsupported", None, "env.py", up.env_error))
+    reader = SqlReader(up.version_table, up.preamble)
+    # Without env.py, nobody emitted BEGIN; Alembic's default is one transaction.
+    reader.in_transaction = bool(up.env_error)
+    for item in up.revisions:
+        revision = item.script.revision
+        if item.error:
+            hits.append(Hit("offline-unsupported", revision, Path(item.script.path).name, item.error))
+        before = len(reader.hits)
+        try:
+            reader.read(revision, item.sql)
+        except ParseError as exc:
+            hits.append(Hit("sql-unparsable", revision, Path(item.script.path).name, str(exc)))
+        hits += reader.hits[before:]
+        hits += schema_and_data(item)
+        hits += empty_downgrade(item, down.get(revision))
+        hits += vague_message(item.script)
+        hits += squawk_hits(revision, item.sql, settings.squawk)
+    return _unique(hits), up
+
+
+def lint_project(project: Project, settings: LintSettings, strict: bool = False) -> list[Finding]:
+    """strict (or lint.strict in the settings) turns warnings into errors."""
+    strict = strict or settings.strict
+    hits, up = rule_hits(project, settings)
+    scripts = {c.script.revision: c.script for c in up.revisions}
+    findings: list[Finding] = []
+    allows = list(settings.allow)
+    for revision, script in scripts.items():
+        inline, problems = inline_allows(script.path, revision)
+        allows += inline
+        for problem in problems:
+            unknown = "unknown rule code" in problem.message
+            findings.append(Finding(
+                Severity.ERROR if unknown else Severity.WARNING,
+                "unknown-rule" if unknown else "suppression-without-reason", problem.message,
+                revision=revision, object=", ".join(problem.codes),
+                hint=(f"valid codes: {', '.join(RULES)}" if unknown else
+                      "write it as `# verify: allow CODE -- why this is safe here`")))
+    for hit in hits:
+        finding = _finding(hit, scripts.get(hit.revision), settings, allows, strict)
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+def _finding(hit: Hit, script, settings: LintSettings, allows: list[Allow],
+             strict: bool) -> Finding | None:
+    level = settings.severity.get(hit.code, "warning")
+    if level == "off":
+        return None
+    message = _message(hit, script)
+    rule = RULES.get(hit.code)
+    hint = rule.fix if rule else None
+    allow = next((a for a in allows if hit.revision and a.covers(hit.code, hit.revision, hit.object)), None)
+    if allow is not None:
+        return Finding(Severity.INFO, hit.code, f"{message} [suppressed in {allow.source}: {allow.reason}]",
+                       revision=hit.revision, object=hit.object, hint=hint)
+    severity = _LEVELS[level]
+    if strict and severity is Severity.WARNING:
+        severity = Severity.ERROR
+    return Finding(severity, hit.code, message, revision=hit.revision, object=hit.object, hint=hint)
+
+
+def _message(hit: Hit, script) -> str:
+    where = Path(script.path).name if script is not None else "env.py"
+    rule = RULES.get(hit.code)
+    if rule is None:  # a squawk rule
+        return f"{where}: {hit.code} on {hit.object}: {hit.detail}"
+    subject = f" ({hit.object})" if hit.object and hit.object != where else ""
+    seen = f" [{hit.detail}]" if hit.detail else ""
+    return f"{where} {rule.what}{subject}; {rule.why}{seen}"
+
+
+def _unique(hits: list[Hit]) -> list[Hit]:
+    seen: set[tuple] = set()
+    kept = []
+    for hit in hits:
+        key = (hit.code, hit.revision, hit.object)
+        if key not in seen:
+            seen.add(key)
+            kept.append(hit)
+    return kept

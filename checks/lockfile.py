@@ -1,0 +1,106 @@
+"""The lock file: a checksum of every released revision file, kept beside the migrations.
+
+A revision that has run somewhere must never change: databases that applied the old text
+keep the old schema, and nothing tells them apart from fresh ones. Alembic has no such
+guard (Flyway's `validate` does). `python -m checks lock` records each revision file's
+checksum in `revisions.lock` in the script directory (where env.py is); the files stage
+fails when a locked revision's file differs, naming it.
+
+Squashing history (old revisions replaced by one new base) works: `lock` forgets the
+revisions whose files are gone, with a note, and locks the new base; a deliberate edit of a
+locked file is accepted with `lock --relock REV`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.errors import ConfigError
+from checks.result import Finding, Severity
+
+LOCK_NAME = "revisions.lock"
+HEADER = (
+    "# alembic-verify lock file: the checksum of every released revision file.\n"
+    "# A revision listed here must not change; put changes in a new revision.\n"
+    "# Update with `python -m checks lock` (add --relock REV to accept a deliberate edit).\n"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    revision: str
+    checksum: str
+    file: str  # relative to the lock file's folder, for people reading the lock
+
+
+def lock_path(script_dir: str | Path) -> Path:
+    return Path(script_dir) / LOCK_NAME
+
+
+def checksum(path: Path) -> str:
+    # Line endings are normalised so a Windows checkout does not look like an edit.
+    data = path.read_bytes().replace(b"\r\n", b"\n")
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def entry_for(revision: str, path: str | Path, folder: Path) -> Entry:
+    path = Path(path).resolve()
+    try:
+        shown = path.relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        shown = str(path)
+    return Entry(revision, checksum(path), shown)
+
+
+def read_lock(path: Path) -> dict[str, Entry]:
+    if not path.is_file():
+        return {}
+    entries: dict[str, Entry] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split(maxsplit=2)
+        if len(parts) != 3 or not parts[1].startswith("sha256:"):
+            raise ConfigError(f"{path} line {number} is not `REVISION sha256:HEX FILE`; restore it "
+                              "from version control or delete the file and run `python -m checks lock`")
+        entries[parts[0]] = Entry(*parts)
+    return entries
+
+
+def write_lock(path: Path, entries: Iterable[Entry]) -> None:
+    lines = [f"{e.revision} {e.checksum} {e.file}\n" for e in entries]
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+
+
+def check_lock(script_dir: str | Path, files: Iterable) -> list[Finding]:
+    """Findings for the files stage; `files` have `.revision` and `.path` (RevisionFile)."""
+    path = lock_path(script_dir)
+    locked = read_lock(path)
+    if not locked:
+        return []
+    current: dict[str, Path] = {}
+    for info in files:
+        if info.revision is not None:
+            current.setdefault(info.revision, Path(info.path))
+    findings = []
+    for revision, entry in locked.items():
+        file = current.get(revision)
+        if file is None:
+            findings.append(Finding(
+                Severity.WARNING, "locked-revision-removed",
+                f"revision {revision} ({entry.file}) is in {path.name} but no file declares it any more",
+                revision=revision, object=entry.file,
+                hint="if the history was squashed, run `python -m checks lock` to forget it; "
+                     "otherwise restore the file from version control: databases still record it"))
+        elif checksum(file) != entry.checksum:
+            findings.append(Finding(
+                Severity.ERROR, "locked-revision-changed",
+                f"{file.name} (revision {revision}) changed after it was locked as released; databases "
+                "that already ran it will not get the change", revision=revision, object=str(file),
+                hint=f"revert the edit (git checkout -- {file}) and put the change in a new revision "
+                     f"(alembic revision -m '...'); if the edit is deliberate and harmless, run "
+                     f"`python -m checks lock --relock {revision}`"))
+    return findings

@@ -1,0 +1,58 @@
+"""Offline capture: the whole history as `alembic upgrade --sql` runs it, failures reported."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import EXAMPLE
+from helpers import codes, copy_fixture, lint
+
+from checks.lint import rule_hits
+from checks.lint.settings import LintSettings
+from checks.project.project import Project
+
+
+def test_env_without_offline_mode_is_reported_and_rules_still_run(tmp_path):
+    root = copy_fixture(tmp_path, "online_only")
+    found = lint(root)
+    env = [f for f in found if f.code == "offline-unsupported"]
+    assert len(env) == 1 and env[0].revision is None and env[0].object == "env.py"
+    assert "no offline mode" in env[0].message
+    assert ("drop-column", "drop_column_fires", "warning") in codes(found)
+
+
+def test_a_revision_that_cannot_run_offline_does_not_hide_the_rest(tmp_path):
+    hits, capture = rule_hits(Project(copy_fixture(tmp_path, "rules")), LintSettings())
+    failed = [c for c in capture.revisions if c.error]
+    assert [c.script.revision for c in failed] == ["offline_unsupported_fires",
+                                                   "offline_unsupported_suppressed"]
+    assert "get_bind" not in failed[0].error and "NoneType" in failed[0].error
+    # The revision after the first failure was still captured.
+    safe = capture.by_id()["offline_unsupported_safe"]
+    assert safe.error is None and "COMMENT ON TABLE owners" in safe.sql
+
+
+def test_example_sql_is_split_per_revision():
+    _, capture = rule_hits(Project(EXAMPLE), LintSettings())
+    sql = capture.by_id()
+    assert "CREATE TABLE customers" in sql["0001"].sql and "CREATE TABLE orders" not in sql["0001"].sql
+    assert "SET LOCAL lock_timeout" in sql["0003"].sql
+    assert [type(o).__name__ for o in sql["0003"].operations] == ["ExecuteSQLOp", "AddColumnOp"]
+
+
+def test_lint_is_repeatable(tmp_path):
+    root = copy_fixture(tmp_path, "rules")
+    assert codes(lint(root)) == codes(lint(root))
+
+
+@pytest.mark.skipif(shutil.which("squawk") is None, reason="squawk-cli is not installed")
+def test_squawk_rules_chosen_in_settings(tmp_path):
+    root = copy_fixture(tmp_path, "no_lock_timeout")
+    (root / "alembic-verify.toml").write_text(
+        'sys_path = ["../_env"]\n[lint]\nsquawk = ["ban-char-field"]\n')
+    path = next((root / "versions").glob("*_safe.py"))
+    path.write_text(path.read_text().replace('sa.Column("note", sa.Text())', 'sa.Column("note", sa.CHAR(3))'))
+    squawk = [f for f in lint(root) if f.code.startswith("squawk:")]
+    assert [(f.code, f.revision) for f in squawk] == [("squawk:ban-char-field", "missing_lock_timeout_safe")]
+    assert "ADD COLUMN note CHAR(3)" in squawk[0].object

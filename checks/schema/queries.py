@@ -46,7 +46,7 @@ EXTENSIONS = "SELECT extname FROM pg_extension ORDER BY 1"
 
 # Tables, partitions, views and materialized views.
 RELATIONS = f"""
-SELECT n.nspname, c.relname, c.relkind,
+SELECT n.nspname, c.relname, c.relkind::text,
        pd.description,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
@@ -95,7 +95,7 @@ def _column_names(relid: str, attnums: str) -> str:
 
 # Not-null constraints (PostgreSQL 18's contype 'n') are compared as column nullability.
 CONSTRAINTS = f"""
-SELECT n.nspname, c.relname, con.conname, con.contype,
+SELECT n.nspname, c.relname, con.conname, con.contype::text,
        pg_get_constraintdef(con.oid),
        {_column_names("con.conrelid", "con.conkey")}
 FROM pg_constraint con

@@ -22,13 +22,16 @@ def validate_stage_names(names: list[str]) -> list[str]:
 def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     results: list[StageResult] = []
     files_failed = False
-    for name in validate_stage_names(names):
+    selected = validate_stage_names(names)
+    for name in selected:
         started = time.monotonic()
         if files_failed:
             result = StageResult(name, Status.SKIP, [Finding(
-                Severity.INFO, "skipped", "skipped: the revision files have errors; fix the files stage first")])
+                Severity.INFO, "skipped", "the revision files have errors; fix the files stage first")])
         else:
-            result = _run_one(run, name, started)
+            # Without the fresh stage, the first stage a failed build stops reports the failure.
+            build_reported = any(f.code == "upgrade-failed" for r in results for f in r.findings)
+            result = _run_one(run, name, started, report_build=not build_reported)
         run.progress.clear()
         files_failed = files_failed or (name == "files" and result.status is Status.FAIL)
         results.append(result)
@@ -37,10 +40,14 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     return results
 
 
-def _run_one(run: Run, name: str, started: float) -> StageResult:
+def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageResult:
     try:
         findings = STAGES[name](run)
     except StageSkipped as skipped:
+        if skipped.build_failed and report_build:
+            # Nothing else reports the revision that fails: `--stage drift` alone on a
+            # history that does not apply must not end "OK".
+            return StageResult(name, Status.ERROR, STAGES["fresh"](run), time.monotonic() - started)
         return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
     except MigrationError as exc:
         return StageResult(name, Status.ERROR, [Finding(

@@ -24,12 +24,15 @@ class ServerError(HarnessError):
             hint = f"the password for user {endpoint.user!r} was rejected; check the credentials in the URL"
         elif "does not exist" in text:
             hint = "check the user and database names in the URL"
-        elif "Connection refused" in text or "timeout" in text.lower() or "could not translate" in text:
+        elif any(sign in text for sign in _UNREACHABLE) or "timeout" in text.lower():
             hint = "is the server running and reachable from here? check host and port"
         else:
             hint = "check the URL and that the server accepts connections"
         return cls(f"cannot connect to the {backend} server at {where}: {text}; {hint}")
 
+
+# libpq's words and psycopg's own (it resolves host names itself) for "no server there".
+_UNREACHABLE = ("Connection refused", "could not translate host name", "failed to resolve host")
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@", re.I)
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)

@@ -13,11 +13,9 @@ from checks.report.console import print_stage
 from checks.report.json_report import build_report, write_report
 from checks.result import Status
 from checks.run import Run
-from checks.verify import run_stages, validate_stage_names
 from checks.stages import STAGES
-from harness.select import open_server
-from harness.select import BACKENDS
-
+from checks.verify import run_stages, validate_stage_names
+from harness.select import BACKENDS, open_server
 
 HELP = "run the checklist stages"
 

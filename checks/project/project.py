@@ -80,8 +80,6 @@ class Project:
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
-        self._runner = None
-        self._runner_loaded = False
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
@@ -115,13 +113,14 @@ class Project:
                 raise ProjectError(f"cannot order the revisions: {exc}") from None
 
     def _run_hook(self, call: Callable[[], None]) -> None:
-        if not self._runner_loaded:
-            self._runner = self.env.hook(self.settings.runner, "runner hook")
-            self._runner_loaded = True
-        if self._runner is None:
+        # Resolved on every run, never cached: a new database makes the environment forget
+        # the project's modules, and a runner from the old import would set up an
+        # application context that the freshly imported env.py cannot see.
+        runner = self.env.hook(self.settings.runner, "runner hook")
+        if runner is None:
             call()
         else:
-            self._runner(call)
+            runner(call)
 
     # --- running ----------------------------------------------------------------
     def bootstrap(self, database: Database) -> None:
@@ -165,9 +164,9 @@ class Project:
         try:
             with self.env.active(database.endpoint, database.name), engine.begin() as conn:
                 cfg = self.config(database, conn)
-                with EnvironmentContext(cfg, self.script, fn=choose_steps):
-                    with _capture_configure(self.captured, on_version_apply):
-                        self._run_hook(self.script.run_env)
+                with EnvironmentContext(cfg, self.script, fn=choose_steps), \
+                        _capture_configure(self.captured, on_version_apply):
+                    self._run_hook(self.script.run_env)
         except (MigrationError, ProjectError):
             raise
         except BaseException as exc:
@@ -176,6 +175,12 @@ class Project:
             raise self._translate(exc, started, revisions[len(done):], upgrade) from None
         finally:
             engine.dispose()
+        if not started:
+            # Otherwise the stage would judge an untouched database as if it were migrated.
+            culprit = (f"the runner hook {self.settings.runner} must call the function it is given"
+                       if self.settings.runner else "check the conditions in env.py that skip it")
+            raise ProjectError("env.py returned without running any migration "
+                               f"(context.run_migrations() was never called); {culprit}")
 
     def _translate(self, exc: BaseException, started: bool, pending: list[Script],
                    upgrade: bool) -> Exception:
@@ -198,7 +203,9 @@ class Project:
         """The revisions recorded in the version table, read with SQL, not command output."""
         engine = create_engine(database.url, poolclass=NullPool)
         schema = self.captured.options.get("version_table_schema")
-        table = f'"{schema}"."{self.captured.version_table}"' if schema else f'"{self.captured.version_table}"'
+        table = f'"{self.captured.version_table}"'
+        if schema:
+            table = f'"{schema}".{table}'
         try:
             with engine.connect() as conn:
                 return {row[0] for row in conn.execute(text(f"SELECT version_num FROM {table}"))}

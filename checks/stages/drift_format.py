@@ -35,7 +35,7 @@ def _describe(diff: tuple) -> tuple[str, str]:
         obj = diff[1]
         table = _table_name(obj.table)
         what = {"index": "index", "constraint": "constraint", "fk": "foreign key"}[kind.split("_", 1)[1]]
-        label = f"{what} {obj.name or ''} on {table}({_columns(obj)})".replace("  ", " ")
+        label = f"{what} {obj.name or ''} on {table}({_columns(obj)}){_fk_target(obj)}".replace("  ", " ")
         obj_name = f"{what} {table}.{obj.name or _columns(obj)}"
         if kind.startswith("add"):
             return f"{label} is in the models but not in the migrated schema", obj_name
@@ -49,6 +49,19 @@ def _describe(diff: tuple) -> tuple[str, str]:
         name = _table_name(diff[1])
         return f"table {name}: comment differs between models and migrations", name
     return f"autogenerate reports {kind}: {diff[1:]!r}", str(diff[1])
+
+
+def _fk_target(obj) -> str:
+    """' -> parents(id) ON DELETE CASCADE' for a foreign key: a changed action is often
+    the only difference between the removed and the added one."""
+    elements = getattr(obj, "elements", None)
+    if not elements or not hasattr(obj, "ondelete"):
+        return ""
+    referred = elements[0].target_fullname.rsplit(".", 1)[0]
+    columns = ", ".join(e.target_fullname.rsplit(".", 1)[1] for e in elements)
+    actions = "".join(f" ON {event} {action.upper()}" for event, action in
+                      (("DELETE", obj.ondelete), ("UPDATE", obj.onupdate)) if action)
+    return f" -> {referred}({columns}){actions}"
 
 
 def _render(value) -> str:

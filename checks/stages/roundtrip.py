@@ -33,7 +33,8 @@ def check(run: Run) -> list[Finding]:
         steps_done += 1
         run.progress.step("roundtrip", steps_done, len(order), revision.revision)
         before = build.before[revision.revision]
-        for diff in diff_snapshots(before, run.snapshot(connection), expected_label="the schema before the upgrade",
+        for diff in diff_snapshots(before, run.snapshot(connection),
+                                   expected_label="the schema before the upgrade",
                                    actual_label="the downgraded schema"):
             if diff.message in reported:
                 continue  # left by a later revision's downgrade, already named

@@ -9,14 +9,15 @@ from checks.run import Build
 class StageSkipped(Exception):
     """Raised by a stage that cannot judge anything; carries the reason as a finding."""
 
-    def __init__(self, finding: Finding) -> None:
+    def __init__(self, finding: Finding, build_failed: bool = False) -> None:
         super().__init__(finding.message)
         self.finding = finding
+        self.build_failed = build_failed  # the fresh stage holds the real finding
 
 
 def skipped_for_build(build: Build) -> list[Finding]:
     err = build.error
     raise StageSkipped(Finding(
         Severity.INFO, "skipped",
-        f"skipped: the migrations do not apply to an empty database (upgrade of {err.revision} "
-        "failed); see the fresh stage", revision=err.revision))
+        f"the migrations do not apply to an empty database (upgrade of {err.revision} "
+        "failed); see the fresh stage", revision=err.revision), build_failed=True)

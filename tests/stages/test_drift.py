@@ -1,0 +1,103 @@
+"""drift: models and migrations must describe the same schema.
+
+Autogenerate catches a missing column; the catalog comparison catches what autogenerate
+does not look at. Each fixture has exactly one difference, and the test checks which of
+the two comparisons names it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from projects import Rev, assert_clean, build_project
+
+MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+status = sa.Enum("open", "closed", name="status")
+parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True))
+items = sa.Table(
+    "items", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("qty", sa.Integer, nullable=False, server_default={qty_default}),
+    sa.Column("state", status, nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id", ondelete={ondelete})),
+    sa.CheckConstraint({check}, name="ck_items_qty"),
+)
+{extra}
+"""
+
+UPGRADE = """\
+op.create_table("parents", sa.Column("id", sa.Integer, primary_key=True))
+op.create_table(
+    "items",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("qty", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("state", sa.Enum("open", "closed", name="status"), nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("parents.id", ondelete="CASCADE")),
+    sa.CheckConstraint("qty > 0", name="ck_items_qty"),
+)
+"""
+DOWNGRADE = """\
+op.drop_table("items")
+op.drop_table("parents")
+op.execute("DROP TYPE status")
+"""
+
+AGREEING = {"qty_default": '"1"', "ondelete": '"CASCADE"', "check": '"qty > 0"', "extra": ""}
+
+
+def project(root, **model_changes):
+    models = MODELS.format(**{**AGREEING, **model_changes})
+    return build_project(root, [Rev("0001", None, UPGRADE, DOWNGRADE)], models=models)
+
+
+def test_agreeing_models_and_migrations_pass_every_stage(verify, tmp_path):
+    assert_clean(verify(project(tmp_path / "project")))
+
+
+def test_model_column_without_migration_is_found_by_autogenerate(verify, tmp_path):
+    extra = 'sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True))\n' \
+            'items.append_column(sa.Column("label", sa.Text))'
+    result = verify(project(tmp_path / "project", extra=extra), "--stage", "drift")
+
+    assert result.code == 1
+    objects = {f["object"]: f for f in result.findings("drift", "drift-autogenerate")}
+    assert set(objects) == {"items.label", "notes"}, result.findings("drift")
+    assert objects["items.label"]["revision"] == "0001"
+    assert "no migration adds it" in objects["items.label"]["message"]
+    assert not result.findings("drift", "drift-catalog"), "autogenerate said it already"
+
+
+CATALOG_ONLY = {
+    "server default": ({"qty_default": '"5"'}, "items.qty", "default"),
+    "check constraint": ({"check": '"qty >= 0"'}, "ck_items_qty", "qty >= 0"),
+    "enum label": ({"extra": 'status.enums.append("archived")'}, "status", "archived"),
+    "sequence": ({"extra": 'sa.Sequence("ticket_numbers", metadata=metadata)'}, "ticket_numbers", "exists"),
+}
+
+
+@pytest.mark.parametrize("what", CATALOG_ONLY)
+def test_difference_autogenerate_misses_is_found_by_the_catalog(verify, tmp_path, what):
+    changes, obj, detail = CATALOG_ONLY[what]
+    result = verify(project(tmp_path / "project", **changes), "--stage", "drift")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("drift")
+    assert len(found) == 1, found
+    assert found[0]["code"] == "drift-catalog", found
+    assert obj in found[0]["object"] and detail in found[0]["message"], found
+    assert "in models" in found[0]["message"] and "in migrations" in found[0]["message"]
+
+
+def test_changed_foreign_key_action_is_reported_with_both_actions(verify, tmp_path):
+    # Autogenerate sees this one as a foreign key removed and another added; the messages
+    # must say what differs, or the reader cannot tell the two apart.
+    result = verify(project(tmp_path / "project", ondelete='"SET NULL"'), "--stage", "drift")
+
+    assert result.code == 1
+    messages = [f["message"] for f in result.findings("drift")]
+    assert len(messages) == 2, messages
+    assert any("ON DELETE SET NULL is in the models" in m for m in messages), messages
+    assert any("ON DELETE CASCADE is in the migrated schema" in m for m in messages), messages
+    assert all(f["object"].startswith("foreign key items.") for f in result.findings("drift"))

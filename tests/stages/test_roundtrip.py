@@ -1,0 +1,83 @@
+"""roundtrip: every downgrade runs, and leaves the schema exactly as it found it."""
+
+from __future__ import annotations
+
+from projects import CORE_STAGES, CREATE_ITEMS, ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
+
+TAGS_MODELS = ITEMS_MODELS + """\
+tag_kind = sa.Enum("red", "blue", name="tag_kind")
+tags = sa.Table("tags", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("kind", tag_kind, nullable=False))
+"""
+CREATE_TAGS = """\
+op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("kind", sa.Enum("red", "blue", name="tag_kind"), nullable=False))
+"""
+
+
+def test_downgrade_that_raises_is_named(verify, tmp_path):
+    revisions = [items_revision(),
+                 Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("no_such_table")', file="0002_tags.py")]
+    result = verify(build_project(tmp_path / "project", revisions, models=TAGS_MODELS))
+
+    assert result.code == 1
+    statuses = {s["name"]: s["status"] for s in result.report["stages"]}
+    assert [statuses[name] for name in CORE_STAGES] == ["pass", "pass", "pass", "pass", "fail"]
+    [finding] = result.findings("roundtrip")
+    assert finding["code"] == "downgrade-failed"
+    assert finding["revision"] == "0002"
+    assert finding["object"].endswith("0002_tags.py")
+    assert 'table "no_such_table" does not exist' in finding["message"]
+
+
+def test_downgrade_leaving_its_enum_type_behind_is_named(verify, tmp_path):
+    # drop_table does not drop the enum type create_table made implicitly.
+    revisions = [items_revision(), Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("tags")'),
+                 Rev("0003", "0002")]
+    result = verify(build_project(tmp_path / "project", revisions, models=TAGS_MODELS))
+
+    assert result.code == 1
+    found = result.findings("roundtrip")
+    # The leftover type is named, and then trips the upgrade that runs after the downgrades.
+    assert [(f["code"], f["revision"]) for f in found] == [
+        ("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")], found
+    assert "tag_kind" in found[0]["object"]
+    assert "the downgraded schema" in found[0]["message"]
+    assert 'type "tag_kind" already exists' in found[1]["message"]
+
+
+def test_history_with_a_merge_passes_every_stage(verify, tmp_path):
+    models = ITEMS_MODELS + 'items.append_column(sa.Column("a", sa.Integer))\n' \
+                            'items.append_column(sa.Column("b", sa.Integer))\n'
+    revisions = [items_revision(),
+                 Rev("0002", "0001", 'op.add_column("items", sa.Column("a", sa.Integer))',
+                     'op.drop_column("items", "a")'),
+                 Rev("0003", "0001", 'op.add_column("items", sa.Column("b", sa.Integer))',
+                     'op.drop_column("items", "b")'),
+                 Rev("0004", ("0002", "0003")),
+                 Rev("0005", "0004", 'op.create_index("ix_items_a", "items", ["a"])',
+                     'op.drop_index("ix_items_a", table_name="items")')]
+    models += 'sa.Index("ix_items_a", items.c.a)\n'
+    result = verify(build_project(tmp_path / "project", revisions, models=models))
+
+    assert_clean(result)
+    report = result.report
+    assert set(report) >= {"project", "backend", "postgres_version", "status", "stages"}
+    assert report["backend"] == "url" and report["postgres_version"][0].isdigit()
+    for stage in report["stages"]:
+        assert set(stage) == {"name", "status", "duration_s", "findings"}
+        assert isinstance(stage["duration_s"], float | int)
+
+
+def test_downgrade_floor_spares_revisions_older_than_it(verify, tmp_path):
+    # 0001 cannot be undone (a data migration, say); the project promises rollbacks from 0002 on.
+    revisions = [Rev("0001", None, CREATE_ITEMS, 'raise RuntimeError("irreversible: cannot be undone")'),
+                 Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("tags")\nop.execute("DROP TYPE tag_kind")')]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS,
+                            settings='downgrade_floor = "0002"\n')
+    assert_clean(verify(project))
+
+    (project / "pyproject.toml").unlink()
+    result = verify(project, "--stage", "roundtrip")
+    [finding] = result.findings("roundtrip")
+    assert (finding["code"], finding["revision"]) == ("downgrade-failed", "0001")

@@ -1,0 +1,129 @@
+"""env.py files as they are found in the wild, and the settings that serve them.
+
+Each project here is correct: every stage must pass. A failure is a false alarm, or a
+kind of project the suite cannot run, which the issue counts as a bug of the suite.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import EXAMPLE
+from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
+
+APP_SETTINGS = """\
+import os
+
+DATABASE_URI = "postgresql+psycopg://{}:{}@{}:{}/{}".format(
+    os.environ["POSTGRES_USER"], os.environ["POSTGRES_PASSWORD"], os.environ["POSTGRES_SERVER"],
+    os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
+"""
+APP_SETTINGS_ENV = """\
+[tool.alembic-verify.env]
+POSTGRES_SERVER = "{host}"
+POSTGRES_PORT = "{port}"
+POSTGRES_USER = "{user}"
+POSTGRES_PASSWORD = "{password}"
+POSTGRES_DB = "{database}"
+"""
+APP_CONTEXT = """\
+from app import models
+
+_current = None
+
+
+class App:
+    metadata = models.metadata
+
+
+def current_app():
+    if _current is None:
+        raise RuntimeError("Working outside of application context.")
+    return _current
+
+
+def in_app_context(call):
+    global _current
+    _current = App()
+    try:
+        call()
+    finally:
+        _current = None
+"""
+# The first revision expects `items` to exist already: the app created it with create_all.
+BOOTSTRAP = """\
+import sqlalchemy as sa
+
+
+def create_tables(connection):
+    sa.Table("items", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("name", sa.Text, nullable=False)).create(connection)
+"""
+ITEMS_WITH_NOTE = ITEMS_MODELS + 'items.append_column(sa.Column("note", sa.Text))\n'
+ADD_NOTE = Rev("0001", None, 'op.add_column("items", sa.Column("note", sa.Text))',
+               'op.drop_column("items", "note")')
+# Tables registered by a module env.py never imports.
+EXTRA_TABLES = """\
+import sqlalchemy as sa
+
+from app.models import metadata
+
+tags = sa.Table("tags", metadata, sa.Column("id", sa.Integer, primary_key=True))
+"""
+CREATE_TAGS = Rev("0002", "0001", 'op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True))',
+                  'op.drop_table("tags")')
+# Objects the models do not describe, made by migrations on purpose.
+UNMODELLED = Rev("0002", "0001", """\
+op.add_column("items", sa.Column("search", sa.dialects.postgresql.TSVECTOR))
+op.create_table("legacy_log", sa.Column("id", sa.Integer, primary_key=True))
+""", 'op.drop_table("legacy_log")\nop.drop_column("items", "search")')
+
+VARIANTS = {
+    "sync template": dict(env="sync_template"),
+    "connection attribute": dict(env="connection"),
+    "DATABASE_URL": dict(env="database_url"),
+    "async template": dict(env="async_template"),
+    "app settings": dict(env="app_settings", settings=APP_SETTINGS_ENV,
+                         files={"app/settings.py": APP_SETTINGS}),
+    "bootstrap hook": dict(revisions=[ADD_NOTE], models=ITEMS_WITH_NOTE, files={
+        "app/bootstrap.py": BOOTSTRAP, "alembic-verify.toml": 'bootstrap = "app.bootstrap:create_tables"\n'}),
+    "runner hook": dict(env="app_context", settings='runner = "app.context:in_app_context"\n',
+                        files={"app/context.py": APP_CONTEXT}),
+    "extra sys_path": dict(package_dir="src", settings='sys_path = ["src"]\n'),
+    "metadata modules": dict(revisions=[items_revision(), CREATE_TAGS], files={"app/tags.py": EXTRA_TABLES},
+                             settings='metadata_modules = ["app.tags"]\n'),
+    "ignore list": dict(revisions=[items_revision(), UNMODELLED],
+                        settings='ignore = ["items.search", "legacy_log"]\n'),
+    "env.py's include_object": dict(env="include_object", revisions=[
+        items_revision(), Rev("0002", "0001", 'op.create_table("legacy_log", sa.Column("id", sa.Integer))',
+                              'op.drop_table("legacy_log")')]),
+    "--metadata": dict(env="no_metadata", args=("--metadata", "app.models:metadata")),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_correct_project_passes_every_stage(verify, tmp_path, variant):
+    spec = dict(VARIANTS[variant])
+    args = spec.pop("args", ())
+    spec.setdefault("revisions", [items_revision()])
+    assert_clean(verify(build_project(tmp_path / "project", **spec), *args))
+
+
+def test_bundled_example_passes_every_stage(verify):
+    assert_clean(verify(EXAMPLE))
+
+
+def test_without_its_metadata_module_the_extra_tables_are_drift(verify, tmp_path):
+    # The same project as "metadata modules", minus the setting: proves the setting is used.
+    spec = dict(VARIANTS["metadata modules"])
+    del spec["settings"]
+    result = verify(build_project(tmp_path / "project", **spec), "--stage", "drift")
+    assert result.code == 1
+    assert [f["object"] for f in result.findings("drift")] == ["tags"]
+
+
+def test_bootstrap_is_what_makes_the_first_revision_apply(verify, tmp_path):
+    spec = dict(VARIANTS["bootstrap hook"], files={"app/bootstrap.py": BOOTSTRAP})
+    result = verify(build_project(tmp_path / "project", **spec), "--stage", "fresh")
+    [finding] = result.findings("fresh")
+    assert (finding["code"], finding["revision"]) == ("upgrade-failed", "0001")
+

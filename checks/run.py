@@ -8,12 +8,14 @@ and reuse the recorded schemas instead of replaying history.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from alembic.script import Script
 
-from checks.errors import MigrationError
+from checks.errors import MigrationError, ProjectError
 from checks.progress import Progress
 from checks.project.project import Database, Project
 from checks.schema import Snapshot
@@ -41,9 +43,25 @@ class Run:
         self.server = server
         self.progress = progress or Progress(enabled=False)
         self._build: Build | None = None
+        self._build_failure: ProjectError | None = None
+        self.usage_errors: list[Exception] = []  # configuration problems met inside stages
+        # Every database env.py sees in this run has this one name (renamed away after
+        # use), so app settings read once at import stay right for the whole run.
+        self.work_name = server.new_database_name("work")
+        project.env.default_database = (server.endpoint, self.work_name)
 
     def database(self, purpose: str, template: str | None = None) -> Database:
         return Database(self.server.endpoint, self.server.create_database(purpose, template))
+
+    @contextlib.contextmanager
+    def work_database(self, template: str | None = None) -> Iterator[Database]:
+        """A database under the run's one env.py-visible name; renamed away on exit."""
+        name = self.server.create_database("work", template, name=self.work_name)
+        holder = Database(self.server.endpoint, name)
+        try:
+            yield holder
+        finally:
+            holder.name = self.server.rename_database(name, holder.purpose_after)
 
     @property
     def version_table(self) -> str:
@@ -56,10 +74,26 @@ class Run:
         """Apply every revision from base to head on a fresh database, once per run."""
         if self._build is not None:
             return self._build
+        if self._build_failure is not None:
+            raise self._build_failure  # the project cannot run at all; every stage says so
         started = time.monotonic()
         order = self.project.upgrade_order()
         build = Build(order)
-        db = self.database("fresh")
+        try:
+            with self.work_database() as db:
+                db.purpose_after = "fresh"
+                self._apply_history(build, db)
+        except ProjectError as exc:
+            self._build_failure = exc
+            raise
+        if build.error is None:
+            build.database = db.name
+        build.duration_s = time.monotonic() - started
+        self._build = build
+        return build
+
+    def _apply_history(self, build: Build, db: Database) -> None:
+        order = build.order
         self.project.bootstrap(db)
         with self.server.connect(db.name) as conn:
             previous = snapshot_of(conn, self.version_table)
@@ -76,8 +110,4 @@ class Run:
         except MigrationError as exc:
             build.error = exc
         else:
-            build.database = db.name
             build.head = previous
-        build.duration_s = time.monotonic() - started
-        self._build = build
-        return build

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from checks.errors import ConfigError, MigrationError
+from checks.errors import ConfigError, MigrationError, ProjectError
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
 from checks.stages import STAGES
@@ -49,6 +49,12 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
             # history that does not apply must not end "OK".
             return StageResult(name, Status.ERROR, STAGES["fresh"](run), time.monotonic() - started)
         return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
+    except (ProjectError, ConfigError) as exc:
+        # The project cannot be run as configured: this stage says so and the others still
+        # report what they can; the command exits 2 once the report is written.
+        run.usage_errors.append(exc)
+        return StageResult(name, Status.ERROR, [Finding(Severity.ERROR, "project-error", str(exc))],
+                           time.monotonic() - started)
     except MigrationError as exc:
         return StageResult(name, Status.ERROR, [Finding(
             Severity.ERROR, "stage-error", str(exc), revision=exc.revision, object=exc.path)],

@@ -132,9 +132,11 @@ class Server:
         # two runs collide, and leftovers are recognisably ours.
         return f"verify_{self.run_id}_{next(self._counter)}_{purpose}"[:63]
 
-    def create_database(self, purpose: str, template: str | None = None) -> str:
+    def create_database(self, purpose: str, template: str | None = None, name: str | None = None) -> str:
         """Create a fresh database (optionally cloned from `template`) and return its name."""
-        name = self.new_database_name(purpose)
+        name = name or self.new_database_name(purpose)
+        if template:
+            self._disconnect(template)
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
@@ -153,6 +155,23 @@ class Server:
                 ) from exc
         self._created.append(name)
         return name
+
+    def _disconnect(self, database: str) -> None:
+        # Cloning or renaming needs the database to itself; an env.py engine left open
+        # by the project would otherwise block it.
+        with self.connect() as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+
+    def rename_database(self, name: str, purpose: str) -> str:
+        """Give a database this object created a new unique name; returns it."""
+        new_name = self.new_database_name(purpose)
+        self._disconnect(name)
+        with self.connect() as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(name), sql.Identifier(new_name)))
+        self._created[self._created.index(name)] = new_name
+        return new_name
 
     def drop_database(self, name: str) -> None:
         with self.connect() as conn:

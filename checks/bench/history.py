@@ -15,13 +15,15 @@ import random
 from dataclasses import dataclass, field
 
 NOUNS = (
-    "customers orders invoices products suppliers warehouses shipments payments refunds carts "
-    "coupons reviews categories brands stores employees teams projects tasks comments tags "
-    "accounts ledgers budgets expenses vendors contracts tickets agents queues messages "
-    "threads devices sessions tokens webhooks events alerts reports dashboards metrics "
-    "regions countries cities addresses contacts leads deals quotes subscriptions plans "
-    "features releases builds artifacts deployments incidents audits policies roles grants"
-).split()
+    "customers", "orders", "invoices", "products", "suppliers", "warehouses", "shipments",
+    "payments", "refunds", "carts", "coupons", "reviews", "categories", "brands", "stores",
+    "employees", "teams", "projects", "tasks", "comments", "tags", "accounts", "ledgers", "budgets",
+    "expenses", "vendors", "contracts", "tickets", "agents", "queues", "messages", "threads",
+    "devices", "sessions", "tokens", "webhooks", "events", "alerts", "reports", "dashboards",
+    "metrics", "regions", "countries", "cities", "addresses", "contacts", "leads", "deals",
+    "quotes", "subscriptions", "plans", "features", "releases", "builds", "artifacts",
+    "deployments", "incidents", "audits", "policies", "roles", "grants",
+)
 RENAME_PREFIXES = ("core_", "billing_", "legacy_", "app_")
 
 
@@ -171,7 +173,8 @@ class History:
         up += [f"    {_column_code(c, in_model=False)}," for c in cols]
         up += [f"    {b}," for b in body] + [")"]
         if owner is not None:
-            up.append(f"op.create_index({_q(f'ix_{name}_{cols[-1].name}')}, {_q(name)}, [{_q(cols[-1].name)}])")
+            fk_col = cols[-1].name
+            up.append(f"op.create_index({_q(f'ix_{name}_{fk_col}')}, {_q(name)}, [{_q(fk_col)}])")
         elif self.rng.random() < 0.4:
             # Seed rows, so later backfills and constraints meet real data.
             up.append(f"op.execute(\"INSERT INTO {name} (name) "

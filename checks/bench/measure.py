@@ -211,8 +211,10 @@ def server_starts(major: int | None, repeat: int) -> list[Measurement]:
         for _ in range(repeat):
             with tempfile.TemporaryDirectory(prefix="alembic-verify-cold-") as cache:
                 # An empty cache: the start includes initdb, as on a new machine or CI runner.
-                cold.runs.append(_start_time(lambda: local.LocalServer(major), lambda stack: stack.enter_context(
-                    mock.patch.object(local, "CACHE_ROOT", Path(cache)))))
+                def empty_cache(stack: ExitStack, cache: str = cache) -> None:
+                    stack.enter_context(mock.patch.object(local, "CACHE_ROOT", Path(cache)))
+
+                cold.runs.append(_start_time(lambda: local.LocalServer(major), empty_cache))
             warm.runs.append(_start_time(lambda: local.LocalServer(major)))
     reason = _compose_unavailable(major or 17)
     if reason:

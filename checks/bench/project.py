@@ -84,8 +84,8 @@ def run_migrations_online() -> None:
     if given is not None and not isinstance(given, Engine):
         run_with(given)
         return
-    engine = given or create_engine(os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url"),
-                                    poolclass=pool.NullPool)
+    url = os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    engine = given or create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         run_with(connection)
         connection.commit()

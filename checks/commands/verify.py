@@ -58,6 +58,9 @@ def run(args) -> int:
         if args.report_json:
             write_report(Path(args.report_json), build_report(
                 str(root.resolve()), server.backend, server.version, results, server.describe()))
+    if verification.usage_errors:
+        # Same contract as an error before any stage ran: one line, exit 2.
+        raise verification.usage_errors[0]
     failed = [r.name for r in results if r.status in (Status.FAIL, Status.ERROR)]
     warned = [r.name for r in results if r.status is Status.WARN]
     if failed:

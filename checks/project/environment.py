@@ -33,7 +33,9 @@ class ProjectEnvironment:
         self.root = root
         self.settings = settings
         self.paths = [str(root)] + [str((root / p).resolve()) for p in settings.sys_path]
-        self._database_in_use: str | None = None
+        # The database env.py is handed whenever a call names none: a run keeps one name
+        # for every database env.py touches, so settings read once at import stay right.
+        self.default_database: tuple[Endpoint, str] | None = None
         # Everything env.py and the migrations print (alembic's INFO log lines, say) is
         # kept here instead of interleaving with our report; its tail explains failures.
         self.output = io.StringIO()
@@ -56,10 +58,8 @@ class ProjectEnvironment:
     @contextlib.contextmanager
     def active(self, endpoint: Endpoint | None = None, database: str | None = None) -> Iterator[None]:
         """Working directory, sys.path, environment and output capture for one call."""
-        if database is not None and database != self._database_in_use:
-            # App settings are often read once at import; a new database needs a fresh import.
-            self.forget_project_modules()
-            self._database_in_use = database
+        if database is None and self.default_database is not None:
+            endpoint, database = self.default_database
         saved_env = dict(os.environ)
         saved_cwd = os.getcwd()
         saved_path = list(sys.path)
@@ -75,14 +75,6 @@ class ProjectEnvironment:
             sys.path[:] = saved_path
             os.environ.clear()
             os.environ.update(saved_env)
-
-    def forget_project_modules(self) -> None:
-        roots = tuple(p.rstrip(os.sep) + os.sep for p in self.paths)
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None) or ""
-            if path.startswith(roots):
-                del sys.modules[name]
-        importlib.invalidate_caches()
 
     def output_tail(self, lines: int = 6) -> str:
         return "\n".join(self.output.getvalue().rstrip().splitlines()[-lines:])

@@ -9,6 +9,7 @@ stages look at the schema in between, so no stage replays history from base per 
 from __future__ import annotations
 
 import contextlib
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Database:
 
     endpoint: Endpoint
     name: str
+    purpose_after: str = "used"  # what the database is called once a run is done with it
 
     @property
     def url(self):
@@ -77,6 +79,7 @@ class Project:
                 f"no alembic.ini at {self.ini_path}; point --project at the folder that holds it, "
                 "pass --alembic-ini FILE, or run `alembic init migrations` to create one")
         self.env = ProjectEnvironment(self.root, self.settings)
+        self.env.paths += self._prepend_sys_path()
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
@@ -84,6 +87,13 @@ class Project:
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
         cfg = Config(str(self.ini_path))
+        location = cfg.get_main_option("script_location")
+        if not location:
+            # Flask-Migrate's alembic.ini has none: it lives inside the scripts folder.
+            cfg.set_main_option("script_location", str(self.ini_path.parent))
+        elif ":" not in location and not Path(location).is_absolute():
+            # Alembic resolves it against the working directory, which is ours, not the project's.
+            cfg.set_main_option("script_location", str(self.root / location))
         if database is not None:
             # ConfigParser treats % as interpolation; a password may contain one.
             cfg.set_main_option("sqlalchemy.url", url_string(database.url).replace("%", "%%"))
@@ -91,12 +101,25 @@ class Project:
             cfg.attributes["connection"] = connection
         return cfg
 
+    def _prepend_sys_path(self) -> list[str]:
+        """alembic.ini's prepend_sys_path, kept for every call (Alembic adds it only once)."""
+        cfg = Config(str(self.ini_path))
+        value = cfg.get_alembic_option("prepend_sys_path") if hasattr(cfg, "get_alembic_option") \
+            else cfg.get_main_option("prepend_sys_path")
+        if not value:
+            return []
+        separator = os.pathsep if cfg.get_main_option("path_separator") == "os" else None
+        parts = value.split(separator) if separator else value.replace(",", " ").split()
+        return [str((self.ini_path.parent / part.strip()).resolve()) for part in parts if part.strip()]
+
     @property
     def script(self) -> ScriptDirectory:
         if self._script is None:
             with self.env.active():
                 try:
                     self._script = ScriptDirectory.from_config(self.config())
+                    # Cached by Alembic on first use: resolve it here, in the project's folder.
+                    self._script._version_locations  # noqa: B018
                 except CommandError as exc:
                     raise ProjectError(f"{self.ini_path}: {exc}") from None
                 except Exception as exc:  # noqa: BLE001 - a broken revision file, say
@@ -149,8 +172,9 @@ class Project:
         done: list[Script] = []
         started = False
 
-        def choose_steps(_heads, _context):
+        def choose_steps(_heads, context):
             nonlocal started
+            _require_database(context.connection, database, self.settings.source)
             started = True
             return steps
 
@@ -158,7 +182,10 @@ class Project:
             revision = revisions[len(done)]
             done.append(revision)
             if after_step is not None:
-                after_step(revision, ctx.connection)
+                try:
+                    after_step(revision, ctx.connection)
+                except Exception as exc:
+                    raise _CallbackFailed from exc
 
         engine = create_engine(database.url, poolclass=NullPool)
         try:
@@ -169,6 +196,8 @@ class Project:
                     self._run_hook(self.script.run_env)
         except (MigrationError, ProjectError):
             raise
+        except _CallbackFailed as exc:
+            raise exc.__cause__  # the suite's own code failed, not the project: a bug, traceback kept
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt | SystemExit) and not _is_env_exit(exc):
                 raise
@@ -247,9 +276,33 @@ def _capture_configure(captured: Captured, on_version_apply: Callable) -> Iterat
         EnvironmentContext.configure = original
 
 
-def _first_line(exc: BaseException) -> str:
-    text_ = str(exc).strip()
-    return text_.splitlines()[0] if text_ else type(exc).__name__
+class _CallbackFailed(Exception):
+    """Marks an exception from our per-step callback, so it is not blamed on the project."""
+
+
+def _require_database(connection, database: Database, source: str) -> None:
+    """Refuse to migrate anything but the throwaway database the suite handed over.
+
+    An env.py that builds its URL from app settings the suite does not know about would
+    otherwise migrate (and downgrade) whatever database those settings name.
+    """
+    if connection is None:
+        return
+    row = connection.exec_driver_sql("SELECT current_database(), inet_server_port()").first()
+    if row and row[0] != database.name:
+        port = f" on port {row[1]}" if row[1] else ""
+        raise ProjectError(
+            f"env.py connected to database {row[0]!r}{port}, not the throwaway database "
+            f"{database.name!r} it was given; nothing was run there. Point env.py's URL at the "
+            "suite's server: map the app's settings in [tool.alembic-verify] env, e.g. "
+            'env = { POSTGRES_SERVER = "{host}", POSTGRES_PORT = "{port}", POSTGRES_DB = "{database}" }'
+            f" (settings read from {source})")
+
+
+def _first_line(exc: BaseException, limit: int = 3) -> str:
+    """The gist of an error: its first few lines, joined (pydantic names the field on line 2)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return " | ".join(lines[:limit])[:400] if lines else type(exc).__name__
 
 
 def _is_env_exit(exc: BaseException) -> bool:

@@ -32,13 +32,17 @@ def check(run: Run) -> list[Finding]:
     metadatas = run.project.target_metadata()
     ignore = frozenset(run.project.settings.ignore)
     include = _include_filter(run, ignore)
-    findings = _autogenerate(run, build.database, metadatas, include)
-    seen = {f.object for f in findings}
+    findings, said = _autogenerate(run, build.database, metadatas, include)
+    # Tables autogenerate found missing on one side: everything inside them is implied.
+    whole_tables = {obj for obj, prop in said if prop == "exists" and "." not in obj}
     models = _models_snapshot(run, metadatas, build.head)
     rejected = _rejected_tables(include, models, build.head)
     for diff in diff_snapshots(models, build.head, expected_label="models",
                                actual_label="migrations", ignore=ignore | rejected):
-        if diff.object in seen or _table_of(diff.object) in seen:
+        implied = (_key(diff.object, diff.property) in said
+                   or _key(diff.object, "exists") in said  # a removed-and-added object
+                   or _table_of(diff.object) in whole_tables)
+        if implied:
             continue  # autogenerate already said it, in Alembic's words
         findings.append(Finding(Severity.ERROR, "drift-catalog", diff.message,
                                 revision=build.order[-1].revision if build.order else None,
@@ -65,12 +69,12 @@ def _qualified(table) -> str:
     return f"{schema}.{table.name}" if schema else getattr(table, "name", "")
 
 
-def _autogenerate(run: Run, database: str, metadatas: list, include) -> list[Finding]:
+def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[list[Finding], set]:
     opts = {k: v for k, v in run.project.captured.options.items() if k in COMPARE_OPTIONS}
     opts["include_object"] = include
     opts["target_metadata"] = metadatas if len(metadatas) > 1 else metadatas[0]
     engine = create_engine(run.server.url(database), poolclass=NullPool)
-    findings = []
+    findings, said = [], set()
     try:
         with run.project.env.active(), engine.connect() as conn:
             context = MigrationContext.configure(conn, opts=opts)
@@ -79,10 +83,11 @@ def _autogenerate(run: Run, database: str, metadatas: list, include) -> list[Fin
         engine.dispose()
     head = run.build().order[-1].revision
     for diff in diffs:
-        for message, obj in describe_autogenerate_diff(diff):
+        for message, obj, prop in describe_autogenerate_diff(diff):
+            said.add(_key(obj, prop))
             findings.append(Finding(Severity.ERROR, "drift-autogenerate", message, revision=head,
                                     object=obj, hint=FIX))
-    return findings
+    return findings, said
 
 
 def _models_snapshot(run: Run, metadatas: list, head):
@@ -117,6 +122,11 @@ def _rejected_tables(include, models, head) -> frozenset[str]:
         except Exception:  # noqa: BLE001 - their filter expects a richer object; keep the table
             continue
     return frozenset(rejected)
+
+
+def _key(obj: str, prop: str) -> tuple[str, str]:
+    """What a difference is about, in a form both comparisons produce."""
+    return obj.removeprefix("table "), prop
 
 
 def _table_of(obj: str | None) -> str | None:

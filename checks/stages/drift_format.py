@@ -73,8 +73,14 @@ def _render(value) -> str:
     return str(value)
 
 
-def describe_autogenerate_diff(diff) -> list[tuple[str, str]]:
-    """(message, object) pairs; modifications arrive as lists of several tuples."""
-    if isinstance(diff, list):
-        return [_describe(d) for d in diff]
-    return [_describe(diff)]
+def _property(kind: str) -> str:
+    """The property a diff is about, in the catalog comparison's terms."""
+    if kind.startswith("modify_"):
+        return kind.removeprefix("modify_")
+    return "comment" if kind.endswith("_comment") else "exists"
+
+
+def describe_autogenerate_diff(diff) -> list[tuple[str, str, str]]:
+    """(message, object, property) triples; modifications arrive as lists of several tuples."""
+    diffs = diff if isinstance(diff, list) else [diff]
+    return [(*_describe(d), _property(d[0])) for d in diffs]

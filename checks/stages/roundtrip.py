@@ -23,7 +23,12 @@ def check(run: Run) -> list[Finding]:
     if build.error is not None:
         return skipped_for_build(build)
     order = build.order[_floor_index(run, build.order):]
-    db = run.database("roundtrip", template=build.database)
+    with run.work_database(template=build.database) as db:
+        db.purpose_after = "roundtrip"
+        return _round_trip(run, build, order, db)
+
+
+def _round_trip(run: Run, build, order, db) -> list[Finding]:
     findings: list[Finding] = []
     reported: set[str] = set()
     steps_done = 0

@@ -142,8 +142,8 @@ class SqlReader:
 
     def _add_constraint(self, table: str, constraint: ast.Constraint, text: str,
                         column: str | None = None) -> None:
-        label = f"{table}.{constraint.conname or column or '?'}"
         kind = constraint.contype
+        label = f"{table}.{constraint.conname or column or _unnamed(constraint)}"
         if kind in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
             if not constraint.skip_validation:
                 self._hit("constraint-not-valid", label, text)
@@ -241,3 +241,12 @@ def _not_null_column(expr) -> str | None:
             and isinstance(expr.arg, ast.ColumnRef)):
         return expr.arg.fields[-1].sval
     return None
+
+
+def _unnamed(constraint: ast.Constraint) -> str:
+    """'(unnamed foreign key on owner_id)': a name a reader can find in the revision."""
+    kinds = {ConstrType.CONSTR_FOREIGN: "foreign key", ConstrType.CONSTR_CHECK: "check",
+             ConstrType.CONSTR_UNIQUE: "unique", ConstrType.CONSTR_PRIMARY: "primary key"}
+    columns = [getattr(c, "sval", None) or str(c) for c in (constraint.fk_attrs or constraint.keys or ())]
+    on = f" on {', '.join(columns)}" if columns else ""
+    return f"(unnamed {kinds.get(constraint.contype, 'constraint')}{on})"

@@ -7,6 +7,7 @@ compose.test.yml runs it unchanged (VERIFY_PG_IMAGE_PREFIX=alembic-verify/postgr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ SUITES = {13: "bullseye", 15: "bookworm", 17: "trixie", 18: "forky"}
 # Released suites get their -updates and -security pockets too.
 RELEASED = {"bullseye", "bookworm", "trixie"}
 HERE = Path(__file__).resolve().parent
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
 
 
@@ -101,8 +103,15 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         # Suites newer than the host's debootstrap use the generic (sid) script.
         script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
         _run(
-            ["debootstrap", "--variant=minbase", "--components=main", suite, str(root),
-             mirrors.archive, *script],
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--components=main",
+                suite,
+                str(root),
+                mirrors.archive,
+                *script,
+            ],
             f"debootstrap {suite}",
             hint="if the signature check failed, the host's debian-archive-keyring may be "
             f"too old for {suite}",
@@ -110,23 +119,36 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
         shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
         log(f"pg{major}: installing postgresql-{major} from {suite}")
-        # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
-        version = _run(
-            ["chroot", str(root), "/bin/sh", "/tmp/provision.sh", str(major)],
-            f"install postgresql-{major}",
-        ).split("(PostgreSQL)")[-1].split()[0]
+        # Maintainer scripts of newer suites (systemd-tmpfiles) need /proc.
+        _run(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
+        try:
+            # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
+            version = (
+                _run(
+                    ["chroot", str(root), "/bin/sh", "/tmp/provision.sh", str(major)],
+                    f"install postgresql-{major}",
+                )
+                .split("(PostgreSQL)")[-1]
+                .split()[0]
+            )
+        finally:
+            subprocess.run(["umount", str(root / "proc")], check=False)
         entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
         shutil.copy(HERE / "entrypoint.sh", entrypoint)
         entrypoint.chmod(0o755)
         log(f"pg{major}: importing {image_name(major)} ({version})")
         tarball = workdir / "rootfs.tar"
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
+        changes = _image_config(major, suite, version)
+        replaced = engine().images.list(name=image_name(major))
         try:
-            engine().api.import_image_from_file(
-                str(tarball), repository=REPOSITORY, tag=str(major), changes=_image_config(major, suite, version)
-            )
+            engine().api.import_image_from_file(str(tarball), REPOSITORY, str(major), changes=changes)
         except docker.errors.APIError as exc:
-            raise HarnessError(f"the Docker engine refused to import {image_name(major)}: {exc.explanation}") from exc
+            refused = f"the Docker engine refused to import {image_name(major)}"
+            raise HarnessError(f"{refused}: {exc.explanation}") from None
+        for old in replaced:  # a rebuild (--force) would leave the old image behind, untagged
+            with contextlib.suppress(docker.errors.APIError):
+                engine().images.remove(old.id)
     finally:
         _remove_workdir(workdir)
 
@@ -142,7 +164,7 @@ def _sources_list(suite: str, mirrors: Mirrors) -> str:
 
 def _image_config(major: int, suite: str, version: str) -> list[str]:
     return [
-        f"ENV PATH=/usr/lib/postgresql/{major}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        f"ENV PATH=/usr/lib/postgresql/{major}/bin:" + _DEFAULT_PATH,
         f"ENV PG_MAJOR={major}",
         f"ENV PGDATA={pgdata_for(major)}",
         "ENV LANG=en_US.utf8",

@@ -15,8 +15,18 @@ from harness.errors import HarnessError
 APT_ROOT = Path("/etc/apt")
 # Suites that identify a repository as Debian's own archive (not a vendor's).
 DEBIAN_SUITES = {
-    "buster", "bullseye", "bookworm", "trixie", "forky", "duke", "sid",
-    "oldoldstable", "oldstable", "stable", "testing", "unstable",
+    "buster",
+    "bullseye",
+    "bookworm",
+    "trixie",
+    "forky",
+    "duke",
+    "sid",
+    "oldoldstable",
+    "oldstable",
+    "stable",
+    "testing",
+    "unstable",
 }
 
 

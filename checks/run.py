@@ -45,6 +45,9 @@ class Run:
         self._build: Build | None = None
         self._build_failure: ProjectError | None = None
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
+        # Only the round trip compares against the schema before each revision; without
+        # it, one snapshot at head is enough.
+        self.snapshot_every_step = True
         # Every database env.py sees in this run has this one name (renamed away after
         # use), so app settings read once at import stay right for the whole run.
         self.work_name = server.new_database_name("work")
@@ -99,15 +102,22 @@ class Run:
             previous = snapshot_of(conn, self.version_table)
         total = len(order)
 
+        applied = 0
+
         def record(revision: Script, connection) -> None:
-            nonlocal previous
-            build.before[revision.revision] = previous
-            previous = self.snapshot(connection)
-            self.progress.step("fresh", len(build.before), total, revision.revision)
+            nonlocal previous, applied
+            applied += 1
+            if self.snapshot_every_step:
+                build.before[revision.revision] = previous
+                previous = self.snapshot(connection)
+            self.progress.step("fresh", applied, total, revision.revision)
 
         try:
             self.project.run_steps(db, order, upgrade=True, after_step=record)
         except MigrationError as exc:
             build.error = exc
-        else:
-            build.head = previous
+            return
+        if not self.snapshot_every_step:
+            with self.server.connect(db.name) as conn:
+                previous = snapshot_of(conn, self.version_table)
+        build.head = previous

@@ -23,6 +23,7 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     results: list[StageResult] = []
     files_failed = False
     selected = validate_stage_names(names)
+    run.snapshot_every_step = "roundtrip" in selected
     for name in selected:
         started = time.monotonic()
         if files_failed:

@@ -1,0 +1,256 @@
+"""Shapes of project met when the suite was tried on public Alembic projects.
+
+Each test carries one shape that once broke the suite: a relative script_location,
+Flask-Migrate's alembic.ini, an env.py that connects where it likes, asyncpg, models
+that cannot be imported twice, no target_metadata, drift of two properties of one
+column, and a settings error worded over several lines.
+"""
+
+from __future__ import annotations
+
+import os
+
+from conftest import ROOT, run_cli
+from projects import (
+    ALEMBIC_INI,
+    ITEMS_MODELS,
+    Rev,
+    assert_clean,
+    assert_usage_error,
+    build_project,
+    items_revision,
+)
+
+# --- where alembic.ini and the scripts are ---------------------------------------------
+
+RELATIVE_INI = ALEMBIC_INI.replace("%(here)s/migrations", "migrations")
+# Flask-Migrate's template: no script_location (the ini sits in the scripts folder), no URL.
+FLASK_MIGRATE_INI = ALEMBIC_INI.replace("script_location = %(here)s/migrations\n", "") \
+    .replace("prepend_sys_path = .\n", "").replace("sqlalchemy.url = ", "# sqlalchemy.url = ")
+
+
+def test_relative_script_location_resolves_against_the_project(verify, tmp_path):
+    # Alembic resolves it against the working directory; the CLI runs from the repository.
+    # The lock file lives in the script directory: it is where a wrong resolution shows.
+    assert "script_location = migrations\n" in RELATIVE_INI
+    project = build_project(tmp_path / "project", [items_revision()], files={"alembic.ini": RELATIVE_INI})
+    assert not (ROOT / "migrations").exists(), "the test needs a working directory without migrations/"
+    locked = run_cli("lock", "--project", str(project))
+    assert locked.code == 0, locked.stdout + locked.stderr
+    assert (project / "migrations" / "revisions.lock").is_file(), locked.stdout
+    assert_clean(verify(project))
+
+    revision = project / "migrations" / "versions" / "0001_revision.py"
+    revision.write_text(revision.read_text() + "# edited after release\n")
+    result = verify(project, "--stage", "files")
+    assert [(f["code"], f["revision"]) for f in result.findings("files")] == \
+        [("locked-revision-changed", "0001")], result.stdout
+
+
+def test_flask_migrate_ini_inside_the_scripts_folder(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision()],
+                            files={"migrations/alembic.ini": FLASK_MIGRATE_INI})
+    (project / "alembic.ini").unlink()
+    assert "script_location" not in FLASK_MIGRATE_INI
+    assert_clean(verify(project, "--alembic-ini", "migrations/alembic.ini"))
+
+
+# --- which database env.py reaches --------------------------------------------------------
+
+def test_env_py_connecting_to_another_database_is_refused(verify, tmp_path, pg_server, make_database):
+    decoy = make_database("decoy")
+    with pg_server.connect(decoy) as conn:
+        conn.execute("CREATE TABLE precious (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO precious VALUES (1, 'keep'), (2, 'me')")
+    decoy_url = pg_server.url(decoy).render_as_string(hide_password=False)
+    project = build_project(tmp_path / "project", [items_revision()], env="foreign_database")
+
+    result = verify(project, env={"APP_DATABASE_URL": decoy_url})
+
+    assert_usage_error(result, f"env.py connected to database {decoy!r}", "nothing was run there",
+                       "[tool.alembic-verify] env")
+    with pg_server.connect(decoy) as conn:
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        rows = conn.execute("SELECT id, note FROM precious ORDER BY id").fetchall()
+    assert tables == [("precious",)]  # no alembic_version, no items: not even rolled-back DDL kept
+    assert rows == [(1, "keep"), (2, "me")]
+
+
+ASYNCPG_SETTINGS = """\
+import os
+
+from sqlalchemy.engine import URL
+
+DATABASE_URI = URL.create("postgresql+asyncpg", username=os.environ["DB_USER"],
+                          password=os.environ["DB_PASSWORD"] or None, host=os.environ["DB_HOST"],
+                          port=int(os.environ["DB_PORT"]), database=os.environ["DB_NAME"])
+"""
+ASYNCPG_ENV = """\
+[tool.alembic-verify.env]
+DB_HOST = "{host}"
+DB_PORT = "{port}"
+DB_USER = "{user}"
+DB_PASSWORD = "{password}"
+DB_NAME = "{database}"
+"""
+# Every kind of catalog row with a one-byte "char" code (relkind, contype, FK actions),
+# which asyncpg returns as bytes where psycopg returns str.
+SHOP_MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+kind = sa.Enum("book", "game", name="item_kind")
+owners = sa.Table("owners", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                  sa.Column("email", sa.Text, nullable=False, unique=True))
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.Text, nullable=False, index=True),
+                 sa.Column("kind", kind, nullable=False, server_default="book"),
+                 sa.Column("price", sa.Numeric(10, 2),
+                           sa.CheckConstraint("price >= 0", name="price_positive")),
+                 sa.Column("owner_id", sa.Integer, sa.ForeignKey("owners.id", ondelete="CASCADE")))
+"""
+CREATE_SHOP = Rev("0001", None, """\
+op.create_table("owners", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("email", sa.Text, nullable=False, unique=True))
+""", 'op.drop_table("owners")')
+CREATE_SHOP_ITEMS = Rev("0002", "0001", """\
+op.create_table("items",
+                sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("name", sa.Text, nullable=False),
+                sa.Column("kind", sa.Enum("book", "game", name="item_kind"), nullable=False,
+                          server_default="book"),
+                sa.Column("price", sa.Numeric(10, 2),
+                          sa.CheckConstraint("price >= 0", name="price_positive")),
+                sa.Column("owner_id", sa.Integer, sa.ForeignKey("owners.id", ondelete="CASCADE")))
+op.create_index("ix_items_name", "items", ["name"])
+""", 'op.drop_table("items")\nsa.Enum(name="item_kind").drop(op.get_bind())')
+
+
+def test_async_env_py_on_asyncpg(verify, tmp_path):
+    # The per-revision snapshots read the catalog over env.py's own (asyncpg) connection.
+    project = build_project(tmp_path / "project", [CREATE_SHOP, CREATE_SHOP_ITEMS], models=SHOP_MODELS,
+                            env="asyncpg_settings", settings=ASYNCPG_ENV,
+                            files={"app/settings.py": ASYNCPG_SETTINGS})
+    assert_clean(verify(project))
+
+
+# Like SQLModel: the MetaData belongs to an installed library, so it outlives any re-import of
+# the project's modules, and defining the same table in it twice raises.
+SHARED_REGISTRY = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+"""
+REGISTERING_MODELS = """\
+import sqlalchemy as sa
+from shared_registry import metadata
+
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.Text, nullable=False))
+"""
+# Settings read once, at import, from POSTGRES_* variables (app/settings.py of FastAPI's template).
+IMPORT_TIME_SETTINGS = """\
+import os
+
+DATABASE_URI = "postgresql+psycopg://{}:{}@{}:{}/{}".format(
+    os.environ["POSTGRES_USER"], os.environ["POSTGRES_PASSWORD"], os.environ["POSTGRES_SERVER"],
+    os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
+"""
+IMPORT_TIME_ENV = """\
+[tool.alembic-verify.env]
+POSTGRES_SERVER = "{host}"
+POSTGRES_PORT = "{port}"
+POSTGRES_USER = "{user}"
+POSTGRES_PASSWORD = "{password}"
+POSTGRES_DB = "{database}"
+"""
+
+
+def test_models_that_cannot_be_imported_twice(verify, tmp_path):
+    # Every stage must see the same database name, so nothing needs re-importing: the
+    # settings stay right and the shared MetaData never meets a table twice.
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "shared_registry.py").write_text(SHARED_REGISTRY)
+    project = build_project(tmp_path / "project", [items_revision()], models=REGISTERING_MODELS,
+                            env="app_settings", settings=IMPORT_TIME_ENV,
+                            files={"app/settings.py": IMPORT_TIME_SETTINGS})
+    # On PYTHONPATH like an installed library: the sys_path setting's folders count as the
+    # project's own, and a regression that re-imports them would go unseen.
+    pythonpath = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    assert_clean(verify(project, env={"PYTHONPATH": pythonpath}))
+
+
+# --- errors that belong to one stage, or to the project -------------------------------
+
+def test_no_target_metadata_fails_drift_alone(verify, tmp_path):
+    result = verify(build_project(tmp_path / "project", [items_revision()], env="no_metadata"))
+    line = assert_usage_error(result, "no target_metadata", "--metadata")
+    assert result.report is not None, "the JSON report must be written before exiting 2"
+    [finding] = result.findings("drift")
+    assert finding["code"] == "project-error"
+    assert finding["message"] == line.removeprefix("error: ")
+    assert result.stage("drift")["status"] == "error"
+    statuses = {s["name"]: s["status"] for s in result.report["stages"]}
+    assert {name: statuses[name] for name in ("files", "heads", "fresh", "roundtrip")} == \
+        dict.fromkeys(("files", "heads", "fresh", "roundtrip"), "pass"), result.stdout
+
+
+def test_multi_line_env_py_error_keeps_the_field(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision()], env="invalid_settings")
+    line = assert_usage_error(verify(project), "env.py failed before running any migration", "ValueError",
+                              "1 validation error for Settings", "secret_key", "Field required",
+                              "migrations/env.py line 2")
+    assert "\n" not in line
+
+
+# --- drift: one finding per property, none twice ----------------------------------------
+
+QTY_MODELS = ITEMS_MODELS + \
+    'items.append_column(sa.Column("qty", sa.BigInteger, nullable=False, server_default="1"))\n'
+ADD_QTY = Rev("0002", "0001", 'op.add_column("items", sa.Column("qty", sa.Integer, nullable=False, '
+              'server_default="0"))', 'op.drop_column("items", "qty")')
+
+
+def test_drift_reports_type_and_default_of_one_column(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision(), ADD_QTY], models=QTY_MODELS)
+    result = verify(project, "--stage", "drift")
+    assert result.code == 1, result.stdout + result.stderr
+    found = {(f["code"], f["object"]): f["message"] for f in result.findings("drift")}
+    # autogenerate compares types (not server defaults); the catalog comparison says the default.
+    assert set(found) == {("drift-autogenerate", "items.qty"), ("drift-catalog", "items.qty")}, found
+    assert "type BIGINT in models, INTEGER in migrations" in found["drift-autogenerate", "items.qty"]
+    assert found["drift-catalog", "items.qty"].startswith("items.qty: default '1'"), found
+
+
+FK_MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+parents = sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True))
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("parent_id", sa.Integer,
+                           sa.ForeignKey("parents.id", name="items_parent_id_fkey", ondelete="SET NULL")))
+"""
+CREATE_FK = Rev("0001", None, """\
+op.create_table("parents", sa.Column("id", sa.Integer, primary_key=True))
+op.create_table("items", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("parent_id", sa.Integer,
+                          sa.ForeignKey("parents.id", name="items_parent_id_fkey", ondelete="CASCADE")))
+""", 'op.drop_table("items")\nop.drop_table("parents")')
+
+
+def test_drift_reports_a_changed_fk_action_once(verify, tmp_path):
+    project = build_project(tmp_path / "project", [CREATE_FK], models=FK_MODELS)
+    result = verify(project, "--stage", "drift")
+    assert result.code == 1, result.stdout + result.stderr
+    findings = result.findings("drift")
+    messages = [f["message"] for f in findings]
+    # Alembic words it as the old key removed and the new one added; nothing else repeats it.
+    assert len(findings) == 2, messages
+    assert {f["code"] for f in findings} == {"drift-autogenerate"}, messages
+    assert any("ON DELETE SET NULL" in m and "in the models" in m for m in messages), messages
+    assert any("ON DELETE CASCADE" in m and "in the migrated schema but not" in m for m in messages), messages

@@ -7,6 +7,7 @@ slow, so one initdb'd cluster per installation is cached and copied for each run
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -73,7 +74,7 @@ def _demote(account: pwd.struct_passwd | None):
 def _chown_tree(path: Path, account: pwd.struct_passwd | None) -> None:
     if account is None:
         return
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chown(root, account.pw_uid, account.pw_gid)
         for name in files:
             os.chown(os.path.join(root, name), account.pw_uid, account.pw_gid, follow_symlinks=False)
@@ -105,10 +106,9 @@ def cached_cluster(inst: Installation, account: pwd.struct_passwd | None) -> Pat
                  "-E", "UTF8", "--locale=C", "--no-sync"], account, "initdb")
         incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=target.parent))
         shutil.copytree(datadir, incoming / "data", symlinks=True)
-        try:
-            os.rename(incoming / "data", target)  # atomic: concurrent runs see all or nothing
-        except OSError:
-            pass  # another run won the race; use theirs
+        # Atomic: concurrent runs see all or nothing; if another run won the race, use theirs.
+        with contextlib.suppress(OSError):
+            os.rename(incoming / "data", target)
         shutil.rmtree(incoming, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -7,6 +7,7 @@ server; creating, cloning and dropping databases is shared here.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -99,10 +100,9 @@ class Server:
             self._stop_quietly()
 
     def _stop_quietly(self) -> None:
-        try:
+        # Teardown must not hide the error that brought us here.
+        with contextlib.suppress(Exception):
             self._stop()
-        except Exception:  # noqa: BLE001 - teardown must not hide the original error
-            pass
 
     # --- shared database handling -------------------------------------------
     def connect(self, database: str | None = None, autocommit: bool = True) -> psycopg.Connection:

@@ -197,7 +197,8 @@ class Project:
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:
-            raise exc.__cause__  # the suite's own code failed, not the project: a bug, traceback kept
+            # The suite's own code failed, not the project: a bug, so its traceback is kept.
+            raise exc.__cause__ from None
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt | SystemExit) and not _is_env_exit(exc):
                 raise

@@ -2,8 +2,20 @@
 
 import enum
 
-from sqlalchemy import (CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, MetaData,
-                        Numeric, String, Text, func, text)
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {

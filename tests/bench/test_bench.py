@@ -1,0 +1,77 @@
+"""The bench: its generated history verifies clean, and a small run reports every measurement.
+
+Timings are not asserted: the bench reports its targets, tests only check it works.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from checks.bench.history import History
+from checks.bench.project import generate
+from tests.conftest import run_cli
+
+MEASUREMENTS = ("floor", "verify", "pytest_alembic", "start_local_cold", "start_local_warm", "start_compose")
+
+
+def test_generation_is_deterministic_and_sized(tmp_path):
+    first = generate(tmp_path / "a", revisions=30, tables=8)
+    second = generate(tmp_path / "b", revisions=30, tables=8)
+    assert (first.revisions, first.tables) == (30, 8)
+    assert first.head == second.head
+    files = sorted(p.name for p in (tmp_path / "a" / "migrations" / "versions").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "b" / "migrations" / "versions").iterdir())
+    assert len(files) == 30
+    assert (tmp_path / "a" / "benchapp" / "models.py").read_text() == \
+        (tmp_path / "b" / "benchapp" / "models.py").read_text()
+
+
+def test_history_has_the_realistic_mix():
+    text = "\n".join(line for rev in History(200, 60).revisions for line in rev.upgrade)
+    for marker in ("op.create_table(", "op.create_index(", "op.create_foreign_key(", "CREATE TYPE",
+                   "server_default=", "op.create_check_constraint(", "UPDATE ", "op.rename_table(",
+                   "new_column_name="):
+        assert marker in text, marker
+
+
+def test_sizes_are_checked():
+    with pytest.raises(ValueError, match="tables <= revisions"):
+        History(5, 6)
+
+
+def test_generated_project_verifies_clean(verify, tmp_path):
+    project = generate(tmp_path / "gen", revisions=40, tables=12)
+    result = verify(project.root)
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.report["status"] in ("pass", "warn"), result.stdout
+    for stage in result.report["stages"]:
+        errors = [f for f in stage["findings"] if f["severity"] == "error"]
+        assert not errors, (stage["name"], errors)
+
+
+def test_small_bench_reports_every_measurement(pg_server, tmp_path):
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    out = tmp_path / "bench.json"
+    result = run_cli("bench", "--revisions", "20", "--tables", "6", "--repeat", "1",
+                     "--url", url, "--backend", "url", "--json", str(out), timeout=600)
+    assert result.code == 0, result.stdout + result.stderr
+    for label in ("floor: alembic upgrade head", "verify (every stage)", "pytest-alembic",
+                  "server start: local warm", "verify / floor", "verify / pytest-alembic"):
+        assert label in result.stdout
+    data = json.loads(out.read_text())
+    assert data["project"] == {"revisions": 20, "tables": 6, "head": data["project"]["head"]}
+    for name in MEASUREMENTS:
+        m = data["measurements"][name]
+        # compose may be absent on a machine without Docker; then it says why.
+        assert "median_s" in m or (name == "start_compose" and m["skipped"]), (name, m)
+    for name in ("floor", "verify", "pytest_alembic"):
+        assert data["measurements"][name]["median_s"] > 0
+    assert set(data["measurements"]["verify"]["parts_median_s"]) >= {"files", "heads", "fresh",
+                                                                     "drift", "roundtrip"}
+    assert len(data["measurements"]["pytest_alembic"]["parts_median_s"]) == 4
+    assert data["ratios"]["verify_over_floor"] > 0
+    assert data["ratios"]["verify_over_pytest_alembic"] > 0
+    assert {t["name"] for t in data["targets"]} == {"verify / floor", "verify / pytest-alembic",
+                                                    "local warm start", "compose start"}

@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ]; then
     mkdir -p "$PGDATA"
     chown postgres:postgres "$PGDATA"
     chmod 700 "$PGDATA"
-    exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" postgres "$@"
+    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" postgres "$@"
 fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -53,7 +53,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     shopt -s nullglob
     for f in /docker-entrypoint-initdb.d/*; do
         case "$f" in
-            *.sh) echo "running $f"; . "$f" ;;
+            *.sh) echo "running $f"
+                # shellcheck source=/dev/null
+                . "$f" ;;
             *.sql) echo "running $f"; run_sql "$POSTGRES_DB" <"$f" ;;
             *.sql.gz) echo "running $f"; gunzip -c "$f" | run_sql "$POSTGRES_DB" ;;
             *) echo "ignoring $f" ;;

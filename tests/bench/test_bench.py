@@ -11,7 +11,7 @@ import pytest
 
 from checks.bench.history import History
 from checks.bench.project import generate
-from tests.conftest import run_cli
+from conftest import run_cli
 
 MEASUREMENTS = ("floor", "verify", "pytest_alembic", "start_local_cold", "start_local_warm", "start_compose")
 

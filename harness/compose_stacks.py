@@ -1,0 +1,143 @@
+"""Which compose stacks are ours, who owns them, and removing the ones left behind.
+
+A run killed outright (SIGKILL, a lost CI runner) cannot clean up after itself. Every
+container and network it made carries our suite label, its owner (host:pid:process
+start) and its creation time, so the next run can tell an orphan from a stack a live
+run is still using, and never touches anything that is not ours.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import docker
+from docker.models.containers import Container
+from docker.models.resource import Model
+from docker.models.volumes import Volume
+
+from harness.docker_engine import engine
+
+PROJECT_PREFIX = "alembic-verify-"
+SUITE_LABEL = "io.alembic-verify.suite"
+RUN_LABEL = "io.alembic-verify.run"
+CREATED_LABEL = "io.alembic-verify.created"
+OWNER_LABEL = "io.alembic-verify.owner"
+PROJECT_LABEL = "com.docker.compose.project"
+# Stacks whose owner cannot be checked from here (another host on a shared engine)
+# are removed once older than this; VERIFY_STALE_AFTER (seconds) overrides it.
+DEFAULT_STALE_AFTER = 6 * 3600
+
+
+def _process_start(pid: int) -> str | None:
+    """An identity for a live process that survives pid reuse; None if it is gone."""
+    if not os.path.exists("/proc/self/stat"):  # no /proc (macOS): does the pid exist at all?
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return "?"
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]  # field 22: start time
+    except FileNotFoundError:
+        return None
+
+
+def _here() -> str:
+    """This host and pid namespace: where the pid in an owner token means something."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}:{namespace}"
+
+
+def owner_token() -> str:
+    pid = os.getpid()
+    return f"{_here()}:{pid}:{_process_start(pid)}"
+
+
+def owner_alive(token: str) -> bool | None:
+    """Whether the run that made a stack still runs; None when that cannot be told from here."""
+    parts = token.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _here() or not parts[1].isdigit():
+        return None
+    _, pid, start = parts
+    now = _process_start(int(pid))
+    return now is not None and (now == start or "?" in (now, start))
+
+
+def stack_labels(run_id: str) -> dict[str, str]:
+    """The values compose.test.yml puts into our labels, as environment variables."""
+    return {
+        "VERIFY_RUN_ID": run_id,
+        "VERIFY_CREATED": str(int(time.time())),
+        "VERIFY_OWNER": owner_token(),
+    }
+
+
+def is_stale(labels: dict[str, str], now: float | None = None) -> bool:
+    alive = owner_alive(labels.get(OWNER_LABEL, ""))
+    if alive is not None:
+        return not alive
+    try:
+        created = float(labels.get(CREATED_LABEL, ""))
+    except ValueError:
+        created = 0.0
+    limit = float(os.environ.get("VERIFY_STALE_AFTER", DEFAULT_STALE_AFTER))
+    return (now or time.time()) - created >= limit
+
+
+def _labels(obj: Model) -> dict[str, str]:
+    labels = obj.labels if isinstance(obj, Container) else obj.attrs.get("Labels")
+    return labels or {}
+
+
+def our_objects(project: str | None = None) -> list[Model]:
+    """Containers, networks and volumes of ours (of one project, if given)."""
+    client = engine()
+    labels = [f"{SUITE_LABEL}=1"] + ([f"{PROJECT_LABEL}={project}"] if project else [])
+    filters = {"label": labels}
+    found = [
+        *client.containers.list(all=True, filters=filters),
+        *client.networks.list(filters=filters),
+        *client.volumes.list(filters=filters),
+    ]
+    # The suite label alone could be copied; the project name is ours by construction.
+    return [obj for obj in found if _labels(obj).get(PROJECT_LABEL, "").startswith(PROJECT_PREFIX)]
+
+
+def remove_stack(project: str) -> None:
+    """Remove every container (with its anonymous volumes), network and volume of one stack of ours."""
+    for obj in our_objects(project):
+        try:
+            if isinstance(obj, Container):
+                obj.remove(force=True, v=True)
+            elif isinstance(obj, Volume):
+                obj.remove(force=True)
+            else:
+                obj.remove()
+        except docker.errors.APIError as exc:
+            if exc.status_code not in (404, 409):  # gone, or being removed: another sweep was first
+                raise
+
+
+def remove_stale_stacks() -> list[str]:
+    """Remove our stacks whose run is gone (or, if that cannot be told, that are old); return their names."""
+    labels_by_project: dict[str, dict[str, str]] = {}
+    for obj in our_objects():
+        labels_by_project.setdefault(_labels(obj)[PROJECT_LABEL], _labels(obj))
+    removed = []
+    for project in sorted(p for p, labels in labels_by_project.items() if is_stale(labels)):
+        try:
+            remove_stack(project)
+        except docker.errors.APIError as exc:  # best effort: it must not stop this run
+            print(f"alembic-verify: could not remove stale compose project {project}: {exc}", file=sys.stderr)
+        else:
+            removed.append(project)
+    return removed

@@ -3,6 +3,7 @@ checks/ and harness/. `nox -l` lists them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,13 @@ def _local_majors() -> set[str]:
 
 
 def _compose_image(major: str) -> bool:
+    """Whether an image for `major` is present (before the venv exists, so by the docker CLI;
+    harness.compose.image_for makes the same choice once the suite is installed)."""
     if not shutil.which("docker"):
         return False
-    for image in (f"alembic-verify/postgres:{major}", f"postgres:{major}"):
+    prefix = os.environ.get("VERIFY_PG_IMAGE_PREFIX")
+    candidates = [f"{prefix}:{major}"] if prefix else [f"postgres:{major}", f"alembic-verify/postgres:{major}"]
+    for image in candidates:
         probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)
         if probe.returncode == 0:
             return True

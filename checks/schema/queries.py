@@ -1,9 +1,7 @@
 """Catalog queries behind `take_snapshot`: one per kind of object, whatever the schema's size.
 
-Queries for objects that stand alone read them all. Queries for what belongs to a relation
-read only the relations in `oids` (which `checks.schema.fingerprint` chose, so they are
-the project's), and lead each row with the relation's oid. Rows come ordered so snapshots
-are deterministic; `name` sorts bytewise, as Python sorts the same strings.
+Every query takes the parameter `version_table` (Alembic's bookkeeping table, never
+part of the schema under test) and returns rows ordered so snapshots are deterministic.
 """
 
 from __future__ import annotations
@@ -27,17 +25,14 @@ def _not_from_extension(catalog: str, oid: str) -> str:
 
 
 # A relation `c` in namespace `n` that belongs to the project.
-USER_RELATION = f"""
+_USER_RELATION = f"""
     {_user_schema("n")}
     AND c.relname <> %(version_table)s
     AND {_not_from_extension("pg_class", "c.oid")}
 """
 
-# Driving from the oid list beats filtering the whole catalog by `c.oid = ANY(...)`.
 _RELATION_FROM = """
-    unnest(%(oids)s::oid[]) AS r(oid)
-    JOIN pg_class c ON c.oid = r.oid
-    JOIN pg_namespace n ON n.oid = c.relnamespace
+    pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 """
 
 SCHEMAS = f"""
@@ -51,7 +46,7 @@ EXTENSIONS = "SELECT extname FROM pg_extension ORDER BY 1"
 
 # Tables, partitions, views and materialized views.
 RELATIONS = f"""
-SELECT c.oid, n.nspname, c.relname, c.relkind::text,
+SELECT n.nspname, c.relname, c.relkind::text,
        pd.description,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
@@ -63,11 +58,12 @@ LEFT JOIN pg_description pd
 LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
 LEFT JOIN pg_class pc ON pc.oid = i.inhparent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
+ORDER BY 1, 2
 """
 
 COLUMNS = f"""
-SELECT c.oid, a.attname,
+SELECT n.nspname, c.relname, a.attname,
        format_type(a.atttypid, a.atttypmod),
        NOT a.attnotnull,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
@@ -75,16 +71,16 @@ SELECT c.oid, a.attname,
        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
        CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END,
        pd.description
-FROM {_RELATION_FROM}
-JOIN pg_attribute a ON a.attrelid = c.oid
+FROM pg_attribute a
+JOIN {_RELATION_FROM} ON c.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_collation co ON co.oid = a.attcollation
 LEFT JOIN pg_description pd
        ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p', 'f')
-ORDER BY 1, 2
+  AND c.relkind IN ('r', 'p', 'f') AND {_USER_RELATION}
+ORDER BY 1, 2, 3
 """
 
 
@@ -99,39 +95,40 @@ def _column_names(relid: str, attnums: str) -> str:
 
 # Not-null constraints (PostgreSQL 18's contype 'n') are compared as column nullability.
 CONSTRAINTS = f"""
-SELECT c.oid, con.conname, con.contype::text,
+SELECT n.nspname, c.relname, con.conname, con.contype::text,
        pg_get_constraintdef(con.oid),
        {_column_names("con.conrelid", "con.conkey")}
-FROM {_RELATION_FROM}
-JOIN pg_constraint con ON con.conrelid = c.oid
-WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
-ORDER BY 1, 2
+FROM pg_constraint con
+JOIN {_RELATION_FROM} ON c.oid = con.conrelid
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {_USER_RELATION}
+ORDER BY 1, 2, 3
 """
 
 # Indexes that back a primary key, unique or exclusion constraint are compared as that
 # constraint; listing them again would report every such difference twice.
 INDEXES = f"""
-SELECT c.oid, ic.relname, quote_ident(ic.relname),
+SELECT n.nspname, c.relname, ic.relname, quote_ident(ic.relname),
        pg_get_indexdef(i.indexrelid),
        {_column_names("i.indrelid", "i.indkey::int2[]")}
-FROM {_RELATION_FROM}
-JOIN pg_index i ON i.indrelid = c.oid
+FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
-WHERE NOT EXISTS (SELECT FROM pg_constraint con
+JOIN {_RELATION_FROM} ON c.oid = i.indrelid
+WHERE {_USER_RELATION}
+  AND NOT EXISTS (SELECT FROM pg_constraint con
                   WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
                     AND con.contype IN ('p', 'u', 'x'))
-ORDER BY 1, 2
+ORDER BY 1, 2, 3
 """
 
 # The owning column is what identifies a serial's or identity's sequence: its name is
 # whatever PostgreSQL or the migration happened to choose.
 SEQUENCES = f"""
-SELECT c.oid, n.nspname, c.relname,
+SELECT n.nspname, c.relname,
        format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
        s.seqcache, s.seqcycle,
        own_n.nspname, own_c.relname, own_a.attname
-FROM {_RELATION_FROM}
-JOIN pg_sequence s ON s.seqrelid = c.oid
+FROM pg_sequence s
+JOIN {_RELATION_FROM} ON c.oid = s.seqrelid
 LEFT JOIN pg_depend d
        ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
       AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
@@ -139,6 +136,8 @@ LEFT JOIN pg_depend d
 LEFT JOIN pg_class own_c ON own_c.oid = d.refobjid
 LEFT JOIN pg_namespace own_n ON own_n.oid = own_c.relnamespace
 LEFT JOIN pg_attribute own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
+WHERE {_USER_RELATION}
+ORDER BY 1, 2
 """
 
 _USER_TYPE = f"""
@@ -182,9 +181,9 @@ ORDER BY 1, 2, 3
 
 # Internal triggers implement foreign keys, which are compared as constraints.
 TRIGGERS = f"""
-SELECT c.oid, t.tgname, pg_get_triggerdef(t.oid)
-FROM {_RELATION_FROM}
-JOIN pg_trigger t ON t.tgrelid = c.oid
-WHERE NOT t.tgisinternal
-ORDER BY 1, 2
+SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid)
+FROM pg_trigger t
+JOIN {_RELATION_FROM} ON c.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND {_USER_RELATION}
+ORDER BY 1, 2, 3
 """

@@ -1,21 +1,13 @@
-"""Shared fixtures: one real PostgreSQL server per test session, and helpers to run the CLI."""
+"""Shared fixtures: one real PostgreSQL server per test session, and the CLI against it."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_support import CliResult, run_cli
 
 from harness.select import open_server
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EXAMPLE = ROOT / "example"
 
 
 @pytest.fixture(scope="session")
@@ -38,39 +30,6 @@ def make_database(pg_server):
     yield make
     for name in made:
         pg_server.drop_database(name)
-
-
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-    report: dict | None
-
-    def stage(self, name: str) -> dict:
-        assert self.report is not None, f"no JSON report; stderr: {self.stderr}"
-        for stage in self.report["stages"]:
-            if stage["name"] == name:
-                return stage
-        raise AssertionError(f"stage {name} not in report: {[s['name'] for s in self.report['stages']]}")
-
-    def findings(self, stage: str, code: str | None = None) -> list[dict]:
-        found = self.stage(stage)["findings"]
-        return [f for f in found if code is None or f["code"] == code]
-
-
-def run_cli(*args: str, url: str | None = None, report: Path | None = None, env: dict | None = None,
-            timeout: float = 300) -> CliResult:
-    """Run `python -m checks ...` in a subprocess, as a user would."""
-    cmd = [sys.executable, "-m", "checks", *args]
-    if url and "--url" not in args and "--backend" not in args:
-        cmd += ["--url", url]
-    if report is not None:
-        cmd += ["--report-json", str(report)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-    data = json.loads(report.read_text()) if report is not None and report.exists() else None
-    return CliResult(proc.returncode, proc.stdout, proc.stderr, data)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ kind of project the suite cannot run, which the issue counts as a bug of the sui
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLE
+from cli_support import EXAMPLE
 from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
 
 APP_SETTINGS = """\

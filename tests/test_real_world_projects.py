@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import ROOT, run_cli
+from cli_support import ROOT, run_cli
 from projects import (
     ALEMBIC_INI,
     ITEMS_MODELS,

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_support import run_cli
 
 from checks.bench.history import History
 from checks.bench.project import generate
-from conftest import run_cli
 
 MEASUREMENTS = ("floor", "verify", "pytest_alembic", "start_local_cold", "start_local_warm", "start_compose")
 

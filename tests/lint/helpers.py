@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import FIXTURES
+from cli_support import FIXTURES
 
 from checks.lint import lint_project, parse_lint_settings
 from checks.project.project import Project

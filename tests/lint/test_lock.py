@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import EXAMPLE, run_cli
+from cli_support import EXAMPLE, run_cli
 
 from checks.lockfile import LOCK_NAME
 

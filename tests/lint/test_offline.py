@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import EXAMPLE
+from cli_support import EXAMPLE
 from helpers import codes, copy_fixture, lint
 
 from checks.lint import rule_hits

@@ -4,7 +4,7 @@ and a suppressed copy appears as info with its reason."""
 from __future__ import annotations
 
 import pytest
-from conftest import FIXTURES, run_cli
+from cli_support import FIXTURES, run_cli
 
 from checks.lint import RULES
 
@@ -100,7 +100,7 @@ def test_strict_turns_warnings_into_failures(verify):
 
 
 def test_clean_example_reports_nothing(verify):
-    from conftest import EXAMPLE
+    from cli_support import EXAMPLE
 
     result = verify(EXAMPLE, "--stage", "lint", "--quiet-progress")
     assert result.code == 0, result.stdout + result.stderr

@@ -7,33 +7,23 @@ if one of them is edited. Needs no database.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.lockfile import entry_for, lock_path, read_lock, write_lock
-from checks.project.project import Project
-from checks.project.settings import load_settings
 
 HELP = "lock the revision files: the files stage then fails if a locked one changes"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
-    parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
-    parser.add_argument("--config", help="settings file (default: PROJECT/alembic-verify.toml "
-                                          "or [tool.alembic-verify] in PROJECT/pyproject.toml)")
+    add_project_arguments(parser)
     parser.add_argument("--relock", action="append", default=[], metavar="REV",
                         help="accept a deliberate edit of this locked revision (repeatable)")
 
 
 def run(args) -> int:
     out = sys.stdout
-    root = Path(args.project)
-    if not root.is_dir():
-        raise ConfigError(f"project directory not found: {root}; pass --project DIR, the folder "
-                          "that holds alembic.ini")
-    settings = load_settings(root.resolve(), Path(args.config) if args.config else None)
-    project = Project(root, alembic_ini=args.alembic_ini, settings=settings)
+    project = open_project(args)
     order = project.upgrade_order()
     path = lock_path(project.script.dir)
     locked = read_lock(path)

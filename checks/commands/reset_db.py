@@ -8,20 +8,19 @@ and nothing made by hand. It deletes data, so it lists what it will drop and nee
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from psycopg import sql
 
+from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
-from checks.project.project import Database, Project
-from checks.project.settings import load_settings
+from checks.project.project import Database
 from harness.url import UrlServer
 
 HELP = "drop a local database and rebuild it from the migrations (needs --yes)"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
+    add_project_arguments(parser)
     parser.add_argument("--url", required=True, help="the database to rebuild, e.g. "
                                                      "postgresql://me@localhost/app_dev")
     parser.add_argument("--yes", action="store_true", help="really drop it")
@@ -38,8 +37,7 @@ def _tables(server: UrlServer, database: str) -> list[tuple[str, int]]:
 
 def run(args) -> int:
     out = sys.stdout
-    root = Path(args.project).resolve()
-    project = Project(root, settings=load_settings(root))
+    project = open_project(args)
     server = UrlServer(args.url)
     name = server.endpoint.maintenance_db
     if name in ("postgres", "template0", "template1"):

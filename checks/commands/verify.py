@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from checks.errors import ConfigError
+from checks.commands.project_args import add_project_arguments, open_project
 from checks.progress import Progress
-from checks.project.project import Project
-from checks.project.settings import load_settings
 from checks.report.console import print_stage
 from checks.report.json_report import build_report, write_report
 from checks.result import Status
@@ -21,10 +19,7 @@ HELP = "run the checklist stages"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
-    parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
-    parser.add_argument("--config", help="settings file (default: PROJECT/alembic-verify.toml "
-                                          "or [tool.alembic-verify] in PROJECT/pyproject.toml)")
+    add_project_arguments(parser)
     parser.add_argument("--stage", action="append", metavar="NAME",
                         help=f"run only this stage (repeatable): {', '.join(STAGES)}")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
@@ -41,15 +36,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
-    root = Path(args.project)
-    if not root.is_dir():
-        raise ConfigError(f"project directory not found: {root}; pass --project DIR, the folder "
-                          "that holds alembic.ini")
-    settings = load_settings(root.resolve(), Path(args.config) if args.config else None)
-    project = Project(root, alembic_ini=args.alembic_ini, settings=settings,
-                      metadata_override=args.metadata)
+    project = open_project(args, metadata_override=args.metadata)
     with open_server(args.backend, args.pg, args.url) as server:
-        out.write(f"alembic-verify: {root.resolve()}\n"
+        out.write(f"alembic-verify: {project.root}\n"
                   f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
         out.flush()
         verification = Run(project, server, Progress(enabled=not args.quiet_progress),
@@ -57,7 +46,7 @@ def run(args) -> int:
         results = run_stages(verification, stages, on_result=lambda r: print_stage(r, out, args.verbose))
         if args.report_json:
             write_report(Path(args.report_json), build_report(
-                str(root.resolve()), server.backend, server.version, results, server.describe()))
+                str(project.root), server.backend, server.version, results, server.describe()))
     if verification.usage_errors:
         # Same contract as an error before any stage ran: one line, exit 2.
         raise verification.usage_errors[0]

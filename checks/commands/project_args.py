@@ -1,0 +1,26 @@
+"""The options that name a target project, shared by every command that opens one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checks.errors import ConfigError
+from checks.project.project import Project
+from checks.project.settings import load_settings
+
+
+def add_project_arguments(parser) -> None:
+    parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
+    parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
+    parser.add_argument("--config", help="settings file (default: PROJECT/alembic-verify.toml "
+                                          "or [tool.alembic-verify] in PROJECT/pyproject.toml)")
+
+
+def open_project(args, metadata_override: str | None = None) -> Project:
+    root = Path(args.project)
+    if not root.is_dir():
+        raise ConfigError(f"project directory not found: {root}; pass --project DIR, the folder "
+                          "that holds alembic.ini")
+    settings = load_settings(root.resolve(), Path(args.config) if args.config else None)
+    return Project(root, alembic_ini=args.alembic_ini, settings=settings,
+                   metadata_override=metadata_override)

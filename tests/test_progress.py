@@ -1,0 +1,47 @@
+"""Progress lines: silent for short stages, sparse plain lines when not on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from checks import progress as progress_module
+from checks.progress import Progress
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_plain_lines_after_a_quiet_start_and_at_the_end(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(progress_module.time, "monotonic", clock)
+    out = io.StringIO()
+    bar = Progress(enabled=True, stream=out)
+
+    bar.step("fresh", 1, 200, "a1")  # starts the stage's clock
+    clock.now += 1.0
+    bar.step("fresh", 2, 200, "a2")
+    assert out.getvalue() == "", "a stage shorter than a couple of seconds prints nothing"
+
+    clock.now += 2.0
+    bar.step("fresh", 3, 200, "a3")
+    clock.now += 0.1
+    bar.step("fresh", 4, 200, "a4")  # too soon after the last line
+    clock.now += 0.1
+    bar.step("fresh", 200, 200, "zz")  # the last step always says so
+    assert out.getvalue().splitlines() == ["  fresh: revision 3/200 (a3)", "  fresh: revision 200/200 (zz)"]
+
+
+def test_disabled_progress_prints_nothing(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(progress_module.time, "monotonic", clock)
+    out = io.StringIO()
+    bar = Progress(enabled=False, stream=out)
+    bar.step("roundtrip", 1, 2, "a")
+    clock.now += 10
+    bar.step("roundtrip", 2, 2, "b")
+    assert out.getvalue() == ""

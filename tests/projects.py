@@ -86,6 +86,24 @@ class Rev:
         return "\n".join(lines)
 
 
+# App settings read once, at import, from POSTGRES_* variables (as FastAPI's template does),
+# and the suite's settings that fill them from the throwaway server.
+APP_SETTINGS = """\
+import os
+
+DATABASE_URI = "postgresql+psycopg://{}:{}@{}:{}/{}".format(
+    os.environ["POSTGRES_USER"], os.environ["POSTGRES_PASSWORD"], os.environ["POSTGRES_SERVER"],
+    os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
+"""
+APP_SETTINGS_ENV = """\
+[tool.alembic-verify.env]
+POSTGRES_SERVER = "{host}"
+POSTGRES_PORT = "{port}"
+POSTGRES_USER = "{user}"
+POSTGRES_PASSWORD = "{password}"
+POSTGRES_DB = "{database}"
+"""
+
 def items_revision(id_: str = "0001") -> Rev:
     return Rev(id_, None, CREATE_ITEMS, DROP_ITEMS)
 

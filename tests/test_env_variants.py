@@ -8,23 +8,16 @@ from __future__ import annotations
 
 import pytest
 from cli_support import EXAMPLE
-from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
+from projects import (
+    APP_SETTINGS,
+    APP_SETTINGS_ENV,
+    ITEMS_MODELS,
+    Rev,
+    assert_clean,
+    build_project,
+    items_revision,
+)
 
-APP_SETTINGS = """\
-import os
-
-DATABASE_URI = "postgresql+psycopg://{}:{}@{}:{}/{}".format(
-    os.environ["POSTGRES_USER"], os.environ["POSTGRES_PASSWORD"], os.environ["POSTGRES_SERVER"],
-    os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
-"""
-APP_SETTINGS_ENV = """\
-[tool.alembic-verify.env]
-POSTGRES_SERVER = "{host}"
-POSTGRES_PORT = "{port}"
-POSTGRES_USER = "{user}"
-POSTGRES_PASSWORD = "{password}"
-POSTGRES_DB = "{database}"
-"""
 APP_CONTEXT = """\
 from app import models
 

@@ -13,6 +13,8 @@ import os
 from cli_support import ROOT, run_cli
 from projects import (
     ALEMBIC_INI,
+    APP_SETTINGS,
+    APP_SETTINGS_ENV,
     ITEMS_MODELS,
     Rev,
     assert_clean,
@@ -150,22 +152,6 @@ items = sa.Table("items", metadata,
                  sa.Column("id", sa.Integer, primary_key=True),
                  sa.Column("name", sa.Text, nullable=False))
 """
-# Settings read once, at import, from POSTGRES_* variables (app/settings.py of FastAPI's template).
-IMPORT_TIME_SETTINGS = """\
-import os
-
-DATABASE_URI = "postgresql+psycopg://{}:{}@{}:{}/{}".format(
-    os.environ["POSTGRES_USER"], os.environ["POSTGRES_PASSWORD"], os.environ["POSTGRES_SERVER"],
-    os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
-"""
-IMPORT_TIME_ENV = """\
-[tool.alembic-verify.env]
-POSTGRES_SERVER = "{host}"
-POSTGRES_PORT = "{port}"
-POSTGRES_USER = "{user}"
-POSTGRES_PASSWORD = "{password}"
-POSTGRES_DB = "{database}"
-"""
 
 
 def test_models_that_cannot_be_imported_twice(verify, tmp_path):
@@ -175,8 +161,8 @@ def test_models_that_cannot_be_imported_twice(verify, tmp_path):
     site.mkdir()
     (site / "shared_registry.py").write_text(SHARED_REGISTRY)
     project = build_project(tmp_path / "project", [items_revision()], models=REGISTERING_MODELS,
-                            env="app_settings", settings=IMPORT_TIME_ENV,
-                            files={"app/settings.py": IMPORT_TIME_SETTINGS})
+                            env="app_settings", settings=APP_SETTINGS_ENV,
+                            files={"app/settings.py": APP_SETTINGS})
     # On PYTHONPATH like an installed library: the sys_path setting's folders count as the
     # project's own, and a regression that re-imports them would go unseen.
     pythonpath = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))

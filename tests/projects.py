@@ -104,6 +104,7 @@ POSTGRES_PASSWORD = "{password}"
 POSTGRES_DB = "{database}"
 """
 
+
 def items_revision(id_: str = "0001") -> Rev:
     return Rev(id_, None, CREATE_ITEMS, DROP_ITEMS)
 

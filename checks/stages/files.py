@@ -151,4 +151,9 @@ def _load_check(run: Run) -> list[Finding]:
         return [Finding(Severity.ERROR, "history-unloadable",
                         f"Alembic cannot load the revisions: {type(exc).__name__}: {exc}",
                         hint="import the named revision file by hand to see the error")]
-    return [] if ordered else [Finding(Severity.ERROR, "no-revisions", "the history has no revisions")]
+    if ordered:
+        return []
+    folders = ", ".join(str(p) for p in run.project.script._version_locations)
+    return [Finding(Severity.ERROR, "no-revisions", f"the history has no revisions (looked in {folders})",
+                    object=folders, hint="create the first one: alembic revision --autogenerate "
+                                         "-m 'initial schema', or fix script_location in alembic.ini")]

@@ -39,3 +39,64 @@ def test_files_stage_names_the_defective_revision(verify, tmp_path, code):
     assert {s["status"] for s in later} == {"skip"}
     assert "✗ files" in result.stdout and code in result.stdout
 
+
+
+# Files the Rev helper cannot write, as Alembic revision files in their own words.
+REVISION_TEMPLATE = '''"""{doc}"""
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = {depends_on!r}
+{functions}
+'''
+UPGRADE = "\ndef upgrade():\n    op.execute('SELECT 1')\n"
+DOWNGRADE = "\ndef downgrade():\n    pass\n"
+
+RAW_DEFECTS = {
+    # No upgrade(): `alembic upgrade` fails on this revision in every deploy.
+    "missing-upgrade": (REVISION_TEMPLATE.format(doc="no upgrade", depends_on=None, functions=DOWNGRADE),
+                        "0002", "0002_raw.py:upgrade"),
+    # depends_on names a revision nobody has.
+    "missing-dependency": (REVISION_TEMPLATE.format(doc="dangling dependency", depends_on="0abc",
+                                                    functions=UPGRADE + DOWNGRADE), "0002", "0abc"),
+    # A merge conflict marker left in the file.
+    "unparsable-revision": (REVISION_TEMPLATE.format(doc="conflict", depends_on=None,
+                                                     functions=UPGRADE + "<<<<<<< HEAD\n" + DOWNGRADE),
+                            None, "0002_raw.py"),
+}
+
+
+@pytest.mark.parametrize("code", RAW_DEFECTS)
+def test_files_stage_reads_what_alembic_would_choke_on(verify, tmp_path, code):
+    text, revision, obj = RAW_DEFECTS[code]
+    project = build_project(tmp_path / "project", [items_revision()],
+                            files={"migrations/versions/0002_raw.py": text})
+    result = verify(project, "--stage", "files")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("files")
+    assert [f["code"] for f in found] == [code], found
+    assert found[0]["revision"] == revision
+    assert found[0]["object"].endswith(obj), found[0]
+
+
+def test_a_cycle_in_the_history_is_reported_not_crashed_on(verify, tmp_path):
+    project = build_project(tmp_path / "project", [Rev("0001", "0002"), Rev("0002", "0001")])
+    result = verify(project, "--stage", "files", "--stage", "heads")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("files")
+    assert [f["code"] for f in found] == ["history-unloadable"], found
+    assert "0001" in found[0]["message"] or "0002" in found[0]["message"], found[0]
+    assert result.stage("heads")["status"] == "skip"
+
+
+def test_an_empty_history_fails_files_and_says_so(verify, tmp_path):
+    result = verify(build_project(tmp_path / "project", []), "--stage", "files")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("files")
+    assert [f["code"] for f in found] == ["no-revisions"]
+    assert found[0]["object"].endswith("migrations/versions"), "names the folder it looked in"

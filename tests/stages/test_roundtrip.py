@@ -81,3 +81,20 @@ def test_downgrade_floor_spares_revisions_older_than_it(verify, tmp_path):
     result = verify(project, "--stage", "roundtrip")
     [finding] = result.findings("roundtrip")
     assert (finding["code"], finding["revision"]) == ("downgrade-failed", "0001")
+
+
+def test_upgrade_that_builds_something_else_the_second_time_is_reported(verify, tmp_path):
+    # A default computed when the revision runs: every database gets a different schema,
+    # which only a second upgrade of the same history shows.
+    upgrade = """\
+    import uuid
+    op.add_column("items", sa.Column("token", sa.Text, server_default=str(uuid.uuid4())))
+    """
+    revisions = [items_revision(), Rev("0002", "0001", upgrade, 'op.drop_column("items", "token")')]
+    result = verify(build_project(tmp_path / "project", revisions), "--stage", "roundtrip")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("roundtrip")
+    assert [f["code"] for f in found] == ["roundtrip-differs"], found
+    assert found[0]["object"] == "items.token"
+    assert "default" in found[0]["message"]

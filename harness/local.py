@@ -87,6 +87,49 @@ def _run_as(cmd: list[str], account: pwd.struct_passwd | None, what: str) -> Non
         raise ServerError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n    {tail}")
 
 
+def reachable_installation(inst: Installation, account: pwd.struct_passwd | None) -> Installation:
+    """The installation itself, or a copy the unprivileged account can run.
+
+    A server wheel pip-installed by root lives under root's home, which other accounts
+    cannot enter; a copy in the shared cache (made once per version) can be run.
+    """
+    if account is None or _runs_as(inst, account):
+        return inst
+    # bin/, lib/ and share/ travel together, and a wheel's binaries find their vendored
+    # libraries through a relative rpath ($ORIGIN/../../../<package>.libs): keep the layout.
+    root = inst.bindir.parent
+    package = root.parent
+    target = Path(tempfile.gettempdir()) / "alembic-verify-installs" / f"{inst.version}-{root.name}"
+    if not (target / package.name / root.name / "bin" / "postgres").is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(target.parent, 0o755)
+        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=target.parent))
+        os.chmod(incoming, 0o755)
+        shutil.copytree(root, incoming / "pg" / package.name / root.name, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, incoming / "pg" / libs.name, symlinks=True)
+        for folder in (incoming / "pg", incoming / "pg" / package.name):
+            os.chmod(folder, 0o755)
+        with contextlib.suppress(OSError):  # another run may have won the race
+            os.rename(incoming / "pg", target)
+        shutil.rmtree(incoming, ignore_errors=True)
+    copy = Installation(target / package.name / root.name / "bin", inst.version,
+                        f"{inst.origin}, copied for {account.pw_name}")
+    if not _runs_as(copy, account):
+        raise ServerError(f"the {account.pw_name!r} account cannot run PostgreSQL from {inst.bindir} "
+                          f"nor from a copy in {target}; run the suite as a non-root user")
+    return copy
+
+
+def _runs_as(inst: Installation, account: pwd.struct_passwd) -> bool:
+    try:
+        return subprocess.run([inst.tool("postgres"), "--version"], capture_output=True,
+                              preexec_fn=_demote(account), timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def cached_cluster(inst: Installation, account: pwd.struct_passwd | None) -> Path:
     """An initdb'd cluster for this installation, made once and reused as a template."""
     owner = account.pw_name if account else str(os.geteuid())
@@ -134,6 +177,7 @@ class LocalServer(Server):
         return f"local binaries ({self.installation.origin}) on 127.0.0.1:{self._port}"
 
     def _start(self) -> None:
+        self.installation = reachable_installation(self.installation, self._account)
         template = cached_cluster(self.installation, self._account)
         self._workdir = Path(tempfile.mkdtemp(prefix="alembic-verify-pg-"))
         os.chmod(self._workdir, 0o755)
@@ -147,9 +191,14 @@ class LocalServer(Server):
         for key, value in SERVER_SETTINGS.items():
             args += ["-c", f"{key}={value}"]
         log = open(self._workdir / "server.log", "wb")  # noqa: SIM115 - kept open by the child
-        self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                         preexec_fn=_demote(self._account), start_new_session=True)
-        log.close()
+        try:
+            self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                             preexec_fn=_demote(self._account), start_new_session=True)
+        except OSError as exc:
+            raise ServerError(f"cannot start {args[0]}: {exc.strerror}; check the PostgreSQL "
+                              "installation, or use --backend compose / --backend url") from None
+        finally:
+            log.close()
         self._wait_ready()
 
     def _log_tail(self, lines: int = 8) -> str:

@@ -93,7 +93,8 @@ def find_installation(major: int | None = None) -> Installation:
     """The installation for `major` (or the newest one); a clear error if there is none."""
     available = installations()
     if major is None and available:
-        return available[0]
+        # The machine's own PostgreSQL first: server wheels carry no contrib extensions.
+        return min(available, key=lambda i: (i.origin.endswith("wheel"), -i.major))
     for inst in available:
         if inst.major == major:
             return inst

@@ -2,7 +2,7 @@
 
 import pytest
 
-from checks.schema import SchemaDifference, diff_snapshots, take_snapshot
+from checks.schema import diff_snapshots, take_snapshot
 
 # What SQLAlchemy's create_all would emit for a small model: generated constraint names,
 # serial columns, now() defaults.
@@ -233,7 +233,14 @@ REAL_DIFFERENCES = {
 def test_real_difference_is_reported(snapshot_of, case):
     models_ddl, migrations_ddl, expected = case
     models, migrations = snapshot_of(MODELS + models_ddl), snapshot_of(MODELS + migrations_ddl)
-    assert diff_snapshots(models, migrations) == [SchemaDifference(*expected)]
+    [found] = diff_snapshots(models, migrations)
+    assert (found.object, found.property) == expected[:2]
+    # PostgreSQL 16 stopped qualifying columns in view definitions; either reads the same.
+    assert _unqualified(found.message) == _unqualified(expected[2])
+
+
+def _unqualified(message: str) -> str:
+    return message.replace("orders.", "")
 
 
 def test_labels_name_the_sides(snapshot_of):

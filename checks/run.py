@@ -57,14 +57,14 @@ class Run:
         return Database(self.server.endpoint, self.server.create_database(purpose, template))
 
     @contextlib.contextmanager
-    def work_database(self, template: str | None = None) -> Iterator[Database]:
+    def work_database(self, purpose: str, template: str | None = None) -> Iterator[Database]:
         """A database under the run's one env.py-visible name; renamed away on exit."""
         name = self.server.create_database("work", template, name=self.work_name)
         holder = Database(self.server.endpoint, name)
         try:
             yield holder
         finally:
-            holder.name = self.server.rename_database(name, holder.purpose_after)
+            holder.name = self.server.rename_database(name, purpose)
 
     @property
     def version_table(self) -> str:
@@ -83,8 +83,7 @@ class Run:
         order = self.project.upgrade_order()
         build = Build(order)
         try:
-            with self.work_database() as db:
-                db.purpose_after = "fresh"
+            with self.work_database("fresh") as db:
                 self._apply_history(build, db)
         except ProjectError as exc:
             self._build_failure = exc

@@ -55,7 +55,6 @@ class Database:
 
     endpoint: Endpoint
     name: str
-    purpose_after: str = "used"  # what the database is called once a run is done with it
 
     @property
     def url(self):

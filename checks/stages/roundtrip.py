@@ -23,8 +23,7 @@ def check(run: Run) -> list[Finding]:
     if build.error is not None:
         return skipped_for_build(build)
     order = build.order[_floor_index(run, build.order):]
-    with run.work_database(template=build.database) as db:
-        db.purpose_after = "roundtrip"
+    with run.work_database("roundtrip", template=build.database) as db:
         return _round_trip(run, build, order, db)
 
 

@@ -20,11 +20,10 @@ from pathlib import Path
 from alembic.operations import Operations
 from alembic.operations.base import AbstractOperations
 from alembic.operations.ops import MigrateOperation
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext, MigrationStep
+from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
 
-from checks.project.project import Captured, Project, _capture_configure, _first_line
+from checks.project.project import Captured, Project, StepState, first_line
 from harness.server import Endpoint
 
 # env.py may build its URL from environment variables; offline mode never connects.
@@ -113,48 +112,37 @@ def capture(project: Project, revisions: list[Script], upgrade: bool = True) -> 
 def _run_env(project: Project, items: list[RevisionCapture], upgrade: bool,
              result: Capture | None) -> tuple[int, str | None]:
     """Returns how many revisions completed and, if one failed, why."""
-    script = project.script
-    make = MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script
-    steps = [make(script.revision_map, item.script) for item in items]
     buffer = io.StringIO()
     recorder = _Recorder(buffer)
-    done = 0
-    started = False
+    state = StepState()
+    options = Captured()  # offline configure options must not replace the online ones drift uses
     mark = 0
 
-    def choose_steps(_heads, _context):
-        nonlocal started
-        started = True
-        return steps
-
-    def on_version_apply(ctx, step, heads, run_args):
-        nonlocal done, mark
-        item = items[done]
+    def record(revision, _context):
+        nonlocal mark
+        item = items[state.done - 1]
         item.operations = recorder.take()
         item.sql = buffer.getvalue()[mark:]
         mark = buffer.tell()
-        done += 1
 
-    options = Captured()
     cfg = project.config()
     cfg.output_buffer = buffer
     try:
-        with project.env.active(OFFLINE_ENDPOINT, OFFLINE_DATABASE), \
-                EnvironmentContext(cfg, script, fn=choose_steps, as_sql=True,
-                                   starting_rev=_starting_rev(items[0].script, upgrade)), \
-                _capture_configure(options, on_version_apply), _recording(recorder):
-            project._run_hook(script.run_env)
+        with project.env.active(OFFLINE_ENDPOINT, OFFLINE_DATABASE), _recording(recorder):
+            project.drive_steps(cfg, [item.script for item in items], upgrade, state, record,
+                                captured=options, as_sql=True,
+                                starting_rev=_starting_rev(items[0].script, upgrade))
     except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
         if isinstance(exc, KeyboardInterrupt):
             raise
-        where = "" if started else " (env.py, before any revision ran)"
-        return done, f"{type(exc).__name__}: {_first_line(exc)}{where}"
+        where = "" if state.started else " (env.py, before any revision ran)"
+        return state.done, f"{type(exc).__name__}: {first_line(exc)}{where}"
     finally:
         if result is not None:
             result.version_table = options.version_table
             if recorder.first_op_at is not None:
                 result.preamble = buffer.getvalue()[:recorder.first_op_at]
-    return done, None
+    return state.done, None
 
 
 def _starting_rev(first: Script, upgrade: bool) -> str | None:
@@ -178,7 +166,7 @@ def _run_bare(item: RevisionCapture, upgrade: bool) -> None:
         with Operations.context(context), _recording(recorder):
             function()
     except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
-        item.error = f"{type(exc).__name__}: {_first_line(exc)}"
+        item.error = f"{type(exc).__name__}: {first_line(exc)}"
     item.operations = recorder.take()
     item.sql = buffer.getvalue()
 

@@ -64,6 +64,14 @@ class Database:
 StepCallback = Callable[[Script, object], None]  # (revision, SQLAlchemy connection)
 
 
+@dataclass
+class StepState:
+    """How far one run of env.py got: whether it reached the steps, how many it applied."""
+
+    started: bool = False
+    done: int = 0
+
+
 class Project:
     def __init__(self, root: Path, alembic_ini: str | None = None, settings: Settings | None = None,
                  metadata_override: str | None = None) -> None:
@@ -157,29 +165,47 @@ class Project:
             raise
         except Exception as exc:  # noqa: BLE001 - the project's hook failed
             raise ProjectError(f"bootstrap hook {self.settings.bootstrap} failed: "
-                               f"{type(exc).__name__}: {_first_line(exc)}") from None
+                               f"{type(exc).__name__}: {first_line(exc)}") from None
         finally:
             engine.dispose()
+
+    def drive_steps(self, cfg: Config, revisions: list[Script], upgrade: bool, state: StepState,
+                    on_step: Callable[[Script, object], None] | None = None,
+                    on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
+                    **context_options) -> None:
+        """Run env.py once with exactly these one-revision steps, online or offline.
+
+        `state` records how far it got, for the caller to explain a failure; `on_start`
+        sees the MigrationContext before any step, `on_step` each revision once applied.
+        What env.py passes to context.configure goes to `captured` (the project's by default).
+        """
+        make = MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script
+        steps = [make(self.script.revision_map, rev) for rev in revisions]
+
+        def choose_steps(_heads, context):
+            if on_start is not None:
+                on_start(context)
+            state.started = True
+            return steps
+
+        def on_version_apply(ctx, step, heads, run_args):
+            revision = revisions[state.done]
+            state.done += 1
+            if on_step is not None:
+                on_step(revision, ctx)
+
+        with EnvironmentContext(cfg, self.script, fn=choose_steps, **context_options), \
+                capture_configure(captured or self.captured, on_version_apply):
+            self._run_hook(self.script.run_env)
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool,
                   after_step: StepCallback | None = None) -> None:
         """Apply (or revert) exactly these revisions, in order, in one run of env.py."""
         if not revisions:
             return
-        steps = [(MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script)(
-            self.script.revision_map, rev) for rev in revisions]
-        done: list[Script] = []
-        started = False
+        state = StepState()
 
-        def choose_steps(_heads, context):
-            nonlocal started
-            _require_database(context.connection, database, self.settings.source)
-            started = True
-            return steps
-
-        def on_version_apply(ctx, step, heads, run_args):
-            revision = revisions[len(done)]
-            done.append(revision)
+        def checked_step(revision, ctx):
             if after_step is not None:
                 try:
                     after_step(revision, ctx.connection)
@@ -189,22 +215,21 @@ class Project:
         engine = create_engine(database.url, poolclass=NullPool)
         try:
             with self.env.active(database.endpoint, database.name), engine.begin() as conn:
-                cfg = self.config(database, conn)
-                with EnvironmentContext(cfg, self.script, fn=choose_steps), \
-                        _capture_configure(self.captured, on_version_apply):
-                    self._run_hook(self.script.run_env)
+                self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
+                                 on_start=lambda context: _require_database(
+                                     context.connection, database, self.settings.source))
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:
             # The suite's own code failed, not the project: a bug, so its traceback is kept.
             raise exc.__cause__ from None
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt | SystemExit) and not _is_env_exit(exc):
-                raise
-            raise self._translate(exc, started, revisions[len(done):], upgrade) from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
+            raise self._translate(exc, state.started, revisions[state.done:], upgrade) from None
         finally:
             engine.dispose()
-        if not started:
+        if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"
                        if self.settings.runner else "check the conditions in env.py that skip it")
@@ -217,11 +242,11 @@ class Project:
             where = _project_frame(exc, self.root)
             return ProjectError(
                 f"env.py failed before running any migration: {type(exc).__name__}: "
-                f"{_first_line(exc)}{where}; run `alembic current` in the project to see it, "
+                f"{first_line(exc)}{where}; run `alembic current` in the project to see it, "
                 "and check the suite's settings (sys_path, env, runner)")
         revision = pending[0]
         direction = "upgrade" if upgrade else "downgrade"
-        db_error = _first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
+        db_error = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
         return MigrationError(
             f"{direction} of {revision.revision} ({Path(revision.path).name}) failed: {db_error}",
             revision=revision.revision, path=revision.path,
@@ -258,7 +283,7 @@ class Project:
 
 
 @contextlib.contextmanager
-def _capture_configure(captured: Captured, on_version_apply: Callable) -> Iterator[None]:
+def capture_configure(captured: Captured, on_version_apply: Callable) -> Iterator[None]:
     """Record what env.py passes to context.configure and add our per-step callback."""
     original = EnvironmentContext.configure
 
@@ -299,14 +324,10 @@ def _require_database(connection, database: Database, source: str) -> None:
             f" (settings read from {source})")
 
 
-def _first_line(exc: BaseException, limit: int = 3) -> str:
+def first_line(exc: BaseException, limit: int = 3) -> str:
     """The gist of an error: its first few lines, joined (pydantic names the field on line 2)."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     return " | ".join(lines[:limit])[:400] if lines else type(exc).__name__
-
-
-def _is_env_exit(exc: BaseException) -> bool:
-    return isinstance(exc, SystemExit)
 
 
 def _project_frame(exc: BaseException, root: Path) -> str:

@@ -75,11 +75,7 @@ def compare_indexes(report: Report, expected: Snapshot, actual: Snapshot) -> Non
         lambda i: (i.table, i.columns),
         lambda i: (i.table, i.name),
     )
-    for exp, act in pairs:
-        report.changed(f"index {exp.table}.{exp.name}", "definition", exp.definition, act.definition)
-    for in_expected, leftovers in ((True, only_expected), (False, only_actual)):
-        for index in leftovers:
-            report.one_sided(f"index {index.table}.{index.name}", in_expected, index.definition)
+    _report_definitions(report, "index", pairs, only_expected, only_actual)
 
 
 def compare_triggers(report: Report, expected: Snapshot, actual: Snapshot) -> None:
@@ -89,11 +85,16 @@ def compare_triggers(report: Report, expected: Snapshot, actual: Snapshot) -> No
         _on_shared_relations(report, actual.triggers, expected, actual),
         lambda t: (t.table, t.name),
     )
+    _report_definitions(report, "trigger", pairs, only_expected, only_actual)
+
+
+def _report_definitions(report: Report, kind: str, pairs, only_expected, only_actual) -> None:
+    """Paired objects whose definitions differ, then those found on one side only."""
     for exp, act in pairs:
-        report.changed(f"trigger {exp.table}.{exp.name}", "definition", exp.definition, act.definition)
+        report.changed(f"{kind} {exp.table}.{exp.name}", "definition", exp.definition, act.definition)
     for in_expected, leftovers in ((True, only_expected), (False, only_actual)):
-        for trigger in leftovers:
-            report.one_sided(f"trigger {trigger.table}.{trigger.name}", in_expected, trigger.definition)
+        for obj in leftovers:
+            report.one_sided(f"{kind} {obj.table}.{obj.name}", in_expected, obj.definition)
 
 
 def _constraint_object(con: Constraint) -> str:

@@ -103,23 +103,35 @@ def reachable_installation(inst: Installation, account: pwd.struct_passwd | None
     if not (target / package.name / root.name / "bin" / "postgres").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(target.parent, 0o755)
-        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=target.parent))
-        os.chmod(incoming, 0o755)
-        shutil.copytree(root, incoming / "pg" / package.name / root.name, symlinks=True)
         libs = package.parent / f"{package.name}.libs"
-        if libs.is_dir():
-            shutil.copytree(libs, incoming / "pg" / libs.name, symlinks=True)
-        for folder in (incoming / "pg", incoming / "pg" / package.name):
-            os.chmod(folder, 0o755)
-        with contextlib.suppress(OSError):  # another run may have won the race
-            os.rename(incoming / "pg", target)
-        shutil.rmtree(incoming, ignore_errors=True)
+        copies = {root: Path(package.name, root.name)} | ({libs: Path(libs.name)} if libs.is_dir() else {})
+        _publish(copies, target)
     copy = Installation(target / package.name / root.name / "bin", inst.version,
                         f"{inst.origin}, copied for {account.pw_name}")
     if not _runs_as(copy, account):
         raise ServerError(f"the {account.pw_name!r} account cannot run PostgreSQL from {inst.bindir} "
                           f"nor from a copy in {target}; run the suite as a non-root user")
     return copy
+
+
+def _publish(copies: dict[Path, Path], target: Path) -> None:
+    """Copy each source to its place under `target`, which appears whole or not at all.
+
+    Concurrent runs may publish the same target; the first rename wins and the others use
+    it. Folders are left world-readable so the unprivileged account can reach them.
+    """
+    incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=target.parent))
+    try:
+        staged = incoming / "staged"
+        for source, place in copies.items():
+            shutil.copytree(source, staged / place, symlinks=True)
+        # Only the folders above the copies; the copied trees keep their own modes.
+        for folder in {staged} | {staged / parent for place in copies.values() for parent in place.parents}:
+            os.chmod(folder, 0o755)
+        with contextlib.suppress(OSError):
+            os.rename(staged, target)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
 
 
 def _runs_as(inst: Installation, account: pwd.struct_passwd) -> bool:
@@ -147,12 +159,7 @@ def cached_cluster(inst: Installation, account: pwd.struct_passwd | None) -> Pat
         _chown_tree(staging, account)
         _run_as([inst.tool("initdb"), "-D", str(datadir), "-U", USER, "-A", "trust",
                  "-E", "UTF8", "--locale=C", "--no-sync"], account, "initdb")
-        incoming = Path(tempfile.mkdtemp(prefix="incoming-", dir=target.parent))
-        shutil.copytree(datadir, incoming / "data", symlinks=True)
-        # Atomic: concurrent runs see all or nothing; if another run won the race, use theirs.
-        with contextlib.suppress(OSError):
-            os.rename(incoming / "data", target)
-        shutil.rmtree(incoming, ignore_errors=True)
+        _publish({datadir: Path()}, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

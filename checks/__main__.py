@@ -1,5 +1,3 @@
-import sys
+from checks.cli import entry
 
-from checks.cli import main
-
-sys.exit(main())
+entry()

@@ -53,3 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         # `verify | head`: the reader left; say nothing more, and keep Python from complaining.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+
+
+def entry() -> None:
+    """The `alembic-verify` console script."""
+    sys.exit(main())

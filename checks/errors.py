@@ -33,5 +33,22 @@ class MigrationError(VerifyError):
         self.path = path
         self.db_error = mask_passwords(db_error) if db_error else None
 
+    @property
+    def declared_one_way(self) -> bool:
+        """The revision's code raised NotImplementedError: irreversible on purpose, not broken."""
+        return bool(self.db_error) and self.db_error.startswith("NotImplementedError")
+
+
+class StageError(VerifyError):
+    """A stage could not finish; it reports `error` with this cause, and the others still run."""
+
+    def __init__(self, code: str, message: str, object: str | None = None, hint: str | None = None,
+                 revision: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.object = object
+        self.hint = mask_passwords(hint) if hint else None
+        self.revision = revision
+
 
 USAGE_ERRORS = (ConfigError, ProjectError, HarnessError)

@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import psycopg
 from alembic.script import Script
+from psycopg import sql
 
-from checks.errors import MigrationError, ProjectError
+from checks.errors import ConfigError, MigrationError, ProjectError
 from checks.progress import Progress
-from checks.project.project import Database, Project
+from checks.project.project import Database, Project, first_line
 from checks.schema import Snapshot
 from checks.schema_access import snapshot_of
 from harness.server import Server
@@ -54,12 +56,31 @@ class Run:
         project.env.default_database = (server.endpoint, self.work_name)
 
     def database(self, purpose: str, template: str | None = None) -> Database:
-        return Database(self.server.endpoint, self.server.create_database(purpose, template))
+        name = self.server.create_database(purpose, template)
+        if template is None:
+            self._add_extensions(name)
+        return Database(self.server.endpoint, name)
+
+    def _add_extensions(self, name: str) -> None:
+        """The `extensions` setting: what the project's real servers have before any migration."""
+        for extension in self.project.settings.extensions:
+            statement = sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
+            with self.server.connect(name) as conn:
+                try:
+                    conn.execute(statement)
+                except psycopg.Error as exc:
+                    raise ConfigError(
+                        f"{self.project.settings.source}: extensions: cannot create {extension!r} on "
+                        f"PostgreSQL {self.server.version}: {first_line(exc, limit=1)}; install its package "
+                        "on the server (or pick a backend that has it), or remove it from the setting"
+                    ) from None
 
     @contextlib.contextmanager
     def work_database(self, purpose: str, template: str | None = None) -> Iterator[Database]:
         """A database under the run's one env.py-visible name; renamed away on exit."""
         name = self.server.create_database("work", template, name=self.work_name)
+        if template is None:
+            self._add_extensions(name)
         holder = Database(self.server.endpoint, name)
         try:
             yield holder
@@ -97,11 +118,16 @@ class Run:
     def _apply_history(self, build: Build, db: Database) -> None:
         order = build.order
         self.project.bootstrap(db)
-        with self.server.connect(db.name) as conn:
-            previous = snapshot_of(conn, self.version_table)
+        previous = None
         total = len(order)
-
         applied = 0
+
+        def start(connection) -> None:
+            # Taken inside env.py's run: what env.py sets up before any revision (the version
+            # table's schema, say) is part of the base every downgrade must return to.
+            nonlocal previous
+            if self.snapshot_every_step:
+                previous = self.snapshot(connection)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
@@ -112,11 +138,27 @@ class Run:
             self.progress.step("fresh", applied, total, revision.revision)
 
         try:
-            self.project.run_steps(db, order, upgrade=True, after_step=record)
+            self.project.run_steps(db, order, upgrade=True, after_step=record, before_steps=start)
         except MigrationError as exc:
             build.error = exc
+            return
+        if order and not self._committed(db):
+            last = order[-1]
+            build.error = MigrationError(
+                "env.py ran the revisions but committed nothing", revision=last.revision, path=last.path,
+                db_error="env.py ran every revision, but after it returned the database holds none of "
+                         "it (no version row): its connection's transaction was never committed; with "
+                         "SQLAlchemy 2, open the connection before any other statement and run the "
+                         "migrations inside context.begin_transaction(), or call connection.commit()")
             return
         if not self.snapshot_every_step:
             with self.server.connect(db.name) as conn:
                 previous = snapshot_of(conn, self.version_table)
         build.head = previous
+
+    def _committed(self, db: Database) -> bool:
+        """Whether another session sees the version table env.py wrote."""
+        try:
+            return bool(self.project.current_heads(db))
+        except Exception:  # noqa: BLE001 - no version table at all: nothing was committed
+            return False

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+import traceback
 
-from checks.errors import ConfigError, MigrationError, ProjectError
+from checks.errors import ConfigError, MigrationError, ProjectError, StageError
+from checks.project.project import first_line
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
 from checks.stages import STAGES
@@ -59,5 +61,19 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
     except MigrationError as exc:
         return StageResult(name, Status.ERROR, [Finding(
             Severity.ERROR, "stage-error", str(exc), revision=exc.revision, object=exc.path)],
+            time.monotonic() - started)
+    except StageError as exc:
+        return StageResult(name, Status.ERROR, [Finding(
+            Severity.ERROR, exc.code, str(exc), revision=exc.revision, object=exc.object, hint=exc.hint)],
+            time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - one stage's crash must not take the report with it
+        # Our bug or an unforeseen project shape: the stage says so in one line, the other
+        # stages still run, and the traceback goes to the project log for the bug report.
+        run.project.env.output.write(f"\nalembic-verify: the {name} stage crashed:\n{traceback.format_exc()}")
+        return StageResult(name, Status.ERROR, [Finding(
+            Severity.ERROR, "stage-crashed",
+            f"the {name} stage stopped on an unexpected {type(exc).__name__}: {first_line(exc)}",
+            hint="this is a bug in alembic-verify or a project shape it does not know yet; rerun with "
+                 "-v to see the traceback and report it")],
             time.monotonic() - started)
     return StageResult.from_findings(name, findings, time.monotonic() - started)

@@ -8,7 +8,7 @@ from pathlib import Path
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.progress import Progress
 from checks.report.console import print_stage
-from checks.report.json_report import build_report, write_report
+from checks.report.json_report import Outcome, build_report, forget_report, write_report
 from checks.result import Status
 from checks.run import Run
 from checks.stages import STAGES
@@ -34,21 +34,39 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    report_path = Path(args.report_json) if args.report_json else None
+    if report_path is not None:
+        forget_report(report_path)  # a run that ends early must not leave the last run's verdict
+    outcome = Outcome(project=str(Path(args.project).resolve()))
+    try:
+        return _verify(args, outcome)
+    except BaseException as exc:
+        outcome.error = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        raise
+    finally:
+        if report_path is not None:
+            write_report(report_path, build_report(outcome.project, outcome.backend, outcome.version,
+                                                   outcome.results, outcome.server, error=outcome.error))
+
+
+def _verify(args, outcome: Outcome) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
+    outcome.project = str(project.root)
     with open_server(args.backend, args.pg, args.url) as server:
+        outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         out.write(f"alembic-verify: {project.root}\n"
                   f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
         out.flush()
         verification = Run(project, server, Progress(enabled=not args.quiet_progress),
                            strict=args.strict)
-        results = run_stages(verification, stages, on_result=lambda r: print_stage(r, out, args.verbose))
-        if args.report_json:
-            write_report(Path(args.report_json), build_report(
-                str(project.root), server.backend, server.version, results, server.describe()))
+        outcome.results = run_stages(verification, stages,
+                                     on_result=lambda r: print_stage(r, out, args.verbose))
+    results = outcome.results
     if verification.usage_errors:
         # Same contract as an error before any stage ran: one line, exit 2.
+        outcome.error = str(verification.usage_errors[0])
         raise verification.usage_errors[0]
     failed = [r.name for r in results if r.status in (Status.FAIL, Status.ERROR)]
     warned = [r.name for r in results if r.status is Status.WARN]

@@ -199,10 +199,14 @@ class Project:
             self._run_hook(self.script.run_env)
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool,
-                  after_step: StepCallback | None = None) -> None:
-        """Apply (or revert) exactly these revisions, in order, in one run of env.py."""
-        if not revisions:
-            return
+                  after_step: StepCallback | None = None,
+                  before_steps: Callable[[object], None] | None = None) -> None:
+        """Apply (or revert) exactly these revisions, in order, in one run of env.py.
+
+        `before_steps` sees the connection once env.py has configured it, before the first
+        step (env.py may have created the version table's schema by then). With no
+        revisions, env.py still runs once: an empty history still tells what it configures.
+        """
         state = StepState()
 
         def checked_step(revision, ctx):
@@ -212,12 +216,19 @@ class Project:
                 except Exception as exc:
                     raise _CallbackFailed from exc
 
+        def start(context):
+            _require_database(context.connection, database, self.settings.source)
+            if before_steps is not None and context.connection is not None:
+                try:
+                    before_steps(context.connection)
+                except Exception as exc:
+                    raise _CallbackFailed from exc
+
         engine = create_engine(database.url, poolclass=NullPool)
         try:
             with self.env.active(database.endpoint, database.name), engine.begin() as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=lambda context: _require_database(
-                                     context.connection, database, self.settings.source))
+                                 on_start=start)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:
@@ -265,6 +276,10 @@ class Project:
                 return {row[0] for row in conn.execute(text(f"SELECT version_num FROM {table}"))}
         finally:
             engine.dispose()
+
+    def has_metadata(self) -> bool:
+        """Whether the models are known at all (an `alembic init` project has none yet)."""
+        return bool(self.metadata_override) or self.captured.target_metadata is not None
 
     def target_metadata(self) -> list:
         """The MetaData objects the models describe: --metadata, or what env.py passed."""

@@ -31,6 +31,9 @@ class Settings:
     runner: str | None = None
     # Tables ("table", "schema.table") or columns ("table.column") drift must not report.
     ignore: list[str] = field(default_factory=list)
+    # Extensions every database the run creates gets before anything else runs (the ones a
+    # production server provides outside migrations, or the models need: pg_trgm, postgis).
+    extensions: list[str] = field(default_factory=list)
     # Tables that must exist after a fresh upgrade.
     critical_tables: list[str] = field(default_factory=list)
     # The oldest revision the project still promises to downgrade past; older ones are not
@@ -72,7 +75,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None) -> Setting
     return Settings()
 
 
-_LIST_KEYS = {"metadata_modules", "sys_path", "ignore", "critical_tables"}
+_LIST_KEYS = {"metadata_modules", "sys_path", "ignore", "critical_tables", "extensions"}
 
 
 def _build(data: dict, source: str) -> Settings:

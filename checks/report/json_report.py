@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.errors import ConfigError
@@ -10,16 +11,37 @@ from checks.result import StageResult, overall_status
 from harness.errors import mask_passwords
 
 
-def build_report(project: str, backend: str, postgres_version: str | None,
-                 results: list[StageResult], server: str | None = None) -> dict:
+@dataclass
+class Outcome:
+    """What a run got to before it ended, however it ended: enough for a report."""
+
+    project: str
+    backend: str | None = None
+    version: str | None = None
+    server: str | None = None
+    results: list[StageResult] = field(default_factory=list)
+    error: str | None = None  # why the run ended before its stages could report
+
+
+def build_report(project: str, backend: str | None, postgres_version: str | None,
+                 results: list[StageResult], server: str | None = None, error: str | None = None) -> dict:
     return {
         "project": project,
         "backend": backend,
         "postgres_version": postgres_version,
         "server": server,
-        "status": overall_status(results).value,
+        "status": "error" if error else overall_status(results).value,
+        "error": error,
         "stages": [r.to_json() for r in results],
     }
+
+
+def forget_report(path: Path) -> None:
+    """Remove an earlier run's report before this run starts."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot replace the JSON report at {path}: {exc.strerror}") from None
 
 
 def write_report(path: Path, report: dict) -> None:

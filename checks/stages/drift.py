@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, Table, create_engine
+from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from checks.project.project import COMPARE_OPTIONS
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import diff_snapshots
+from checks.schema.scope import narrow
 from checks.stages.drift_format import describe_autogenerate_diff
+from checks.stages.drift_models import models_snapshot
+from checks.stages.drift_scope import drift_scope
 from checks.stages.skips import skipped_for_build
 
 FIX = "generate the missing migration: alembic revision --autogenerate -m '<what changed>', review it"
@@ -29,16 +32,19 @@ def check(run: Run) -> list[Finding]:
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
+    if not build.order and not run.project.has_metadata():
+        return [Finding(Severity.INFO, "nothing-to-verify",
+                        "no revisions and no models: nothing to compare yet")]
     metadatas = run.project.target_metadata()
     ignore = frozenset(run.project.settings.ignore)
     include = _include_filter(run, ignore)
     findings, said = _autogenerate(run, build.database, metadatas, include)
     # Tables autogenerate found missing on one side: everything inside them is implied.
     whole_tables = {obj for obj, prop in said if prop == "exists" and "." not in obj}
-    models = _models_snapshot(run, metadatas, build.head)
-    rejected = _rejected_tables(include, models, build.head)
-    for diff in diff_snapshots(models, build.head, expected_label="models",
-                               actual_label="migrations", ignore=ignore | rejected):
+    models = models_snapshot(run, metadatas, build.head)
+    scope = drift_scope(run.project.captured.options, include, metadatas, models, build.head)
+    for diff in diff_snapshots(narrow(models, scope), narrow(build.head, scope), expected_label="models",
+                               actual_label="migrations", ignore=ignore):
         implied = (_key(diff.object, diff.property) in said
                    or _key(diff.object, "exists") in said  # a removed-and-added object
                    or _table_of(diff.object) in whole_tables)
@@ -81,47 +87,14 @@ def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[li
             diffs = compare_metadata(context, opts["target_metadata"])
     finally:
         engine.dispose()
-    head = run.build().order[-1].revision
+    order = run.build().order
+    head = order[-1].revision if order else None
     for diff in diffs:
         for message, obj, prop in describe_autogenerate_diff(diff):
             said.add(_key(obj, prop))
             findings.append(Finding(Severity.ERROR, "drift-autogenerate", message, revision=head,
                                     object=obj, hint=FIX))
     return findings, said
-
-
-def _models_snapshot(run: Run, metadatas: list, head):
-    """Build the models' schema with create_all in a database of its own and read it."""
-    db = run.database("models")
-    engine = create_engine(db.url, poolclass=NullPool)
-    try:
-        with run.project.env.active(), engine.begin() as conn:
-            # Models may use types from extensions the migrations install (citext, uuid-ossp).
-            for extension in head.extensions:
-                conn.exec_driver_sql(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
-            schemas = {t.schema for md in metadatas for t in md.tables.values() if t.schema}
-            for schema in sorted(schemas):
-                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            for md in metadatas:
-                md.create_all(conn)
-    finally:
-        engine.dispose()
-    with run.server.connect(db.name) as conn:
-        return run.snapshot(conn)
-
-
-def _rejected_tables(include, models, head) -> frozenset[str]:
-    """Tables env.py's include_object or the ignore list leaves out of the comparison."""
-    rejected = set()
-    for name in set(models.tables) | set(head.tables):
-        schema, _, table = name.rpartition(".")
-        probe = Table(table, MetaData(), schema=schema or None)
-        try:
-            if not include(probe, table, "table", name not in models.tables, None):
-                rejected.add(name)
-        except Exception:  # noqa: BLE001 - their filter expects a richer object; keep the table
-            continue
-    return frozenset(rejected)
 
 
 def _key(obj: str, prop: str) -> tuple[str, str]:

@@ -154,6 +154,8 @@ def _load_check(run: Run) -> list[Finding]:
     if ordered:
         return []
     folders = ", ".join(str(p) for p in run.project.script._version_locations)
-    return [Finding(Severity.ERROR, "no-revisions", f"the history has no revisions (looked in {folders})",
+    # Not a failure: a new project has none yet, and drift reports any models without one.
+    return [Finding(Severity.INFO, "no-revisions",
+                    f"the history has no revisions (looked in {folders}): nothing to verify yet",
                     object=folders, hint="create the first one: alembic revision --autogenerate "
                                          "-m 'initial schema', or fix script_location in alembic.ini")]

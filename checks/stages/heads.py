@@ -15,7 +15,7 @@ def check(run: Run) -> list[Finding]:
     with run.project.env.active():
         heads = list(script.get_revisions("heads"))
     if not heads:
-        return [Finding(Severity.ERROR, "no-revisions", "the migration history has no revisions",
+        return [Finding(Severity.INFO, "no-revisions", "the migration history has no revisions",
                         hint="create the first one: alembic revision --autogenerate -m 'initial schema'")]
     if len(heads) == 1:
         return []

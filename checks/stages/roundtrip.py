@@ -2,18 +2,28 @@
 
 After each downgrade the schema must equal the one recorded just before that revision
 was applied: a downgrade must leave no trace. Histories with merges work because the
-steps reverse the very order the fresh build applied them in.
+steps reverse the very order the fresh build applied them in. A revision whose
+downgrade raises NotImplementedError is one-way on purpose: the trip ends above it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from alembic.script import Script
 
 from checks.errors import ConfigError, MigrationError
 from checks.result import Finding, Severity
 from checks.run import Run
-from checks.schema import diff_snapshots
+from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 from checks.stages.skips import skipped_for_build
+
+
+@dataclass
+class Trip:
+    findings: list[Finding] = field(default_factory=list)
+    one_way: MigrationError | None = None  # the downgrade that declared itself irreversible
 
 
 def check(run: Run) -> list[Finding]:
@@ -23,12 +33,21 @@ def check(run: Run) -> list[Finding]:
     if build.error is not None:
         return skipped_for_build(build)
     order = build.order[_floor_index(run, build.order):]
-    with run.work_database("roundtrip", template=build.database) as db:
-        return _round_trip(run, build, order, db)
+    notes: list[Finding] = []
+    while order:
+        with run.work_database("roundtrip", template=build.database) as db:
+            trip = _round_trip(run, build, order, db)
+        if trip.one_way is None:
+            return notes + trip.findings
+        # The trip rolled back with the failed downgrade; walk again, above the one-way revision.
+        position = next(i for i, rev in enumerate(order) if rev.revision == trip.one_way.revision)
+        notes.append(_one_way(trip.one_way, order[position + 1:]))
+        order = order[position + 1:]
+    return notes
 
 
-def _round_trip(run: Run, build, order, db) -> list[Finding]:
-    findings: list[Finding] = []
+def _round_trip(run: Run, build, order: list[Script], db) -> Trip:
+    trip = Trip()
     reported: set[str] = set()
     steps_done = 0
 
@@ -45,32 +64,64 @@ def _round_trip(run: Run, build, order, db) -> list[Finding]:
             if diff.message in reported:
                 continue  # left by a later revision's downgrade, already named
             reported.add(diff.message)
-            findings.append(Finding(
-                Severity.ERROR, "downgrade-leaves-trace",
-                f"downgrade of {revision.revision} ({Path(revision.path).name}) does not undo its "
-                f"upgrade: {diff.message}", revision=revision.revision, object=diff.object,
-                hint=f"make downgrade() in {Path(revision.path).name} reverse every operation of "
-                     "upgrade(), in reverse order (drop what it created, including types and indexes)"))
+            trip.findings.append(_trace(revision, diff, before, after))
 
     try:
         run.project.run_steps(db, list(reversed(order)), upgrade=False, after_step=compare)
     except MigrationError as exc:
-        return findings + [_failed(exc, "downgrade")]
+        if exc.declared_one_way:
+            return Trip(one_way=exc)
+        trip.findings.append(_failed(run, exc, "downgrade", order))
+        return trip
     try:
         run.project.run_steps(db, order, upgrade=True)
     except MigrationError as exc:
-        return findings + [_failed(exc, "upgrade after downgrade")]
+        trip.findings.append(_failed(run, exc, "upgrade after downgrade", order))
+        return trip
     with run.server.connect(db.name) as conn:
         again = run.snapshot(conn)
     for diff in diff_snapshots(build.head, again, expected_label="the first upgrade's schema",
                                actual_label="the schema after the round trip"):
         if diff.message not in reported:
-            findings.append(Finding(
+            trip.findings.append(Finding(
                 Severity.ERROR, "roundtrip-differs",
                 f"upgrading again after downgrading does not rebuild the same schema: {diff.message}",
                 object=diff.object, revision=order[-1].revision,
                 hint="a downgrade left something the upgrade then skipped or changed"))
-    return findings
+    return trip
+
+
+def _trace(revision: Script, diff: SchemaDifference, before: Snapshot, after: Snapshot) -> Finding:
+    name = Path(revision.path).name
+    kept = _kept_enum_labels(diff, before, after)
+    if kept:
+        # PostgreSQL has no DROP VALUE: a downgrade can only recreate the whole type.
+        labels = ", ".join(f"'{label}'" for label in kept)
+        return Finding(
+            Severity.WARNING, "enum-label-kept",
+            f"downgrade of {revision.revision} ({name}) leaves {labels} in {diff.object}: PostgreSQL "
+            "cannot drop an enum label, so the type keeps it", revision=revision.revision,
+            object=diff.object,
+            hint="harmless when the upgrade adds it with ADD VALUE IF NOT EXISTS (a re-upgrade "
+                 "that fails on it is reported apart); to remove it, recreate the type in "
+                 "downgrade() (rename, create, ALTER COLUMN ... TYPE ... USING, drop the old one)")
+    return Finding(
+        Severity.ERROR, "downgrade-leaves-trace",
+        f"downgrade of {revision.revision} ({name}) does not undo its upgrade: {diff.message}",
+        revision=revision.revision, object=diff.object,
+        hint=f"make downgrade() in {name} reverse every operation of upgrade(), in reverse order "
+             "(drop what it created, including types and indexes)")
+
+
+def _kept_enum_labels(diff: SchemaDifference, before: Snapshot, after: Snapshot) -> list[str]:
+    """Labels the downgraded enum has beyond the earlier one, when that is its only change."""
+    if diff.property != "labels" or not diff.object.startswith("enum "):
+        return []
+    name = diff.object.removeprefix("enum ")
+    old, new = before.enums.get(name, ()), after.enums.get(name, ())
+    if not set(old) < set(new) or [label for label in new if label in old] != list(old):
+        return []
+    return [label for label in new if label not in old]
 
 
 def _floor_index(run: Run, order) -> int:
@@ -84,10 +135,35 @@ def _floor_index(run: Run, order) -> int:
                       "of this history; use a revision id from `alembic history`")
 
 
-def _failed(exc: MigrationError, what: str) -> Finding:
+def _floor_advice(run: Run, revision: str, order: list[Script]) -> str:
+    above = next((order[i + 1].revision for i, rev in enumerate(order[:-1]) if rev.revision == revision),
+                 None)
+    where = run.project.settings.source
+    if above is None:
+        return "or, if head is not meant to be rolled back, raise NotImplementedError in its downgrade()"
+    return (f"or, if rolling back past {revision} is not supported, raise NotImplementedError in its "
+            f"downgrade() or set downgrade_floor = \"{above}\" ({where})")
+
+
+def _one_way(exc: MigrationError, above: list[Script]) -> Finding:
+    checked = f"the {len(above)} revision(s) above it were checked" if above else "nothing above it to check"
+    return Finding(
+        Severity.WARNING, "one-way-revision",
+        f"{exc.revision} ({Path(exc.path).name}) declares its downgrade irreversible (it raises "
+        f"NotImplementedError); the round trip stops there: {checked}",
+        revision=exc.revision, object=exc.path,
+        hint=(f"nothing to do if rollbacks past {exc.revision} are not promised; say so with "
+              f"downgrade_floor = \"{above[0].revision}\" to skip this warning" if above else
+              f"nothing to do if rollbacks past {exc.revision} are not promised"))
+
+
+def _failed(run: Run, exc: MigrationError, what: str, order: list[Script]) -> Finding:
+    if what == "downgrade":
+        hint = (f"run `alembic downgrade {exc.revision}-1` on a scratch database to see it, then fix "
+                f"downgrade(); {_floor_advice(run, exc.revision, order)}")
+    else:
+        hint = ("the downgrade left something behind that the upgrade trips over; fix downgrade() to "
+                f"remove it, or make upgrade() tolerate it; {_floor_advice(run, exc.revision, order)}")
     return Finding(Severity.ERROR, "downgrade-failed" if what == "downgrade" else "reupgrade-failed",
                    f"{what} of {exc.revision} ({Path(exc.path).name}) failed: {exc.db_error}",
-                   revision=exc.revision, object=exc.path,
-                   hint=f"run `alembic downgrade {exc.revision}-1` on a scratch database to see it, "
-                        "then fix downgrade()" if what == "downgrade" else
-                        "the downgrade left something behind that the upgrade trips over")
+                   revision=exc.revision, object=exc.path, hint=hint)

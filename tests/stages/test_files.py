@@ -93,10 +93,11 @@ def test_a_cycle_in_the_history_is_reported_not_crashed_on(verify, tmp_path):
     assert result.stage("heads")["status"] == "skip"
 
 
-def test_an_empty_history_fails_files_and_says_so(verify, tmp_path):
+def test_an_empty_history_is_said_but_is_not_a_files_failure(verify, tmp_path):
+    # A new project has no revisions yet; drift names any models that need a first one.
     result = verify(build_project(tmp_path / "project", []), "--stage", "files")
 
-    assert result.code == 1, result.stdout + result.stderr
+    assert result.code == 0, result.stdout + result.stderr
     found = result.findings("files")
-    assert [f["code"] for f in found] == ["no-revisions"]
+    assert [(f["code"], f["severity"]) for f in found] == [("no-revisions", "info")]
     assert found[0]["object"].endswith("migrations/versions"), "names the folder it looked in"

@@ -43,3 +43,14 @@ def test_missing_critical_table_is_named(verify, tmp_path):
     assert finding["code"] == "critical-table-missing"
     assert finding["object"] == "public.users"
     assert finding["revision"] == "0001"
+
+
+def test_migrations_env_py_never_commits_are_a_failure_not_a_pass(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision()], env="uncommitted")
+    result = verify(project)
+
+    assert result.code == 1, result.stdout
+    [finding] = result.findings("fresh")
+    assert (finding["code"], finding["revision"]) == ("upgrade-failed", "0001"), finding
+    assert "never committed" in finding["message"]
+    assert result.stage("drift")["status"] == "skip"

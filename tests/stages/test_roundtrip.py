@@ -98,3 +98,79 @@ def test_upgrade_that_builds_something_else_the_second_time_is_reported(verify, 
     assert [f["code"] for f in found] == ["roundtrip-differs"], found
     assert found[0]["object"] == "items.token"
     assert "default" in found[0]["message"]
+
+
+def test_a_declared_one_way_downgrade_ends_the_trip_with_a_warning(verify, tmp_path):
+    # 0002 raises NotImplementedError on purpose, as the lint rule advises; 0003 above it is
+    # still round-tripped, and its leftover is still named.
+    revisions = [items_revision(),
+                 Rev("0002", "0001", CREATE_TAGS, 'raise NotImplementedError("tags are forever")',
+                     file="0002_tags.py"),
+                 Rev("0003", "0002", 'op.add_column("items", sa.Column("note", sa.Text))')]
+    models = TAGS_MODELS + 'items.append_column(sa.Column("note", sa.Text))\n'
+    result = verify(build_project(tmp_path / "project", revisions, models=models), "--stage", "roundtrip")
+
+    found = result.findings("roundtrip")
+    assert [(f["code"], f["severity"], f["revision"]) for f in found] == [
+        ("one-way-revision", "warning", "0002"), ("downgrade-leaves-trace", "error", "0003"),
+        ("reupgrade-failed", "error", "0003")], found
+    assert "NotImplementedError" in found[0]["message"] and found[0]["object"].endswith("0002_tags.py")
+    assert 'downgrade_floor = "0003"' in found[0]["hint"]
+    assert found[1]["object"] == "items.note"
+
+
+def test_a_one_way_revision_alone_is_a_warning_not_a_failure(verify, tmp_path):
+    revisions = [items_revision(),
+                 Rev("0002", "0001", CREATE_TAGS, 'raise NotImplementedError("tags are forever")')]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stage("roundtrip")["status"] == "warn"
+    assert [f["code"] for f in result.findings("roundtrip")] == ["one-way-revision"]
+
+
+def test_every_downgrade_failure_hint_names_the_floor(verify, tmp_path):
+    revisions = [items_revision(),
+                 Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("no_such_table")'),
+                 Rev("0003", "0002")]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    [finding] = result.findings("roundtrip")
+    assert finding["code"] == "downgrade-failed"
+    assert 'downgrade_floor = "0003"' in finding["hint"], finding["hint"]
+
+
+ADD_PURPLE = "op.execute(\"ALTER TYPE tag_kind ADD VALUE {guard}'purple'\")"
+
+
+def _enum_label_project(root, guard: str, settings: str | None = None):
+    models = TAGS_MODELS.replace('"red", "blue"', '"red", "blue", "purple"')
+    revisions = [items_revision(),
+                 Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("tags")\nop.execute("DROP TYPE tag_kind")'),
+                 # PostgreSQL 12+ runs ADD VALUE inside a transaction; it has no DROP VALUE.
+                 Rev("0003", "0002", ADD_PURPLE.format(guard=guard), "pass")]
+    return build_project(root, revisions, models=models, settings=settings)
+
+
+def test_an_enum_label_a_downgrade_cannot_drop_is_a_warning(verify, tmp_path):
+    result = verify(_enum_label_project(tmp_path / "project", guard="IF NOT EXISTS "))
+
+    assert result.code == 0, result.stdout + result.stderr
+    [finding] = result.findings("roundtrip")
+    assert (finding["code"], finding["severity"]) == ("enum-label-kept", "warning")
+    assert finding["revision"] == "0003"
+    assert finding["object"] == "enum tag_kind" and "'purple'" in finding["message"]
+    assert "cannot drop an enum label" in finding["message"]
+
+
+def test_an_enum_label_that_breaks_the_re_upgrade_is_a_failure(verify, tmp_path):
+    # Walking down past 0002 would drop the whole type; a trip of 0003 alone keeps it.
+    project = _enum_label_project(tmp_path / "project", guard="", settings='downgrade_floor = "0003"\n')
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 1, result.stdout + result.stderr
+    codes = [(f["code"], f["revision"]) for f in result.findings("roundtrip")]
+    assert codes == [("enum-label-kept", "0003"), ("reupgrade-failed", "0003")], codes
+    assert 'already exists' in result.findings("roundtrip")[1]["message"]

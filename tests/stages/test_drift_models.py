@@ -1,0 +1,108 @@
+"""Models that metadata.create_all cannot build: the drift stage errors with the cause,
+the other stages still run, and the JSON report is written."""
+
+from __future__ import annotations
+
+import json
+
+from cli_support import run_cli
+from projects import CREATE_ITEMS, ITEMS_MODELS, Rev, assert_clean, build_project
+
+TRGM_MODELS = ITEMS_MODELS + """\
+sa.Index("ix_items_name_trgm", items.c.name, postgresql_using="gin",
+         postgresql_ops={"name": "gin_trgm_ops"})
+"""
+TRGM_INDEX = """\
+op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+op.create_index("ix_items_name_trgm", "items", ["name"], postgresql_using="gin",
+                postgresql_ops={"name": "gin_trgm_ops"})
+"""
+
+
+def test_an_index_needing_an_extension_names_the_extension_and_the_setting(verify, tmp_path):
+    # The migrations forgot the index, and the extension its operator class comes from.
+    project = build_project(tmp_path / "project", [Rev("0001", None, CREATE_ITEMS, 'op.drop_table("items")')],
+                            models=TRGM_MODELS)
+    result = verify(project)
+
+    assert result.code == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    statuses = {s["name"]: s["status"] for s in result.report["stages"]}
+    assert statuses["drift"] == "error" and statuses["roundtrip"] == "pass", statuses
+    [finding] = result.findings("drift")
+    assert finding["code"] == "models-unbuildable"
+    assert finding["object"] == "index ix_items_name_trgm"
+    assert 'operator class "gin_trgm_ops" does not exist' in finding["message"]
+    assert 'extensions = ["pg_trgm"]' in finding["hint"]
+
+
+def test_the_extensions_setting_creates_it_first_so_drift_can_compare(verify, tmp_path):
+    project = build_project(tmp_path / "project", [Rev("0001", None, CREATE_ITEMS, 'op.drop_table("items")')],
+                            models=TRGM_MODELS, settings='extensions = ["pg_trgm"]\n')
+    result = verify(project, "--stage", "drift")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = [(f["code"], f["object"]) for f in result.findings("drift")]
+    assert found == [("drift-autogenerate", "index items.ix_items_name_trgm")], found
+
+
+def test_models_needing_an_extension_the_migrations_create_pass(verify, tmp_path):
+    revisions = [Rev("0001", None, CREATE_ITEMS + TRGM_INDEX, 'op.drop_table("items")'),]
+    result = verify(build_project(tmp_path / "project", revisions, models=TRGM_MODELS))
+    assert result.stage("drift")["status"] == "pass", result.stdout
+    # The extension the upgrade created is left by the downgrade: a real trace, not an error.
+    assert result.stage("roundtrip")["status"] == "fail"
+
+
+def test_two_checks_with_one_name_are_an_error_naming_the_table(verify, tmp_path):
+    models = ITEMS_MODELS.replace('nullable=False))', 'nullable=False),\n'
+                                  '                 sa.CheckConstraint("id > 0", name="ck_items"),\n'
+                                  '                 sa.CheckConstraint("name <> \'\'", name="ck_items"))')
+    project = build_project(tmp_path / "project", [Rev("0001", None, CREATE_ITEMS, 'op.drop_table("items")')],
+                            models=models)
+    result = verify(project)
+
+    assert result.code == 1
+    [finding] = result.findings("drift")
+    assert (finding["code"], finding["object"]) == ("models-unbuildable", "table items"), finding
+    assert 'constraint "ck_items" already exists' in finding["message"]
+    assert result.stage("lint")["status"] in ("pass", "warn")
+
+
+def test_an_extension_the_server_lacks_is_a_usage_error(verify, tmp_path):
+    project = build_project(tmp_path / "project", [Rev("0001", None, CREATE_ITEMS, 'op.drop_table("items")')],
+                            settings='extensions = ["no_such_extension"]\n')
+    result = verify(project, "--stage", "fresh")
+
+    assert result.code == 2
+    assert "no_such_extension" in result.stderr and "extensions" in result.stderr
+    assert result.report["status"] == "error"
+
+
+def test_a_stale_report_never_passes_for_this_run(pg_server, tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"status": "pass", "stages": []}))
+    result = run_cli("verify", "--project", str(tmp_path / "missing"), "--report-json", str(report))
+
+    assert result.code == 2
+    written = json.loads(report.read_text())
+    assert written["status"] == "error" and "project directory not found" in written["error"]
+    assert written["stages"] == []
+
+
+def test_a_project_with_no_history_and_no_models_yet_passes(verify, tmp_path):
+    models = "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"
+    result = verify(build_project(tmp_path / "project", [], models=models))
+
+    assert_clean(result)
+    assert [f["code"] for f in result.findings("files")] == ["no-revisions"]
+    assert result.findings("files")[0]["severity"] == "info"
+
+
+def test_models_with_no_history_are_drift(verify, tmp_path):
+    result = verify(build_project(tmp_path / "project", []))
+
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.stage("files")["status"] == "pass"
+    found = [(f["code"], f["object"]) for f in result.findings("drift")]
+    assert ("drift-autogenerate", "items") in found, found

@@ -1,0 +1,137 @@
+"""Every snippet in the README works as written: TOML parses and is accepted as settings,
+commands name real commands, options, sessions and tasks, and the `verify` commands run
+on the bundled example. A stranger copies these first; a broken one loses them."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+import venv
+
+import pytest
+from cli_support import EXAMPLE, ROOT, run_cli
+
+from checks.cli import _parser
+from checks.lint.settings import parse_lint_settings
+from checks.lint.suppress import inline_allows
+from checks.project.settings import load_settings
+
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"^```(\w*)\n(.*?)^```", README, re.S | re.M)
+
+
+def snippets(language: str) -> list[str]:
+    return [body for lang, body in BLOCKS if lang == language]
+
+
+def commands() -> list[list[str]]:
+    """Every command line of the shell snippets, split at `&&`, comments dropped."""
+    found = []
+    for body in snippets("sh"):
+        for line in body.splitlines():
+            words = shlex.split(line, comments=True)
+            while "&&" in words:
+                found.append(words[:words.index("&&")])
+                words = words[words.index("&&") + 1:]
+            if words:
+                found.append(words)
+    return found
+
+
+def test_the_readme_has_the_snippets_these_tests_read():
+    assert len(snippets("toml")) >= 2 and len(snippets("sh")) >= 5 and snippets("python")
+
+
+def test_every_toml_snippet_parses_and_is_accepted_as_settings(tmp_path):
+    for index, body in enumerate(snippets("toml")):
+        data = tomllib.loads(body)
+        if "tool" in data:
+            project = tmp_path / f"p{index}"
+            project.mkdir()
+            (project / "pyproject.toml").write_text(body)
+            settings = load_settings(project)
+            assert settings.source.endswith("[tool.alembic-verify]")
+            assert settings.env["POSTGRES_DB"] == "{database}"
+        else:
+            parse_lint_settings(data["lint"], "README")
+
+
+def test_the_suppression_comment_snippet_suppresses(tmp_path):
+    [body] = snippets("python")
+    revision = tmp_path / "0001_rev.py"
+    revision.write_text(f'revision = "0001"\ndown_revision = None\n\n{body}')
+    allows, problems = inline_allows(str(revision), "0001")
+    assert problems == [] and [a.rule for a in allows] == ["drop-column"]
+
+
+def _nox_sessions() -> set[str]:
+    listing = subprocess.run([sys.executable, "-m", "nox", "-l", "-f", str(ROOT / "noxfile.py")],
+                             capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    names = {line.split()[1] for line in listing.splitlines() if line[:2] in ("* ", "- ")}
+    return names | {name.split("(")[0] for name in names}
+
+
+def _invoke_tasks() -> dict[str, set[str]]:
+    sys.path.insert(0, str(ROOT))
+    try:
+        import tasks
+    finally:
+        sys.path.remove(str(ROOT))
+    from invoke import Collection
+
+    collection = Collection.from_module(tasks)
+    return {name: {arg.name.replace("_", "-") for arg in collection[name].get_arguments()}
+            for name in collection.task_names}
+
+
+def test_every_command_names_what_exists():
+    sessions, task_args = _nox_sessions(), _invoke_tasks()
+    parser = _parser()
+    seen = set()
+    for argv in commands():
+        tool = argv[0]
+        seen.add(tool)
+        if argv[:3] == ["python", "-m", "checks"] or tool == "alembic-verify":
+            args = argv[3:] if tool == "python" else argv[1:]
+            parser.parse_args(args)  # exits (SystemExit) on an unknown command or option
+        elif tool == "nox":
+            assert argv[1] == "-s" and argv[2] in sessions, argv
+            if "--" in argv:
+                parser.parse_args(["verify", *argv[argv.index("--") + 1:]])
+        elif tool == "invoke":
+            assert argv[1] in task_args, argv
+            for option in (a for a in argv[2:] if a.startswith("--")):
+                assert option[2:] in task_args[argv[1]], f"{argv[1]} has no option {option}"
+        else:
+            assert argv[:4] == ["python3", "-m", "pip", "install"], f"unchecked command {argv}"
+    assert {"nox", "invoke", "python"} <= seen
+
+
+@pytest.mark.parametrize("argv", [a for a in commands() if a[:4] == ["python", "-m", "checks", "verify"]
+                                  and "compose" not in a], ids=" ".join)
+def test_the_verify_commands_run_on_the_example(argv, pg_server, tmp_path):
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    args = [str(EXAMPLE) if a == "path/to/app" else str(tmp_path / a) if a.endswith(".json") else a
+            for a in argv[3:]]
+    result = run_cli(*args, url=url)
+    assert result.code == 0, result.stdout + result.stderr
+    if "--report-json" in args:
+        assert (tmp_path / "out.json").is_file()
+
+
+def test_a_plain_pip_install_gives_every_stage_and_the_console_script(pg_server, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True,
+                   capture_output=True, timeout=600)
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    proc = subprocess.run([str(env_dir / "bin" / "alembic-verify"), "verify", "--project", str(EXAMPLE),
+                           "--url", url, "--quiet-progress"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for stage in ("files", "heads", "fresh", "drift", "roundtrip", "lint"):
+        assert re.search(rf"✓ {stage}\b", proc.stdout), proc.stdout

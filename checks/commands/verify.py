@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
     parser.add_argument("--report-json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--strict", action="store_true", help="lint warnings fail the run")
-    parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages too")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
+                        "too, and show the project's own output (env.py logging) on stderr")
     parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
 
 
@@ -37,6 +38,8 @@ def run(args) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
+    if args.verbose:
+        project.env.output.echo = sys.stderr
     with open_server(args.backend, args.pg, args.url) as server:
         out.write(f"alembic-verify: {project.root}\n"
                   f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
@@ -47,6 +50,9 @@ def run(args) -> int:
         if args.report_json:
             write_report(Path(args.report_json), build_report(
                 str(project.root), server.backend, server.version, results, server.describe()))
+    notice = project.env.output.notice()
+    if notice:
+        out.write(notice)
     if verification.usage_errors:
         # Same contract as an error before any stage ran: one line, exit 2.
         raise verification.usage_errors[0]

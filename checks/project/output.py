@@ -1,0 +1,73 @@
+"""Where the project's own output goes: a log file, or the console under -v.
+
+env.py, the models and the app print and log while they run (Alembic's INFO lines from
+`fileConfig(config.config_file_name)`, an app's startup banner); none of it belongs in
+the report. It goes to one log file per run, created on the first line written, in the
+system's temporary folder; `verify` names the file once, at the end. Under `-v` it goes
+to stderr instead. The last lines are kept in memory either way: they explain failures.
+
+A logging handler made while env.py runs holds this stream, not the real stderr, and
+keeps writing to it after the call returns; so the stream is never closed.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+TAIL_LINES = 50
+
+
+class ProjectOutput(io.TextIOBase):
+    def __init__(self) -> None:
+        super().__init__()
+        self.echo: TextIO | None = None  # the console, under -v
+        self.path: Path | None = None
+        self._file: TextIO | None = None
+        self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        self._tail.extend(lines)
+        if self.echo is not None:
+            self.echo.write(text)
+        else:
+            self._open().write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in (self.echo, self._file):
+            if stream is not None:
+                stream.flush()
+
+    def close(self) -> None:
+        # A handler's close() at interpreter exit must not end the capture mid-run.
+        self.flush()
+
+    def _open(self) -> TextIO:
+        if self._file is None:
+            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the whole run
+                "w", prefix="alembic-verify-project-", suffix=".log", delete=False, buffering=1)
+            self.path = Path(handle.name)
+            self._file = handle
+        return self._file
+
+    def tail(self, lines: int = 6) -> str:
+        kept = [*self._tail, self._partial] if self._partial else list(self._tail)
+        return "\n".join(line for line in kept[-lines:])
+
+    def notice(self) -> str | None:
+        """The one line that tells where the project's output went, if it wrote any."""
+        if self.path is None:
+            return None
+        return f"  project output (env.py, models, app logging): {self.path}\n"

@@ -39,7 +39,7 @@ class ProjectEnvironment:
         self.default_database: tuple[Endpoint, str] | None = None
         # Everything env.py and the migrations print (alembic's INFO log lines, say) goes
         # here instead of interleaving with our report; its tail explains failures.
-        self.output = ProjectOutput()
+        self.output = ProjectOutput(root)
 
     def variables(self, endpoint: Endpoint, database: str) -> dict[str, str]:
         url = url_string(endpoint.url(database))

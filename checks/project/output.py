@@ -2,9 +2,10 @@
 
 env.py, the models and the app print and log while they run (Alembic's INFO lines from
 `fileConfig(config.config_file_name)`, an app's startup banner); none of it belongs in
-the report. It goes to one log file per run, created on the first line written, in the
-system's temporary folder; `verify` names the file once, at the end. Under `-v` it goes
-to stderr instead. The last lines are kept in memory either way: they explain failures.
+the report. It goes to `.alembic-verify/project-output.log` in the project folder
+(ignored by git, like .pytest_cache; rewritten by each run, on its first line; a temporary
+file if the folder is read-only); `verify` names the file once, at the end. Under `-v` it
+goes to stderr instead. The last lines are kept in memory either way: they explain failures.
 
 A logging handler made while env.py runs holds this stream, not the real stderr, and
 keeps writing to it after the call returns; so the stream is never closed.
@@ -21,9 +22,14 @@ from typing import TextIO
 TAIL_LINES = 50
 
 
+FOLDER = ".alembic-verify"
+LOG_NAME = "project-output.log"
+
+
 class ProjectOutput(io.TextIOBase):
-    def __init__(self) -> None:
+    def __init__(self, project_root: Path) -> None:
         super().__init__()
+        self.folder = project_root / FOLDER
         self.echo: TextIO | None = None  # the console, under -v
         self.path: Path | None = None
         self._file: TextIO | None = None
@@ -56,10 +62,14 @@ class ProjectOutput(io.TextIOBase):
 
     def _open(self) -> TextIO:
         if self._file is None:
-            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the whole run
-                "w", prefix="alembic-verify-project-", suffix=".log", delete=False, buffering=1)
-            self.path = Path(handle.name)
-            self._file = handle
+            try:
+                self.folder.mkdir(exist_ok=True)
+                (self.folder / ".gitignore").write_text("# written by alembic-verify\n*\n")
+                self._file = (self.folder / LOG_NAME).open("w", buffering=1)  # noqa: SIM115 - for the whole run
+            except OSError:
+                self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - for the whole run
+                    "w", prefix="alembic-verify-project-", suffix=".log", delete=False, buffering=1)
+            self.path = Path(self._file.name)
         return self._file
 
     def tail(self, lines: int = 6) -> str:

@@ -89,5 +89,5 @@ def test_a_project_package_off_sys_path_names_prepend_sys_path(verify, tmp_path)
     ini = ALEMBIC_INI.replace("prepend_sys_path = .\n", "")
     project = build_project(tmp_path / "project", [items_revision()], package_dir="src",
                             files={"alembic.ini": ini})
-    assert_usage_error(verify(project), "migrations/env.py (line 7) imports `app`", "prepend_sys_path = src",
+    assert_usage_error(verify(project), "migrations/env.py line 7 imports `app`", "prepend_sys_path = src",
                        'sys_path = ["src"]')

@@ -74,5 +74,14 @@ def test_a_logging_handler_from_a_missing_package_is_named(verify, tmp_path):
 def test_a_missing_package_imported_by_the_models_is_named(verify, tmp_path):
     models = "import acme_telemetry  # a dev dependency not installed here\n" + ITEMS_MODELS
     project = build_project(tmp_path / "project", [items_revision()], models=models)
-    assert_usage_error(verify(project), "app/models.py (line 1) needs the package `acme_telemetry`",
+    assert_usage_error(verify(project), "app/models.py line 1 needs the package `acme_telemetry`",
                        "pip install acme_telemetry", "sys_path")
+
+
+def test_the_last_words_of_an_env_py_that_exits_explain_it(verify, tmp_path):
+    # SystemExit(1) says nothing; what env.py printed before it does.
+    exits = 'import sys\nprint("DATABASE_URL is not set; export it first")\nsys.exit(1)\n'
+    project = build_project(tmp_path / "project", [items_revision()], files={"migrations/env.py": exits})
+    assert_usage_error(verify(project), "SystemExit",
+                       'its last output: "DATABASE_URL is not set; export it first"',
+                       str(project / ".alembic-verify" / "project-output.log"))

@@ -12,6 +12,7 @@ instead, so the rules still see them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from alembic.operations.ops import MigrateOperation
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
 
+from checks.errors import ProjectError
+from checks.project import missing
 from checks.project.project import Captured, Database, Project, StepState, first_line
 from harness.server import Endpoint
 
@@ -92,10 +95,12 @@ def capture(project: Project, revisions: list[Script], upgrade: bool = True,
 
     env.py is handed a PostgreSQL URL, as online runs are: the server under test's
     (`endpoint`) or a placeholder, never alembic.ini's (often SQLite, or `driver://...`),
-    so the SQL is PostgreSQL's. Its database does not exist: offline mode never connects,
-    and a revision that does anyway fails there, as it would under `alembic upgrade --sql`.
+    so the SQL is PostgreSQL's. Its database does not exist and it carries no password:
+    offline mode never connects, a revision that does anyway fails there, as it would
+    under `alembic upgrade --sql`, and no secret reaches a finding.
     """
-    database = Database(endpoint or OFFLINE_ENDPOINT, OFFLINE_DATABASE)
+    served = dataclasses.replace(endpoint, password="") if endpoint else OFFLINE_ENDPOINT
+    database = Database(served, OFFLINE_DATABASE)
     result = Capture([RevisionCapture(r) for r in revisions])
     pending = list(result.revisions)
     first = True
@@ -144,6 +149,10 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
     except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
         if isinstance(exc, KeyboardInterrupt):
             raise
+        explained = None if state.started else missing.explain(exc, project.root, project.ini_path)
+        if explained:
+            # Not an env.py without offline mode: one that cannot start at all.
+            raise ProjectError(explained) from None
         where = "" if state.started else " (env.py, before any revision ran)"
         return state.done, f"{type(exc).__name__}: {first_line(exc)}{where}", state.started
     finally:

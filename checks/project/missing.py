@@ -39,7 +39,8 @@ def explain(exc: BaseException, root: Path, ini_path: Path) -> str | None:
                 f"but not on sys.path; add `prepend_sys_path = {relative}` to the [alembic] section "
                 f"of {ini_path.name} (as `alembic` needs it too), or sys_path = [\"{relative}\"] "
                 "to the suite's settings")
-    return (f"{importer} needs the package `{missing}`, which is not installed beside the suite; "
+    return (f"{importer} needs the package `{missing}` (ModuleNotFoundError: No module named "
+            f"{missing!r}), which is not installed beside the suite; "
             f"pip install {missing} (or the project's requirements) into the Python that runs "
             "the suite, or add the folder that holds it to sys_path in the suite's settings")
 
@@ -80,7 +81,7 @@ def _importer(exc: BaseException, root: Path) -> str:
     if not frames:
         return "env.py"
     frame = frames[-1]
-    return f"{Path(frame.filename).relative_to(root).as_posix()} (line {frame.lineno})"
+    return f"{Path(frame.filename).relative_to(root).as_posix()} line {frame.lineno}"
 
 
 def _own_folder(module: str, root: Path) -> Path | None:

@@ -76,6 +76,14 @@ class ProjectOutput(io.TextIOBase):
         kept = [*self._tail, self._partial] if self._partial else list(self._tail)
         return "\n".join(line for line in kept[-lines:])
 
+    def pointer(self) -> str:
+        """'; last output: "..." (all of it in PATH)' for a failure message, or ''."""
+        last = self.tail(1).strip()
+        if not last:
+            return ""
+        where = f" (all of it in {self.path})" if self.path else " (on stderr above)"
+        return f'; its last output: "{last[:200]}"{where}'
+
     def notice(self) -> str | None:
         """The one line that tells where the project's output went, if it wrote any."""
         if self.path is None:

@@ -235,7 +235,7 @@ class Project:
             return ProjectError(
                 f"env.py failed before running any migration: {type(exc).__name__}: "
                 f"{first_line(exc)}{where}; run `alembic current` in the project to see it, "
-                "and check the suite's settings (sys_path, env, runner)")
+                f"and check the suite's settings (sys_path, env, runner){self.env.output.pointer()}")
         revision = pending[0]
         direction = "upgrade" if upgrade else "downgrade"
         db_error = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)

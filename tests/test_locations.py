@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+from alembic.config import Config
 from projects import (
     ALEMBIC_INI,
     ENVS,
@@ -91,3 +93,20 @@ def test_a_project_package_off_sys_path_names_prepend_sys_path(verify, tmp_path)
                             files={"alembic.ini": ini})
     assert_usage_error(verify(project), "migrations/env.py line 7 imports `app`", "prepend_sys_path = src",
                        'sys_path = ["src"]')
+
+
+# Alembic 1.16's pyproject template: [tool.alembic] holds the paths, alembic.ini the URL and logging.
+PYPROJECT_INI = ALEMBIC_INI.replace("script_location = %(here)s/migrations\nprepend_sys_path = .\n", "")
+PYPROJECT = """\
+[tool.alembic]
+script_location = "%(here)s/migrations"
+prepend_sys_path = ["."]
+"""
+
+
+@pytest.mark.skipif(not hasattr(Config, "get_alembic_option"), reason="Alembic < 1.16: no pyproject")
+def test_paths_in_pyproject_toml(verify, tmp_path):
+    assert "script_location" not in PYPROJECT_INI
+    project = build_project(tmp_path / "project", [items_revision()],
+                            files={"alembic.ini": PYPROJECT_INI, "pyproject.toml": PYPROJECT})
+    assert_clean(verify(project))

@@ -43,9 +43,17 @@ def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
         f"{setting} (relative to the project folder), or run `alembic init migrations` to create one")
 
 
-def read_ini(ini_path: Path) -> Config:
-    """alembic.ini parsed, or a message that says what is wrong with it."""
-    cfg = Config(str(ini_path))
+def read_ini(ini_path: Path, root: Path) -> Config:
+    """alembic.ini parsed, or a message that says what is wrong with it.
+
+    Like the `alembic` command, it also reads [tool.alembic] in the pyproject.toml of the
+    folder it runs in (Alembic 1.16 and later; earlier versions have no such setting).
+    """
+    toml = root / "pyproject.toml"
+    try:
+        cfg = Config(str(ini_path), toml_file=str(toml)) if toml.is_file() else Config(str(ini_path))
+    except TypeError:
+        cfg = Config(str(ini_path))
     try:
         parsed = cfg.file_config
     except configparser.Error as exc:
@@ -73,8 +81,14 @@ def resolve(location: str, root: Path, ini_dir: Path) -> str:
     return str(root / location)
 
 
+def option(cfg: Config, name: str):
+    """An [alembic] option from alembic.ini or, where Alembic reads it, pyproject.toml."""
+    getter = getattr(cfg, "get_alembic_option", None)
+    return getter(name) if getter is not None else cfg.get_main_option(name)
+
+
 def script_location(cfg: Config, root: Path, ini_path: Path, settings: Settings) -> str:
-    location = settings.script_location or cfg.get_main_option("script_location")
+    location = settings.script_location or option(cfg, "script_location")
     if not location:
         # Flask-Migrate's alembic.ini has none: it lives inside the scripts folder.
         return str(ini_path.parent)
@@ -91,16 +105,17 @@ def split_paths(cfg: Config, value: str) -> list[str]:
 
 def prepend_sys_path(cfg: Config, root: Path) -> list[str]:
     """alembic.ini's prepend_sys_path, made absolute against the folder `alembic` runs in."""
-    value = cfg.get_main_option("prepend_sys_path")
+    value = option(cfg, "prepend_sys_path")
     if not value:
         return []
-    return [str((root / part).resolve()) for part in split_paths(cfg, value)]
+    parts = value if isinstance(value, list) else split_paths(cfg, value)  # a list in pyproject.toml
+    return [str((root / part).resolve()) for part in parts]
 
 
 def sys_path(cfg: Config, root: Path, settings: Settings) -> list[str]:
     """Every folder the suite puts on sys.path for the project, first one first."""
     paths = prepend_sys_path(cfg, root)
-    if not cfg.get_main_option("script_location") and not settings.script_location:
+    if not option(cfg, "script_location") and not settings.script_location:
         # A Flask-Migrate project runs under `flask db`, which puts the app's folder first.
         paths.append(str(root))
     paths += [str((root / p).resolve()) for p in settings.sys_path]

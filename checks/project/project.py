@@ -81,14 +81,15 @@ class Project:
         self.settings = settings or load_settings(self.root)
         self.ini_path = locations.find_ini(self.root, alembic_ini, self.settings)
         self.env = ProjectEnvironment(self.root, self.settings)
-        self.env.paths = locations.sys_path(locations.read_ini(self.ini_path), self.root, self.settings)
+        ini = locations.read_ini(self.ini_path, self.root)
+        self.env.paths = locations.sys_path(ini, self.root, self.settings)
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
-        cfg = locations.read_ini(self.ini_path)
+        cfg = locations.read_ini(self.ini_path, self.root)
         where = locations.script_location(cfg, self.root, self.ini_path, self.settings)
         # Absolute, so that the scripts folder is the same wherever the suite's cwd is.
         cfg.set_main_option("script_location", where.replace("%", "%%"))

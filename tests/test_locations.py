@@ -68,14 +68,17 @@ def test_scripts_in_a_package_and_revisions_in_two_folders(verify, tmp_path):
 
 
 def test_revision_folders_set_at_run_time_come_from_the_settings(verify, tmp_path):
-    # A wrapper calls Config.set_main_option("version_locations", ...) before running
-    # Alembic; alembic.ini alone leads nowhere, and the message says which setting helps.
-    project = build_project(tmp_path / "project", [items_revision(), CREATE_TAGS], models=TAGS_MODELS)
-    (project / "db").mkdir()
-    (project / "migrations" / "versions").rename(project / "db" / "revisions")
+    # A plugin system's wrapper gathers each plugin's versions folder and calls
+    # Config.set_main_option("version_locations", ...) before running Alembic; alembic.ini
+    # alone leads nowhere, and the message says which setting helps.
+    project = build_project(tmp_path / "project", [items_revision()], models=TAGS_MODELS, files={
+        f"plugins/tags/alembic/versions/{CREATE_TAGS.filename}": CREATE_TAGS.source()})
+    (project / "plugins" / "core" / "alembic").mkdir(parents=True)
+    (project / "migrations" / "versions").rename(project / "plugins" / "core" / "alembic" / "versions")
     assert_usage_error(verify(project), "no revision folder", "version_locations")
 
-    (project / "pyproject.toml").write_text('[tool.alembic-verify]\nversion_locations = ["db/revisions"]\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.alembic-verify]\nversion_locations = ["plugins/*/alembic/versions"]\n')
     assert_clean(verify(project))
 
 

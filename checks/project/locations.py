@@ -124,7 +124,7 @@ def sys_path(cfg: Config, root: Path, settings: Settings) -> list[str]:
 
 def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, settings: Settings) -> None:
     """Point the scripts at the revision folders, from the settings or from alembic.ini."""
-    chosen = settings.version_locations or script.version_locations
+    chosen = _expand(settings.version_locations, root) or script.version_locations
     script.version_locations = [resolve(loc, root, ini_path.parent) for loc in chosen]
     found = script._version_locations
     if not any(path.is_dir() for path in found):
@@ -133,6 +133,17 @@ def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, setti
             f"no revision folder: {where} does not exist; set version_locations in {ini_path.name} "
             "(or version_locations in the suite's settings, when a wrapper sets them at run time), "
             "or script_location if the scripts folder is elsewhere")
+
+
+def _expand(locations: list[str], root: Path) -> list[str]:
+    """Glob patterns in the setting: plugin systems gather `plugins/*/alembic/versions` in code."""
+    expanded: list[str] = []
+    for location in locations:
+        if any(char in location for char in "*?[") and not is_resource(location):
+            expanded += sorted(str(path) for path in root.glob(location) if path.is_dir())
+        else:
+            expanded.append(location)
+    return expanded
 
 
 def explain_script_error(exc: BaseException, ini_path: Path, location: str) -> str:

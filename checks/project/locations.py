@@ -132,7 +132,8 @@ def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, setti
         raise ProjectError(
             f"no revision folder: {where} does not exist; set version_locations in {ini_path.name} "
             "(or version_locations in the suite's settings, when a wrapper sets them at run time), "
-            "or script_location if the scripts folder is elsewhere")
+            "or script_location if the scripts folder is elsewhere; a project with no revisions "
+            "yet needs the empty folder")
 
 
 def _expand(locations: list[str], root: Path) -> list[str]:

@@ -85,3 +85,12 @@ def test_the_last_words_of_an_env_py_that_exits_explain_it(verify, tmp_path):
     assert_usage_error(verify(project), "SystemExit",
                        'its last output: "DATABASE_URL is not set; export it first"',
                        str(project / ".alembic-verify" / "project-output.log"))
+
+
+def test_a_missing_module_of_a_present_package_is_not_a_missing_install(verify, tmp_path):
+    # The local settings file every developer copies from a template, absent in CI.
+    models = "import app.local_settings  # copied from local_settings.py.example\n" + ITEMS_MODELS
+    project = build_project(tmp_path / "project", [items_revision()], models=models)
+    line = assert_usage_error(verify(project), "app/models.py line 1 imports `app.local_settings`, "
+                              "which `app` does not have")
+    assert "pip install" not in line

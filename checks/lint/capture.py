@@ -149,7 +149,8 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
     except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
         if isinstance(exc, KeyboardInterrupt):
             raise
-        explained = None if state.started else missing.explain(exc, project.root, project.ini_path)
+        explained = None if state.started else missing.explain(exc, project.root, project.ini_path,
+                                                              project.env.paths)
         if explained:
             # Not an env.py without offline mode: one that cannot start at all.
             raise ProjectError(explained) from None

@@ -10,6 +10,7 @@ that `alembic` would import from prepend_sys_path but the ini does not list.
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import logging.config
 import traceback
 from pathlib import Path
@@ -18,20 +19,28 @@ from pathlib import Path
 _SKIP = {"node_modules", "site-packages", "__pycache__", "venv", "env"}
 
 
-def explain(exc: BaseException, root: Path, ini_path: Path) -> str | None:
-    """One line naming what is missing and how to provide it, or None if it is not that."""
-    missing = _missing_module(exc)
+def explain(exc: BaseException, root: Path, ini_path: Path, paths: list[str]) -> str | None:
+    """One line naming what is missing and how to provide it, or None if it is not that.
+
+    `paths` are the folders the project was given on sys.path."""
+    missing, full = _missing_module(exc, paths)
     if _raised_by_logging_config(exc):
         section = _logging_section(ini_path, missing) if missing else None
-        where = f" ({ini_path.name} [{section}])" if section else f" ({ini_path.name})"
+        where = f" ({ini_path.name} [{section}])" if section else ""  # dictConfig in env.py, say
         if missing:
             return (f"env.py's logging config needs the package `{missing}`{where}; "
                     f"pip install {missing}, or change the handler class in {ini_path.name}")
-        return (f"env.py's logging config (fileConfig of {ini_path.name}) failed: "
-                f"{type(exc).__name__}: {exc}; fix its [handler_*] and [formatter_*] sections")
+        gist = (str(exc).strip().splitlines() or [""])[0]
+        return (f"env.py's logging config failed: {type(exc).__name__}: {gist}; fix the "
+                f"[handler_*] and [formatter_*] sections of {ini_path.name}, or the logging "
+                "setup env.py calls")
+    importer = _importer(exc, root)
+    if full:
+        return (f"{importer} imports `{full}`, which `{full.split('.')[0]}` does not have "
+                f"(ModuleNotFoundError: No module named {full!r}); check the name, the installed "
+                "version of that package, or a file the project expects to be generated first")
     if not missing:
         return None
-    importer = _importer(exc, root)
     folder = _own_folder(missing, root)
     if folder is not None:
         relative = folder.relative_to(root).as_posix() or "."
@@ -45,13 +54,27 @@ def explain(exc: BaseException, root: Path, ini_path: Path) -> str | None:
             "the suite, or add the folder that holds it to sys_path in the suite's settings")
 
 
-def _missing_module(exc: BaseException) -> str | None:
+def _missing_module(exc: BaseException, paths: list[str]) -> tuple[str | None, str | None]:
+    """(the top-level package that is not there, None), or (None, the dotted name) when the
+    package is there and only a module inside it is missing."""
     seen = exc
     while seen is not None:
         if isinstance(seen, ModuleNotFoundError) and seen.name:
-            return seen.name.split(".")[0]
+            top = seen.name.split(".")[0]
+            if top != seen.name and _importable(top, paths):
+                return None, seen.name
+            return top, None
         seen = seen.__cause__ or seen.__context__
-    return None
+    return None, None
+
+
+def _importable(name: str, paths: list[str]) -> bool:
+    if any((Path(p) / name).is_dir() or (Path(p) / f"{name}.py").is_file() for p in paths):
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _raised_by_logging_config(exc: BaseException) -> bool:

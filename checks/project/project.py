@@ -129,7 +129,7 @@ class Project:
                 raise ProjectError(f"cannot order the revisions: {exc}") from None
             except ImportError as exc:
                 # A revision file imports something that is not there.
-                raise ProjectError(missing.explain(exc, self.root, self.ini_path)
+                raise ProjectError(missing.explain(exc, self.root, self.ini_path, self.env.paths)
                                    or f"cannot load a revision file: {type(exc).__name__}: {exc}") from None
 
     def _run_hook(self, call: Callable[[], None]) -> None:
@@ -229,7 +229,7 @@ class Project:
     def _translate(self, exc: BaseException, started: bool, pending: list[Script],
                    upgrade: bool) -> Exception:
         if not started or not pending:
-            explained = missing.explain(exc, self.root, self.ini_path)
+            explained = missing.explain(exc, self.root, self.ini_path, self.env.paths)
             if explained:
                 return ProjectError(explained)
             where = _project_frame(exc, self.root)

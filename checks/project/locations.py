@@ -124,10 +124,11 @@ def sys_path(cfg: Config, root: Path, settings: Settings) -> list[str]:
 
 def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, settings: Settings) -> None:
     """Point the scripts at the revision folders, from the settings or from alembic.ini."""
-    chosen = _expand(settings.version_locations, root) or script.version_locations
+    # Alembic 1.7 keeps None where later versions keep [].
+    chosen = _expand(settings.version_locations, root) or script.version_locations or []
     script.version_locations = [resolve(loc, root, ini_path.parent) for loc in chosen]
     found = script._version_locations
-    if not any(path.is_dir() for path in found):
+    if not any(Path(path).is_dir() for path in found):  # str paths before Alembic 1.15
         where = ", ".join(str(p) for p in found)
         raise ProjectError(
             f"no revision folder: {where} does not exist; set version_locations in {ini_path.name} "

@@ -73,7 +73,7 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
         return StageResult(name, Status.ERROR, [Finding(
             Severity.ERROR, "stage-crashed",
             f"the {name} stage stopped on an unexpected {type(exc).__name__}: {first_line(exc)}",
-            hint="this is a bug in alembic-verify or a project shape it does not know yet; rerun with "
-                 "-v to see the traceback and report it")],
+            hint="a bug in alembic-verify, or a project shape it does not know yet: the traceback is "
+                 "in the project output log named at the end (on stderr with -v); please report it")],
             time.monotonic() - started)
     return StageResult.from_findings(name, findings, time.monotonic() - started)

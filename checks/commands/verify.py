@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
     parser.add_argument("--report-json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--strict", action="store_true", help="lint warnings fail the run")
-    parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages too")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
+                        "too, and show the project's own output (env.py logging) on stderr")
     parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
 
 
@@ -54,6 +55,8 @@ def _verify(args, outcome: Outcome) -> int:
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
+    if args.verbose:
+        project.env.output.echo = sys.stderr
     with open_server(args.backend, args.pg, args.url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         out.write(f"alembic-verify: {project.root}\n"
@@ -64,6 +67,9 @@ def _verify(args, outcome: Outcome) -> int:
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results
+    notice = project.env.output.notice()
+    if notice:
+        out.write(notice)
     if verification.usage_errors:
         # Same contract as an error before any stage ran: one line, exit 2.
         outcome.error = str(verification.usage_errors[0])

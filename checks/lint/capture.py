@@ -12,6 +12,7 @@ instead, so the rules still see them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from alembic.operations.ops import MigrateOperation
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
 
-from checks.project.project import Captured, Project, StepState, first_line
+from checks.errors import ProjectError
+from checks.project import missing
+from checks.project.project import Captured, Database, Project, StepState, first_line
 from harness.server import Endpoint
 
 # env.py may build its URL from environment variables; offline mode never connects.
@@ -85,16 +88,26 @@ def _recording(recorder: _Recorder) -> Iterator[None]:
         AbstractOperations.invoke = original
 
 
-def capture(project: Project, revisions: list[Script], upgrade: bool = True) -> Capture:
+def capture(project: Project, revisions: list[Script], upgrade: bool = True,
+            endpoint: Endpoint | None = None) -> Capture:
     """Run these revisions (already in the order to run them) offline, one env.py run per
-    stretch of revisions that run cleanly."""
+    stretch of revisions that run cleanly.
+
+    env.py is handed a PostgreSQL URL, as online runs are: the server under test's
+    (`endpoint`) or a placeholder, never alembic.ini's (often SQLite, or `driver://...`),
+    so the SQL is PostgreSQL's. Its database does not exist and it carries no password:
+    offline mode never connects, a revision that does anyway fails there, as it would
+    under `alembic upgrade --sql`, and no secret reaches a finding.
+    """
+    served = dataclasses.replace(endpoint, password="") if endpoint else OFFLINE_ENDPOINT
+    database = Database(served, OFFLINE_DATABASE)
     result = Capture([RevisionCapture(r) for r in revisions])
     pending = list(result.revisions)
     first = True
     while pending:
-        done, failure = _run_env(project, pending, upgrade, result if first else None)
-        if failure is not None and not done and first:
-            # Nothing ran at all: env.py itself cannot run offline.
+        done, failure, started = _run_env(project, database, pending, upgrade, result if first else None)
+        if failure is not None and not started and first:
+            # env.py failed before the first revision: it cannot run offline.
             result.env_error = failure
             for item in pending:
                 _run_bare(item, upgrade)
@@ -109,9 +122,10 @@ def capture(project: Project, revisions: list[Script], upgrade: bool = True) -> 
     return result
 
 
-def _run_env(project: Project, items: list[RevisionCapture], upgrade: bool,
-             result: Capture | None) -> tuple[int, str | None]:
-    """Returns how many revisions completed and, if one failed, why."""
+def _run_env(project: Project, database: Database, items: list[RevisionCapture], upgrade: bool,
+             result: Capture | None) -> tuple[int, str | None, bool]:
+    """Returns how many revisions completed, why one failed (if one did), and whether
+    env.py got as far as the revisions."""
     buffer = io.StringIO()
     recorder = _Recorder(buffer)
     state = StepState()
@@ -125,24 +139,29 @@ def _run_env(project: Project, items: list[RevisionCapture], upgrade: bool,
         item.sql = buffer.getvalue()[mark:]
         mark = buffer.tell()
 
-    cfg = project.config()
+    cfg = project.config(database)
     cfg.output_buffer = buffer
     try:
-        with project.env.active(OFFLINE_ENDPOINT, OFFLINE_DATABASE), _recording(recorder):
+        with project.env.active(database.endpoint, database.name), _recording(recorder):
             project.drive_steps(cfg, [item.script for item in items], upgrade, state, record,
                                 captured=options, as_sql=True,
                                 starting_rev=_starting_rev(items[0].script, upgrade))
     except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
         if isinstance(exc, KeyboardInterrupt):
             raise
+        explained = None if state.started else missing.explain(exc, project.root, project.ini_path,
+                                                              project.env.paths)
+        if explained:
+            # Not an env.py without offline mode: one that cannot start at all.
+            raise ProjectError(explained) from None
         where = "" if state.started else " (env.py, before any revision ran)"
-        return state.done, f"{type(exc).__name__}: {first_line(exc)}{where}"
+        return state.done, f"{type(exc).__name__}: {first_line(exc)}{where}", state.started
     finally:
         if result is not None:
             result.version_table = options.version_table
             if recorder.first_op_at is not None:
                 result.preamble = buffer.getvalue()[:recorder.first_op_at]
-    return state.done, None
+    return state.done, None, state.started
 
 
 def _starting_rev(first: Script, upgrade: bool) -> str | None:

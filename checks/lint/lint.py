@@ -15,15 +15,17 @@ from checks.lint.squawk import squawk_hits
 from checks.lint.suppress import inline_allows
 from checks.project.project import Project
 from checks.result import Finding, Severity
+from harness.server import Endpoint
 
 _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def rule_hits(project: Project, settings: LintSettings) -> tuple[list[Hit], Capture]:
+def rule_hits(project: Project, settings: LintSettings,
+              endpoint: Endpoint | None = None) -> tuple[list[Hit], Capture]:
     """Every rule hit over the history, in history order, before settings apply."""
     order = project.upgrade_order()
-    up = capture(project, order, upgrade=True)
-    down = capture(project, list(reversed(order)), upgrade=False).by_id()
+    up = capture(project, order, upgrade=True, endpoint=endpoint)
+    down = capture(project, list(reversed(order)), upgrade=False, endpoint=endpoint).by_id()
     hits: list[Hit] = []
     if up.env_error:
         hits.append(Hit("offline-unsupported", None, "env.py", up.env_error))
@@ -47,10 +49,12 @@ def rule_hits(project: Project, settings: LintSettings) -> tuple[list[Hit], Capt
     return _unique(hits), up
 
 
-def lint_project(project: Project, settings: LintSettings, strict: bool = False) -> list[Finding]:
-    """strict (or lint.strict in the settings) turns warnings into errors."""
+def lint_project(project: Project, settings: LintSettings, strict: bool = False,
+                 endpoint: Endpoint | None = None) -> list[Finding]:
+    """strict (or lint.strict in the settings) turns warnings into errors; `endpoint` is
+    the server under test, whose URL env.py sees in offline mode."""
     strict = strict or settings.strict
-    hits, up = rule_hits(project, settings)
+    hits, up = rule_hits(project, settings, endpoint)
     scripts = {c.script.revision: c.script for c in up.revisions}
     findings: list[Finding] = []
     allows = list(settings.allow)

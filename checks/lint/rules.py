@@ -94,8 +94,9 @@ RULES: dict[str, Rule] = {r.code: r for r in (
     Rule("offline-unsupported", "cannot run in offline mode (`alembic upgrade --sql`)",
          "no SQL script can be produced for review or for a DBA to apply, and the lint rules "
          "cannot see what the revision does",
-         "do not read results from op.get_bind() in upgrade(); compute in SQL, or branch on "
-         "context.is_offline_mode(); for env.py, give it a run_migrations_offline()"),
+         "do not read results from op.get_bind() or open an engine or connection of its own "
+         "in upgrade(); compute in SQL, or branch on context.is_offline_mode(); for env.py, "
+         "give it a run_migrations_offline()"),
     Rule("sql-unparsable", "emits SQL that PostgreSQL's parser rejects",
          "the statement fails when it runs, and the locking rules could not read it",
          "run `alembic upgrade REV --sql` and fix the statement it prints"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from checks.errors import ProjectError
+from checks.project.output import ProjectOutput
 from checks.project.settings import Settings
 from harness.server import Endpoint
 
@@ -32,13 +32,14 @@ class ProjectEnvironment:
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root = root
         self.settings = settings
-        self.paths = [str(root)] + [str((root / p).resolve()) for p in settings.sys_path]
+        # Only what `alembic` would add, plus the sys_path setting: see locations.sys_path.
+        self.paths: list[str] = []
         # The database env.py is handed whenever a call names none: a run keeps one name
         # for every database env.py touches, so settings read once at import stay right.
         self.default_database: tuple[Endpoint, str] | None = None
-        # Everything env.py and the migrations print (alembic's INFO log lines, say) is
-        # kept here instead of interleaving with our report; its tail explains failures.
-        self.output = io.StringIO()
+        # Everything env.py and the migrations print (alembic's INFO log lines, say) goes
+        # here instead of interleaving with our report; its tail explains failures.
+        self.output = ProjectOutput(root)
 
     def variables(self, endpoint: Endpoint, database: str) -> dict[str, str]:
         url = url_string(endpoint.url(database))
@@ -65,7 +66,7 @@ class ProjectEnvironment:
         saved_path = list(sys.path)
         if endpoint is not None and database is not None:
             os.environ.update(self.variables(endpoint, database))
-        sys.path[:0] = [p for p in self.paths if p not in sys.path]
+        sys.path[:0] = self.paths
         os.chdir(self.root)
         try:
             with contextlib.redirect_stdout(self.output), contextlib.redirect_stderr(self.output):
@@ -77,7 +78,7 @@ class ProjectEnvironment:
             os.environ.update(saved_env)
 
     def output_tail(self, lines: int = 6) -> str:
-        return "\n".join(self.output.getvalue().rstrip().splitlines()[-lines:])
+        return self.output.tail(lines)
 
     def resolve(self, reference: str, what: str) -> object:
         """Import "module:attr" from the project, with a message that says how to fix it."""

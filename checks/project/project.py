@@ -9,7 +9,6 @@ stages look at the schema in between, so no stage replays history from base per 
 from __future__ import annotations
 
 import contextlib
-import os
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from checks.errors import MigrationError, ProjectError
+from checks.project import locations, missing
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.settings import Settings, load_settings
 from harness.server import Endpoint
@@ -79,28 +79,20 @@ class Project:
         if not self.root.is_dir():
             raise ProjectError(f"project directory not found: {root}")
         self.settings = settings or load_settings(self.root)
-        ini = Path(alembic_ini or self.settings.alembic_ini)
-        self.ini_path = ini if ini.is_absolute() else (self.root / ini)
-        if not self.ini_path.is_file():
-            raise ProjectError(
-                f"no alembic.ini at {self.ini_path}; point --project at the folder that holds it, "
-                "pass --alembic-ini FILE, or run `alembic init migrations` to create one")
+        self.ini_path = locations.find_ini(self.root, alembic_ini, self.settings)
         self.env = ProjectEnvironment(self.root, self.settings)
-        self.env.paths += self._prepend_sys_path()
+        ini = locations.read_ini(self.ini_path, self.root)
+        self.env.paths = locations.sys_path(ini, self.root, self.settings)
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
-        cfg = Config(str(self.ini_path))
-        location = cfg.get_main_option("script_location")
-        if not location:
-            # Flask-Migrate's alembic.ini has none: it lives inside the scripts folder.
-            cfg.set_main_option("script_location", str(self.ini_path.parent))
-        elif ":" not in location and not Path(location).is_absolute():
-            # Alembic resolves it against the working directory, which is ours, not the project's.
-            cfg.set_main_option("script_location", str(self.root / location))
+        cfg = locations.read_ini(self.ini_path, self.root)
+        where = locations.script_location(cfg, self.root, self.ini_path, self.settings)
+        # Absolute, so that the scripts folder is the same wherever the suite's cwd is.
+        cfg.set_main_option("script_location", where.replace("%", "%%"))
         if database is not None:
             # ConfigParser treats % as interpolation; a password may contain one.
             cfg.set_main_option("sqlalchemy.url", url_string(database.url).replace("%", "%%"))
@@ -108,30 +100,24 @@ class Project:
             cfg.attributes["connection"] = connection
         return cfg
 
-    def _prepend_sys_path(self) -> list[str]:
-        """alembic.ini's prepend_sys_path, kept for every call (Alembic adds it only once)."""
-        cfg = Config(str(self.ini_path))
-        value = cfg.get_alembic_option("prepend_sys_path") if hasattr(cfg, "get_alembic_option") \
-            else cfg.get_main_option("prepend_sys_path")
-        if not value:
-            return []
-        separator = os.pathsep if cfg.get_main_option("path_separator") == "os" else None
-        parts = value.split(separator) if separator else value.replace(",", " ").split()
-        return [str((self.ini_path.parent / part.strip()).resolve()) for part in parts if part.strip()]
-
     @property
     def script(self) -> ScriptDirectory:
         if self._script is None:
             with self.env.active():
+                cfg = self.config()
                 try:
-                    self._script = ScriptDirectory.from_config(self.config())
+                    script = ScriptDirectory.from_config(cfg)
                     # Cached by Alembic on first use: resolve it here, in the project's folder.
-                    self._script._version_locations  # noqa: B018
-                except CommandError as exc:
-                    raise ProjectError(f"{self.ini_path}: {exc}") from None
+                    locations.version_locations(script, self.root, self.ini_path, self.settings)
+                except ProjectError:
+                    raise
+                except (CommandError, ImportError) as exc:
+                    raise ProjectError(locations.explain_script_error(
+                        exc, self.ini_path, cfg.get_main_option("script_location"))) from None
                 except Exception as exc:  # noqa: BLE001 - a broken revision file, say
                     raise ProjectError(f"cannot load the migration scripts of {self.ini_path}: "
                                        f"{type(exc).__name__}: {exc}") from None
+                self._script = script
         return self._script
 
     def upgrade_order(self) -> list[Script]:
@@ -141,6 +127,10 @@ class Project:
                 return list(reversed(list(self.script.walk_revisions("base", "heads"))))
             except CommandError as exc:
                 raise ProjectError(f"cannot order the revisions: {exc}") from None
+            except ImportError as exc:
+                # A revision file imports something that is not there.
+                raise ProjectError(missing.explain(exc, self.root, self.ini_path, self.env.paths)
+                                   or f"cannot load a revision file: {type(exc).__name__}: {exc}") from None
 
     def _run_hook(self, call: Callable[[], None]) -> None:
         # Resolved on every run, never cached: a new database makes the environment forget
@@ -250,11 +240,14 @@ class Project:
     def _translate(self, exc: BaseException, started: bool, pending: list[Script],
                    upgrade: bool) -> Exception:
         if not started or not pending:
+            explained = missing.explain(exc, self.root, self.ini_path, self.env.paths)
+            if explained:
+                return ProjectError(explained)
             where = _project_frame(exc, self.root)
             return ProjectError(
                 f"env.py failed before running any migration: {type(exc).__name__}: "
                 f"{first_line(exc)}{where}; run `alembic current` in the project to see it, "
-                "and check the suite's settings (sys_path, env, runner)")
+                f"and check the suite's settings (sys_path, env, runner){self.env.output.pointer()}")
         revision = pending[0]
         direction = "upgrade" if upgrade else "downgrade"
         db_error = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)

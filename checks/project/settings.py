@@ -21,6 +21,10 @@ class Settings:
     metadata: str | None = None
     # Modules to import before reading metadata, for models env.py does not import itself.
     metadata_modules: list[str] = field(default_factory=list)
+    # The scripts folder (relative to the project, or "package:folder"), if not alembic.ini's.
+    script_location: str | None = None
+    # Revision folders, when a wrapper sets them at run time; replaces alembic.ini's.
+    version_locations: list[str] = field(default_factory=list)
     # Folders (relative to the project) put on sys.path before anything of the project runs.
     sys_path: list[str] = field(default_factory=list)
     # Environment variables for env.py, with {host} {port} {user} {password} {database} {url}.
@@ -75,7 +79,8 @@ def load_settings(project_dir: Path, config_file: Path | None = None) -> Setting
     return Settings()
 
 
-_LIST_KEYS = {"metadata_modules", "sys_path", "ignore", "critical_tables", "extensions"}
+_LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
+              "extensions"}
 
 
 def _build(data: dict, source: str) -> Settings:

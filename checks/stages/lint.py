@@ -11,4 +11,4 @@ def check(run: Run) -> list[Finding]:
     """Without it, a DROP COLUMN, a table rewrite or an ALTER queued behind a long query is
     found by the application in production; a downgrade of `pass` passes every other check."""
     settings = parse_lint_settings(run.project.settings.lint, run.project.settings.source)
-    return lint_project(run.project, settings, strict=run.strict)
+    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint)

@@ -1,0 +1,161 @@
+"""Where Alembic looks: alembic.ini itself, the scripts, the revisions, and sys.path.
+
+Alembic resolves every relative path in alembic.ini against the working directory, and
+people run it from the project folder; the suite runs the project from there too (see
+ProjectEnvironment.active), so a relative path means to the suite what it means to
+`alembic`. The one fallback is the ini's own folder, for a path that exists only there:
+it is where someone who keeps alembic.ini elsewhere runs `alembic` from.
+
+On sys.path, Alembic's CLI adds only prepend_sys_path (the `alembic` console script does
+not put the working directory there), and the suite adds only that plus its own
+`sys_path` setting. Putting the project folder first would shadow installed packages of
+the same name (an `app.py` beside an installed `app` package, say).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from checks.errors import ProjectError
+from checks.project.settings import Settings
+
+# Alembic's legacy split of prepend_sys_path, for inis without path_separator.
+_LEGACY_SPLIT = re.compile(r", *| +|:")
+_SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
+
+
+def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
+    """--alembic-ini (or the alembic_ini setting): relative to the project, else to the cwd."""
+    raw = Path(given or settings.alembic_ini)
+    candidates = [raw] if raw.is_absolute() else [root / raw, Path.cwd() / raw]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    setting = "--alembic-ini FILE" if given else f"alembic_ini in {settings.source}"
+    raise ProjectError(
+        f"no alembic.ini at {candidates[0]}; point --project at the folder that holds it, pass "
+        f"{setting} (relative to the project folder), or run `alembic init migrations` to create one")
+
+
+def read_ini(ini_path: Path, root: Path) -> Config:
+    """alembic.ini parsed, or a message that says what is wrong with it.
+
+    Like the `alembic` command, it also reads [tool.alembic] in the pyproject.toml of the
+    folder it runs in (Alembic 1.16 and later; earlier versions have no such setting).
+    """
+    toml = root / "pyproject.toml"
+    try:
+        cfg = Config(str(ini_path), toml_file=str(toml)) if toml.is_file() else Config(str(ini_path))
+    except TypeError:
+        cfg = Config(str(ini_path))
+    try:
+        parsed = cfg.file_config
+    except configparser.Error as exc:
+        gist = str(exc).strip().splitlines()[0]
+        raise ProjectError(f"{ini_path} is not a valid ini file ({gist}); fix it, "
+                           "or pass --alembic-ini FILE for another one") from None
+    if not parsed.has_section(cfg.config_ini_section):
+        raise ProjectError(f"{ini_path} has no [{cfg.config_ini_section}] section, so it is not an "
+                           "alembic.ini; pass --alembic-ini FILE for the project's alembic.ini")
+    return cfg
+
+
+def is_resource(location: str) -> bool:
+    """`package:folder`, as Alembic reads it (a Windows drive letter is a path)."""
+    return ":" in location and not os.path.isabs(location)
+
+
+def resolve(location: str, root: Path, ini_dir: Path) -> str:
+    """An absolute path for a relative one, as `alembic` run from the project folder sees it."""
+    if is_resource(location) or os.path.isabs(location):
+        return location
+    for base in (root, ini_dir):
+        if (base / location).exists():
+            return str((base / location).resolve())
+    return str(root / location)
+
+
+def option(cfg: Config, name: str):
+    """An [alembic] option from alembic.ini or, where Alembic reads it, pyproject.toml."""
+    getter = getattr(cfg, "get_alembic_option", None)
+    return getter(name) if getter is not None else cfg.get_main_option(name)
+
+
+def script_location(cfg: Config, root: Path, ini_path: Path, settings: Settings) -> str:
+    location = settings.script_location or option(cfg, "script_location")
+    if not location:
+        # Flask-Migrate's alembic.ini has none: it lives inside the scripts folder.
+        return str(ini_path.parent)
+    return resolve(location, root, ini_path.parent)
+
+
+def split_paths(cfg: Config, value: str) -> list[str]:
+    """Split prepend_sys_path the way Alembic does: by path_separator, else the legacy way."""
+    name = cfg.get_main_option("path_separator")
+    if name in _SEPARATORS:
+        return [part.strip() for part in value.split(_SEPARATORS[name]) if part.strip()]
+    return [part for part in _LEGACY_SPLIT.split(value) if part]
+
+
+def prepend_sys_path(cfg: Config, root: Path) -> list[str]:
+    """alembic.ini's prepend_sys_path, made absolute against the folder `alembic` runs in."""
+    value = option(cfg, "prepend_sys_path")
+    if not value:
+        return []
+    parts = value if isinstance(value, list) else split_paths(cfg, value)  # a list in pyproject.toml
+    return [str((root / part).resolve()) for part in parts]
+
+
+def sys_path(cfg: Config, root: Path, settings: Settings) -> list[str]:
+    """Every folder the suite puts on sys.path for the project, first one first."""
+    paths = prepend_sys_path(cfg, root)
+    if not option(cfg, "script_location") and not settings.script_location:
+        # A Flask-Migrate project runs under `flask db`, which puts the app's folder first.
+        paths.append(str(root))
+    paths += [str((root / p).resolve()) for p in settings.sys_path]
+    return list(dict.fromkeys(paths))
+
+
+def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, settings: Settings) -> None:
+    """Point the scripts at the revision folders, from the settings or from alembic.ini."""
+    # Alembic 1.7 keeps None where later versions keep [].
+    chosen = _expand(settings.version_locations, root) or script.version_locations or []
+    script.version_locations = [resolve(loc, root, ini_path.parent) for loc in chosen]
+    found = script._version_locations
+    if not any(Path(path).is_dir() for path in found):  # str paths before Alembic 1.15
+        where = ", ".join(str(p) for p in found)
+        raise ProjectError(
+            f"no revision folder: {where} does not exist; set version_locations in {ini_path.name} "
+            "(or version_locations in the suite's settings, when a wrapper sets them at run time), "
+            "or script_location if the scripts folder is elsewhere; a project with no revisions "
+            "yet needs the empty folder")
+
+
+def _expand(locations: list[str], root: Path) -> list[str]:
+    """Glob patterns in the setting: plugin systems gather `plugins/*/alembic/versions` in code."""
+    expanded: list[str] = []
+    for location in locations:
+        if any(char in location for char in "*?[") and not is_resource(location):
+            expanded += sorted(str(path) for path in root.glob(location) if path.is_dir())
+        else:
+            expanded.append(location)
+    return expanded
+
+
+def explain_script_error(exc: BaseException, ini_path: Path, location: str) -> str:
+    """Why the scripts folder could not be opened, with the setting that fixes it."""
+    if isinstance(exc, ModuleNotFoundError) and is_resource(location):
+        return (f"{ini_path}: script_location {location!r} (or version_locations) names the "
+                f"package {exc.name!r}, which cannot be imported; add its folder to "
+                "prepend_sys_path in alembic.ini or to sys_path in the suite's settings")
+    if "Path doesn't exist" in str(exc):
+        return (f"{ini_path}: the scripts folder {location} does not exist; fix script_location "
+                "(relative paths are read from the project folder, as `alembic` run there reads "
+                "them), or pass --alembic-ini FILE for another alembic.ini")
+    return f"{ini_path}: cannot open the scripts folder {location}: {type(exc).__name__}: {exc}"

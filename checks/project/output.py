@@ -1,0 +1,91 @@
+"""Where the project's own output goes: a log file, or the console under -v.
+
+env.py, the models and the app print and log while they run (Alembic's INFO lines from
+`fileConfig(config.config_file_name)`, an app's startup banner); none of it belongs in
+the report. It goes to `.alembic-verify/project-output.log` in the project folder
+(ignored by git, like .pytest_cache; rewritten by each run, on its first line; a temporary
+file if the folder is read-only); `verify` names the file once, at the end. Under `-v` it
+goes to stderr instead. The last lines are kept in memory either way: they explain failures.
+
+A logging handler made while env.py runs holds this stream, not the real stderr, and
+keeps writing to it after the call returns; so the stream is never closed.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+TAIL_LINES = 50
+
+
+FOLDER = ".alembic-verify"
+LOG_NAME = "project-output.log"
+
+
+class ProjectOutput(io.TextIOBase):
+    def __init__(self, project_root: Path) -> None:
+        super().__init__()
+        self.folder = project_root / FOLDER
+        self.echo: TextIO | None = None  # the console, under -v
+        self.path: Path | None = None
+        self._file: TextIO | None = None
+        self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        self._tail.extend(lines)
+        if self.echo is not None:
+            self.echo.write(text)
+        else:
+            self._open().write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in (self.echo, self._file):
+            if stream is not None:
+                stream.flush()
+
+    def close(self) -> None:
+        # A handler's close() at interpreter exit must not end the capture mid-run.
+        self.flush()
+
+    def _open(self) -> TextIO:
+        if self._file is None:
+            try:
+                self.folder.mkdir(exist_ok=True)
+                (self.folder / ".gitignore").write_text("# written by alembic-verify\n*\n")
+                self._file = (self.folder / LOG_NAME).open("w", buffering=1)  # noqa: SIM115 - for the whole run
+            except OSError:
+                self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - for the whole run
+                    "w", prefix="alembic-verify-project-", suffix=".log", delete=False, buffering=1)
+            self.path = Path(self._file.name)
+        return self._file
+
+    def tail(self, lines: int = 6) -> str:
+        kept = [*self._tail, self._partial] if self._partial else list(self._tail)
+        return "\n".join(line for line in kept[-lines:])
+
+    def pointer(self) -> str:
+        """'; last output: "..." (all of it in PATH)' for a failure message, or ''."""
+        last = self.tail(1).strip()
+        if not last:
+            return ""
+        where = f" (all of it in {self.path})" if self.path else " (on stderr above)"
+        return f'; its last output: "{last[:200]}"{where}'
+
+    def notice(self) -> str | None:
+        """The one line that tells where the project's output went, if it wrote any."""
+        if self.path is None:
+            return None
+        return f"  project output (env.py, models, app logging): {self.path}\n"

@@ -1,0 +1,96 @@
+"""The project's own output stays out of the report.
+
+env.py's `fileConfig(config.config_file_name)` logs Alembic's INFO lines to stderr, and
+models and apps print as they load: all of it goes to one log file whose path the run
+shows once, or to stderr under -v. A dependency that env.py's imports or its logging
+config need is reported as what it is, with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from projects import (
+    ALEMBIC_INI,
+    ITEMS_MODELS,
+    assert_clean,
+    assert_usage_error,
+    build_project,
+    items_revision,
+)
+
+CHATTY_MODELS = 'print("models loaded: hello from the app")\n' + ITEMS_MODELS
+# Alembic's generic template names its own logger: its INFO lines ("Running upgrade") show.
+TEMPLATE_LOGGING_INI = ALEMBIC_INI.replace("keys = root\n", "keys = root,alembic\n", 1) + """
+[logger_alembic]
+level = INFO
+handlers =
+qualname = alembic
+"""
+
+
+def _log_path(stdout: str) -> Path:
+    [line] = [line for line in stdout.splitlines() if "project output" in line]
+    return Path(re.search(r": (\S+\.log)$", line).group(1))
+
+
+def test_project_output_goes_to_a_log_file(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision()], models=CHATTY_MODELS,
+                            files={"alembic.ini": TEMPLATE_LOGGING_INI})
+    result = verify(project)
+    assert_clean(result)
+    for text in ("Running upgrade", "hello from the app"):
+        assert text not in result.stdout + result.stderr, result.stdout + result.stderr
+    log = _log_path(result.stdout)
+    assert log == project / ".alembic-verify" / "project-output.log"
+    content = log.read_text()
+    assert "INFO [alembic.runtime.migration] Running upgrade  -> 0001" in content
+    assert "models loaded: hello from the app" in content
+    assert (project / ".alembic-verify" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_project_output_on_the_console_under_verbose(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision()], models=CHATTY_MODELS,
+                            files={"alembic.ini": TEMPLATE_LOGGING_INI})
+    result = verify(project, "-v")
+    assert_clean(result)
+    assert "Running upgrade  -> 0001" in result.stderr and "hello from the app" in result.stderr
+    assert "Running upgrade" not in result.stdout and "project output" not in result.stdout
+
+
+def test_a_logging_handler_from_a_missing_package_is_named(verify, tmp_path):
+    ini = ALEMBIC_INI.replace("class = StreamHandler\nargs = (sys.stderr,)",
+                              "class = rich.logging.RichHandler\nargs = ()")
+    project = build_project(tmp_path / "project", [items_revision()], files={"alembic.ini": ini})
+    result = verify(project)
+    line = assert_usage_error(
+        result, "env.py's logging config needs the package `rich` (alembic.ini [handler_console]); "
+        "pip install rich")
+    assert "history" not in line and "failed before running" not in line
+    assert result.report is not None and result.stage("fresh")["status"] == "error"
+
+
+def test_a_missing_package_imported_by_the_models_is_named(verify, tmp_path):
+    models = "import acme_telemetry  # a dev dependency not installed here\n" + ITEMS_MODELS
+    project = build_project(tmp_path / "project", [items_revision()], models=models)
+    assert_usage_error(verify(project), "app/models.py line 1 needs the package `acme_telemetry`",
+                       "pip install acme_telemetry", "sys_path")
+
+
+def test_the_last_words_of_an_env_py_that_exits_explain_it(verify, tmp_path):
+    # SystemExit(1) says nothing; what env.py printed before it does.
+    exits = 'import sys\nprint("DATABASE_URL is not set; export it first")\nsys.exit(1)\n'
+    project = build_project(tmp_path / "project", [items_revision()], files={"migrations/env.py": exits})
+    assert_usage_error(verify(project), "SystemExit",
+                       'its last output: "DATABASE_URL is not set; export it first"',
+                       str(project / ".alembic-verify" / "project-output.log"))
+
+
+def test_a_missing_module_of_a_present_package_is_not_a_missing_install(verify, tmp_path):
+    # The local settings file every developer copies from a template, absent in CI.
+    models = "import app.local_settings  # copied from local_settings.py.example\n" + ITEMS_MODELS
+    project = build_project(tmp_path / "project", [items_revision()], models=models)
+    line = assert_usage_error(verify(project), "app/models.py line 1 imports `app.local_settings`, "
+                              "which `app` does not have")
+    assert "pip install" not in line

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from harness.errors import ServerError
 
-DRIVER = "postgresql+psycopg"
+DRIVER = "psycopg"  # SQLAlchemy's name for the driver the harness itself uses
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ class Endpoint:
     password: str = field(repr=False)
     maintenance_db: str = "postgres"
 
-    def url(self, database: str) -> URL:
+    def url(self, database: str, driver: str = DRIVER) -> URL:
+        """A SQLAlchemy URL for `database`; `driver` is whichever DBAPI the caller will load."""
         return URL.create(
-            DRIVER,
+            f"postgresql+{driver}",
             username=self.user,
             password=self.password or None,
             host=self.host,

@@ -91,6 +91,11 @@ VARIANTS = {
         items_revision(), Rev("0002", "0001", 'op.create_table("legacy_log", sa.Column("id", sa.Integer))',
                               'op.drop_table("legacy_log")')]),
     "--metadata": dict(env="no_metadata", args=("--metadata", "app.models:metadata")),
+    # The shared connection used as an Engine: one transaction, the suite's, for every shape.
+    "connectable.connect()": dict(env="connect_attribute"),
+    "connectable.begin()": dict(env="begin_attribute"),
+    "cookbook connectable": dict(env="cookbook_connectable"),
+    "pytest-alembic style": dict(env="pytest_alembic_style"),
 }
 
 

@@ -75,8 +75,10 @@ def choose(ini_url: str | None, env_py: Path | None) -> Drivers:
     """The drivers for a project whose alembic.ini says `ini_url` and whose env.py is `env_py`."""
     source = _read(env_py)
     wants_async = bool(_ASYNC_ENV.search(source))
-    named = [m.group(1).lower() for m in [_INI_DRIVER.match(ini_url or "")] if m]
-    named += _IMPORTS.findall(source)
+    # env.py's imports first: its code depends on that DBAPI, while the ini's URL is often a
+    # placeholder nobody runs.
+    named = _IMPORTS.findall(source)
+    named += [m.group(1).lower() for m in [_INI_DRIVER.match(ini_url or "")] if m]
     for name in named:
         if usable(name) and (name in ASYNC_PREFERENCE or not wants_async):
             return Drivers(name, suite_driver())

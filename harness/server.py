@@ -113,8 +113,8 @@ class Server:
         except psycopg.OperationalError as exc:
             raise ServerError.from_connect_error(exc, ep, self.backend) from None
 
-    def url(self, database: str) -> URL:
-        return self.endpoint.url(database)
+    def url(self, database: str, driver: str = DRIVER) -> URL:
+        return self.endpoint.url(database, driver)
 
     @property
     def version(self) -> str:

@@ -19,8 +19,8 @@ ENVS = Path(__file__).resolve().parent / "fixtures" / "envs"
 
 # The driver fixture projects name in their own URLs: one their SQLAlchemy has (1.4, run by
 # the compat session, has no psycopg 3 dialect), as a real project's would be.
-FIXTURE_DRIVER = "postgresql+psycopg" if int(sqlalchemy.__version__.split(".")[0]) >= 2 \
-    else "postgresql+psycopg2"
+FIXTURE_DBAPI = "psycopg" if int(sqlalchemy.__version__.split(".")[0]) >= 2 else "psycopg2"
+FIXTURE_DRIVER = f"postgresql+{FIXTURE_DBAPI}"
 
 # env.py variants are expected to override this URL; nothing may ever reach it.
 ALEMBIC_INI = f"""\

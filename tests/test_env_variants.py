@@ -7,8 +7,7 @@ kind of project the suite cannot run, which the issue counts as a bug of the sui
 from __future__ import annotations
 
 import pytest
-import sqlalchemy
-from cli_support import EXAMPLE
+from cli_support import EXAMPLE, needs_example
 from projects import (
     APP_SETTINGS,
     APP_SETTINGS_ENV,
@@ -107,8 +106,7 @@ def test_correct_project_passes_every_stage(verify, tmp_path, variant):
     assert_clean(verify(build_project(tmp_path / "project", **spec), *args))
 
 
-@pytest.mark.skipif(int(sqlalchemy.__version__.split(".")[0]) < 2,
-                    reason="the bundled example's models use SQLAlchemy 2's DeclarativeBase")
+@needs_example
 def test_bundled_example_passes_every_stage(verify):
     assert_clean(verify(EXAMPLE))
 

@@ -72,6 +72,8 @@ def _qualified(table) -> str:
 def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[list[Finding], set]:
     opts = {k: v for k, v in run.project.captured.options.items() if k in COMPARE_OPTIONS}
     opts["include_object"] = include
+    # Alembic before 1.12 compared no column types unless asked; `alembic check` does now.
+    opts.setdefault("compare_type", True)
     opts["target_metadata"] = metadatas if len(metadatas) > 1 else metadatas[0]
     engine = create_engine(Database(run.server.endpoint, database).url, poolclass=NullPool)
     findings, said = [], set()

@@ -53,7 +53,11 @@ class _EngineLike:
     def connect(self, *args, **kwargs):
         return self
 
-    def begin(self) -> _Lent:
+    def begin(self):
+        if not self.in_transaction():
+            # The suite's transaction was ended by hand (SQLAlchemy's autobegin lands here
+            # too): start a real one rather than run outside any.
+            return type(self).__mro__[1].begin(self)
         return _Lent(self)
 
     def commit(self) -> None:

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy
-from projects import ALEMBIC_INI, FIXTURE_DRIVER, assert_clean, build_project, items_revision
+from projects import (
+    ALEMBIC_INI,
+    FIXTURE_DRIVER,
+    assert_clean,
+    assert_usage_error,
+    build_project,
+    items_revision,
+)
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -32,6 +39,16 @@ def test_psycopg2_only_project_passes_every_stage(verify, tmp_path, shape):
     pytest.importorskip("psycopg2")
     project = build_project(tmp_path / "project", [items_revision()], **PSYCOPG2_PROJECTS[shape])
     assert_clean(verify(project))
+
+
+@pytest.mark.skipif(SA2, reason="on SQLAlchemy 2 the suite's own psycopg 3 is always there")
+def test_sqlalchemy_14_without_psycopg2_says_what_to_install(verify, tmp_path):
+    blocked = tmp_path / "site" / "psycopg2"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text('raise ImportError("psycopg2 is not installed")\n')
+    project = build_project(tmp_path / "project", [items_revision()])
+    result = verify(project, env={"PYTHONPATH": str(blocked.parent)})
+    assert_usage_error(result, "SQLAlchemy 1.4", "pip install psycopg2-binary")
 
 
 def _env_py(tmp_path, source: str = ""):

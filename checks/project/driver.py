@@ -11,7 +11,7 @@ synchronous driver, whatever env.py uses.
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,19 +27,24 @@ MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "asyncpg": "asyncpg", "
 SYNC_PREFERENCE = ("psycopg", "psycopg2", "pg8000", "psycopg2cffi")
 ASYNC_PREFERENCE = ("psycopg", "asyncpg")  # psycopg 3 serves both ways
 
+_SYNC_FIX = ("pip install psycopg2-binary" if sqlalchemy.__version__.startswith("1.")
+             else "pip install 'psycopg[binary]'")
 _INI_DRIVER = re.compile(r"^\s*postgres(?:ql)?\+(\w+)://", re.IGNORECASE)
 _IMPORTS = re.compile(r"^\s*(?:import|from)\s+(psycopg2|asyncpg|pg8000|psycopg)\b", re.MULTILINE)
 _ASYNC_ENV = re.compile(r"async_engine_from_config|create_async_engine|AsyncEngine|\.run_sync\(")
 
 
+@functools.cache
 def usable(driver: str) -> bool:
-    """Whether this SQLAlchemy has the dialect and its DBAPI module is installed."""
+    """Whether this SQLAlchemy has the dialect and its DBAPI module imports."""
     module = MODULES.get(driver)
-    if module is None or importlib.util.find_spec(module) is None:
+    if module is None:
         return False
     try:
+        # Imported, not only found: a broken install must fall back here, not fail in env.py.
+        importlib.import_module(module)
         registry.load(f"postgresql.{driver}")
-    except Exception:  # noqa: BLE001 - NoSuchModuleError, or a dialect that fails to import
+    except Exception:  # noqa: BLE001 - ImportError, NoSuchModuleError, a dialect failing to import
         return False
     return True
 
@@ -65,9 +70,8 @@ def suite_driver() -> str:
     # SQLAlchemy 1.4 has no psycopg 3 dialect: `usable` skips it there.
     found = _first_usable(SYNC_PREFERENCE)
     if found is None:
-        raise ProjectError(
-            f"SQLAlchemy {sqlalchemy.__version__} has no PostgreSQL driver installed that the suite can "
-            "use; pip install psycopg2-binary (SQLAlchemy 1.4) or 'psycopg[binary]' (SQLAlchemy 2)")
+        raise ProjectError(f"SQLAlchemy {sqlalchemy.__version__} has no PostgreSQL driver installed "
+                           f"that the suite can use; {_SYNC_FIX}")
     return found
 
 
@@ -85,9 +89,10 @@ def choose(ini_url: str | None, env_py: Path | None) -> Drivers:
     preference = ASYNC_PREFERENCE if wants_async else SYNC_PREFERENCE
     project = _first_usable(preference)
     if project is None:
-        kind = "an async PostgreSQL driver (asyncpg)" if wants_async else "a PostgreSQL driver"
+        kind, fix = ("an async PostgreSQL driver", "pip install asyncpg") if wants_async else \
+            ("a PostgreSQL driver", _SYNC_FIX)
         raise ProjectError(f"env.py needs {kind} that SQLAlchemy {sqlalchemy.__version__} can load, and "
-                           "none is installed; install the one the project uses (e.g. pip install asyncpg)")
+                           f"none is installed; install the one the project uses, e.g. {fix}")
     return Drivers(project, suite_driver())
 
 

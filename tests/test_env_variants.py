@@ -95,6 +95,7 @@ VARIANTS = {
     "connectable.begin()": dict(env="begin_attribute"),
     "cookbook connectable": dict(env="cookbook_connectable"),
     "pytest-alembic style": dict(env="pytest_alembic_style"),
+    "pytest-alembic async": dict(env="pytest_alembic_async"),
 }
 
 

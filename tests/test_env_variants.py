@@ -7,7 +7,7 @@ kind of project the suite cannot run, which the issue counts as a bug of the sui
 from __future__ import annotations
 
 import pytest
-from cli_support import EXAMPLE
+from cli_support import EXAMPLE, needs_example
 from projects import (
     APP_SETTINGS,
     APP_SETTINGS_ENV,
@@ -90,6 +90,12 @@ VARIANTS = {
         items_revision(), Rev("0002", "0001", 'op.create_table("legacy_log", sa.Column("id", sa.Integer))',
                               'op.drop_table("legacy_log")')]),
     "--metadata": dict(env="no_metadata", args=("--metadata", "app.models:metadata")),
+    # The shared connection used as an Engine: one transaction, the suite's, for every shape.
+    "connectable.connect()": dict(env="connect_attribute"),
+    "connectable.begin()": dict(env="begin_attribute"),
+    "cookbook connectable": dict(env="cookbook_connectable"),
+    "pytest-alembic style": dict(env="pytest_alembic_style"),
+    "pytest-alembic async": dict(env="pytest_alembic_async"),
 }
 
 
@@ -101,6 +107,27 @@ def test_correct_project_passes_every_stage(verify, tmp_path, variant):
     assert_clean(verify(build_project(tmp_path / "project", **spec), *args))
 
 
+# CREATE INDEX CONCURRENTLY as the lint rule advises: Alembic must own the transaction to
+# commit around the block, whichever way env.py reaches the database.
+CONCURRENT_INDEX = Rev("0002", "0001", """\
+with op.get_context().autocommit_block():
+    op.create_index("ix_items_name", "items", ["name"], postgresql_concurrently=True)
+""", """\
+with op.get_context().autocommit_block():
+    op.drop_index("ix_items_name", table_name="items", postgresql_concurrently=True)
+""")
+INDEXED_MODELS = ITEMS_MODELS + 'sa.Index("ix_items_name", items.c.name)\n'
+
+
+@pytest.mark.parametrize("env", ["sync_template", "connection", "connect_attribute", "cookbook_connectable",
+                                 "pytest_alembic_style", "async_template"])
+def test_autocommit_blocks_run_whatever_the_env_py_shape(verify, tmp_path, env):
+    project = build_project(tmp_path / "project", [items_revision(), CONCURRENT_INDEX],
+                            models=INDEXED_MODELS, env=env)
+    assert_clean(verify(project))
+
+
+@needs_example
 def test_bundled_example_passes_every_stage(verify):
     assert_clean(verify(EXAMPLE))
 

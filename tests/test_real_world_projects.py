@@ -15,6 +15,7 @@ from projects import (
     ALEMBIC_INI,
     APP_SETTINGS,
     APP_SETTINGS_ENV,
+    FIXTURE_DBAPI,
     ITEMS_MODELS,
     Rev,
     assert_clean,
@@ -64,7 +65,7 @@ def test_env_py_connecting_to_another_database_is_refused(verify, tmp_path, pg_s
     with pg_server.connect(decoy) as conn:
         conn.execute("CREATE TABLE precious (id int PRIMARY KEY, note text)")
         conn.execute("INSERT INTO precious VALUES (1, 'keep'), (2, 'me')")
-    decoy_url = pg_server.url(decoy).render_as_string(hide_password=False)
+    decoy_url = pg_server.url(decoy, FIXTURE_DBAPI).render_as_string(hide_password=False)
     project = build_project(tmp_path / "project", [items_revision()], env="foreign_database")
 
     result = verify(project, env={"APP_DATABASE_URL": decoy_url})

@@ -3,7 +3,7 @@ database holds exactly what the migrations build."""
 
 from __future__ import annotations
 
-from cli_support import EXAMPLE, run_cli
+from cli_support import EXAMPLE, needs_example, run_cli
 
 
 def _tables(pg_server, database: str) -> set[str]:
@@ -13,6 +13,7 @@ def _tables(pg_server, database: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+@needs_example
 def test_reset_db_refuses_without_yes_then_rebuilds_from_migrations(pg_server, make_database):
     name = make_database("app_dev")
     with pg_server.connect(name) as conn:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.operations import Operations
-from alembic.operations.base import AbstractOperations
 from alembic.operations.ops import MigrateOperation
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
@@ -28,6 +27,11 @@ from checks.errors import ProjectError
 from checks.project import missing
 from checks.project.project import Captured, Database, Project, StepState, first_line
 from harness.server import Endpoint
+
+try:
+    from alembic.operations.base import AbstractOperations as _OperationsBase
+except ImportError:  # Alembic < 1.11: batch operations subclass Operations itself
+    _OperationsBase = Operations
 
 # env.py may build its URL from environment variables; offline mode never connects.
 OFFLINE_ENDPOINT = Endpoint("offline.invalid", 5432, "offline", "offline")
@@ -75,17 +79,17 @@ class _Recorder:
 
 @contextlib.contextmanager
 def _recording(recorder: _Recorder) -> Iterator[None]:
-    original = AbstractOperations.invoke
+    original = _OperationsBase.invoke
 
     def invoke(self, operation):
         recorder.record(operation)
         return original(self, operation)
 
-    AbstractOperations.invoke = invoke
+    _OperationsBase.invoke = invoke
     try:
         yield
     finally:
-        AbstractOperations.invoke = original
+        _OperationsBase.invoke = original
 
 
 def capture(project: Project, revisions: list[Script], upgrade: bool = True,

@@ -40,9 +40,15 @@ class ProjectEnvironment:
         # Everything env.py and the migrations print (alembic's INFO log lines, say) goes
         # here instead of interleaving with our report; its tail explains failures.
         self.output = ProjectOutput(root)
+        # The driver env.py's URLs name (checks.project.driver chooses it for the project).
+        self.driver: str | None = None
+
+    def url(self, endpoint: Endpoint, database: str) -> URL:
+        """The URL env.py is handed for `database`."""
+        return endpoint.url(database, self.driver) if self.driver else endpoint.url(database)
 
     def variables(self, endpoint: Endpoint, database: str) -> dict[str, str]:
-        url = url_string(endpoint.url(database))
+        url = url_string(self.url(endpoint, database))
         parts = {"host": endpoint.host, "port": str(endpoint.port), "user": endpoint.user,
                  "password": endpoint.password, "database": database, "url": url}
         result = {"DATABASE_URL": url}

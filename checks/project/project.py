@@ -24,7 +24,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from checks.errors import MigrationError, ProjectError
-from checks.project import locations, missing
+from checks.project import driver, locations, missing
+from checks.project.connection import shared_connection
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.settings import Settings, load_settings
 from harness.server import Endpoint
@@ -58,7 +59,8 @@ class Database:
 
     @property
     def url(self):
-        return self.endpoint.url(self.name)
+        """The suite's own connections (env.py's URL comes from ProjectEnvironment.url)."""
+        return self.endpoint.url(self.name, driver.suite_driver())
 
 
 StepCallback = Callable[[Script, object], None]  # (revision, SQLAlchemy connection)
@@ -83,6 +85,8 @@ class Project:
         self.env = ProjectEnvironment(self.root, self.settings)
         ini = locations.read_ini(self.ini_path, self.root)
         self.env.paths = locations.sys_path(ini, self.root, self.settings)
+        self.drivers = driver.for_config(self.config())
+        self.env.driver = self.drivers.project
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
@@ -95,7 +99,8 @@ class Project:
         cfg.set_main_option("script_location", where.replace("%", "%%"))
         if database is not None:
             # ConfigParser treats % as interpolation; a password may contain one.
-            cfg.set_main_option("sqlalchemy.url", url_string(database.url).replace("%", "%%"))
+            url = self.env.url(database.endpoint, database.name)
+            cfg.set_main_option("sqlalchemy.url", url_string(url).replace("%", "%%"))
         if connection is not None:
             cfg.attributes["connection"] = connection
         return cfg
@@ -214,9 +219,9 @@ class Project:
                 except Exception as exc:
                     raise _CallbackFailed from exc
 
-        engine = create_engine(database.url, poolclass=NullPool)
+        shared_url = database.endpoint.url(database.name, self.drivers.shared)
         try:
-            with self.env.active(database.endpoint, database.name), engine.begin() as conn:
+            with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
                                  on_start=start)
         except (MigrationError, ProjectError):
@@ -228,8 +233,6 @@ class Project:
             raise
         except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
             raise self._translate(exc, state.started, revisions[state.done:], upgrade) from None
-        finally:
-            engine.dispose()
         if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"

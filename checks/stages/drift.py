@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from checks.project.project import COMPARE_OPTIONS
+from checks.project.project import COMPARE_OPTIONS, Database
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import diff_snapshots
@@ -78,8 +78,10 @@ def _qualified(table) -> str:
 def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[list[Finding], set]:
     opts = {k: v for k, v in run.project.captured.options.items() if k in COMPARE_OPTIONS}
     opts["include_object"] = include
+    # Alembic before 1.12 compared no column types unless asked; `alembic check` does now.
+    opts.setdefault("compare_type", True)
     opts["target_metadata"] = metadatas if len(metadatas) > 1 else metadatas[0]
-    engine = create_engine(run.server.url(database), poolclass=NullPool)
+    engine = create_engine(Database(run.server.endpoint, database).url, poolclass=NullPool)
     findings, said = [], set()
     try:
         with run.project.env.active(), engine.connect() as conn:

@@ -55,16 +55,16 @@ def drift_scope(options: dict, include_object: IncludeObject, metadatas: list, m
                 and names.allows(name, "column", _parents(table_name)))
 
     def index(item: Index) -> bool:
-        return _named(item.table, item.name, "index")
+        return _named(item.table, item.name, "index", item.columns)
 
     def constraint(item: Constraint) -> bool:
         kind = _CONSTRAINT_TYPES.get(item.kind)
-        return kind is None or _named(item.table, item.name, kind)
+        return kind is None or _named(item.table, item.name, kind, item.columns)
 
-    def _named(table_name: str, name: str, type_: str) -> bool:
+    def _named(table_name: str, name: str, type_: str, columns: tuple[str, ...]) -> bool:
         model = tables.get(table_name)
         found = _find_named(model, name, type_) if model is not None else None
-        obj = found if found is not None else _probe_named(name, type_)
+        obj = found if found is not None else _probe_named(table_name, name, type_, columns)
         return (_asks(include_object, obj, name, type_, found is None, None)
                 and names.allows(name, type_, _parents(table_name)))
 
@@ -121,10 +121,17 @@ def _find_named(model: sa.Table, name: str, type_: str):
     return next((c for c in candidates if isinstance(c, wanted) and c.name == name), None)
 
 
-def _probe_named(name: str, type_: str):
+def _probe_named(table_name: str, name: str, type_: str, columns: tuple[str, ...]):
+    """An index or constraint attached to a table, as the ones Alembic reflects are:
+    filters read `obj.table`, which an unattached one raises on."""
+    table = _probe_table(table_name)
+    for column in columns or ("?",):
+        table.append_column(sa.Column(column, sa.types.NullType()))
+    cols = [table.c[c] for c in columns or ("?",)]
     if type_ == "index":
-        return sa.Index(name)
-    if type_ == "unique_constraint":
-        return sa.UniqueConstraint(name=name)
-    return sa.ForeignKeyConstraint([], [], name=name)
+        return sa.Index(name, *cols)
+    probe = (sa.UniqueConstraint(*cols, name=name) if type_ == "unique_constraint"
+             else sa.ForeignKeyConstraint(cols, [f"{c.name}.{c.name}" for c in cols], name=name))
+    table.append_constraint(probe)
+    return probe
 

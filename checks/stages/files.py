@@ -70,7 +70,8 @@ def parse_revision_file(path: Path) -> RevisionFile:
 
 def revision_files(run: Run) -> list[RevisionFile]:
     script = run.project.script
-    recursive = script.recursive_version_locations
+    # Alembic < 1.10 never looks below a version folder.
+    recursive = getattr(script, "recursive_version_locations", False)
     found: list[RevisionFile] = []
     for location in script._version_locations:
         folder = Path(location)

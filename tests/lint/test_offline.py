@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from cli_support import EXAMPLE
+from cli_support import EXAMPLE, needs_example
 from helpers import codes, copy_fixture, lint
 
 from checks.lint import rule_hits
@@ -33,6 +33,7 @@ def test_a_revision_that_cannot_run_offline_does_not_hide_the_rest(tmp_path):
     assert safe.error is None and "COMMENT ON TABLE owners" in safe.sql
 
 
+@needs_example
 def test_example_sql_is_split_per_revision():
     _, capture = rule_hits(Project(EXAMPLE), LintSettings())
     sql = capture.by_id()

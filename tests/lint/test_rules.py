@@ -4,7 +4,7 @@ and a suppressed copy appears as info with its reason."""
 from __future__ import annotations
 
 import pytest
-from cli_support import FIXTURES, run_cli
+from cli_support import FIXTURES, needs_example, run_cli
 
 from checks.lint import RULES
 
@@ -99,6 +99,7 @@ def test_strict_turns_warnings_into_failures(verify):
     assert severities == {"missing_lock_timeout_fires": "error", "missing_lock_timeout_suppressed": "info"}
 
 
+@needs_example
 def test_clean_example_reports_nothing(verify):
     from cli_support import EXAMPLE
 

@@ -1,11 +1,17 @@
 """take_snapshot reads every kind of object from a real database, and only the project's."""
 
+import asyncio
 import pickle
 
 import pytest
+import sqlalchemy
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
+from checks.project.driver import usable
 from checks.schema import Snapshot, take_snapshot
 from checks.schema.snapshot import Domain, Sequence, View
+from checks.schema_access import snapshot_of
 
 # One of every kind the snapshot knows, plus things it must leave out: an extension's
 # objects and Alembic's version table.
@@ -176,3 +182,38 @@ def test_connection_is_left_as_found(pg_server, autocommit):
         # The caller's open transaction survives: the table it created is still there.
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
     assert list(snap.tables) == ["app.t"]
+
+
+def _through_asyncpg(url) -> Snapshot:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read():
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.begin() as conn:
+                return await conn.run_sync(snapshot_of)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize("dbapi", ["psycopg", "psycopg2", "asyncpg"])
+def test_snapshot_through_a_sqlalchemy_connection_of_any_driver(pg_server, snap, dbapi):
+    # Between migration steps the only view of the schema is the migration's own connection.
+    if not usable(dbapi):
+        pytest.skip(f"SQLAlchemy {sqlalchemy.__version__} cannot load {dbapi} here")
+    database = pg_server.create_database("snapshot_driver")
+    with pg_server.connect(database) as conn:
+        conn.execute(EVERY_KIND)
+    url = pg_server.url(database, dbapi)
+    if dbapi == "asyncpg":
+        assert _through_asyncpg(url) == snap
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            assert snapshot_of(conn) == snap
+            assert conn.in_transaction()
+    finally:
+        engine.dispose()

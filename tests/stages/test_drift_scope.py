@@ -112,3 +112,15 @@ sa.event.listen(metadata, "after_create", sa.DDL("CREATE VIEW named_items AS SEL
     found = [(f["code"], f["object"]) for f in result.findings("drift")]
     expected = [("drift-catalog", "view item_count"), ("drift-catalog", "view named_items")]
     assert sorted(found) == expected, found
+
+
+def test_constraints_only_the_database_has_are_offered_to_include_object_with_their_table(verify, tmp_path):
+    # The filter reads obj.table, as real filters do: an unattached probe would raise.
+    filters = """\
+    def include_object(obj, name, type_, reflected, compare_to):
+        return not (type_ == "unique_constraint" and reflected and obj.table.name == "items")
+    """
+    project = filtered_project(tmp_path / "project", filters,
+                               'op.create_unique_constraint("uq_items_name", "items", ["name"])',
+                               'op.drop_constraint("uq_items_name", "items")')
+    assert_clean(verify(project))

@@ -113,3 +113,13 @@ def test_paths_in_pyproject_toml(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()],
                             files={"alembic.ini": PYPROJECT_INI, "pyproject.toml": PYPROJECT})
     assert_clean(verify(project))
+
+
+def test_an_ini_with_named_environments_says_which_setting_picks_one(verify, tmp_path):
+    # Several Alembic environments in one file, run with `alembic -n core`.
+    ini = ALEMBIC_INI.replace("[alembic]", "[core]")
+    project = build_project(tmp_path / "project", [items_revision()], files={"alembic.ini": ini})
+    assert_usage_error(verify(project), "ini_section = \"core\"", "alembic -n")
+
+    (project / "pyproject.toml").write_text('[tool.alembic-verify]\nini_section = "core"\n')
+    assert_clean(verify(project))

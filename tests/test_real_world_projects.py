@@ -241,3 +241,38 @@ def test_drift_reports_a_changed_fk_action_once(verify, tmp_path):
     assert {f["code"] for f in findings} == {"drift-autogenerate"}, messages
     assert any("ON DELETE SET NULL" in m and "in the models" in m for m in messages), messages
     assert any("ON DELETE CASCADE" in m and "in the migrated schema but not" in m for m in messages), messages
+
+
+# The app, found the way the `flask` command finds it (wsgi.py here), reads its database
+# from the environment when it is created.
+FLASK_WSGI = """\
+import os
+
+from flask import Flask
+
+from app.models import metadata
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+app.extensions["models"] = metadata
+"""
+
+
+def flask_project(root, files: dict[str, str]):
+    project = build_project(root, [items_revision()], env="flask_current_app",
+                            files={"migrations/alembic.ini": FLASK_MIGRATE_INI, **files})
+    (project / "alembic.ini").unlink()
+    return project
+
+
+def test_a_flask_migrate_project_runs_in_its_app_context_with_no_settings(verify, tmp_path):
+    # No alembic.ini at the top (Flask-Migrate keeps it in migrations/), no runner hook.
+    assert_clean(verify(flask_project(tmp_path / "project", {"wsgi.py": FLASK_WSGI})))
+
+
+def test_a_flask_app_the_flask_command_would_not_find_is_named_by_a_setting(verify, tmp_path):
+    project = flask_project(tmp_path / "project", {"web/server.py": FLASK_WSGI, "web/__init__.py": ""})
+    assert_usage_error(verify(project), "current_app", "flask_app")
+
+    (project / "pyproject.toml").write_text('[tool.alembic-verify]\nflask_app = "web.server:app"\n')
+    assert_clean(verify(project))

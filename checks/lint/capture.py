@@ -165,6 +165,11 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
             result.version_table = options.version_table
             if recorder.first_op_at is not None:
                 result.preamble = buffer.getvalue()[:recorder.first_op_at]
+    if not state.started:
+        # Its offline branch returned without migrating (a loop over tenants that finds
+        # none offline, say): reading nothing must not pass for reading a clean history.
+        return 0, ("env.py's offline mode returned without running any migration "
+                   "(context.run_migrations() was never called in it)"), False
     return state.done, None, state.started
 
 

@@ -34,6 +34,8 @@ def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
     """--alembic-ini (or the alembic_ini setting): relative to the project, else to the cwd."""
     raw = Path(given or settings.alembic_ini)
     candidates = [raw] if raw.is_absolute() else [root / raw, Path.cwd() / raw]
+    if not given and settings.alembic_ini == "alembic.ini":
+        candidates.append(root / "migrations" / "alembic.ini")  # where Flask-Migrate puts it
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
@@ -43,7 +45,7 @@ def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
         f"{setting} (relative to the project folder), or run `alembic init migrations` to create one")
 
 
-def read_ini(ini_path: Path, root: Path) -> Config:
+def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:
     """alembic.ini parsed, or a message that says what is wrong with it.
 
     Like the `alembic` command, it also reads [tool.alembic] in the pyproject.toml of the
@@ -51,9 +53,10 @@ def read_ini(ini_path: Path, root: Path) -> Config:
     """
     toml = root / "pyproject.toml"
     try:
-        cfg = Config(str(ini_path), toml_file=str(toml)) if toml.is_file() else Config(str(ini_path))
+        cfg = (Config(str(ini_path), ini_section=section, toml_file=str(toml)) if toml.is_file()
+               else Config(str(ini_path), ini_section=section))
     except TypeError:
-        cfg = Config(str(ini_path))
+        cfg = Config(str(ini_path), ini_section=section)
     try:
         parsed = cfg.file_config
     except configparser.Error as exc:
@@ -61,6 +64,13 @@ def read_ini(ini_path: Path, root: Path) -> Config:
         raise ProjectError(f"{ini_path} is not a valid ini file ({gist}); fix it, "
                            "or pass --alembic-ini FILE for another one") from None
     if not parsed.has_section(cfg.config_ini_section):
+        candidates = [name for name in parsed.sections() if parsed.has_option(name, "script_location")]
+        if candidates:
+            # Several environments in one file, picked with `alembic -n NAME`.
+            raise ProjectError(
+                f"{ini_path} has no [{cfg.config_ini_section}] section; its Alembic environments are "
+                f"{', '.join(candidates)}: set ini_section = \"{candidates[0]}\" in the suite's settings "
+                "(what `alembic -n` picks), one run per environment")
         raise ProjectError(f"{ini_path} has no [{cfg.config_ini_section}] section, so it is not an "
                            "alembic.ini; pass --alembic-ini FILE for the project's alembic.ini")
     return cfg

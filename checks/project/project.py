@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from checks.errors import MigrationError, ProjectError
-from checks.project import driver, locations, missing
+from checks.project import driver, flask_app, locations, missing
 from checks.project.connection import shared_connection
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.settings import Settings, load_settings
@@ -83,7 +83,7 @@ class Project:
         self.settings = settings or load_settings(self.root)
         self.ini_path = locations.find_ini(self.root, alembic_ini, self.settings)
         self.env = ProjectEnvironment(self.root, self.settings)
-        ini = locations.read_ini(self.ini_path, self.root)
+        ini = locations.read_ini(self.ini_path, self.root, self.settings.ini_section)
         self.env.paths = locations.sys_path(ini, self.root, self.settings)
         self.drivers = driver.for_config(self.config())
         self.env.driver = self.drivers.project
@@ -93,7 +93,7 @@ class Project:
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
-        cfg = locations.read_ini(self.ini_path, self.root)
+        cfg = locations.read_ini(self.ini_path, self.root, self.settings.ini_section)
         where = locations.script_location(cfg, self.root, self.ini_path, self.settings)
         # Absolute, so that the scripts folder is the same wherever the suite's cwd is.
         cfg.set_main_option("script_location", where.replace("%", "%%"))
@@ -142,6 +142,9 @@ class Project:
         # the project's modules, and a runner from the old import would set up an
         # application context that the freshly imported env.py cannot see.
         runner = self.env.hook(self.settings.runner, "runner hook")
+        wants_flask = self.settings.flask_app or flask_app.wants_app(Path(self.script.dir) / "env.py")
+        if runner is None and wants_flask:
+            runner = flask_app.app_context_runner(self.settings.flask_app, self.settings.source)
         if runner is None:
             call()
         else:

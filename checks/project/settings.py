@@ -23,6 +23,8 @@ class Settings:
     metadata_modules: list[str] = field(default_factory=list)
     # The scripts folder (relative to the project, or "package:folder"), if not alembic.ini's.
     script_location: str | None = None
+    # The alembic.ini section to read, for inis with several (what `alembic -n NAME` picks).
+    ini_section: str = "alembic"
     # Revision folders, when a wrapper sets them at run time; replaces alembic.ini's.
     version_locations: list[str] = field(default_factory=list)
     # Folders (relative to the project) put on sys.path before anything of the project runs.
@@ -33,6 +35,9 @@ class Settings:
     bootstrap: str | None = None
     # "module:function" that receives a zero-argument callable and must call it (app contexts).
     runner: str | None = None
+    # The Flask app whose context env.py runs in (what FLASK_APP names), when the flask
+    # command's own discovery (FLASK_APP, .flaskenv, wsgi.py, app.py) does not find it.
+    flask_app: str | None = None
     # Tables ("table", "schema.table") or columns ("table.column") drift must not report.
     ignore: list[str] = field(default_factory=list)
     # Extensions every database the run creates gets before anything else runs (the ones a

@@ -53,3 +53,16 @@ def test_a_revision_with_its_own_connection_is_that_revisions_finding(verify, tm
         [("0001", "0001_own_engine.py"), ("0002", "0002_reads_bind.py")], result.stdout
     assert not any("env.py" in f["message"] for f in found), found
     assert "OperationalError" in found[0]["message"]  # it tried to connect, and was refused
+
+
+def test_an_offline_mode_that_migrates_nothing_is_said_and_the_rules_still_read(verify, tmp_path):
+    drop = Rev("0002", "0001", 'op.drop_column("items", "name")',
+               'op.add_column("items", sa.Column("name", sa.Text))')
+    models = 'import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n' \
+             'sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True))\n'
+    project = build_project(tmp_path / "project", [items_revision(), drop], models=models, env="offline_noop")
+    result = verify(project, "--stage", "lint")
+
+    env_findings = [f for f in result.findings("lint", "offline-unsupported") if f["object"] == "env.py"]
+    assert len(env_findings) == 1 and "never called" in env_findings[0]["message"], result.stdout
+    assert [f["revision"] for f in result.findings("lint", "drop-column")] == ["0002"]

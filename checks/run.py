@@ -32,6 +32,7 @@ class Build:
     order: list[Script]
     database: str | None = None  # the migrated database, usable as a template
     before: dict[str, Snapshot] = field(default_factory=dict)  # schema just before each revision
+    after: dict[str, Snapshot] = field(default_factory=dict)  # schema just after each revision
     head: Snapshot | None = None
     error: MigrationError | None = None
     duration_s: float = 0.0
@@ -134,7 +135,7 @@ class Run:
             applied += 1
             if self.snapshot_every_step:
                 build.before[revision.revision] = previous
-                previous = self.snapshot(connection)
+                previous = build.after[revision.revision] = self.snapshot(connection)
             self.progress.step("fresh", applied, total, revision.revision)
 
         try:

@@ -167,7 +167,7 @@ class Project:
         finally:
             engine.dispose()
 
-    def drive_steps(self, cfg: Config, revisions: list[Script], upgrade: bool, state: StepState,
+    def drive_steps(self, cfg: Config, revisions: list[Script], upgrade: bool | list[bool], state: StepState,
                     on_step: Callable[[Script, object], None] | None = None,
                     on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
                     **context_options) -> None:
@@ -177,8 +177,9 @@ class Project:
         sees the MigrationContext before any step, `on_step` each revision once applied.
         What env.py passes to context.configure goes to `captured` (the project's by default).
         """
-        make = MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script
-        steps = [make(self.script.revision_map, rev) for rev in revisions]
+        steps = [(MigrationStep.upgrade_from_script if up else MigrationStep.downgrade_from_script)(
+            self.script.revision_map, rev) for rev, up in zip(revisions, directions(upgrade, revisions),
+                                                              strict=True)]
 
         def choose_steps(_heads, context):
             if on_start is not None:
@@ -196,7 +197,7 @@ class Project:
                 capture_configure(captured or self.captured, on_version_apply):
             self._run_hook(self.script.run_env)
 
-    def run_steps(self, database: Database, revisions: list[Script], upgrade: bool,
+    def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
                   before_steps: Callable[[object], None] | None = None) -> None:
         """Apply (or revert) exactly these revisions, in order, in one run of env.py.
@@ -235,7 +236,8 @@ class Project:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
-            raise self._translate(exc, state.started, revisions[state.done:], upgrade) from None
+            raise self._translate(exc, state.started, revisions[state.done:],
+                                  directions(upgrade, revisions)[state.done:]) from None
         if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"
@@ -244,7 +246,7 @@ class Project:
                                f"(context.run_migrations() was never called); {culprit}")
 
     def _translate(self, exc: BaseException, started: bool, pending: list[Script],
-                   upgrade: bool) -> Exception:
+                   upgrade: list[bool]) -> Exception:
         if not started or not pending:
             explained = missing.explain(exc, self.root, self.ini_path, self.env.paths)
             if explained:
@@ -255,7 +257,7 @@ class Project:
                 f"{first_line(exc)}{where}; run `alembic current` in the project to see it, "
                 f"and check the suite's settings (sys_path, env, runner){self.env.output.pointer()}")
         revision = pending[0]
-        direction = "upgrade" if upgrade else "downgrade"
+        direction = "upgrade" if upgrade[0] else "downgrade"
         db_error = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
         return MigrationError(
             f"{direction} of {revision.revision} ({Path(revision.path).name}) failed: {db_error}",
@@ -336,6 +338,11 @@ def _require_database(connection, database: Database, source: str) -> None:
             "suite's server: map the app's settings in [tool.alembic-verify] env, e.g. "
             'env = { POSTGRES_SERVER = "{host}", POSTGRES_PORT = "{port}", POSTGRES_DB = "{database}" }'
             f" (settings read from {source})")
+
+
+def directions(upgrade: bool | list[bool], revisions: list[Script]) -> list[bool]:
+    """One direction per step: the same for all, or each step's own (a round trip's staircase)."""
+    return list(upgrade) if isinstance(upgrade, list) else [upgrade] * len(revisions)
 
 
 def first_line(exc: BaseException, limit: int = 3) -> str:

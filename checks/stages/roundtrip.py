@@ -1,8 +1,9 @@
-"""roundtrip: downgrade from head one revision at a time, then upgrade back to head.
+"""roundtrip: downgrade from head one revision at a time, upgrading each back once.
 
-After each downgrade the schema must equal the one recorded just before that revision
-was applied: a downgrade must leave no trace. Histories with merges work because the
-steps reverse the very order the fresh build applied them in. A revision whose
+A staircase, from head down: each revision is downgraded (the schema must equal the one
+recorded just before it was applied: no trace), upgraded again (it must succeed and build
+the schema recorded just after it), and downgraded again before the next one. Histories
+with merges work because the steps reverse the very order the fresh build applied them in. A revision whose
 downgrade raises NotImplementedError is one-way on purpose: the trip ends above it.
 """
 
@@ -46,49 +47,59 @@ def check(run: Run) -> list[Finding]:
     return notes
 
 
+# The staircase, per revision from head down: undo it, redo it, undo it again.
+DOWN, UP, AGAIN = "down", "up", "again"
+
+
 def _round_trip(run: Run, build, order: list[Script], db) -> Trip:
+    """Walk down the staircase: each downgrade must restore the schema from before the
+    revision, and each re-upgrade, run on exactly that state, must succeed and rebuild
+    the schema from after it. Walking all the way down before coming back up would miss
+    an upgrade that cannot run twice: its table is gone by the time it is re-applied."""
     trip = Trip()
     reported: set[str] = set()
+    plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
     steps_done = 0
 
     def compare(revision, connection) -> None:
         nonlocal steps_done
+        _, phase = plan[steps_done]
         steps_done += 1
-        run.progress.step("roundtrip", steps_done, len(order), revision.revision)
-        before = build.before[revision.revision]
-        after = run.snapshot(connection)
-        if after == before:
+        run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
+        if phase == AGAIN:
+            return  # the same state DOWN already checked
+        expected = build.before[revision.revision] if phase == DOWN else build.after[revision.revision]
+        found = run.snapshot(connection)
+        if found == expected:
             return  # the common case, and far cheaper than a diff
-        for diff in diff_snapshots(before, after, expected_label="the schema before the upgrade",
-                                   actual_label="the downgraded schema"):
+        labels = (("the schema before the upgrade", "the downgraded schema") if phase == DOWN
+                  else ("the first upgrade's schema", "the schema upgraded again"))
+        for diff in diff_snapshots(expected, found, expected_label=labels[0], actual_label=labels[1]):
             if diff.message in reported:
                 continue  # left by a later revision's downgrade, already named
             reported.add(diff.message)
-            trip.findings.append(_trace(revision, diff, before, after))
+            trip.findings.append(_trace(revision, diff, expected, found) if phase == DOWN
+                                 else _not_repeatable(revision, diff))
 
     try:
-        run.project.run_steps(db, list(reversed(order)), upgrade=False, after_step=compare)
+        run.project.run_steps(db, [revision for revision, _ in plan],
+                              upgrade=[phase == UP for _, phase in plan], after_step=compare)
     except MigrationError as exc:
-        if exc.declared_one_way:
+        failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
+        if exc.declared_one_way and failed_phase != UP:
             return Trip(one_way=exc)
-        trip.findings.append(_failed(run, exc, "downgrade", order))
-        return trip
-    try:
-        run.project.run_steps(db, order, upgrade=True)
-    except MigrationError as exc:
-        trip.findings.append(_failed(run, exc, "upgrade after downgrade", order))
-        return trip
-    with run.server.connect(db.name) as conn:
-        again = run.snapshot(conn)
-    for diff in diff_snapshots(build.head, again, expected_label="the first upgrade's schema",
-                               actual_label="the schema after the round trip"):
-        if diff.message not in reported:
-            trip.findings.append(Finding(
-                Severity.ERROR, "roundtrip-differs",
-                f"upgrading again after downgrading does not rebuild the same schema: {diff.message}",
-                object=diff.object, revision=order[-1].revision,
-                hint="a downgrade left something the upgrade then skipped or changed"))
+        what = "upgrade after downgrade" if failed_phase == UP else "downgrade"
+        trip.findings.append(_failed(run, exc, what, order))
     return trip
+
+
+def _not_repeatable(revision: Script, diff: SchemaDifference) -> Finding:
+    return Finding(
+        Severity.ERROR, "roundtrip-differs",
+        f"upgrading {revision.revision} ({Path(revision.path).name}) again after its downgrade does "
+        f"not rebuild the same schema: {diff.message}", object=diff.object, revision=revision.revision,
+        hint="the upgrade depends on something that differs the second time (a value computed when it "
+             "runs, a row or object its downgrade left); make it build the same schema every time")
 
 
 def _trace(revision: Script, diff: SchemaDifference, before: Snapshot, after: Snapshot) -> Finding:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from projects import CORE_STAGES, CREATE_ITEMS, ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
+from projects import (
+    CORE_STAGES,
+    CREATE_ITEMS,
+    DROP_ITEMS,
+    ITEMS_MODELS,
+    Rev,
+    assert_clean,
+    build_project,
+    items_revision,
+)
 
 TAGS_MODELS = ITEMS_MODELS + """\
 tag_kind = sa.Enum("red", "blue", name="tag_kind")
@@ -102,21 +111,20 @@ def test_upgrade_that_builds_something_else_the_second_time_is_reported(verify, 
 
 def test_a_declared_one_way_downgrade_ends_the_trip_with_a_warning(verify, tmp_path):
     # 0002 raises NotImplementedError on purpose, as the lint rule advises; 0003 above it is
-    # still round-tripped, and its leftover is still named.
+    # still round-tripped, and the comment its downgrade leaves is still named.
     revisions = [items_revision(),
                  Rev("0002", "0001", CREATE_TAGS, 'raise NotImplementedError("tags are forever")',
                      file="0002_tags.py"),
-                 Rev("0003", "0002", 'op.add_column("items", sa.Column("note", sa.Text))')]
-    models = TAGS_MODELS + 'items.append_column(sa.Column("note", sa.Text))\n'
-    result = verify(build_project(tmp_path / "project", revisions, models=models), "--stage", "roundtrip")
+                 Rev("0003", "0002", "op.execute(\"COMMENT ON TABLE items IS 'stock'\")")]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS)
+    result = verify(project, "--stage", "roundtrip")
 
     found = result.findings("roundtrip")
     assert [(f["code"], f["severity"], f["revision"]) for f in found] == [
-        ("one-way-revision", "warning", "0002"), ("downgrade-leaves-trace", "error", "0003"),
-        ("reupgrade-failed", "error", "0003")], found
+        ("one-way-revision", "warning", "0002"), ("downgrade-leaves-trace", "error", "0003")], found
     assert "NotImplementedError" in found[0]["message"] and found[0]["object"].endswith("0002_tags.py")
     assert 'downgrade_floor = "0003"' in found[0]["hint"]
-    assert found[1]["object"] == "items.note"
+    assert found[1]["object"] == "table items" and "comment" in found[1]["message"]
 
 
 def test_a_one_way_revision_alone_is_a_warning_not_a_failure(verify, tmp_path):
@@ -166,11 +174,27 @@ def test_an_enum_label_a_downgrade_cannot_drop_is_a_warning(verify, tmp_path):
 
 
 def test_an_enum_label_that_breaks_the_re_upgrade_is_a_failure(verify, tmp_path):
-    # Walking down past 0002 would drop the whole type; a trip of 0003 alone keeps it.
-    project = _enum_label_project(tmp_path / "project", guard="", settings='downgrade_floor = "0003"\n')
-    result = verify(project, "--stage", "roundtrip")
+    # Walking all the way down would drop the whole type before 0003 ran again; the
+    # staircase re-runs 0003 on the state its own downgrade left.
+    result = verify(_enum_label_project(tmp_path / "project", guard=""), "--stage", "roundtrip")
 
     assert result.code == 1, result.stdout + result.stderr
     codes = [(f["code"], f["revision"]) for f in result.findings("roundtrip")]
     assert codes == [("enum-label-kept", "0003"), ("reupgrade-failed", "0003")], codes
     assert 'already exists' in result.findings("roundtrip")[1]["message"]
+
+
+def test_an_upgrade_that_cannot_run_twice_is_named_by_the_staircase(verify, tmp_path):
+    # 0002 seeds a row its downgrade keeps: harmless to the schema, fatal to a re-upgrade.
+    models = ITEMS_MODELS.replace('nullable=False))', 'nullable=False, unique=True))')
+    revisions = [Rev("0001", None, CREATE_ITEMS.replace("nullable=False)", "nullable=False, unique=True)"),
+                     DROP_ITEMS),
+                 Rev("0002", "0001", "op.execute(\"INSERT INTO items (name) VALUES ('default')\")", "pass",
+                     file="0002_seed.py"),
+                 Rev("0003", "0002")]
+    result = verify(build_project(tmp_path / "project", revisions, models=models), "--stage", "roundtrip")
+
+    assert result.code == 1, result.stdout + result.stderr
+    [finding] = result.findings("roundtrip")
+    assert (finding["code"], finding["revision"]) == ("reupgrade-failed", "0002"), finding
+    assert finding["object"].endswith("0002_seed.py") and "duplicate key" in finding["message"]

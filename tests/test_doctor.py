@@ -1,0 +1,150 @@
+"""doctor: a read-only diagnosis of a real database, and the stamp it prints repairs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from cli_support import run_cli
+from projects import CREATE_ITEMS, DROP_ITEMS, Rev, assert_usage_error, build_project
+
+MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.Text, nullable=False),
+                 sa.Column("price", sa.Integer))
+orders = sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True))
+"""
+REVISIONS = [
+    Rev("0001", None, CREATE_ITEMS, DROP_ITEMS),
+    Rev("0002", "0001", 'op.add_column("items", sa.Column("price", sa.Integer))',
+        'op.drop_column("items", "price")'),
+    Rev("0003", "0002", 'op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.drop_table("orders")'),
+]
+
+
+@pytest.fixture
+def project(tmp_path):
+    # env.py reads DATABASE_URL, so the test migrates its "real" database with plain alembic.
+    return build_project(tmp_path / "proj", REVISIONS, models=MODELS, env="database_url")
+
+
+@pytest.fixture
+def doctor(pg_server, tmp_path):
+    server_url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+
+    def run(project, url, *extra):
+        return run_cli("doctor", "--project", str(project), "--url", url, "--server-url", server_url,
+                       *extra, report=tmp_path / "doctor.json")
+
+    return run
+
+
+def _alembic(project, url, *argv):
+    """The alembic command line in the project's folder, as the developer would type it."""
+    proc = subprocess.run([sys.executable, "-m", "alembic", *argv], cwd=project, capture_output=True,
+                          text=True, env={**os.environ, "DATABASE_URL": url}, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _url(pg_server, database, user=None, password=None):
+    url = pg_server.url(database)
+    if user:
+        url = url.set(username=user, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def _codes(result, section):
+    return [f["code"] for f in result.findings(section)]
+
+
+def test_clean_database_is_healthy(pg_server, make_database, project, doctor):
+    url = _url(pg_server, make_database("app_dev"))
+    _alembic(project, url, "upgrade", "head")
+    result = doctor(project, url)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "doctor: healthy" in result.stdout
+    assert {s["name"]: s["status"] for s in result.report["stages"]} == \
+        {"revision": "pass", "migrations": "pass", "models": "pass"}
+    assert _codes(result, "revision") == ["up-to-date"]
+
+
+def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, make_database, project, doctor):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "0002")
+    with pg_server.connect(name) as conn:
+        conn.execute("CREATE TABLE legacy_notes (id int PRIMARY KEY, body text)")
+        conn.execute("ALTER TABLE items ADD COLUMN legacy_flag boolean")
+        conn.execute("UPDATE alembic_version SET version_num = 'feedbeef0042'")
+
+    first = doctor(project, url)
+    assert first.code == 1, first.stdout + first.stderr
+    unknown = first.findings("revision", "unknown-revision")
+    assert [f["revision"] for f in unknown] == ["feedbeef0042"], first.stdout
+    matched = first.findings("match", "schema-matches")
+    assert matched and matched[0]["revision"] == "0002", first.stdout
+    stamp = matched[0]["hint"].split("  ")[0]
+    assert stamp == "alembic stamp --purge 0002", stamp
+    assert "legacy_notes" in " ".join(f["message"] for f in first.findings("match", "match-difference"))
+    models = {f["code"]: [] for f in first.findings("models")}
+    for f in first.findings("models"):
+        models[f["code"]].append(f["object"])
+    assert "table orders" in " ".join(models["missing-in-database"]), first.stdout
+    assert {"table legacy_notes", "items.legacy_flag"} <= set(models["not-in-models"]), first.stdout
+    with pg_server.connect(name) as conn:  # doctor wrote nothing
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("feedbeef0042",)]
+
+    _alembic(project, url, *stamp.split()[1:])
+
+    second = doctor(project, url)
+    assert second.code == 1, second.stdout + second.stderr
+    assert "unknown-revision" not in _codes(second, "revision")
+    pending = second.findings("revision", "pending")
+    assert [f["revision"] for f in pending] == ["0003"], second.stdout
+    assert "A fixture revision" in pending[0]["message"]
+    handmade = second.findings("migrations", "made-by-hand")
+    assert {f["object"] for f in handmade} == {"table legacy_notes", "items.legacy_flag"}, second.stdout
+
+    _alembic(project, url, "upgrade", "head")
+    third = doctor(project, url)
+    assert _codes(third, "revision") == ["up-to-date"], third.stdout
+
+
+def test_runs_as_a_role_that_can_only_read(pg_server, make_database, project, doctor):
+    name = make_database("app_prod")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "head")
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with pg_server.connect(name) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-secret'")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO {role}')
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        result = doctor(project, _url(pg_server, name, role, "reader-secret"))
+        assert result.code == 0, result.stdout + result.stderr
+        assert "doctor: healthy" in result.stdout
+        assert "reader-secret" not in result.stdout + result.stderr
+    finally:
+        with pg_server.connect(name) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def test_unreachable_database_is_one_line_with_the_password_masked(project, doctor):
+    result = doctor(project, "postgresql://app:hunter2-secret@127.0.0.1:9/app_dev")
+    assert_usage_error(result, "cannot connect", "127.0.0.1:9", secrets=("hunter2-secret",))
+
+
+def test_no_project_is_one_line(tmp_path, doctor):
+    result = doctor(tmp_path / "nowhere", "postgresql://app@127.0.0.1:9/app_dev")
+    assert_usage_error(result, "project directory not found")

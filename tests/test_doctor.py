@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from cli_support import run_cli
-from projects import CREATE_ITEMS, DROP_ITEMS, Rev, assert_usage_error, build_project
+from projects import CREATE_ITEMS, DROP_ITEMS, FIXTURE_DRIVER, Rev, assert_usage_error, build_project
 
 MODELS = """\
 import sqlalchemy as sa
@@ -55,7 +55,8 @@ def _alembic(project, url, *argv):
 
 
 def _url(pg_server, database, user=None, password=None):
-    url = pg_server.url(database)
+    # The driver the fixture's SQLAlchemy has: alembic itself runs the project with it.
+    url = pg_server.url(database).set(drivername=FIXTURE_DRIVER)
     if user:
         url = url.set(username=user, password=password)
     return url.render_as_string(hide_password=False)
@@ -148,3 +149,62 @@ def test_unreachable_database_is_one_line_with_the_password_masked(project, doct
 def test_no_project_is_one_line(tmp_path, doctor):
     result = doctor(tmp_path / "nowhere", "postgresql://app@127.0.0.1:9/app_dev")
     assert_usage_error(result, "project directory not found")
+
+
+def test_no_version_table_names_the_matching_revision_and_a_plain_stamp(pg_server, make_database,
+                                                                        project, doctor):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "0002")
+    with pg_server.connect(name) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    result = doctor(project, url)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "no-version-table" in _codes(result, "revision")
+    matched = result.findings("match", "schema-matches")[0]
+    assert matched["revision"] == "0002" and matched["hint"] == "alembic stamp 0002", result.stdout
+    _alembic(project, url, "stamp", "0002")
+    assert [f["revision"] for f in doctor(project, url).findings("revision", "pending")] == ["0003"]
+
+
+def test_an_empty_database_says_upgrade(pg_server, make_database, project, doctor):
+    result = doctor(project, _url(pg_server, make_database("app_dev")))
+    assert result.code == 1
+    assert _codes(result, "match") == ["empty-database"], result.stdout
+
+
+def test_without_url_it_diagnoses_what_the_project_is_configured_for(pg_server, make_database, tmp_path):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    placeholder = build_project(tmp_path / "placeholder", REVISIONS, models=MODELS, env="database_url")
+    ini = placeholder / "alembic.ini"
+    ini.write_text(ini.read_text().replace(
+        next(line for line in ini.read_text().splitlines() if line.startswith("sqlalchemy.url")),
+        "sqlalchemy.url = driver://user:pass@localhost/dbname"))
+    _alembic(placeholder, url, "upgrade", "head")
+    server = _url(pg_server, pg_server.endpoint.maintenance_db)
+    from_env = run_cli("doctor", "--project", str(placeholder), "--server-url", server,
+                       report=tmp_path / "a.json", env={"DATABASE_URL": url})
+    assert from_env.code == 0, from_env.stdout + from_env.stderr
+    assert from_env.report["database_source"] == "DATABASE_URL"
+    assert from_env.report["database"].endswith(f"/{name}")
+
+    configured = build_project(tmp_path / "configured", REVISIONS, models=MODELS, env="sync_template")
+    ini = configured / "alembic.ini"
+    ini.write_text(ini.read_text().replace(f"{FIXTURE_DRIVER}://nobody@unreachable.invalid/none",
+                                           url.replace("%", "%%")))
+    from_ini = run_cli("doctor", "--project", str(configured), "--server-url", server,
+                       report=tmp_path / "b.json")
+    assert from_ini.code == 0, from_ini.stdout + from_ini.stderr
+    assert from_ini.report["database_source"] == "sqlalchemy.url in alembic.ini"
+
+
+def test_the_session_cannot_write(pg_server, make_database):
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from checks.doctor.target import Target, connect
+
+    target = Target(make_url(_url(pg_server, make_database("app_dev"))), "--url")
+    with connect(target) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        conn.execute("CREATE TABLE written (id int)")

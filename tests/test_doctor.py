@@ -208,3 +208,23 @@ def test_the_session_cannot_write(pg_server, make_database):
     target = Target(make_url(_url(pg_server, make_database("app_dev"))), "--url")
     with connect(target) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("CREATE TABLE written (id int)")
+
+
+@pytest.mark.parametrize(("at", "other"), [("0002a", "0002b"), ("0002b", "0002a")])
+def test_a_database_on_one_branch_lists_the_other_as_pending(pg_server, make_database, tmp_path, doctor,
+                                                             at, other):
+    """Whichever branch the one-at-a-time build applies first, the schema at the other is built too."""
+    branched = build_project(tmp_path / "branched", [
+        Rev("0001", None, CREATE_ITEMS, DROP_ITEMS),
+        Rev("0002a", "0001", 'op.add_column("items", sa.Column("price", sa.Integer))',
+            'op.drop_column("items", "price")'),
+        Rev("0002b", "0001", 'op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True))',
+            'op.drop_table("orders")'),
+    ], models=MODELS, env="database_url")
+    url = _url(pg_server, make_database("app_dev"))
+    _alembic(branched, url, "upgrade", at)
+    result = doctor(branched, url)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "multiple-heads" in _codes(result, "revision")
+    assert [f["revision"] for f in result.findings("revision", "pending")] == [other], result.stdout
+    assert _codes(result, "migrations") == ["as-migrated"], result.stdout

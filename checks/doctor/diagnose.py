@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from checks.doctor.handmade import handmade_findings
-from checks.doctor.history import History, build_history
+from checks.doctor.history import History, build_history, schema_at
 from checks.doctor.live import LiveState, read_live
 from checks.doctor.match import best_match, match_findings, stamp_command
 from checks.doctor.models import models_findings
@@ -30,7 +30,7 @@ def diagnose(project: Project, target: Target, server: Server) -> list[StageResu
     sections = [_section("revision", revision_findings(position, live.version_table), started)]
     started = time.monotonic()
     if position.known:
-        sections.append(_section("migrations", _handmade(history, position, live, ignore), started))
+        sections.append(_section("migrations", _handmade(run, history, position, live, ignore), started))
     else:
         sections.append(_section("match", _match(project, history, position, live, ignore), started))
     started = time.monotonic()
@@ -41,12 +41,13 @@ def diagnose(project: Project, target: Target, server: Server) -> list[StageResu
     return sections
 
 
-def _handmade(history: History, position: Position, live: LiveState, ignore: frozenset[str]) -> list[Finding]:
-    at = history.after(position.applied)
+def _handmade(run: Run, history: History, position: Position, live: LiveState,
+              ignore: frozenset[str]) -> list[Finding]:
+    at = schema_at(run, history, position.applied, ", ".join(position.versions) or "base")
     if at is None:
-        return [Finding(Severity.INFO, "not-compared",
-                        "the database's revisions are not a point the one-at-a-time build passes "
-                        "through (branches); hand-made objects were not looked for")]
+        return [Finding(Severity.WARNING, "not-compared",
+                        "the migrations fail before reaching the database's revision on an empty "
+                        "database, so hand-made objects could not be looked for")]
     return handmade_findings(at[0], at[1], live.snapshot, ignore)
 
 

@@ -58,3 +58,23 @@ def build_history(run: Run) -> History:
             break  # the build stopped here; nothing after is known
         history.states[rev.revision] = state
     return history
+
+
+def schema_at(run: Run, history: History, applied: set[str], label: str) -> tuple[str, Snapshot] | None:
+    """The schema with exactly `applied` applied: recorded by the fresh build when it passed
+    through that point, else built on a database of its own (a database on one branch of
+    several). None when the migrations cannot build it."""
+    found = history.after(applied)
+    if found is not None:
+        return found
+    # The upgrade order is topological and `applied` holds every ancestor, so its
+    # sub-sequence is a valid order too.
+    revisions = [rev for rev in history.order if rev.revision in applied]
+    try:
+        with run.work_database("doctor") as db:
+            run.project.bootstrap(db)
+            run.project.run_steps(db, revisions, upgrade=True)
+    except MigrationError:
+        return None
+    with run.server.connect(db.name) as conn:
+        return label, run.snapshot(conn)

@@ -29,10 +29,10 @@ def problems(results: list[StageResult]) -> list[Finding]:
 
 
 def verdict(results: list[StageResult]) -> str:
-    found = problems(results)
-    if not found:
+    sick = [r.name for r in results if any(f.severity is not Severity.INFO for f in r.findings)]
+    if not sick:
         return "doctor: healthy"
-    return f"doctor: {len(found)} problem(s) found"
+    return f"doctor: problems found in {', '.join(sick)}"
 
 
 def doctor_report(base: dict, database: str, source: str) -> dict:

@@ -98,8 +98,9 @@ def revision_findings(position: Position, version_table: str) -> list[Finding]:
         found.append(Finding(Severity.WARNING, "on-branches",
                              f"the database is on {len(position.versions)} branches at once: {at}"))
     found.append(Finding(Severity.WARNING, "behind",
-                         f"at {at}, {len(position.pending)} revision(s) behind the head ({heads})",
-                         hint="alembic upgrade head"))
+                         f"at {at}, {len(position.pending)} revision(s) behind the "
+                         f"head{'s' * (len(position.heads) > 1)} ({heads})",
+                         hint="alembic upgrade heads" if len(position.heads) > 1 else "alembic upgrade head"))
     for rev in position.pending:
         message = (rev.doc or "").strip().splitlines()[0] if (rev.doc or "").strip() else "(no message)"
         found.append(Finding(Severity.WARNING, "pending", f"pending {rev.revision}: {message}",

@@ -8,7 +8,7 @@ import sys
 import uuid
 
 import pytest
-from cli_support import run_cli
+from cli_support import EXAMPLE, needs_example, run_cli
 from projects import CREATE_ITEMS, DROP_ITEMS, FIXTURE_DRIVER, Rev, assert_usage_error, build_project
 
 MODELS = """\
@@ -135,6 +135,11 @@ def test_runs_as_a_role_that_can_only_read(pg_server, make_database, project, do
         assert result.code == 0, result.stdout + result.stderr
         assert "doctor: healthy" in result.stdout
         assert "reader-secret" not in result.stdout + result.stderr
+        with pg_server.connect(name) as conn:
+            conn.execute(f"REVOKE SELECT ON alembic_version FROM {role}")
+        refused = doctor(project, _url(pg_server, name, role, "reader-secret"))
+        assert_usage_error(refused, "permission denied", "SELECT on alembic_version",
+                           secrets=("reader-secret",))
     finally:
         with pg_server.connect(name) as conn:
             conn.execute(f"DROP OWNED BY {role}")
@@ -228,3 +233,13 @@ def test_a_database_on_one_branch_lists_the_other_as_pending(pg_server, make_dat
     assert "multiple-heads" in _codes(result, "revision")
     assert [f["revision"] for f in result.findings("revision", "pending")] == [other], result.stdout
     assert _codes(result, "migrations") == ["as-migrated"], result.stdout
+
+
+@needs_example
+def test_the_bundled_example_migrated_to_head_is_healthy(pg_server, make_database, doctor):
+    url = _url(pg_server, make_database("app_dev"))
+    built = run_cli("reset-db", "--project", str(EXAMPLE), "--url", url, "--yes")
+    assert built.code == 0, built.stdout + built.stderr
+    result = doctor(EXAMPLE, url)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "doctor: healthy" in result.stdout

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from checks.errors import ConfigError
 from checks.schema import Snapshot, take_snapshot
 
 
@@ -22,6 +23,15 @@ def read_live(conn: psycopg.Connection, version_table: str, version_schema: str 
     qualified = sql.Identifier(version_schema, version_table) if version_schema \
         else sql.Identifier(version_table)
     shown = f"{version_schema}.{version_table}" if version_schema else version_table
+    try:
+        return _read(conn, qualified, shown, version_table)
+    except psycopg.Error as exc:
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot read the database: {what}; doctor needs CONNECT on it, USAGE on its "
+                          f"schemas and SELECT on {shown}") from None
+
+
+def _read(conn: psycopg.Connection, qualified: sql.Identifier, shown: str, version_table: str) -> LiveState:
     with conn.transaction():
         found = conn.execute("SELECT to_regclass(%s)", [qualified.as_string(conn)]).fetchone()[0]
         versions = None

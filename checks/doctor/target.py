@@ -44,7 +44,10 @@ class Target:
 def choose_target(url: str | None, project: Project) -> Target:
     if url:
         return Target(_parse(url, "--url"), "--url")
-    configured = project.config().get_main_option("sqlalchemy.url")
+    try:
+        configured = project.config().get_main_option("sqlalchemy.url")
+    except Exception:  # noqa: BLE001 - an interpolation the ini leaves to env.py, say
+        configured = None
     if configured:
         parsed = _parse(configured, f"sqlalchemy.url in {project.ini_path}", allow_placeholder=True)
         if parsed is not None:

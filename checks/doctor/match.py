@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from checks.doctor.history import History
+from checks.project.project import Project
 from checks.result import Finding, Severity
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 
@@ -42,7 +43,6 @@ def match_findings(match: Match | None, history: History, stamp: str) -> list[Fi
         return [Finding(Severity.ERROR, "no-history", "no revision could be built on the throwaway "
                         "server, so nothing to match the schema against")]
     revision = match.revision
-    target = "base" if revision == "base" else revision
     found = []
     exact = not match.differences
     after = "no revision (base)" if revision == "base" else revision
@@ -53,7 +53,7 @@ def match_findings(match: Match | None, history: History, stamp: str) -> list[Fi
     found.append(Finding(
         Severity.WARNING, "schema-matches", f"the live schema {wording}",
         revision=None if revision == "base" else revision,
-        hint=f"{stamp} {target}" + ("" if exact else "  (then review the differences below by hand)")))
+        hint=f"{stamp} {revision}"))
     if match.ties:
         found.append(Finding(Severity.INFO, "schema-ties",
                              f"the schema after {', '.join(match.ties)} is identical: those revisions "
@@ -68,7 +68,7 @@ def match_findings(match: Match | None, history: History, stamp: str) -> list[Fi
     return found
 
 
-def stamp_command(project, purge: bool) -> str:
+def stamp_command(project: Project, purge: bool) -> str:
     """`alembic stamp` as the user would type it in the project's folder; --purge because
     Alembic refuses to stamp over a version row it cannot locate."""
     words = ["alembic"]

@@ -32,6 +32,15 @@ def reset_db(c, url, project=".", yes=False):
     _checks("reset-db", "--project", project, "--url", url, *(["--yes"] if yes else []))
 
 
+@task(help={"url": "the database to diagnose (default: alembic.ini's sqlalchemy.url, else DATABASE_URL)",
+            "project": "folder holding alembic.ini (default: .)",
+            "report_json": "also write the diagnosis as JSON to this file"})
+def doctor(c, url=None, project=".", report_json=None):
+    """Diagnose a real database, read-only: revision, pending revisions, hand-made objects, drift."""
+    _checks("doctor", "--project", project, *(["--url", url] if url else []),
+            *(["--report-json", report_json] if report_json else []))
+
+
 @task(iterable=["relock"], help={"project": "folder holding alembic.ini (default: example)",
                                  "relock": "accept a deliberate edit of this locked revision (repeatable)"})
 def lock_migrations(c, project="example", relock=None):

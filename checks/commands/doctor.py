@@ -1,0 +1,71 @@
+"""`python -m checks doctor`: a read-only diagnosis of a real database.
+
+It reads the database (in a read-only session) and builds the history on a throwaway
+server; it never writes to the database it diagnoses, and prints the commands that would
+repair it rather than running them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from checks.commands.project_args import add_project_arguments, open_project
+from checks.doctor import report
+from checks.doctor.diagnose import diagnose
+from checks.doctor.target import choose_target, connect
+from checks.report.json_report import Outcome, build_report, forget_report, write_report
+from harness.select import BACKENDS, open_server
+
+HELP = "diagnose a real database, read-only: its revision, hand-made objects, drift from the models"
+
+
+def add_arguments(parser) -> None:
+    add_project_arguments(parser)
+    parser.add_argument("--url", help="the database to diagnose (default: alembic.ini's sqlalchemy.url, "
+                                      "else DATABASE_URL); only read, never written")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="where the throwaway server for building the history comes from")
+    parser.add_argument("--server-url", help="an existing server for the throwaway databases")
+    parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major of the throwaway server")
+    parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
+    parser.add_argument("--report-json", metavar="FILE", help="also write the diagnosis as JSON")
+
+
+def run(args) -> int:
+    report_path = Path(args.report_json) if args.report_json else None
+    if report_path is not None:
+        forget_report(report_path)
+    outcome = Outcome(project=str(Path(args.project).resolve()))
+    where = {"database": None, "source": None}
+    try:
+        return _diagnose(args, outcome, where)
+    except BaseException as exc:
+        outcome.error = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        raise
+    finally:
+        if report_path is not None:
+            base = build_report(outcome.project, outcome.backend, outcome.version, outcome.results,
+                                outcome.server, error=outcome.error)
+            write_report(report_path, report.doctor_report(base, where["database"], where["source"]))
+
+
+def _diagnose(args, outcome: Outcome, where: dict) -> int:
+    out = sys.stdout
+    project = open_project(args, metadata_override=args.metadata)
+    outcome.project = str(project.root)
+    target = choose_target(args.url, project)
+    where["database"], where["source"] = target.describe(), target.source
+    with connect(target) as conn:
+        conn.execute("SELECT 1")  # unreachable or refused: say so before starting any server
+    out.write(f"doctor: {target.describe()} (from {target.source}), read-only\n")
+    out.flush()
+    with open_server(args.backend, args.pg, args.server_url) as server:
+        outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
+        sections = diagnose(project, target, server)
+    outcome.results = sections
+    for section in sections:
+        report.print_section(section, out)
+    out.write(report.verdict(sections) + "\n")
+    return 1 if report.problems(sections) else 0
+

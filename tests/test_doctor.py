@@ -1,0 +1,245 @@
+"""doctor: a read-only diagnosis of a real database, and the stamp it prints repairs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from cli_support import EXAMPLE, needs_example, run_cli
+from projects import CREATE_ITEMS, DROP_ITEMS, FIXTURE_DRIVER, Rev, assert_usage_error, build_project
+
+MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.Text, nullable=False),
+                 sa.Column("price", sa.Integer))
+orders = sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True))
+"""
+REVISIONS = [
+    Rev("0001", None, CREATE_ITEMS, DROP_ITEMS),
+    Rev("0002", "0001", 'op.add_column("items", sa.Column("price", sa.Integer))',
+        'op.drop_column("items", "price")'),
+    Rev("0003", "0002", 'op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.drop_table("orders")'),
+]
+
+
+@pytest.fixture
+def project(tmp_path):
+    # env.py reads DATABASE_URL, so the test migrates its "real" database with plain alembic.
+    return build_project(tmp_path / "proj", REVISIONS, models=MODELS, env="database_url")
+
+
+@pytest.fixture
+def doctor(pg_server, tmp_path):
+    server_url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+
+    def run(project, url, *extra):
+        return run_cli("doctor", "--project", str(project), "--url", url, "--server-url", server_url,
+                       *extra, report=tmp_path / "doctor.json")
+
+    return run
+
+
+def _alembic(project, url, *argv):
+    """The alembic command line in the project's folder, as the developer would type it."""
+    proc = subprocess.run([sys.executable, "-m", "alembic", *argv], cwd=project, capture_output=True,
+                          text=True, env={**os.environ, "DATABASE_URL": url}, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _url(pg_server, database, user=None, password=None):
+    # The driver the fixture's SQLAlchemy has: alembic itself runs the project with it.
+    url = pg_server.url(database).set(drivername=FIXTURE_DRIVER)
+    if user:
+        url = url.set(username=user, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def _codes(result, section):
+    return [f["code"] for f in result.findings(section)]
+
+
+def test_clean_database_is_healthy(pg_server, make_database, project, doctor):
+    url = _url(pg_server, make_database("app_dev"))
+    _alembic(project, url, "upgrade", "head")
+    result = doctor(project, url)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "doctor: healthy" in result.stdout
+    assert {s["name"]: s["status"] for s in result.report["stages"]} == \
+        {"revision": "pass", "migrations": "pass", "models": "pass"}
+    assert _codes(result, "revision") == ["up-to-date"]
+
+
+def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, make_database, project, doctor):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "0002")
+    with pg_server.connect(name) as conn:
+        conn.execute("CREATE TABLE legacy_notes (id int PRIMARY KEY, body text)")
+        conn.execute("ALTER TABLE items ADD COLUMN legacy_flag boolean")
+        conn.execute("UPDATE alembic_version SET version_num = 'feedbeef0042'")
+
+    first = doctor(project, url)
+    assert first.code == 1, first.stdout + first.stderr
+    unknown = first.findings("revision", "unknown-revision")
+    assert [f["revision"] for f in unknown] == ["feedbeef0042"], first.stdout
+    matched = first.findings("match", "schema-matches")
+    assert matched and matched[0]["revision"] == "0002", first.stdout
+    stamp = matched[0]["hint"]
+    assert stamp == "alembic stamp --purge 0002", stamp
+    assert "legacy_notes" in " ".join(f["message"] for f in first.findings("match", "match-difference"))
+    models = {f["code"]: [] for f in first.findings("models")}
+    for f in first.findings("models"):
+        models[f["code"]].append(f["object"])
+    assert "table orders" in " ".join(models["missing-in-database"]), first.stdout
+    assert {"table legacy_notes", "items.legacy_flag"} <= set(models["not-in-models"]), first.stdout
+    with pg_server.connect(name) as conn:  # doctor wrote nothing
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("feedbeef0042",)]
+
+    _alembic(project, url, *stamp.split()[1:])
+
+    second = doctor(project, url)
+    assert second.code == 1, second.stdout + second.stderr
+    assert "unknown-revision" not in _codes(second, "revision")
+    pending = second.findings("revision", "pending")
+    assert [f["revision"] for f in pending] == ["0003"], second.stdout
+    assert "A fixture revision" in pending[0]["message"]
+    handmade = second.findings("migrations", "made-by-hand")
+    assert {f["object"] for f in handmade} == {"table legacy_notes", "items.legacy_flag"}, second.stdout
+
+    _alembic(project, url, "upgrade", "head")
+    third = doctor(project, url)
+    assert _codes(third, "revision") == ["up-to-date"], third.stdout
+
+
+def test_runs_as_a_role_that_can_only_read(pg_server, make_database, project, doctor):
+    name = make_database("app_prod")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "head")
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    with pg_server.connect(name) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-secret'")
+        conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO {role}')
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        result = doctor(project, _url(pg_server, name, role, "reader-secret"))
+        assert result.code == 0, result.stdout + result.stderr
+        assert "doctor: healthy" in result.stdout
+        assert "reader-secret" not in result.stdout + result.stderr
+        with pg_server.connect(name) as conn:
+            conn.execute(f"REVOKE SELECT ON alembic_version FROM {role}")
+        refused = doctor(project, _url(pg_server, name, role, "reader-secret"))
+        assert_usage_error(refused, "permission denied", "SELECT on alembic_version",
+                           secrets=("reader-secret",))
+    finally:
+        with pg_server.connect(name) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def test_unreachable_database_is_one_line_with_the_password_masked(project, doctor):
+    result = doctor(project, "postgresql://app:hunter2-secret@127.0.0.1:9/app_dev")
+    assert_usage_error(result, "cannot connect", "127.0.0.1:9", secrets=("hunter2-secret",))
+
+
+def test_no_project_is_one_line(tmp_path, doctor):
+    result = doctor(tmp_path / "nowhere", "postgresql://app@127.0.0.1:9/app_dev")
+    assert_usage_error(result, "project directory not found")
+
+
+def test_no_version_table_names_the_matching_revision_and_a_plain_stamp(pg_server, make_database,
+                                                                        project, doctor):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "0002")
+    with pg_server.connect(name) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    result = doctor(project, url)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "no-version-table" in _codes(result, "revision")
+    matched = result.findings("match", "schema-matches")[0]
+    assert matched["revision"] == "0002" and matched["hint"] == "alembic stamp 0002", result.stdout
+    _alembic(project, url, "stamp", "0002")
+    assert [f["revision"] for f in doctor(project, url).findings("revision", "pending")] == ["0003"]
+
+
+def test_an_empty_database_says_upgrade(pg_server, make_database, project, doctor):
+    result = doctor(project, _url(pg_server, make_database("app_dev")))
+    assert result.code == 1
+    assert _codes(result, "match") == ["empty-database"], result.stdout
+
+
+def test_without_url_it_diagnoses_what_the_project_is_configured_for(pg_server, make_database, tmp_path):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    placeholder = build_project(tmp_path / "placeholder", REVISIONS, models=MODELS, env="database_url")
+    ini = placeholder / "alembic.ini"
+    ini.write_text(ini.read_text().replace(
+        next(line for line in ini.read_text().splitlines() if line.startswith("sqlalchemy.url")),
+        "sqlalchemy.url = driver://user:pass@localhost/dbname"))
+    _alembic(placeholder, url, "upgrade", "head")
+    server = _url(pg_server, pg_server.endpoint.maintenance_db)
+    from_env = run_cli("doctor", "--project", str(placeholder), "--server-url", server,
+                       report=tmp_path / "a.json", env={"DATABASE_URL": url})
+    assert from_env.code == 0, from_env.stdout + from_env.stderr
+    assert from_env.report["database_source"] == "DATABASE_URL"
+    assert from_env.report["database"].endswith(f"/{name}")
+
+    configured = build_project(tmp_path / "configured", REVISIONS, models=MODELS, env="sync_template")
+    ini = configured / "alembic.ini"
+    ini.write_text(ini.read_text().replace(f"{FIXTURE_DRIVER}://nobody@unreachable.invalid/none",
+                                           url.replace("%", "%%")))
+    from_ini = run_cli("doctor", "--project", str(configured), "--server-url", server,
+                       report=tmp_path / "b.json")
+    assert from_ini.code == 0, from_ini.stdout + from_ini.stderr
+    assert from_ini.report["database_source"] == "sqlalchemy.url in alembic.ini"
+
+
+def test_the_session_cannot_write(pg_server, make_database):
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from checks.doctor.target import Target, connect
+
+    target = Target(make_url(_url(pg_server, make_database("app_dev"))), "--url")
+    with connect(target) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        conn.execute("CREATE TABLE written (id int)")
+
+
+@pytest.mark.parametrize(("at", "other"), [("0002a", "0002b"), ("0002b", "0002a")])
+def test_a_database_on_one_branch_lists_the_other_as_pending(pg_server, make_database, tmp_path, doctor,
+                                                             at, other):
+    """Whichever branch the one-at-a-time build applies first, the schema at the other is built too."""
+    branched = build_project(tmp_path / "branched", [
+        Rev("0001", None, CREATE_ITEMS, DROP_ITEMS),
+        Rev("0002a", "0001", 'op.add_column("items", sa.Column("price", sa.Integer))',
+            'op.drop_column("items", "price")'),
+        Rev("0002b", "0001", 'op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True))',
+            'op.drop_table("orders")'),
+    ], models=MODELS, env="database_url")
+    url = _url(pg_server, make_database("app_dev"))
+    _alembic(branched, url, "upgrade", at)
+    result = doctor(branched, url)
+    assert result.code == 1, result.stdout + result.stderr
+    assert "multiple-heads" in _codes(result, "revision")
+    assert [f["revision"] for f in result.findings("revision", "pending")] == [other], result.stdout
+    assert _codes(result, "migrations") == ["as-migrated"], result.stdout
+
+
+@needs_example
+def test_the_bundled_example_migrated_to_head_is_healthy(pg_server, make_database, doctor):
+    url = _url(pg_server, make_database("app_dev"))
+    built = run_cli("reset-db", "--project", str(EXAMPLE), "--url", url, "--yes")
+    assert built.code == 0, built.stdout + built.stderr
+    result = doctor(EXAMPLE, url)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "doctor: healthy" in result.stdout

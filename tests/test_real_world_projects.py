@@ -276,3 +276,16 @@ def test_a_flask_app_the_flask_command_would_not_find_is_named_by_a_setting(veri
 
     (project / "pyproject.toml").write_text('[tool.alembic-verify]\nflask_app = "web.server:app"\n')
     assert_clean(verify(project))
+
+
+def test_an_app_that_migrates_when_it_starts_is_named_not_blamed_on_env_py(verify, tmp_path):
+    # CTFd's shape: the factory the flask command finds upgrades the database itself.
+    migrating = FLASK_WSGI + """\
+from alembic import command
+from alembic.config import Config
+
+with app.app_context():
+    command.upgrade(Config("migrations/alembic.ini"), "head")
+"""
+    result = verify(flask_project(tmp_path / "project", {"wsgi.py": migrating}), "--stage", "fresh")
+    assert_usage_error(result, "already records revision 0001", "flask_app")

@@ -193,9 +193,14 @@ class Project:
             if on_step is not None:
                 on_step(revision, ctx)
 
-        with EnvironmentContext(cfg, self.script, fn=choose_steps, **context_options), \
-                capture_configure(captured or self.captured, on_version_apply):
-            self._run_hook(self.script.run_env)
+        def run_env() -> None:
+            with EnvironmentContext(cfg, self.script, fn=choose_steps, **context_options), \
+                    capture_configure(captured or self.captured, on_version_apply):
+                self.script.run_env()
+
+        # The hook goes around Alembic's context, as `flask db` loads the app before Alembic
+        # starts: an app whose factory runs Alembic itself would otherwise tear ours down.
+        self._run_hook(run_env)
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
@@ -217,6 +222,7 @@ class Project:
 
         def start(context):
             _require_database(context.connection, database, self.settings.source)
+            _require_starting_point(context, revisions, directions(upgrade, revisions), self.settings)
             if before_steps is not None and context.connection is not None:
                 try:
                     before_steps(context.connection)
@@ -338,6 +344,25 @@ def _require_database(connection, database: Database, source: str) -> None:
             "suite's server: map the app's settings in [tool.alembic-verify] env, e.g. "
             'env = { POSTGRES_SERVER = "{host}", POSTGRES_PORT = "{port}", POSTGRES_DB = "{database}" }'
             f" (settings read from {source})")
+
+
+def _require_starting_point(context, revisions: list[Script], upward: list[bool], settings: Settings) -> None:
+    """A history applied from base must find an empty version table.
+
+    Anything else means something migrated the database before the first step: an app
+    whose factory calls `flask_migrate.upgrade()`, or a start-up hook that migrates.
+    """
+    if not revisions or not upward[0] or revisions[0]._all_down_revisions or context.connection is None:
+        return
+    found = context.get_current_heads()
+    if found:
+        culprit = (f"the runner hook {settings.runner}" if settings.runner else
+                   f"the Flask app ({settings.flask_app})" if settings.flask_app else "the app env.py loads")
+        raise ProjectError(
+            f"the database already records revision {', '.join(found)} before the first revision ran: "
+            f"something migrated it before the suite did ({culprit} runs Alembic when it starts, "
+            "e.g. create_app() calling flask_migrate.upgrade()); point flask_app or the runner hook "
+            "at an app that does not migrate on start")
 
 
 def directions(upgrade: bool | list[bool], revisions: list[Script]) -> list[bool]:

@@ -7,6 +7,7 @@ same kinds of object are compared once the models do declare them.
 
 from __future__ import annotations
 
+import pytest
 from projects import CREATE_ITEMS, ITEMS_MODELS, Rev, assert_clean, build_project
 
 
@@ -123,4 +124,28 @@ def test_constraints_only_the_database_has_are_offered_to_include_object_with_th
     project = filtered_project(tmp_path / "project", filters,
                                'op.create_unique_constraint("uq_items_name", "items", ["name"])',
                                'op.drop_constraint("uq_items_name", "items")')
+    assert_clean(verify(project))
+
+
+COMPOSITE_MODELS = ITEMS_MODELS + """\
+parent = sa.Table("parent", metadata, sa.Column("x", sa.Integer, primary_key=True),
+                  sa.Column("y", sa.Integer, primary_key=True))
+child = sa.Table("child", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("x", sa.Integer), sa.Column("y", sa.Integer),
+                 sa.ForeignKeyConstraint(["x", "y"], ["parent.x", "parent.y"]))
+"""
+COMPOSITE_TABLES = """\
+op.create_table("parent", sa.Column("x", sa.Integer, primary_key=True),
+                sa.Column("y", sa.Integer, primary_key=True))
+op.create_table("child", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("x", sa.Integer), sa.Column("y", sa.Integer),
+                sa.ForeignKeyConstraint(["x", "y"], ["parent.x", "parent.y"]))
+"""
+
+
+@pytest.mark.parametrize("filters", ["", "def include_object(obj, name, type_, reflected, compare_to):\n"
+                                         "    return True\n"])
+def test_an_unnamed_composite_foreign_key_is_compared_not_crashed_on(verify, tmp_path, filters):
+    project = filtered_project(tmp_path / "project", filters, COMPOSITE_TABLES,
+                               'op.drop_table("child")\nop.drop_table("parent")', models=COMPOSITE_MODELS)
     assert_clean(verify(project))

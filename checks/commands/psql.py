@@ -14,15 +14,17 @@ HELP = "open psql on a local database (the password never appears on the command
 
 def add_arguments(parser) -> None:
     add_target_arguments(parser)
-    parser.add_argument("--command", "-c", help="run this SQL and exit, instead of an interactive session")
+    # dest "sql": "command" is the CLI's own name for the subcommand.
+    parser.add_argument("--command", "-c", dest="sql",
+                        help="run this SQL and exit, instead of an interactive session")
 
 
 def run(args) -> int:
     target = local_target(args, "psql")
     psql = client_tool("psql", target.server.major)
     cmd = [psql.path, *connection_args(target), "--dbname", target.name]
-    if args.command:
-        cmd += ["--no-psqlrc", "--command", args.command]
+    if args.sql:
+        cmd += ["--no-psqlrc", "--command", args.sql]
     # Ctrl-C belongs to psql (it cancels the running query), not to this waiting process.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
 from projects import build_project, items_revision
 from recovery_support import ADD_NOTE, NOTES_MODELS, ROWS
@@ -20,11 +23,11 @@ def url_of(pg_server):
 
 
 @pytest.fixture
-def dev_db(pg_server, make_database, project, url_of, capsys):
+def dev_db(pg_server, make_database, project, url_of):
     """A database at head (0002) with ROWS in items; returns its name."""
     name = make_database("app_dev")
-    assert main(["upgrade", "--project", str(project), "--url", url_of(name)]) == 0
-    capsys.readouterr()
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["upgrade", "--project", str(project), "--url", url_of(name)]) == 0
     with pg_server.connect(name) as conn:
         for row in ROWS:
             conn.execute("INSERT INTO items (id, name, note) VALUES (%s, %s, %s)", row)

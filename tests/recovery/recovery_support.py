@@ -31,3 +31,12 @@ def columns(pg_server, database: str) -> list[tuple]:
     return table(pg_server, database,
                  "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
                  "WHERE table_schema = 'public' ORDER BY 1, 2")
+
+
+def backup_path(stdout: str):
+    """The file a task says it backed up to (its 'backed up ... to PATH' line)."""
+    from pathlib import Path
+
+    lines = [line for line in stdout.splitlines() if ": backed up " in line]
+    assert len(lines) == 1, f"expected one backup line in:\n{stdout}"
+    return Path(lines[0].rsplit(" to ", 1)[1])

@@ -59,12 +59,21 @@ def _candidates(name: str) -> list[ClientTool]:
     return list(found.values())
 
 
-def client_tool(name: str, server_major: int) -> ClientTool:
-    """`name` of `server_major` if installed, else the oldest newer one; a clear error if none fits."""
+def installed_majors(name: str) -> list[int]:
+    return sorted({t.major for t in _candidates(name)})
+
+
+def client_tool(name: str, server_major: int, strict: bool = True) -> ClientTool:
+    """`name` of `server_major` if installed, else the oldest newer one; a clear error if none fits.
+
+    Not `strict` (psql, which talks to newer servers with a warning): else the newest one.
+    """
     tools = _candidates(name)
     fitting = sorted((t for t in tools if t.major >= server_major), key=lambda t: t.major)
     if fitting:
         return fitting[0]
+    if tools and not strict:
+        return max(tools, key=lambda t: t.major)
     have = ", ".join(f"{t.major} ({t.path})" for t in sorted(tools, key=lambda t: t.major)) or "none"
     raise HarnessError(
         f"the server runs PostgreSQL {server_major} and {name} must be {server_major} or newer "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 
+from harness.client_tools import installed_majors
 from harness.compose import image_for
 from harness.compose_cli import run_compose
 from harness.errors import ServerError
@@ -20,8 +21,15 @@ VOLUME = "alembic-verify-dev-data"
 DEV_MAJORS = (13, 14, 15, 16, 17)  # 18 keeps its data elsewhere; the volume is mounted at .../data
 
 
+def default_major() -> int:
+    """The newest major this machine's pg_dump can back up, so `invoke backup` works on it."""
+    usable = [m for m in installed_majors("pg_dump") if m in DEV_MAJORS]
+    return max(usable, default=17)
+
+
 def settings() -> tuple[int, str, int]:
-    major = int(os.environ.get("VERIFY_DEV_PG", 17))
+    # The volume holds one major's data files: changing VERIFY_DEV_PG needs a new volume.
+    major = int(os.environ.get("VERIFY_DEV_PG") or default_major())
     if major not in DEV_MAJORS:
         raise ServerError(f"VERIFY_DEV_PG={major}: the dev server runs PostgreSQL "
                           f"{', '.join(map(str, DEV_MAJORS))}")

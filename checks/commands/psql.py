@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     target = local_target(args, "psql")
-    psql = client_tool("psql", target.server.major)
+    psql = client_tool("psql", target.server.major, strict=False)
     cmd = [psql.path, *connection_args(target), "--dbname", target.name]
     if args.sql:
         cmd += ["--no-psqlrc", "--command", args.sql]

@@ -41,7 +41,7 @@ class Backup:
             return {}
 
 
-def revisions(target: Target, version_table: str = "alembic_version") -> list[str]:
+def recorded_revisions(target: Target, version_table: str = "alembic_version") -> list[str]:
     """What the version table says, read with SQL; [] when there is none."""
     with target.connect() as conn:
         if conn.execute("SELECT to_regclass(%s)", (version_table,)).fetchone()[0] is None:
@@ -85,7 +85,7 @@ def backup(target: Target, folder: Path = DEFAULT_FOLDER, reason: str = "backup"
     pg_dump = client_tool("pg_dump", server_major)
     folder.mkdir(parents=True, exist_ok=True)
     result = Backup(_new_path(folder, target.name, reason))
-    at = revisions(target)
+    at = recorded_revisions(target)
     _run([pg_dump.path, "--format=custom", "--file", str(result.path), *connection_args(target),
           "--dbname", target.name], target, "pg_dump")
     ep = target.server.endpoint
@@ -98,16 +98,31 @@ def backup(target: Target, folder: Path = DEFAULT_FOLDER, reason: str = "backup"
     return result
 
 
+def check_readable(path: Path, target: Target):
+    """The pg_restore for this dump and target, once it has read the file's whole table of contents.
+
+    A truncated or foreign file fails here, while the database is still untouched.
+    """
+    if not path.is_file():
+        raise BackupError(f"no backup file at {path}; backups are in the backups/ folder (ls backups/)")
+    dumped_by = Backup(path).info().get("pg_dump_major", 0)
+    pg_restore = client_tool("pg_restore", max(target.server.major, dumped_by))
+    listing = subprocess.run([pg_restore.path, "--list", str(path)], capture_output=True, text=True,
+                             errors="replace")
+    if listing.returncode != 0:
+        reason = " | ".join(listing.stderr.strip().splitlines()[-3:])
+        raise BackupError(f"{path} is not a backup pg_restore {pg_restore.major} can read ({reason}); "
+                          "nothing was changed")
+    return pg_restore
+
+
 def restore(path: Path, target: Target, disconnect: bool = False) -> None:
     """Replace the target with the dump at `path`: drop, create, pg_restore in one transaction.
 
     Objects keep no owner from the dump (--no-owner): the restoring user owns them, so a
     dump taken as another role still restores on a developer's machine.
     """
-    if not path.is_file():
-        raise BackupError(f"no backup file at {path}; `invoke backup` lists where backups go")
-    dumped_by = Backup(path).info().get("pg_dump_major", 0)
-    pg_restore = client_tool("pg_restore", max(target.server.major, dumped_by))
+    pg_restore = check_readable(path, target)
     recreate(target, disconnect=disconnect)
     _run([pg_restore.path, "--single-transaction", "--exit-on-error", "--no-owner",
           *connection_args(target), "--dbname", target.name, str(path)], target, "pg_restore")

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from checks.errors import ConfigError
 from checks.project.project import Database, Project
-from checks.recovery.backup import revisions
+from checks.recovery.backup import recorded_revisions
 from checks.recovery.target import Target
 
 
@@ -28,7 +28,7 @@ def database(target: Target) -> Database:
 
 def current(target: Target) -> list[str]:
     """The revision(s) the version table records; [] for a database never migrated."""
-    return revisions(target)
+    return recorded_revisions(target)
 
 
 @contextlib.contextmanager

@@ -31,6 +31,8 @@ class Target:
         if not url:
             raise ConfigError("no database named: pass --url postgresql://USER@localhost/DBNAME "
                               "or set DATABASE_URL")
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]  # Heroku-style DATABASE_URL
         return cls(UrlServer(url))
 
     @property

@@ -138,3 +138,12 @@ def test_the_system_databases_are_never_reset(capsys, project, pg_server, databa
     url = pg_server.url(database).render_as_string(hide_password=False)
     code, _, err = run(capsys, "reset-db", "--project", str(project), "--url", url, "--yes")
     assert code == 2 and "system database" in err
+
+
+def test_a_file_that_is_no_backup_changes_nothing(capsys, pg_server, dev_db, url_of, tmp_path):
+    broken = tmp_path / "broken.dump"
+    broken.write_bytes(b"not a dump at all")
+    code, out, err = run(capsys, "restore", str(broken), "--url", url_of(dev_db), "--yes",
+                         "--backups", str(tmp_path / "b"))
+    assert code == 1 and "is not a backup pg_restore" in err and "nothing was changed" in err
+    assert table(pg_server, dev_db) == ROWS and not (tmp_path / "b").exists() and out == ""

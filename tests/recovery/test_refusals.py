@@ -125,3 +125,33 @@ def test_connected_sessions_are_named_and_kept_unless_the_user_agrees(pg_server,
         assert table(pg_server, dev_db) == ROWS
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("url", ["postgresql://me@localhost/app_dev", "postgresql://me@127.0.0.1/app",
+                                 "postgresql://me@[::1]/app", "postgresql:///app?host=/var/run/postgresql",
+                                 "postgresql://me@db/app", "postgresql://me@pg17/app",
+                                 "postgres://me@localhost/products"])
+def test_what_counts_as_local(url):
+    assert Target.from_url(url).not_local_because() == []
+
+
+@pytest.mark.parametrize("url, saw", [("postgresql://me@10.0.0.5/app", "host '10.0.0.5'"),
+                                      ("postgresql://me@localhost/app_prod", "contains 'prod'"),
+                                      ("postgresql://me@localhost/shop_live", "contains 'live'")])
+def test_what_does_not(url, saw):
+    assert saw in "; ".join(Target.from_url(url).not_local_because())
+
+
+def test_no_pg_dump_new_enough_means_no_change(capsys, monkeypatch, pg_server, project, dev_db, url_of,
+                                               tmp_path):
+    # As on a machine whose newest client is older than the server (a dump needs pg_dump >= server).
+    from harness import client_tools
+
+    older = client_tools.ClientTool("/usr/lib/postgresql/14/bin/pg_dump", pg_server.major - 1)
+    monkeypatch.setattr(client_tools, "_candidates", lambda name: [older])
+    code = main(["reset-db", "--project", str(project), "--url", url_of(dev_db), "--yes",
+                 "--backups", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"pg_dump must be {pg_server.major} or newer" in err
+    assert f"postgresql-client-{pg_server.major}" in err
+    assert table(pg_server, dev_db) == ROWS

@@ -73,3 +73,44 @@ def test_db_up_keeps_its_data_across_db_down(tmp_path):
     finally:
         invoke("db-down", env=env)
         subprocess.run(["docker", "volume", "rm", "-f", "alembic-verify-dev-data"], capture_output=True)
+
+
+def on_a_terminal(answer: str, *args: str, env: dict) -> tuple[int, str]:
+    """Run an invoke task with a pseudo-terminal as stdin/stdout, typing `answer` at the question."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], stdin=follower, stdout=follower,
+                            stderr=follower, cwd=ROOT, env={**environ, **env}, close_fds=True)
+    os.close(follower)
+    seen, answered = b"", False
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise AssertionError(f"no output for 60s:\n{seen.decode()}")
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"[y/N]" in seen:
+            os.write(leader, answer.encode() + b"\n")
+            answered = True
+    os.close(leader)
+    return proc.wait(timeout=60), seen.decode(errors="replace")
+
+
+def test_stamp_asks_on_a_terminal_and_only_yes_goes_ahead(pg_server, dev_db, url_of, project, tmp_path):
+    env = {"DATABASE_URL": url_of(dev_db)}
+    args = ("stamp", "0001", "--project", str(project), "--backups", str(tmp_path))
+    code, seen = on_a_terminal("n", *args, env=env)
+    assert code == 2 and "[y/N]" in seen and "not confirmed" in seen and "backed up" in seen
+    assert table(pg_server, dev_db, "SELECT version_num FROM alembic_version") == [("0002",)]
+    code, seen = on_a_terminal("y", *args, env=env)
+    assert code == 0, seen
+    assert table(pg_server, dev_db, "SELECT version_num FROM alembic_version") == [("0001",)]

@@ -1,4 +1,4 @@
-"""The developer's persistent PostgreSQL: compose.test.yml's `dev` service, data in a named volume.
+"""The developer's persistent PostgreSQL: compose.dev.yml's `dev` service, data in a named volume.
 
 Unlike every other server here it is not throwaway: `down` keeps the volume, so the
 next `up` finds the same databases. It listens on loopback only, with trust auth.
@@ -11,10 +11,11 @@ import time
 
 from harness.client_tools import installed_majors
 from harness.compose import image_for
-from harness.compose_cli import run_compose
+from harness.compose_cli import COMPOSE_FILE, run_compose
 from harness.errors import ServerError
 from harness.url import UrlServer
 
+COMPOSE_DEV_FILE = COMPOSE_FILE.with_name("compose.dev.yml")
 PROJECT = "dev-alembic-verify"  # outside the throwaway prefix: never swept
 SERVICE = "dev"
 VOLUME = "alembic-verify-dev-data"
@@ -43,13 +44,12 @@ def url() -> str:
 
 def _env() -> dict[str, str]:
     major, database, port = settings()
-    return {"VERIFY_DEV_IMAGE": image_for(major), "VERIFY_DEV_DB": database, "VERIFY_DEV_PORT": str(port),
-            "COMPOSE_PROFILES": "dev"}
+    return {"VERIFY_DEV_IMAGE": image_for(major), "VERIFY_DEV_DB": database, "VERIFY_DEV_PORT": str(port)}
 
 
 def up(timeout: float = 120) -> str:
     """Start (or keep) the dev server and wait until it answers; returns its URL."""
-    run_compose(PROJECT, ["up", "-d", SERVICE], _env())
+    run_compose(PROJECT, ["up", "-d", SERVICE], _env(), file=COMPOSE_DEV_FILE)
     server = UrlServer(url())
     deadline = time.monotonic() + timeout
     while True:
@@ -66,4 +66,4 @@ def up(timeout: float = 120) -> str:
 
 def down() -> None:
     """Stop and remove the container; the volume, and so every database in it, stays."""
-    run_compose(PROJECT, ["down"], _env())
+    run_compose(PROJECT, ["down"], _env(), file=COMPOSE_DEV_FILE)

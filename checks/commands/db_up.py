@@ -6,7 +6,7 @@ import sys
 
 from harness import dev_server
 
-HELP = "start a persistent local PostgreSQL for development (compose.test.yml's dev service)"
+HELP = "start a persistent local PostgreSQL for development (compose.dev.yml, data in a named volume)"
 
 
 def add_arguments(parser) -> None:

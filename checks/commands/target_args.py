@@ -34,7 +34,7 @@ def local_target(args, task: str) -> Target:
 
 
 def consent(args) -> Consent:
-    return Consent(yes=args.yes, force=args.force, ask=getattr(args, "ask", None))
+    return Consent(yes=args.yes, force=args.force)
 
 
 def guard(args, task: str, what: str) -> Target:

@@ -43,9 +43,11 @@ def compose_file() -> Path:
     return path
 
 
-def run_compose(project: str, args: list[str], env: dict[str, str], timeout: float = 300) -> str:
-    """Run one compose command for `project`; ServerError with the output tail if it fails."""
-    cmd = [*compose_command(), "-p", project, "-f", str(compose_file()), *args]
+def run_compose(project: str, args: list[str], env: dict[str, str], timeout: float = 300,
+                file: Path | None = None) -> str:
+    """Run one compose command for `project` (on compose.test.yml unless `file`); ServerError
+    with the output tail if it fails."""
+    cmd = [*compose_command(), "-p", project, "-f", str(file or compose_file()), *args]
     try:
         proc = subprocess.run(
             cmd,

@@ -26,7 +26,8 @@ class UrlServer(Server):
             raise HarnessError(f"--url names a {parsed.get_backend_name()} database; this suite "
                                "verifies PostgreSQL only: give a postgresql:// URL")
         self._endpoint = Endpoint(
-            host=parsed.host or "localhost",
+            # ?host=/var/run/postgresql is libpq's way to name a unix socket folder.
+            host=parsed.host or parsed.query.get("host") or "localhost",
             port=parsed.port or 5432,
             user=parsed.username or "postgres",
             password=parsed.password or "",

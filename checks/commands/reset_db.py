@@ -2,32 +2,29 @@
 
 The recovery for a dirty local database: drop it, create it empty, apply every
 revision from base. Afterwards the database holds exactly what a fresh server would,
-and nothing made by hand. It deletes data, so it lists what it will drop and needs --yes.
+and nothing made by hand. What it held is backed up first, and the user is asked.
 """
 
 from __future__ import annotations
 
 import sys
 
-from psycopg import sql
-
 from checks.commands.project_args import add_project_arguments, open_project
-from checks.errors import ConfigError
+from checks.commands.target_args import add_target_arguments, ask, consent, guard, take_backup
 from checks.project.project import Database
-from harness.url import UrlServer
+from checks.recovery.database import recreate
+from checks.recovery.safety import clear_sessions
 
-HELP = "drop a local database and rebuild it from the migrations (needs --yes)"
+HELP = "back up, drop and rebuild a local database from the migrations (asks first)"
 
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)
-    parser.add_argument("--url", required=True, help="the database to rebuild, e.g. "
-                                                     "postgresql://me@localhost/app_dev")
-    parser.add_argument("--yes", action="store_true", help="really drop it")
+    add_target_arguments(parser, destructive=True)
 
 
-def _tables(server: UrlServer, database: str) -> list[tuple[str, int]]:
-    with server.connect(database) as conn:
+def _tables(target) -> list[tuple[str, int]]:
+    with target.connect() as conn:
         return conn.execute(
             "SELECT n.nspname || '.' || c.relname, GREATEST(c.reltuples, 0)::bigint FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
@@ -38,27 +35,20 @@ def _tables(server: UrlServer, database: str) -> list[tuple[str, int]]:
 def run(args) -> int:
     out = sys.stdout
     project = open_project(args)
-    server = UrlServer(args.url)
-    name = server.endpoint.maintenance_db
-    if name in ("postgres", "template0", "template1"):
-        raise ConfigError(f"refusing to reset the system database {name!r}; name your application's "
-                          "database in --url")
-    with server:
-        tables = _tables(server, name)
-        rows = sum(n for _, n in tables)
-        out.write(f"reset-db: {name} on {server.endpoint.host}:{server.endpoint.port} holds "
-                  f"{len(tables)} tables, about {rows} rows\n")
-        if not args.yes:
-            raise ConfigError(f"not resetting {name}: this drops every table and row in it; "
-                              "re-run with --yes to proceed")
-        # From the maintenance database: one cannot drop the database one is connected to.
-        with server.connect("postgres") as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        database = Database(server.endpoint, name)
-        project.bootstrap(database)
-        order = project.upgrade_order()
-        project.run_steps(database, order, upgrade=True)
-        heads = ", ".join(sorted(project.current_heads(database)))
-    out.write(f"reset-db: rebuilt {name} from {len(order)} revisions; now at {heads}\n")
+    target = guard(args, "reset-db", "drop the database and rebuild it from the migrations")
+    order = project.upgrade_order()  # a broken history fails here, before anything is dropped
+    exists = target.exists()
+    if exists:
+        tables = _tables(target)
+        out.write(f"reset-db: {target.describe()} holds {len(tables)} tables, about "
+                  f"{sum(n for _, n in tables)} rows\n")
+    take_backup(args, target, "reset-db")
+    ask(args, "reset-db", f"drop {target.describe()} and rebuild it from {len(order)} revisions")
+    disconnect = exists and clear_sessions(target, consent(args), "reset-db")
+    recreate(target, disconnect=disconnect)
+    database = Database(target.server.endpoint, target.name)
+    project.bootstrap(database)
+    project.run_steps(database, order, upgrade=True)
+    heads = ", ".join(sorted(project.current_heads(database)))
+    out.write(f"reset-db: rebuilt {target.name} from {len(order)} revisions; now at {heads}\n")
     return 0

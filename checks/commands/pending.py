@@ -1,0 +1,29 @@
+"""`python -m checks pending`: what an upgrade would apply to the developer's database."""
+
+from __future__ import annotations
+
+import sys
+
+from checks.commands.history import describe
+from checks.commands.project_args import add_project_arguments, open_project
+from checks.commands.target_args import add_target_arguments
+from checks.recovery import revisions
+from checks.recovery.target import Target
+
+HELP = "the revisions an upgrade to head would apply to a database, in order"
+
+
+def add_arguments(parser) -> None:
+    add_project_arguments(parser)
+    add_target_arguments(parser)
+
+
+def run(args) -> int:
+    project = open_project(args)
+    target = Target.from_url(args.url)
+    steps = revisions.pending(project, target)
+    if not steps:
+        sys.stdout.write(f"pending: none; {target.describe()} is up to date\n")
+    for script in steps:
+        sys.stdout.write(describe(script) + "\n")
+    return 0

@@ -1,0 +1,128 @@
+"""pg_dump/pg_restore in custom format, with the dump's revision recorded beside it.
+
+A backup is `<folder>/<database>-<UTC time>-<why>.dump` plus a `.json` sidecar naming
+the database, the server, the pg_dump used and the Alembic revision(s) the database
+was at, so a restore can say what it brings back without opening the archive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from checks.errors import VerifyError
+from checks.recovery.database import recreate
+from checks.recovery.target import Target
+from harness.client_tools import client_tool
+
+DEFAULT_FOLDER = Path("backups")
+
+
+class BackupError(VerifyError):
+    """pg_dump or pg_restore failed: exit code 1, with the tool's own words."""
+
+
+@dataclass
+class Backup:
+    path: Path
+
+    @property
+    def sidecar(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    def info(self) -> dict:
+        try:
+            return json.loads(self.sidecar.read_text())
+        except (OSError, ValueError):
+            return {}
+
+
+def recorded_revisions(target: Target, version_table: str = "alembic_version") -> list[str]:
+    """What the version table says, read with SQL; [] when there is none."""
+    with target.connect() as conn:
+        if conn.execute("SELECT to_regclass(%s)", (version_table,)).fetchone()[0] is None:
+            return []
+        return sorted(r[0] for r in conn.execute(f'SELECT version_num FROM "{version_table}"'))
+
+
+def tool_environment(target: Target) -> dict[str, str]:
+    # The password goes through the environment: a command line is visible in `ps`.
+    env = {**os.environ}
+    if target.server.endpoint.password:
+        env["PGPASSWORD"] = target.server.endpoint.password
+    return env
+
+
+def connection_args(target: Target) -> list[str]:
+    ep = target.server.endpoint
+    return ["--host", ep.host, "--port", str(ep.port), "--username", ep.user, "--no-password"]
+
+
+def _run(cmd: list[str], target: Target, what: str) -> None:
+    proc = subprocess.run(cmd, env=tool_environment(target), capture_output=True, text=True, errors="replace")
+    if proc.returncode != 0:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-5:])
+        raise BackupError(f"{what} of {target.describe()} failed (exit {proc.returncode}): {tail}")
+
+
+def _new_path(folder: Path, database: str, reason: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"{database}-{stamp}-{reason}.dump"
+    n = 2
+    while path.exists():
+        path = folder / f"{database}-{stamp}-{reason}-{n}.dump"
+        n += 1
+    return path
+
+
+def backup(target: Target, folder: Path = DEFAULT_FOLDER, reason: str = "backup") -> Backup:
+    """Dump the target into a new file in `folder`; nothing is overwritten."""
+    server_major = target.server.major
+    pg_dump = client_tool("pg_dump", server_major)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = Backup(_new_path(folder, target.name, reason))
+    at = recorded_revisions(target)
+    _run([pg_dump.path, "--format=custom", "--file", str(result.path), *connection_args(target),
+          "--dbname", target.name], target, "pg_dump")
+    ep = target.server.endpoint
+    result.sidecar.write_text(json.dumps({
+        "database": target.name, "host": ep.host, "port": ep.port, "user": ep.user,
+        "server_version": target.server.version, "pg_dump_major": pg_dump.major,
+        "revisions": at, "reason": reason,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }, indent=2) + "\n")
+    return result
+
+
+def check_readable(path: Path, target: Target):
+    """The pg_restore for this dump and target, once it has read the file's whole table of contents.
+
+    A truncated or foreign file fails here, while the database is still untouched.
+    """
+    if not path.is_file():
+        raise BackupError(f"no backup file at {path}; backups are in the backups/ folder (ls backups/)")
+    dumped_by = Backup(path).info().get("pg_dump_major", 0)
+    pg_restore = client_tool("pg_restore", max(target.server.major, dumped_by))
+    listing = subprocess.run([pg_restore.path, "--list", str(path)], capture_output=True, text=True,
+                             errors="replace")
+    if listing.returncode != 0:
+        reason = " | ".join(listing.stderr.strip().splitlines()[-3:])
+        raise BackupError(f"{path} is not a backup pg_restore {pg_restore.major} can read ({reason}); "
+                          "nothing was changed")
+    return pg_restore
+
+
+def restore(path: Path, target: Target, disconnect: bool = False) -> None:
+    """Replace the target with the dump at `path`: drop, create, pg_restore in one transaction.
+
+    Objects keep no owner from the dump (--no-owner): the restoring user owns them, so a
+    dump taken as another role still restores on a developer's machine.
+    """
+    pg_restore = check_readable(path, target)
+    recreate(target, disconnect=disconnect)
+    _run([pg_restore.path, "--single-transaction", "--exit-on-error", "--no-owner",
+          *connection_args(target), "--dbname", target.name, str(path)], target, "pg_restore")

@@ -1,0 +1,98 @@
+"""Where the target database is in the project's history, and moving it: the Alembic verbs.
+
+Upgrades and downgrades run through the project's own env.py (Project.run_steps), which
+also refuses an env.py that connects anywhere but the target. Stamp writes only the
+version table, through Alembic's own MigrationContext.stamp.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script
+from alembic.util import CommandError
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+from checks.errors import ConfigError
+from checks.project.project import Database, Project
+from checks.recovery.backup import recorded_revisions
+from checks.recovery.target import Target
+
+
+def database(target: Target) -> Database:
+    return Database(target.server.endpoint, target.name)
+
+
+def current(target: Target) -> list[str]:
+    """The revision(s) the version table records; [] for a database never migrated."""
+    return recorded_revisions(target)
+
+
+@contextlib.contextmanager
+def _resolving(rev: str) -> Iterator[None]:
+    try:
+        yield
+    except CommandError as exc:
+        raise ConfigError(f"cannot go to revision {rev!r}: {exc}; `invoke history` lists the "
+                          "revisions") from None
+
+
+def heads(project: Project) -> list[Script]:
+    with project.env.active():
+        return [project.script.get_revision(h) for h in project.script.get_heads()]
+
+
+def history(project: Project) -> list[Script]:
+    """Every revision, newest first (as `alembic history` prints them)."""
+    return list(reversed(project.upgrade_order()))
+
+
+def pending(project: Project, target: Target, rev: str = "heads") -> list[Script]:
+    """The revisions an upgrade to `rev` would apply, in the order it applies them."""
+    at = tuple(current(target)) or "base"
+    with project.env.active(), _resolving(rev):
+        return list(reversed(list(project.script.iterate_revisions(rev, at))))
+
+
+def upgrade(project: Project, target: Target, rev: str = "heads") -> list[Script]:
+    steps = pending(project, target, rev)
+    if steps:
+        project.run_steps(database(target), steps, upgrade=True)
+    return steps
+
+
+def to_undo(project: Project, target: Target, rev: str) -> list[Script]:
+    """The revisions a downgrade to `rev` reverts, newest first."""
+    at = tuple(current(target))
+    if not at:
+        raise ConfigError(f"{target.describe()} has no version table: there is nothing to downgrade")
+    with project.env.active(), _resolving(rev):
+        return list(project.script.iterate_revisions(at, rev))
+
+
+def downgrade(project: Project, target: Target, rev: str) -> list[Script]:
+    steps = to_undo(project, target, rev)
+    if steps:
+        project.run_steps(database(target), steps, upgrade=False)
+    return steps
+
+
+def known(project: Project, rev: str) -> None:
+    """Fail, naming where to look, unless the scripts know `rev`."""
+    with project.env.active(), _resolving(rev):
+        project.script.get_revisions(rev)
+
+
+def stamp(project: Project, target: Target, rev: str) -> list[str]:
+    """Record `rev` in the version table without running any migration; returns the new heads."""
+    known(project, rev)  # before any write
+    engine = create_engine(database(target).url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn, project.env.active(), _resolving(rev):
+            MigrationContext.configure(conn).stamp(project.script, rev)
+    finally:
+        engine.dispose()
+    return current(target)

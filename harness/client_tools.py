@@ -1,0 +1,81 @@
+"""Find PostgreSQL client programs (pg_dump, pg_restore, psql) for a given server major.
+
+pg_dump refuses a server newer than itself, and pg_restore cannot read an archive
+written by a newer pg_dump; so the tool must be at least as new as the server, and
+the same major where one is installed (its output is then what that server expects).
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+_VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
+
+
+@dataclass(frozen=True)
+class ClientTool:
+    path: str
+    major: int
+
+
+def _major(path: str) -> int | None:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = _VERSION.search(out)
+    return int(match.group(1)) if match else None
+
+
+def _candidates(name: str) -> list[ClientTool]:
+    # Debian keeps every major side by side; /usr/bin/pg_dump is a wrapper that may pick another.
+    paths = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                    timeout=10).stdout.strip()
+            paths.append(str(Path(bindir) / name))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    on_path = shutil.which(name)
+    if on_path:
+        paths.append(on_path)
+    found: dict[str, ClientTool] = {}
+    for path in paths:
+        real = str(Path(path).resolve())
+        if real in found or not Path(real).is_file():
+            continue
+        major = _major(real)
+        if major is not None:
+            found[real] = ClientTool(real, major)
+    return list(found.values())
+
+
+def installed_majors(name: str) -> list[int]:
+    return sorted({t.major for t in _candidates(name)})
+
+
+def client_tool(name: str, server_major: int, strict: bool = True) -> ClientTool:
+    """`name` of `server_major` if installed, else the oldest newer one; a clear error if none fits.
+
+    Not `strict` (psql, which talks to newer servers with a warning): else the newest one.
+    """
+    tools = _candidates(name)
+    fitting = sorted((t for t in tools if t.major >= server_major), key=lambda t: t.major)
+    if fitting:
+        return fitting[0]
+    if tools and not strict:
+        return max(tools, key=lambda t: t.major)
+    have = ", ".join(f"{t.major} ({t.path})" for t in sorted(tools, key=lambda t: t.major)) or "none"
+    raise HarnessError(
+        f"the server runs PostgreSQL {server_major} and {name} must be {server_major} or newer "
+        f"(found: {have}); install postgresql-client-{server_major} (Debian/Ubuntu, from "
+        "apt.postgresql.org) or your platform's PostgreSQL client package of that major")

@@ -1,0 +1,43 @@
+"""backup and restore as plain functions: what the drills and the tasks both stand on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from recovery_support import ROWS, columns, table
+
+from checks.recovery.backup import backup, restore
+from checks.recovery.target import Target
+from harness.client_tools import client_tool
+from harness.errors import HarnessError
+
+
+def test_backup_restores_into_a_fresh_database_identical(pg_server, make_database, dev_db, url_of,
+                                                           tmp_path):
+    made = backup(Target.from_url(url_of(dev_db)), tmp_path / "backups")
+
+    assert made.path.parent == tmp_path / "backups" and made.path.name.startswith(f"{dev_db}-")
+    assert made.path.suffix == ".dump" and made.path.stat().st_size > 0
+    info = json.loads(made.sidecar.read_text())
+    assert info["revisions"] == ["0002"] and info["database"] == dev_db
+    assert "password" not in made.sidecar.read_text()
+
+    fresh = make_database("restored")
+    restore(made.path, Target.from_url(url_of(fresh)))
+    assert table(pg_server, fresh) == ROWS
+    assert columns(pg_server, fresh) == columns(pg_server, dev_db)
+    assert table(pg_server, fresh, "SELECT version_num FROM alembic_version") == [("0002",)]
+
+
+def test_two_backups_in_one_second_never_overwrite(dev_db, url_of, tmp_path):
+    target = Target.from_url(url_of(dev_db))
+    first, second = backup(target, tmp_path), backup(target, tmp_path)
+    assert first.path != second.path and first.path.exists() and second.path.exists()
+
+
+def test_a_pg_dump_older_than_the_server_is_named_with_the_package_to_install():
+    with pytest.raises(HarnessError) as caught:
+        client_tool("pg_dump", 99)
+    message = str(caught.value)
+    assert "PostgreSQL 99" in message and "99 or newer" in message and "postgresql-client-99" in message

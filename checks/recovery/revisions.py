@@ -86,13 +86,25 @@ def known(project: Project, rev: str) -> None:
         project.script.get_revisions(rev)
 
 
+def _in_history(project: Project, revision: str) -> bool:
+    try:
+        return project.script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def stamp(project: Project, target: Target, rev: str) -> list[str]:
     """Record `rev` in the version table without running any migration; returns the new heads."""
     known(project, rev)  # before any write
     engine = create_engine(database(target).url, poolclass=NullPool)
     try:
         with engine.begin() as conn, project.env.active(), _resolving(rev):
-            MigrationContext.configure(conn).stamp(project.script, rev)
+            context = MigrationContext.configure(conn)
+            if any(not _in_history(project, head) for head in context.get_current_heads()):
+                # The row names a revision no file has (the "Can't locate revision" incident):
+                # Alembic cannot step from it, so it goes, as `alembic stamp --purge` does.
+                conn.execute(context._version.delete())
+            context.stamp(project.script, rev)
     finally:
         engine.dispose()
     return current(target)

@@ -147,3 +147,14 @@ def test_a_file_that_is_no_backup_changes_nothing(capsys, pg_server, dev_db, url
                          "--backups", str(tmp_path / "b"))
     assert code == 1 and "is not a backup pg_restore" in err and "nothing was changed" in err
     assert table(pg_server, dev_db) == ROWS and not (tmp_path / "b").exists() and out == ""
+
+
+def test_stamp_over_a_revision_no_file_has_replaces_it(capsys, pg_server, project, dev_db, url_of, tmp_path):
+    # The "Can't locate revision identified by" incident: Alembic cannot step from the row.
+    with pg_server.connect(dev_db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'deadbeef'")
+    code, out, err = run(capsys, "stamp", "0002", "--project", str(project), "--url", url_of(dev_db),
+                         "--yes", "--backups", str(tmp_path))
+    assert code == 0, err
+    assert table(pg_server, dev_db, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert table(pg_server, dev_db) == ROWS

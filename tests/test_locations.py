@@ -115,9 +115,11 @@ def test_paths_in_pyproject_toml(verify, tmp_path):
     assert_clean(verify(project))
 
 
-def test_an_ini_with_named_environments_says_which_setting_picks_one(verify, tmp_path):
-    # Several Alembic environments in one file, run with `alembic -n core`.
-    ini = ALEMBIC_INI.replace("[alembic]", "[core]")
+@pytest.mark.parametrize("shared", ["", "[alembic]\nfile_template = %%(rev)s\n\n"],
+                         ids=["no [alembic]", "[alembic] with shared options only"])
+def test_an_ini_with_named_environments_says_which_setting_picks_one(verify, tmp_path, shared):
+    # Several Alembic environments in one file, run with `alembic -n core` (dispatch's shape).
+    ini = ALEMBIC_INI.replace("[alembic]\n", shared + "[core]\n")
     project = build_project(tmp_path / "project", [items_revision()], files={"alembic.ini": ini})
     assert_usage_error(verify(project), "ini_section = \"core\"", "alembic -n")
 

@@ -284,8 +284,10 @@ def test_an_app_that_migrates_when_it_starts_is_named_not_blamed_on_env_py(verif
 from alembic import command
 from alembic.config import Config
 
+config = Config("migrations/alembic.ini")
+config.set_main_option("script_location", "migrations")  # as flask_migrate.upgrade() does
 with app.app_context():
-    command.upgrade(Config("migrations/alembic.ini"), "head")
+    command.upgrade(config, "head")
 """
     result = verify(flask_project(tmp_path / "project", {"wsgi.py": migrating}), "--stage", "fresh")
     assert_usage_error(result, "already records revision 0001", "flask_app")

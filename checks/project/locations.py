@@ -63,15 +63,18 @@ def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:
         gist = str(exc).strip().splitlines()[0]
         raise ProjectError(f"{ini_path} is not a valid ini file ({gist}); fix it, "
                            "or pass --alembic-ini FILE for another one") from None
-    if not parsed.has_section(cfg.config_ini_section):
-        candidates = [name for name in parsed.sections() if parsed.has_option(name, "script_location")]
-        if candidates:
-            # Several environments in one file, picked with `alembic -n NAME`.
-            raise ProjectError(
-                f"{ini_path} has no [{cfg.config_ini_section}] section; its Alembic environments are "
-                f"{', '.join(candidates)}: set ini_section = \"{candidates[0]}\" in the suite's settings "
-                "(what `alembic -n` picks), one run per environment")
-        raise ProjectError(f"{ini_path} has no [{cfg.config_ini_section}] section, so it is not an "
+    section = cfg.config_ini_section
+    candidates = [name for name in parsed.sections() if parsed.has_option(name, "script_location")]
+    if candidates and section not in candidates:
+        # Several environments in one file, picked with `alembic -n NAME` (an [alembic]
+        # section may still be there, holding only shared options).
+        missing_what = "no script_location" if parsed.has_section(section) else "no such section"
+        raise ProjectError(
+            f"{ini_path}: [{section}] has {missing_what}; its Alembic environments are "
+            f"{', '.join(candidates)}: set ini_section = \"{candidates[0]}\" in the suite's settings "
+            "(what `alembic -n` picks), one run per environment")
+    if not parsed.has_section(section):
+        raise ProjectError(f"{ini_path} has no [{section}] section, so it is not an "
                            "alembic.ini; pass --alembic-ini FILE for the project's alembic.ini")
     return cfg
 
@@ -165,7 +168,9 @@ def explain_script_error(exc: BaseException, ini_path: Path, location: str) -> s
                 f"package {exc.name!r}, which cannot be imported; add its folder to "
                 "prepend_sys_path in alembic.ini or to sys_path in the suite's settings")
     if "Path doesn't exist" in str(exc):
-        return (f"{ini_path}: the scripts folder {location} does not exist; fix script_location "
-                "(relative paths are read from the project folder, as `alembic` run there reads "
-                "them), or pass --alembic-ini FILE for another alembic.ini")
+        template = " (it looks like a template another tool fills in)" if re.search(r"[{$]", location) else ""
+        return (f"{ini_path}: the scripts folder {location} does not exist{template}; fix script_location "
+                "there (relative paths are read from the project folder, as `alembic` run there reads "
+                "them), or, when that ini cannot be edited (an installed package's), set "
+                "script_location in the suite's settings; or pass --alembic-ini FILE")
     return f"{ini_path}: cannot open the scripts folder {location}: {type(exc).__name__}: {exc}"

@@ -98,13 +98,17 @@ def _logging_section(ini_path: Path, module: str) -> str | None:
     return None
 
 
-def _importer(exc: BaseException, root: Path) -> str:
-    """'env.py' or 'app/models.py line 3': the project file whose import failed."""
+def project_frame(exc: BaseException, root: Path) -> str | None:
+    """'app/models.py line 3': the innermost frame of the traceback inside the project."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(root))]
     if not frames:
-        return "env.py"
-    frame = frames[-1]
-    return f"{Path(frame.filename).relative_to(root).as_posix()} line {frame.lineno}"
+        return None
+    return f"{Path(frames[-1].filename).relative_to(root).as_posix()} line {frames[-1].lineno}"
+
+
+def _importer(exc: BaseException, root: Path) -> str:
+    """'env.py' or 'app/models.py line 3': the project file whose import failed."""
+    return project_frame(exc, root) or "env.py"
 
 
 def _own_folder(module: str, root: Path) -> Path | None:

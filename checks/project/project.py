@@ -9,7 +9,6 @@ stages look at the schema in between, so no stage replays history from base per 
 from __future__ import annotations
 
 import contextlib
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,8 +377,5 @@ def first_line(exc: BaseException, limit: int = 3) -> str:
 
 def _project_frame(exc: BaseException, root: Path) -> str:
     """' (env.py line 12)' for the innermost frame inside the project, if any."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(root))]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    return f" ({Path(frame.filename).relative_to(root)} line {frame.lineno})"
+    where = missing.project_frame(exc, root)
+    return f" ({where})" if where else ""

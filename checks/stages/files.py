@@ -14,6 +14,8 @@ from pathlib import Path
 from alembic.util import CommandError
 
 from checks.lockfile import check_lock
+from checks.project import missing
+from checks.project.project import first_line
 from checks.result import Finding, Severity
 from checks.run import Run
 
@@ -149,9 +151,17 @@ def _load_check(run: Run) -> list[Finding]:
         return [Finding(Severity.ERROR, "history-unloadable", f"Alembic cannot order the history: {exc}",
                         hint="fix the down_revision chain it names")]
     except Exception as exc:  # noqa: BLE001 - a revision module raised on import
-        return [Finding(Severity.ERROR, "history-unloadable",
-                        f"Alembic cannot load the revisions: {type(exc).__name__}: {exc}",
-                        hint="import the named revision file by hand to see the error")]
+        project = run.project
+        # A revision importing the app pulls in its logging config and dependencies: say
+        # what is missing rather than what broke because of it.
+        explained = missing.explain(exc, project.root, project.ini_path, project.env.paths)
+        where = missing.project_frame(exc, project.root)
+        message = explained or (f"Alembic cannot load the revisions: {type(exc).__name__}: "
+                                f"{first_line(exc)}" + (f" ({where})" if where else ""))
+        return [Finding(Severity.ERROR, "history-unloadable", message, object=where,
+                        hint=None if explained else
+                        f"import {where.split(' line ')[0] if where else 'the revision files'} by hand "
+                        "(python -c 'import ...') to see the error")]
     if ordered:
         return []
     folders = ", ".join(str(p) for p in run.project.script._version_locations)

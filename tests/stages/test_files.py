@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from projects import Rev, build_project, items_revision
+from projects import CREATE_ITEMS, DROP_ITEMS, Rev, build_project, items_revision
 
 DEFECTS = {
     # Two files claim 0002: Alembic silently keeps one and the other never runs.
@@ -101,3 +101,23 @@ def test_an_empty_history_is_said_but_is_not_a_files_failure(verify, tmp_path):
     found = result.findings("files")
     assert [(f["code"], f["severity"]) for f in found] == [("no-revisions", "info")]
     assert found[0]["object"].endswith("migrations/versions"), "names the folder it looked in"
+
+
+def test_a_revision_whose_imports_need_a_missing_package_names_the_package(verify, tmp_path):
+    # mealie's shape: a revision imports the app, whose logging config names a handler
+    # from a package that is not installed.
+    logsetup = """\
+    import logging.config
+
+    logging.config.dictConfig({"version": 1, "handlers": {"pretty": {"class": "prettylogs.Handler"}},
+                               "root": {"handlers": ["pretty"]}})
+    """
+    revision = Rev("0001", None, CREATE_ITEMS, DROP_ITEMS)
+    project = build_project(tmp_path / "project", [revision], files={"app/logsetup.py": logsetup})
+    path = project / "migrations" / "versions" / revision.filename
+    path.write_text("import app.logsetup  # noqa\n" + path.read_text())
+    result = verify(project, "--stage", "files")
+
+    [finding] = result.findings("files")
+    assert finding["code"] == "history-unloadable"
+    assert "needs the package `prettylogs`" in finding["message"], finding["message"]

@@ -27,10 +27,11 @@ class MigrationError(VerifyError):
     """A revision failed against the database; names the revision and its file."""
 
     def __init__(self, message: str, revision: str | None = None, path: str | None = None,
-                 db_error: str | None = None) -> None:
+                 db_error: str | None = None, line: int | None = None) -> None:
         super().__init__(message)
         self.revision = revision
         self.path = path
+        self.line = line  # the failing line in the revision file, when its traceback shows it
         self.db_error = mask_passwords(db_error) if db_error else None
 
     @property

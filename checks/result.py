@@ -30,6 +30,10 @@ class Finding:
     revision: str | None = None
     object: str | None = None
     hint: str | None = None
+    # Where to look: the revision file (relative to the project root when inside it) and
+    # the line of the operation, function or assignment the finding is about.
+    file: str | None = None
+    line: int | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)

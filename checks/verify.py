@@ -7,6 +7,7 @@ import traceback
 
 from checks.errors import ConfigError, MigrationError, ProjectError, StageError
 from checks.project.project import first_line
+from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
 from checks.stages import STAGES
@@ -36,11 +37,21 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
             build_reported = any(f.code == "upgrade-failed" for r in results for f in r.findings)
             result = _run_one(run, name, started, report_build=not build_reported)
         run.progress.clear()
+        place(result.findings, run.project.root, lambda revision: _revision_path(run, revision))
         files_failed = files_failed or (name == "files" and result.status is Status.FAIL)
         results.append(result)
         if on_result:
             on_result(result)
     return results
+
+
+def _revision_path(run: Run, revision: str) -> str | None:
+    try:
+        with run.project.env.active():
+            script = run.project.script.get_revision(revision)
+    except Exception:  # noqa: BLE001 - a history Alembic cannot load: the finding says so
+        return None
+    return script.path if script is not None else None
 
 
 def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageResult:
@@ -60,7 +71,8 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
                            time.monotonic() - started)
     except MigrationError as exc:
         return StageResult(name, Status.ERROR, [Finding(
-            Severity.ERROR, "stage-error", str(exc), revision=exc.revision, object=exc.path)],
+            Severity.ERROR, "stage-error", str(exc), revision=exc.revision, object=exc.path,
+            file=exc.path, line=exc.line)],
             time.monotonic() - started)
     except StageError as exc:
         return StageResult(name, Status.ERROR, [Finding(

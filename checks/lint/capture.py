@@ -26,6 +26,7 @@ from alembic.script import Script
 from checks.errors import ProjectError
 from checks.project import missing
 from checks.project.project import Captured, Database, Project, StepState, first_line
+from checks.project.source_lines import call_sites, line_in
 from harness.server import Endpoint
 
 try:
@@ -43,6 +44,9 @@ class RevisionCapture:
     script: Script
     operations: list[MigrateOperation] = field(default_factory=list)
     sql: str = ""
+    # Per operation: where in `sql` its statements start, and the stack that invoked it.
+    offsets: list[int] = field(default_factory=list)
+    sites: list[tuple] = field(default_factory=list)
     error: str | None = None  # why the revision could not run offline
 
 
@@ -65,16 +69,23 @@ class _Recorder:
     def __init__(self, buffer: io.StringIO) -> None:
         self.buffer = buffer
         self.current: list[MigrateOperation] = []
+        self.offsets: list[int] = []
+        self.sites: list[tuple] = []
         self.first_op_at: int | None = None
 
     def record(self, operation: MigrateOperation) -> None:
         if self.first_op_at is None:
             self.first_op_at = self.buffer.tell()
         self.current.append(operation)
+        self.offsets.append(self.buffer.tell())
+        self.sites.append(call_sites())
 
-    def take(self) -> list[MigrateOperation]:
-        taken, self.current = self.current, []
-        return taken
+    def take(self, item: RevisionCapture, start: int = 0) -> None:
+        """Hand the operations recorded since the last take to `item`, whose SQL starts
+        at `start` in the buffer."""
+        item.operations, self.current = self.current, []
+        item.offsets, self.offsets = [o - start for o in self.offsets], []
+        item.sites, self.sites = self.sites, []
 
 
 @contextlib.contextmanager
@@ -139,7 +150,7 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
     def record(revision, _context):
         nonlocal mark
         item = items[state.done - 1]
-        item.operations = recorder.take()
+        recorder.take(item, mark)
         item.sql = buffer.getvalue()[mark:]
         mark = buffer.tell()
 
@@ -195,9 +206,17 @@ def _run_bare(item: RevisionCapture, upgrade: bool) -> None:
             function()
     except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
         item.error = f"{type(exc).__name__}: {first_line(exc)}"
-    item.operations = recorder.take()
+    recorder.take(item)
     item.sql = buffer.getvalue()
 
 
 def revision_file(item: RevisionCapture) -> str:
     return Path(item.script.path).name
+
+
+def operation_line(item: RevisionCapture, offset: int | None) -> int | None:
+    """The revision file's line of the operation whose SQL holds `offset`."""
+    if offset is None or not item.offsets:
+        return None
+    index = max((i for i, start in enumerate(item.offsets) if start <= offset), default=0)
+    return line_in(item.sites[index], item.script.path)

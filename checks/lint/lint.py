@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pglast.parser import ParseError
 
-from checks.lint.capture import Capture, capture
+from checks.lint.capture import Capture, capture, operation_line
 from checks.lint.operations import empty_downgrade, schema_and_data, vague_message
 from checks.lint.rules import RULES, Hit
 from checks.lint.settings import Allow, LintSettings
@@ -14,6 +14,7 @@ from checks.lint.sql import SqlReader
 from checks.lint.squawk import squawk_hits
 from checks.lint.suppress import inline_allows
 from checks.project.project import Project
+from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from harness.server import Endpoint
 
@@ -56,6 +57,7 @@ def lint_project(project: Project, settings: LintSettings, strict: bool = False,
     strict = strict or settings.strict
     hits, up = rule_hits(project, settings, endpoint)
     scripts = {c.script.revision: c.script for c in up.revisions}
+    captured = up.by_id()
     findings: list[Finding] = []
     allows = list(settings.allow)
     for revision, script in scripts.items():
@@ -66,12 +68,17 @@ def lint_project(project: Project, settings: LintSettings, strict: bool = False,
             findings.append(Finding(
                 Severity.ERROR if unknown else Severity.WARNING,
                 "unknown-rule" if unknown else "suppression-without-reason", problem.message,
-                revision=revision, object=", ".join(problem.codes),
+                revision=revision, object=", ".join(problem.codes), file=script.path, line=problem.line,
                 hint=(f"valid codes: {', '.join(RULES)}" if unknown else
                       "write it as `# verify: allow CODE -- why this is safe here`")))
     for hit in hits:
         finding = _finding(hit, scripts.get(hit.revision), settings, allows, strict)
         if finding is not None:
+            item = captured.get(hit.revision)
+            if item is not None:
+                finding.file = item.script.path
+                finding.line = hit.line or operation_line(item, hit.offset) or def_line(
+                    item.script.path, "upgrade")
             findings.append(finding)
     return findings
 

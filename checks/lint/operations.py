@@ -19,6 +19,7 @@ from sqlalchemy.sql.selectable import Selectable
 from checks.lint.capture import RevisionCapture
 from checks.lint.rules import Hit
 from checks.lint.sql import table_name
+from checks.project.source_lines import def_line, docstring_line, line_in
 
 _DATA_STATEMENTS = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt, ast.CopyStmt)
 _NEUTRAL_STATEMENTS = (ast.VariableSetStmt, ast.SelectStmt, ast.TransactionStmt)
@@ -74,15 +75,18 @@ def schema_and_data(item: RevisionCapture) -> list[Hit]:
                if isinstance(o, ops.CreateTableOp)}
     schema = False
     data_targets: list[str] = []
-    for operation in item.operations:
+    first_data: int | None = None
+    for index, operation in enumerate(item.operations):
         for kind, target in _kinds(operation):
             if kind == "schema":
                 schema = True
             elif kind == "data" and target not in created:
                 data_targets.append(target or "?")
+                first_data = index if first_data is None else first_data
     if schema and data_targets:
         return [Hit("schema-and-data", item.script.revision, data_targets[0],
-                    f"writes rows to {', '.join(dict.fromkeys(data_targets))}")]
+                    f"writes rows to {', '.join(dict.fromkeys(data_targets))}",
+                    line=line_in(item.sites[first_data], item.script.path) if item.sites else None)]
     return []
 
 
@@ -92,7 +96,8 @@ def empty_downgrade(upgrade: RevisionCapture, downgrade: RevisionCapture | None)
     does_something = any(kind != "neutral" for o in upgrade.operations for kind, _ in _kinds(o))
     if does_something and not downgrade.operations:
         return [Hit("empty-downgrade", upgrade.script.revision, "downgrade()",
-                    f"upgrade() runs {len(upgrade.operations)} operation(s), downgrade() none")]
+                    f"upgrade() runs {len(upgrade.operations)} operation(s), downgrade() none",
+                    line=def_line(upgrade.script.path, "downgrade"))]
     return []
 
 
@@ -101,5 +106,5 @@ def vague_message(script: Script) -> list[Hit]:
     words = re.findall(r"[a-z]+", message.lower())
     if all(w in VAGUE_WORDS for w in words):
         return [Hit("vague-message", script.revision, message or "(no message)",
-                    f"message {message!r}")]
+                    f"message {message!r}", line=docstring_line(script.path))]
     return []

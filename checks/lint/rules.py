@@ -115,3 +115,5 @@ class Hit:
     revision: str | None
     object: str | None
     detail: str = ""  # e.g. the statement, so the message shows what was seen
+    offset: int | None = None  # where in the revision's offline SQL the statement starts
+    line: int | None = None  # the revision file's line, when the rule knows it directly

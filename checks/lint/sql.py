@@ -59,11 +59,13 @@ class SqlReader:
         self.env_lock_timeout = any(_sets_lock_timeout(s, preamble) for s in _parse(preamble))
         self.hits: list[Hit] = []
         self.rev = _Revision("")
+        self.offset = 0  # of the statement being read, in its revision's SQL
 
     def read(self, revision: str, sql: str) -> None:
         """Raises pglast.parser.ParseError if the SQL does not parse."""
         self.rev = _Revision(revision)
         for raw in pglast.parse_sql(sql):
+            self.offset = raw.stmt_location or 0
             self._statement(raw.stmt, _text(raw, sql))
 
     # --- statements ---------------------------------------------------------------
@@ -90,7 +92,7 @@ class SqlReader:
             self._locks(table_name(stmt.relation), text)
 
     def _hit(self, code: str, obj: str | None, text: str) -> None:
-        self.hits.append(Hit(code, self.rev.id, obj, _short(text)))
+        self.hits.append(Hit(code, self.rev.id, obj, _short(text), offset=self.offset))
 
     def _existing(self, table: str) -> bool:
         return table not in self.rev.created_tables and table != self.version_table

@@ -40,5 +40,6 @@ def squawk_hits(revision: str, sql: str, rules: list[str]) -> list[Hit]:
         detail = violation.get("message", "")
         if violation.get("help"):
             detail += f" ({violation['help']})"
-        hits.append(Hit(f"squawk:{rule}", revision, statement, detail))
+        offset = sum(len(text) + 1 for text in lines[:line])
+        hits.append(Hit(f"squawk:{rule}", revision, statement, detail, offset=offset))
     return hits

@@ -27,6 +27,7 @@ from checks.project import driver, flask_app, locations, missing
 from checks.project.connection import shared_connection
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.settings import Settings, load_settings
+from checks.project.source_lines import traceback_line
 from harness.server import Endpoint
 
 # What env.py passes to context.configure that a drift comparison must honour.
@@ -267,7 +268,7 @@ class Project:
         return MigrationError(
             f"{direction} of {revision.revision} ({Path(revision.path).name}) failed: {db_error}",
             revision=revision.revision, path=revision.path,
-            db_error=f"{type(exc).__name__}: {db_error}")
+            db_error=f"{type(exc).__name__}: {db_error}", line=traceback_line(exc, revision.path))
 
     # --- reading state -------------------------------------------------------------
     def current_heads(self, database: Database) -> set[str]:

@@ -16,6 +16,7 @@ from alembic.util import CommandError
 from checks.lockfile import check_lock
 from checks.project import missing
 from checks.project.project import first_line
+from checks.project.source_lines import assignment_line, def_line
 from checks.result import Finding, Severity
 from checks.run import Run
 
@@ -28,6 +29,7 @@ class RevisionFile:
     depends_on: tuple[str, ...] = ()
     functions: set[str] = field(default_factory=set)
     syntax_error: str | None = None
+    syntax_line: int | None = None
 
 
 def _names(node: ast.expr | None) -> tuple[str, ...]:
@@ -50,6 +52,7 @@ def parse_revision_file(path: Path) -> RevisionFile:
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     except (SyntaxError, UnicodeDecodeError) as exc:
         info.syntax_error = f"{type(exc).__name__}: {exc}"
+        info.syntax_line = getattr(exc, "lineno", None)
         return info
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
@@ -94,14 +97,16 @@ def check(run: Run) -> list[Finding]:
         if info.syntax_error:
             findings.append(Finding(Severity.ERROR, "unparsable-revision",
                                     f"{info.path.name} does not parse: {info.syntax_error}",
-                                    object=str(info.path), hint="fix the file's Python syntax"))
+                                    object=str(info.path), hint="fix the file's Python syntax",
+                                    file=str(info.path), line=info.syntax_line or 1))
             continue
         if info.revision is None:
             if "upgrade" in info.functions:
                 findings.append(Finding(
                     Severity.ERROR, "revision-not-loaded",
                     f"{info.path.name} defines upgrade() but no revision id, so Alembic never runs it",
-                    object=str(info.path), hint="add revision = '<id>' and down_revision to the file"))
+                    object=str(info.path), hint="add revision = '<id>' and down_revision to the file",
+                    file=str(info.path), line=def_line(str(info.path), "upgrade")))
             continue
         by_id.setdefault(info.revision, []).append(info)
     for revision, infos in by_id.items():
@@ -111,6 +116,7 @@ def check(run: Run) -> list[Finding]:
                 Severity.ERROR, "duplicate-revision",
                 f"revision id {revision} is declared by {len(infos)} files ({names}); "
                 "Alembic keeps only one of them", revision=revision, object=names,
+                file=str(infos[-1].path), line=assignment_line(str(infos[-1].path), "revision"),
                 hint="give each file its own id (alembic revision generates one) and fix the "
                      "down_revision of the files that follow"))
     for revision, infos in by_id.items():
@@ -120,20 +126,24 @@ def check(run: Run) -> list[Finding]:
                 findings.append(Finding(
                     Severity.ERROR, "missing-down-revision",
                     f"{info.path.name}: down_revision {parent} names no revision file",
-                    revision=revision, object=parent,
+                    revision=revision, object=parent, file=str(info.path),
+                    line=assignment_line(str(info.path), "down_revision"),
                     hint="restore the missing file, or point down_revision at an existing revision"))
         for needed in info.depends_on:
             if needed not in by_id:
                 findings.append(Finding(
                     Severity.ERROR, "missing-dependency",
                     f"{info.path.name}: depends_on {needed} names no revision file",
-                    revision=revision, object=needed, hint="fix or remove the depends_on entry"))
+                    revision=revision, object=needed, file=str(info.path),
+                    line=assignment_line(str(info.path), "depends_on"),
+                    hint="fix or remove the depends_on entry"))
         for function in ("upgrade", "downgrade"):
             if function not in info.functions:
                 findings.append(Finding(
                     Severity.ERROR, f"missing-{function}",
                     f"{info.path.name} defines no {function}() function", revision=revision,
-                    object=f"{info.path.name}:{function}",
+                    object=f"{info.path.name}:{function}", file=str(info.path),
+                    line=assignment_line(str(info.path), "revision"),
                     hint=f"add def {function}() -> None: with the operations that "
                          f"{'apply' if function == 'upgrade' else 'undo'} this revision"))
     if not findings:

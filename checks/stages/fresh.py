@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run
 
@@ -17,7 +18,8 @@ def check(run: Run) -> list[Finding]:
         return [Finding(Severity.ERROR, "upgrade-failed",
                         f"upgrade of {err.revision} ({Path(err.path).name}) failed on an empty "
                         f"database: {err.db_error}",
-                        revision=err.revision, object=err.path,
+                        revision=err.revision, object=err.path, file=err.path,
+                        line=err.line or def_line(err.path, "upgrade"),
                         hint="fix the revision so it runs on an empty database; if it relies on "
                              "tables made outside migrations, create them in an earlier revision "
                              "(or configure a bootstrap hook)")]

@@ -15,6 +15,7 @@ from pathlib import Path
 from alembic.script import Script
 
 from checks.errors import ConfigError, MigrationError
+from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
@@ -98,6 +99,7 @@ def _not_repeatable(revision: Script, diff: SchemaDifference) -> Finding:
         Severity.ERROR, "roundtrip-differs",
         f"upgrading {revision.revision} ({Path(revision.path).name}) again after its downgrade does "
         f"not rebuild the same schema: {diff.message}", object=diff.object, revision=revision.revision,
+        file=revision.path, line=def_line(revision.path, "upgrade"),
         hint="the upgrade depends on something that differs the second time (a value computed when it "
              "runs, a row or object its downgrade left); make it build the same schema every time")
 
@@ -112,14 +114,15 @@ def _trace(revision: Script, diff: SchemaDifference, before: Snapshot, after: Sn
             Severity.WARNING, "enum-label-kept",
             f"downgrade of {revision.revision} ({name}) leaves {labels} in {diff.object}: PostgreSQL "
             "cannot drop an enum label, so the type keeps it", revision=revision.revision,
-            object=diff.object,
+            object=diff.object, file=revision.path, line=def_line(revision.path, "downgrade"),
             hint="harmless when the upgrade adds it with ADD VALUE IF NOT EXISTS (a re-upgrade "
                  "that fails on it is reported apart); to remove it, recreate the type in "
                  "downgrade() (rename, create, ALTER COLUMN ... TYPE ... USING, drop the old one)")
     return Finding(
         Severity.ERROR, "downgrade-leaves-trace",
         f"downgrade of {revision.revision} ({name}) does not undo its upgrade: {diff.message}",
-        revision=revision.revision, object=diff.object,
+        revision=revision.revision, object=diff.object, file=revision.path,
+        line=def_line(revision.path, "downgrade"),
         hint=f"make downgrade() in {name} reverse every operation of upgrade(), in reverse order "
              "(drop what it created, including types and indexes)")
 
@@ -162,7 +165,8 @@ def _one_way(exc: MigrationError, above: list[Script]) -> Finding:
         Severity.WARNING, "one-way-revision",
         f"{exc.revision} ({Path(exc.path).name}) declares its downgrade irreversible (it raises "
         f"NotImplementedError); the round trip stops there: {checked}",
-        revision=exc.revision, object=exc.path,
+        revision=exc.revision, object=exc.path, file=exc.path,
+        line=exc.line or (def_line(exc.path, "downgrade") if exc.path else None),
         hint=(f"nothing to do if rollbacks past {exc.revision} are not promised; say so with "
               f"downgrade_floor = \"{above[0].revision}\" to skip this warning" if above else
               f"nothing to do if rollbacks past {exc.revision} are not promised"))
@@ -177,4 +181,6 @@ def _failed(run: Run, exc: MigrationError, what: str, order: list[Script]) -> Fi
                 f"remove it, or make upgrade() tolerate it; {_floor_advice(run, exc.revision, order)}")
     return Finding(Severity.ERROR, "downgrade-failed" if what == "downgrade" else "reupgrade-failed",
                    f"{what} of {exc.revision} ({Path(exc.path).name}) failed: {exc.db_error}",
-                   revision=exc.revision, object=exc.path, hint=hint)
+                   revision=exc.revision, object=exc.path, hint=hint, file=exc.path,
+                   line=exc.line or (def_line(exc.path, "downgrade" if what == "downgrade" else "upgrade")
+                                     if exc.path else None))

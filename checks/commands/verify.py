@@ -6,9 +6,14 @@ import sys
 from pathlib import Path
 
 from checks.commands.project_args import add_project_arguments, open_project
+from checks.errors import ConfigError
 from checks.progress import Progress
 from checks.report.console import print_stage
+from checks.report.github import in_actions, report_github
+from checks.report.graph import read_graph
+from checks.report.html import write_html
 from checks.report.json_report import Outcome, build_report, forget_report, write_report
+from checks.report.junit import write_junit
 from checks.result import Status
 from checks.run import Run
 from checks.stages import STAGES
@@ -28,6 +33,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major version")
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
     parser.add_argument("--report-json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--report-junit", metavar="FILE", help="also write JUnit XML: a test case per "
+                        "stage per revision, for CI test views")
+    parser.add_argument("--report-html", metavar="FILE", help="also write one self-contained HTML page: "
+                        "revision graph, stages, drift, timings")
     parser.add_argument("--strict", action="store_true", help="lint warnings fail the run")
     parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
                         "too, and show the project's own output (env.py logging) on stderr")
@@ -35,9 +44,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    report_path = Path(args.report_json) if args.report_json else None
-    if report_path is not None:
-        forget_report(report_path)  # a run that ends early must not leave the last run's verdict
+    paths = {kind: Path(value) for kind, value in (("JSON", args.report_json), ("JUnit", args.report_junit),
+                                                   ("HTML", args.report_html)) if value}
+    for kind, path in paths.items():
+        forget_report(path, kind)  # a run that ends early must not leave the last run's verdict
     outcome = Outcome(project=str(Path(args.project).resolve()))
     try:
         return _verify(args, outcome)
@@ -45,9 +55,33 @@ def run(args) -> int:
         outcome.error = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
         raise
     finally:
-        if report_path is not None:
-            write_report(report_path, build_report(outcome.project, outcome.backend, outcome.version,
-                                                   outcome.results, outcome.server, error=outcome.error))
+        _write_reports(paths, outcome)
+
+
+def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
+    """Every report is written however the run ended; one that cannot be written does not
+    keep the others from being written."""
+    writers = []
+    if "JSON" in paths:
+        writers.append(lambda: write_report(paths["JSON"], build_report(
+            outcome.project, outcome.backend, outcome.version, outcome.results, outcome.server,
+            error=outcome.error)))
+    if "JUnit" in paths:
+        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, [n.id for n in outcome.graph],
+                                           outcome.error, outcome.project))
+    if "HTML" in paths:
+        writers.append(lambda: write_html(paths["HTML"], outcome.results, outcome.graph, outcome.project,
+                                          outcome.server, outcome.error))
+    if in_actions():
+        writers.append(lambda: report_github(outcome.results, outcome.project, outcome.error, sys.stdout))
+    failure = None
+    for write in writers:
+        try:
+            write()
+        except ConfigError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def _verify(args, outcome: Outcome) -> int:
@@ -55,6 +89,7 @@ def _verify(args, outcome: Outcome) -> int:
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
+    outcome.graph = read_graph(project)
     if args.verbose:
         project.env.output.echo = sys.stderr
     with open_server(args.backend, args.pg, args.url) as server:

@@ -21,6 +21,7 @@ class Outcome:
     server: str | None = None
     results: list[StageResult] = field(default_factory=list)
     error: str | None = None  # why the run ended before its stages could report
+    graph: list = field(default_factory=list)  # the revision graph (report.graph.Node), for drawings
 
 
 def build_report(project: str, backend: str | None, postgres_version: str | None,
@@ -36,12 +37,12 @@ def build_report(project: str, backend: str | None, postgres_version: str | None
     }
 
 
-def forget_report(path: Path) -> None:
+def forget_report(path: Path, kind: str = "JSON") -> None:
     """Remove an earlier run's report before this run starts."""
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot replace the JSON report at {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot replace the {kind} report at {path}: {exc.strerror}") from None
 
 
 def write_report(path: Path, report: dict) -> None:

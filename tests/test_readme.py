@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tomllib
 import venv
+from pathlib import Path
 
 import pytest
 from cli_support import EXAMPLE, ROOT, run_cli
@@ -116,12 +117,14 @@ def test_every_command_names_what_exists():
                                   and "compose" not in a], ids=" ".join)
 def test_the_verify_commands_run_on_the_example(argv, pg_server, tmp_path):
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
-    args = [str(EXAMPLE) if a == "path/to/app" else str(tmp_path / a) if a.endswith(".json") else a
+    reports = (".json", ".xml", ".html")
+    args = [str(EXAMPLE) if a == "path/to/app" else str(tmp_path / a) if a.endswith(reports) else a
             for a in argv[3:]]
     result = run_cli(*args, url=url)
     assert result.code == 0, result.stdout + result.stderr
-    if "--report-json" in args:
-        assert (tmp_path / "out.json").is_file()
+    for option in ("--report-json", "--report-junit", "--report-html"):
+        if option in args:
+            assert Path(args[args.index(option) + 1]).is_file(), option
 
 
 def test_a_plain_pip_install_gives_every_stage_and_the_console_script(pg_server, tmp_path):

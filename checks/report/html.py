@@ -126,15 +126,23 @@ def _stage_table(results: list[StageResult]) -> str:
             f"<th>Info</th><th>Time</th></tr>{''.join(rows)}</table>")
 
 
-_SIDES = re.compile(r"^(?P<what>.*?)(?P<models>\S+) in (?:the )?models, (?P<migrations>.+) in "
-                    r"(?:the )?migrations$")
+# The wording of checks.schema.report: "{object}: {property} {models} in models, {migrations}
+# in migrations", or "{object}: exists in models, missing in migrations[: detail]".
+_CHANGED = re.compile(r"^(?P<prop>\S+) (?P<models>.+) in models, (?P<migrations>.+) in migrations$", re.S)
+_ONE_SIDED = re.compile(r"^exists in (?P<present>models|migrations), missing in \w+(?:: (?P<detail>.*))?$",
+                        re.S)
 
 
-def _sides(message: str) -> tuple[str, str, str]:
+def _sides(finding: Finding) -> tuple[str, str, str]:
     """(what differs, the models' side, the migrations' side), read from the message."""
-    match = _SIDES.match(message)
-    if match:
-        return match["what"].rstrip(": "), match["models"], match["migrations"]
+    message = finding.message
+    rest = message.removeprefix(f"{finding.object}: ") if finding.object else message
+    if match := _ONE_SIDED.match(rest):
+        detail = match["detail"] or "present"
+        return "exists", *((detail, "missing") if match["present"] == "models" else ("missing", detail))
+    if match := _CHANGED.match(rest):
+        return match["prop"], match["models"], match["migrations"]
+    # Alembic's autogenerate wording.
     if "in the models but no migration" in message:
         return message, "present", "missing"
     if "after the migrations but is in no model" in message:
@@ -149,7 +157,7 @@ def _drift_table(results: list[StageResult]) -> str:
         return "<p>No drift between the models and the migrations.</p>"
     cells = []
     for f in rows:
-        what, models, migrations = _sides(f.message)
+        what, models, migrations = _sides(f)
         cells.append(f"<tr><td><code>{escape(f.object or '')}</code></td><td>{escape(what)}</td>"
                      f"<td>{escape(models)}</td><td>{escape(migrations)}</td></tr>")
     return ('<table id="drift"><tr><th>Object</th><th>Difference</th><th>Models</th><th>Migrations</th></tr>'

@@ -35,10 +35,15 @@ class ServerError(HarnessError):
 _UNREACHABLE = ("Connection refused", "could not translate host name", "failed to resolve host")
 
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@", re.I)
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
+# password=..., PGPASSWORD=..., POSTGRES_PASSWORD: ..., "password": "..." (libpq, env, dicts).
+_KV_PASSWORD = re.compile(r"""(["']?\w*password["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;}&)]+)""", re.I)
+
+# pydantic names the field on one line and echoes its value on the next.
+_FIELD_VALUE = re.compile(r"(password\w*[ \t]*\n[^\n]*?input_value=)('[^']*'|\"[^\"]*\"|[^\s,\]]+)", re.I)
 
 
 def mask_passwords(text: str) -> str:
-    """Replace any password in URLs or libpq key/value strings with ***."""
+    """Replace any password in URLs, key/value strings, dicts or echoed fields with ***."""
     text = _URL_PASSWORD.sub(lambda m: f"{m.group('scheme')}***@", text)
+    text = _FIELD_VALUE.sub(lambda m: f"{m.group(1)}***", text)
     return _KV_PASSWORD.sub(lambda m: f"{m.group(1)}***", text)

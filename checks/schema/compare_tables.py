@@ -6,11 +6,11 @@ from typing import TypeVar
 
 from checks.schema.normalize import default_key, foreign_key_parts
 from checks.schema.report import Report, pair
-from checks.schema.snapshot import Constraint, Index, Snapshot, Trigger
+from checks.schema.snapshot import Constraint, Index, Policy, Snapshot, Trigger
 
 _TABLE_PROPERTIES = ("kind", "partition_key", "partition_of", "partition_bound", "comment")
 _COLUMN_PROPERTIES = ("type", "nullable", "identity", "generated", "collation", "comment")
-_Item = TypeVar("_Item", Constraint, Index, Trigger)
+_Item = TypeVar("_Item", Constraint, Index, Trigger, Policy)
 
 _CONSTRAINT_KINDS = {
     "p": "primary key",
@@ -86,6 +86,20 @@ def compare_triggers(report: Report, expected: Snapshot, actual: Snapshot) -> No
         lambda t: (t.table, t.name),
     )
     _report_definitions(report, "trigger", pairs, only_expected, only_actual)
+
+
+def compare_policies(report: Report, expected: Snapshot, actual: Snapshot) -> None:
+    for table in sorted(expected.tables.keys() & actual.tables.keys()):
+        if not report.skips(table):
+            report.changed(f"table {table}", "row_security", expected.row_security.get(table, "off"),
+                           actual.row_security.get(table, "off"))
+    # Policy names are written by hand, like trigger names.
+    pairs, only_expected, only_actual = pair(
+        _on_shared_relations(report, expected.policies, expected, actual),
+        _on_shared_relations(report, actual.policies, expected, actual),
+        lambda p: (p.table, p.name),
+    )
+    _report_definitions(report, "policy", pairs, only_expected, only_actual)
 
 
 def _report_definitions(report: Report, kind: str, pairs, only_expected, only_actual) -> None:

@@ -19,6 +19,7 @@ COMPARATORS = (
     compare_tables.compare_constraints,
     compare_tables.compare_indexes,
     compare_tables.compare_triggers,
+    compare_tables.compare_policies,
     compare_objects.compare_sequences,
     compare_objects.compare_views,
     compare_objects.compare_functions,

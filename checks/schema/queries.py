@@ -187,3 +187,29 @@ JOIN {_RELATION_FROM} ON c.oid = t.tgrelid
 WHERE NOT t.tgisinternal AND {_USER_RELATION}
 ORDER BY 1, 2, 3
 """
+
+# Row-level security policies, each rendered as CREATE POLICY would state it.
+POLICIES = f"""
+SELECT n.nspname, c.relname, p.polname,
+       concat_ws(' ',
+                 CASE WHEN p.polpermissive THEN 'AS PERMISSIVE' ELSE 'AS RESTRICTIVE' END,
+                 'FOR ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                                         WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                 'TO ' || (SELECT string_agg(role, ', ' ORDER BY role) FROM (
+                              SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END AS role
+                              FROM unnest(p.polroles) AS r) roles),
+                 'USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+                 'WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')')
+FROM pg_policy p
+JOIN {_RELATION_FROM} ON c.oid = p.polrelid
+WHERE {_USER_RELATION}
+ORDER BY 1, 2, 3
+"""
+
+# Tables with row-level security switched on, and whether it binds their owner too.
+ROW_SECURITY = f"""
+SELECT n.nspname, c.relname, CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END
+FROM {_RELATION_FROM}
+WHERE c.relrowsecurity AND {_USER_RELATION}
+ORDER BY 1, 2
+"""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from checks.schema.snapshot import Constraint, Index, Snapshot, Table
 
 # Kinds of object a scope can leave out wholesale.
-OPTIONAL_KINDS = ("views", "functions", "triggers", "sequences", "domains", "enums")
+OPTIONAL_KINDS = ("views", "functions", "triggers", "policies", "sequences", "domains", "enums")
 
 
 def _keep_all(*_args) -> bool:
@@ -80,6 +80,11 @@ def narrow(snap: Snapshot, scope: Scope) -> Snapshot:
                       and columns_kept(i.table, i.columns) and scope.index(i)),
         triggers=() if "triggers" in scope.left_out else tuple(
             t for t in snap.triggers if on_kept_table(t.table)),
+        # Row-level security goes with its policies: neither can be declared without the other's DDL.
+        policies=() if "policies" in scope.left_out else tuple(
+            p for p in snap.policies if on_kept_table(p.table)),
+        row_security={} if "policies" in scope.left_out else {
+            t: mode for t, mode in snap.row_security.items() if t in tables},
         sequences=sequences,
         views=wanted("views", snap.views),
         enums=wanted("enums", snap.enums),

@@ -86,6 +86,13 @@ class Trigger:
     definition: str
 
 
+@dataclass(frozen=True)
+class Policy:
+    table: str
+    name: str
+    definition: str  # AS PERMISSIVE FOR ALL TO public USING (...) WITH CHECK (...)
+
+
 @dataclass
 class Snapshot:
     schemas: tuple[str, ...] = ()
@@ -94,6 +101,8 @@ class Snapshot:
     constraints: tuple[Constraint, ...] = ()
     indexes: tuple[Index, ...] = ()
     triggers: tuple[Trigger, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    row_security: dict[str, str] = field(default_factory=dict)  # table -> "enabled" or "forced"
     sequences: dict[str, Sequence] = field(default_factory=dict)
     views: dict[str, View] = field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -140,6 +149,12 @@ def take_snapshot(conn: psycopg.Connection, *, version_table: str = "alembic_ver
             Trigger(display_name(schema, table), name, definition)
             for schema, table, name, definition in rows(queries.TRIGGERS)
         )
+        snap.policies = tuple(
+            Policy(display_name(schema, table), name, definition)
+            for schema, table, name, definition in rows(queries.POLICIES)
+        )
+        snap.row_security = {display_name(schema, table): mode
+                             for schema, table, mode in rows(queries.ROW_SECURITY)}
         for schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
             snap.sequences[display_name(schema, name)] = Sequence(*values, owned_by=owner)

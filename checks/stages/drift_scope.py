@@ -4,7 +4,7 @@ env.py tells autogenerate what to leave alone (`include_object`, `include_name`,
 `include_schemas`). The catalog comparison must leave the same things alone, or it
 reports as drift the PostGIS tables, the partitions and the legacy schemas a project
 has deliberately excluded. Kinds of object SQLAlchemy models cannot declare (views,
-functions, triggers made with `op.execute`) are compared only when the models do
+functions, triggers, row-level security made with `op.execute`) are compared only when the models do
 declare some of that kind themselves, through DDL events.
 """
 
@@ -18,7 +18,7 @@ from checks.schema.scope import Scope, objects_in_schema, schema_of
 from checks.schema.snapshot import Constraint, Index, Snapshot
 
 # Kinds a models database holds only when the models attach DDL for them.
-DDL_ONLY_KINDS = ("views", "functions", "triggers")
+DDL_ONLY_KINDS = ("views", "functions", "triggers", "policies")
 _CONSTRAINT_TYPES = {"u": "unique_constraint", "f": "foreign_key_constraint"}
 
 IncludeObject = Callable[..., bool]

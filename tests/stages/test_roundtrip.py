@@ -198,3 +198,18 @@ def test_an_upgrade_that_cannot_run_twice_is_named_by_the_staircase(verify, tmp_
     [finding] = result.findings("roundtrip")
     assert (finding["code"], finding["revision"]) == ("reupgrade-failed", "0002"), finding
     assert finding["object"].endswith("0002_seed.py") and "duplicate key" in finding["message"]
+
+
+def test_a_policy_and_row_security_a_downgrade_leaves_are_named(verify, tmp_path):
+    # Models cannot declare them, so drift leaves them alone; the round trip still checks them.
+    upgrade = """\
+    op.execute("ALTER TABLE items ENABLE ROW LEVEL SECURITY")
+    op.execute("CREATE POLICY items_named ON items FOR SELECT USING (name <> '')")
+    """
+    revisions = [items_revision(), Rev("0002", "0001", upgrade, 'op.execute("SELECT 1")')]
+    result = verify(build_project(tmp_path / "project", revisions))
+
+    assert result.stage("drift")["status"] == "pass", result.stdout
+    found = [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
+    assert ("downgrade-leaves-trace", "0002", "table items") in found, found
+    assert ("downgrade-leaves-trace", "0002", "policy items.items_named") in found, found

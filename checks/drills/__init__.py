@@ -1,0 +1,13 @@
+"""Recovery drills: each breaks a throwaway database the way real ones break, runs the
+documented fix with the recovery tasks' own functions, and checks nothing was lost.
+
+One module per drill, each with `drill(run) -> list[Finding]`; a passing drill returns
+one info finding saying what it proved.
+"""
+
+from checks.drills import behind, unknown_revision
+
+DRILLS = {
+    unknown_revision.NAME: unknown_revision.drill,
+    behind.NAME: behind.drill,
+}

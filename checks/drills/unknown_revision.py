@@ -65,6 +65,9 @@ def drill(run: Run) -> list[Finding]:
 
 
 def _lose_version(conn, version_table: str) -> None:
+    # At base nothing has written the table yet; Alembic's own shape.
+    conn.execute(f'CREATE TABLE IF NOT EXISTS "{version_table}" (version_num varchar(32) NOT NULL '
+                 f'CONSTRAINT "{version_table}_pkc" PRIMARY KEY)')
     conn.execute(f'UPDATE "{version_table}" SET version_num = %s', (LOST,))
     if conn.execute(f'SELECT count(*) FROM "{version_table}"').fetchone()[0] == 0:
         conn.execute(f'INSERT INTO "{version_table}" (version_num) VALUES (%s)', (LOST,))

@@ -5,11 +5,12 @@ One module per drill, each with `drill(run) -> list[Finding]`; a passing drill r
 one info finding saying what it proved.
 """
 
-from checks.drills import backup_restore, behind, history_under_data, unknown_revision
+from checks.drills import backup_restore, behind, failed_migration, history_under_data, unknown_revision
 
 DRILLS = {
     unknown_revision.NAME: unknown_revision.drill,
     behind.NAME: behind.drill,
     backup_restore.NAME: backup_restore.drill,
     history_under_data.NAME: history_under_data.drill,
+    failed_migration.NAME: failed_migration.drill,
 }

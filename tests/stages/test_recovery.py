@@ -8,7 +8,7 @@ from pathlib import Path
 from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example"
-DRILLS = ("unknown-revision", "behind", "backup-restore", "history-under-data")
+DRILLS = ("unknown-revision", "behind", "backup-restore", "history-under-data", "failed-migration")
 
 # A NOT NULL column without a default: fine on the empty tables of every other stage.
 ADD_REQUIRED = Rev("0002", "0001", 'op.add_column("items", sa.Column("price", sa.Integer, nullable=False))',
@@ -87,3 +87,35 @@ def test_backup_that_does_not_restore_is_caught(verify, tmp_path):
     [finding] = result.findings("recovery", "backup-does-not-restore")
     assert "inner_norm" in finding["message"], finding
     assert "search_path" in finding["hint"]
+
+
+def test_env_py_in_autocommit_leaves_a_failed_revision_half_applied(verify, tmp_path):
+    template = Path(__file__).resolve().parents[1] / "fixtures" / "envs" / "sync_template.py"
+    autocommit_env = template.read_text()
+    autocommit_env = autocommit_env.replace("with connectable.connect() as connection:",
+                                            'with connectable.execution_options(isolation_level="AUTOCOMMIT")'
+                                            ".connect() as connection:")
+    revisions = [items_revision(), Rev("0002", "0001", 'op.create_table("tags", sa.Column("id", sa.Integer))',
+                                       'op.drop_table("tags")', file="0002_tags.py")]
+    models = ITEMS_MODELS + 'tags = sa.Table("tags", metadata, sa.Column("id", sa.Integer))\n'
+    project = build_project(tmp_path / "project", revisions, models=models,
+                            files={"migrations/env.py": autocommit_env})
+    result = _recovery(verify, project)
+    [finding] = result.findings("recovery", "failure-half-applied")
+    assert finding["revision"] == "0002" and finding["object"] == "env.py", finding
+    assert "0002" in finding["message"] and "AUTOCOMMIT" in finding["hint"]
+
+
+def test_revision_outside_a_transaction_is_named(verify, tmp_path):
+    concurrently = Rev("0002", "0001",
+                       'with op.get_context().autocommit_block():\n'
+                       '    op.create_index("ix_items_name", "items", ["name"],\n'
+                       '                    postgresql_concurrently=True)',
+                       'op.drop_index("ix_items_name", table_name="items")', file="0002_index.py")
+    models = ITEMS_MODELS + 'sa.Index("ix_items_name", items.c.name)\n'
+    result = _recovery(verify, build_project(tmp_path / "project", [items_revision(), concurrently],
+                                             models=models))
+    assert result.code == 0, result.stdout
+    assert result.stage("recovery")["status"] == "warn"
+    [finding] = result.findings("recovery", "not-transactional")
+    assert finding["revision"] == "0002" and "indisvalid" in finding["hint"]

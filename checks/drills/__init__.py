@@ -5,7 +5,14 @@ One module per drill, each with `drill(run) -> list[Finding]`; a passing drill r
 one info finding saying what it proved.
 """
 
-from checks.drills import backup_restore, behind, failed_migration, history_under_data, unknown_revision
+from checks.drills import (
+    backup_restore,
+    behind,
+    failed_migration,
+    history_under_data,
+    startup,
+    unknown_revision,
+)
 
 DRILLS = {
     unknown_revision.NAME: unknown_revision.drill,
@@ -13,4 +20,5 @@ DRILLS = {
     backup_restore.NAME: backup_restore.drill,
     history_under_data.NAME: history_under_data.drill,
     failed_migration.NAME: failed_migration.drill,
+    startup.NAME: startup.drill,
 }

@@ -7,7 +7,7 @@ worked and kept every row.
 
 from __future__ import annotations
 
-from checks.drills import DRILLS
+from checks import drills
 from checks.result import Finding
 from checks.run import Run
 from checks.stages.skips import skipped_for_build
@@ -20,6 +20,6 @@ def check(run: Run) -> list[Finding]:
     if build.error is not None:
         return skipped_for_build(build)
     findings: list[Finding] = []
-    for drill in DRILLS.values():
+    for drill in drills.DRILLS.values():
         findings += drill(run)
     return findings

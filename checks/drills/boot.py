@@ -1,0 +1,34 @@
+"""One application instance booting, as a forked copy of this process.
+
+The startup drill forks several at once (forked, so none pays the imports again). Each
+waits for the same signal, so that every instance migrates at the same moment, then runs
+`upgrade heads` as `alembic upgrade` does: the path is worked out inside env.py's run,
+after whatever lock env.py takes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+
+from checks.project.connection import shared_connection
+from checks.project.output import ProjectOutput
+from checks.project.project import Database, Project
+
+WAIT_S = 60.0
+
+
+def boot(project: Project, database: Database, log_folder: Path, go, results) -> None:
+    """Report {"ok": bool, "error": str} on `results` once the upgrade ends."""
+    project.env.output = ProjectOutput(log_folder)  # never the run's own log, shared after a fork
+    url = database.endpoint.url(database.name, project.drivers.shared)
+    go.wait(WAIT_S)
+    try:
+        with project.env.active(database.endpoint, database.name), shared_connection(url) as conn:
+            command.upgrade(project.config(database, conn), "heads")
+    except BaseException as exc:  # noqa: BLE001 - whatever the boot died of is the drill's finding
+        text = str(exc).strip()
+        results.put({"ok": False, "error": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"})
+        return
+    results.put({"ok": True})

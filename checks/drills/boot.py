@@ -1,22 +1,29 @@
 """One application instance booting, as a forked copy of this process.
 
 The startup drill forks several at once (forked, so none pays the imports again). Each
-waits for the same signal, so that every instance migrates at the same moment, then runs
-`upgrade heads` as `alembic upgrade` does: the path is worked out inside env.py's run,
-after whatever lock env.py takes.
+waits for the same signal, then runs `upgrade heads` as `alembic upgrade` does: the path
+is worked out inside env.py's run, after whatever lock env.py takes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
+from alembic.runtime.environment import EnvironmentContext
 
 from checks.project.connection import shared_connection
 from checks.project.output import ProjectOutput
 from checks.project.project import Database, Project
 
 WAIT_S = 60.0
+# How long an instance holds its first revision uncommitted: long enough that every other
+# instance, started together, has begun its own upgrade by then, so an unserialized
+# project races every time rather than when the scheduler happens to interleave them.
+LINGER_S = 0.5
 
 
 def boot(project: Project, database: Database, log_folder: Path, go, results) -> None:
@@ -25,10 +32,35 @@ def boot(project: Project, database: Database, log_folder: Path, go, results) ->
     url = database.endpoint.url(database.name, project.drivers.shared)
     go.wait(WAIT_S)
     try:
-        with project.env.active(database.endpoint, database.name), shared_connection(url) as conn:
+        with _lingering(), project.env.active(database.endpoint, database.name), \
+                shared_connection(url) as conn:
             command.upgrade(project.config(database, conn), "heads")
     except BaseException as exc:  # noqa: BLE001 - whatever the boot died of is the drill's finding
         text = str(exc).strip()
         results.put({"ok": False, "error": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"})
         return
     results.put({"ok": True})
+
+
+@contextlib.contextmanager
+def _lingering() -> Iterator[None]:
+    """Pause after the first revision env.py applies (this process only: it is a fork)."""
+    original = EnvironmentContext.configure
+    paused = []
+
+    def linger(**_kwargs) -> None:
+        if not paused:
+            paused.append(True)
+            time.sleep(LINGER_S)
+
+    def configure(self, *args, **kwargs):
+        theirs = kwargs.get("on_version_apply")
+        theirs = list(theirs) if isinstance(theirs, list | tuple) else [theirs] if theirs else []
+        kwargs["on_version_apply"] = (*theirs, linger)
+        return original(self, *args, **kwargs)
+
+    EnvironmentContext.configure = configure
+    try:
+        yield
+    finally:
+        EnvironmentContext.configure = original

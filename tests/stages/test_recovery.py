@@ -8,7 +8,8 @@ from pathlib import Path
 from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example"
-DRILLS = ("unknown-revision", "behind", "backup-restore", "history-under-data", "failed-migration")
+DRILLS = ("unknown-revision", "behind", "backup-restore", "history-under-data", "failed-migration",
+          "startup")
 
 # A NOT NULL column without a default: fine on the empty tables of every other stage.
 ADD_REQUIRED = Rev("0002", "0001", 'op.add_column("items", sa.Column("price", sa.Integer, nullable=False))',
@@ -119,3 +120,13 @@ def test_revision_outside_a_transaction_is_named(verify, tmp_path):
     assert result.stage("recovery")["status"] == "warn"
     [finding] = result.findings("recovery", "not-transactional")
     assert finding["revision"] == "0002" and "indisvalid" in finding["hint"]
+
+
+def test_instances_migrating_on_boot_without_a_lock_race(verify, tmp_path):
+    # Alembic's own template takes no lock: the losers of the race fail to boot.
+    result = _recovery(verify, build_project(tmp_path / "project", [items_revision()]))
+    assert result.code == 0, result.stdout
+    [finding] = result.findings("recovery", "startup-race")
+    assert finding["severity"] == "warning" and finding["object"] == "env.py"
+    assert "already exists" in finding["message"] or "duplicate key" in finding["message"], finding
+    assert "pg_advisory_lock" in finding["hint"] and "one-off job" in finding["hint"]

@@ -17,7 +17,7 @@ from checks.errors import MigrationError
 from checks.recovery import revisions
 from checks.result import Finding, Severity
 from checks.run import Run
-from checks.schema import take_snapshot
+from checks.schema import diff_snapshots, take_snapshot
 
 NAME = "unknown-revision"
 LOST = "0badc0ffee00"  # the id of a revision file nobody has any more
@@ -42,7 +42,7 @@ def drill(run: Run) -> list[Finding]:
         if position.unknown != (LOST,):
             return [_failed("doctor does not see the version row as unknown", expected_label)]
         match = best_match(history, live, ignore)
-        if match is None or history.states.get(match.revision) != history.states.get(expected_label):
+        if match is None or not _same(history, match.revision, expected_label, ignore):
             named = match.revision if match else "nothing"
             return [_failed(f"doctor matched the schema to {named}, not {expected_label}", expected_label)]
         try:
@@ -62,6 +62,14 @@ def drill(run: Run) -> list[Finding]:
                         f"{NAME} drill: stamp and upgrade lost rows in {', '.join(lost)}")]
     return [passed(NAME, f"doctor matched the schema to {match.revision}; `stamp {match.revision}` "
                          f"then `upgrade` applied {len(applied)} revision(s) with every row kept")]
+
+
+def _same(history, label: str, expected: str, ignore: frozenset[str]) -> bool:
+    """Equal schemas, as doctor sees them: objects the settings ignore cannot tell revisions apart."""
+    found, wanted = history.states.get(label), history.states.get(expected)
+    if found is None or wanted is None:
+        return False
+    return found == wanted or not diff_snapshots(wanted, found, ignore=ignore)
 
 
 def _lose_version(conn, version_table: str) -> None:

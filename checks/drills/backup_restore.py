@@ -12,7 +12,7 @@ from pathlib import Path
 
 from checks.drills import rows
 from checks.drills.workspace import at_head, passed
-from checks.errors import MigrationError
+from checks.errors import ConfigError, MigrationError
 from checks.recovery import revisions
 from checks.recovery.backup import BackupError, backup, restore
 from checks.result import Finding, Severity
@@ -37,7 +37,7 @@ def drill(run: Run) -> list[Finding]:
             rows.seed(conn, space.version_table)
             schema = take_snapshot(conn, version_table=space.version_table)
             data = rows.contents(conn, space.version_table)
-            version = revisions.current(space.target)
+            version = revisions.current(space.target, run.project)
         try:
             dump = backup(space.target, Path(folder), reason="drill")
             _destroy(run, space)
@@ -48,7 +48,7 @@ def drill(run: Run) -> list[Finding]:
         with space.connect() as conn:
             schema_after = take_snapshot(conn, version_table=space.version_table)
             data_after = rows.contents(conn, space.version_table)
-        version_after = revisions.current(space.target)
+        version_after = revisions.current(space.target, run.project)
     problems = [d.message for d in diff_snapshots(schema, schema_after, expected_label="before the backup",
                                                   actual_label="restored")]
     problems += [f"rows of {table} differ after the restore" for table in sorted(data)
@@ -74,7 +74,7 @@ def _destroy(run: Run, space) -> None:
     """Downgrade to base; a history that cannot go down loses its tables instead."""
     try:
         revisions.downgrade(run.project, space.target, "base")
-    except MigrationError:
+    except (MigrationError, ConfigError):  # ConfigError: no version table to go down from
         with space.connect() as conn:
             for table in rows.tables(conn, space.version_table):
                 conn.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -53,11 +53,11 @@ def _fail_head(run: Run, order: list[Script]) -> list[Finding]:
     with at_revision(run, NAME, previous) as space:
         with space.connect() as conn:
             rows.seed(conn, space.version_table)
-        before, version = _state(space), revisions.current(space.target)
+        before, version = _state(space), revisions.current(space.target, run.project)
         # Whichever comes first, the revision's own failure on these rows or ours, must roll back.
         with contextlib.suppress(_Injected, MigrationError):
             run.project.run_steps(space.database, [head], upgrade=True, after_step=fail)
-        after, version_after = _state(space), revisions.current(space.target)
+        after, version_after = _state(space), revisions.current(space.target, run.project)
     if version_after != version or after != before:
         return [Finding(Severity.ERROR, "failure-half-applied",
                         f"{NAME} drill: when the upgrade of {head.revision} ({Path(head.path).name}) fails "

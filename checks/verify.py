@@ -26,7 +26,8 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     results: list[StageResult] = []
     files_failed = False
     selected = validate_stage_names(names)
-    run.snapshot_every_step = "roundtrip" in selected
+    # The round trip and the recovery drills compare against the schema after each revision.
+    run.snapshot_every_step = bool({"roundtrip", "recovery"} & set(selected))
     for name in selected:
         started = time.monotonic()
         if files_failed:

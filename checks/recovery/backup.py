@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from psycopg import sql
+
 from checks.errors import VerifyError
 from checks.recovery.database import recreate
 from checks.recovery.target import Target
@@ -41,12 +43,14 @@ class Backup:
             return {}
 
 
-def recorded_revisions(target: Target, version_table: str = "alembic_version") -> list[str]:
+def recorded_revisions(target: Target, version_table: str = "alembic_version",
+                       schema: str | None = None) -> list[str]:
     """What the version table says, read with SQL; [] when there is none."""
+    table = sql.Identifier(schema, version_table) if schema else sql.Identifier(version_table)
     with target.connect() as conn:
-        if conn.execute("SELECT to_regclass(%s)", (version_table,)).fetchone()[0] is None:
+        if conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),)).fetchone()[0] is None:
             return []
-        return sorted(r[0] for r in conn.execute(f'SELECT version_num FROM "{version_table}"'))
+        return sorted(r[0] for r in conn.execute(sql.SQL("SELECT version_num FROM {}").format(table)))
 
 
 def tool_environment(target: Target) -> dict[str, str]:

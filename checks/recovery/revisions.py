@@ -26,9 +26,16 @@ def database(target: Target) -> Database:
     return Database(target.server.endpoint, target.name)
 
 
-def current(target: Target) -> list[str]:
-    """The revision(s) the version table records; [] for a database never migrated."""
-    return recorded_revisions(target)
+def current(target: Target, project: Project | None = None) -> list[str]:
+    """The revision(s) the version table records; [] for a database never migrated.
+
+    With the project, its own version table (env.py's version_table and
+    version_table_schema, once env.py has run); else Alembic's default.
+    """
+    if project is None:
+        return recorded_revisions(target)
+    captured = project.captured
+    return recorded_revisions(target, captured.version_table, captured.options.get("version_table_schema"))
 
 
 @contextlib.contextmanager
@@ -52,7 +59,7 @@ def history(project: Project) -> list[Script]:
 
 def pending(project: Project, target: Target, rev: str = "heads") -> list[Script]:
     """The revisions an upgrade to `rev` would apply, in the order it applies them."""
-    at = tuple(current(target)) or "base"
+    at = tuple(current(target, project)) or "base"
     with project.env.active(), _resolving(rev):
         return list(reversed(list(project.script.iterate_revisions(rev, at))))
 
@@ -66,7 +73,7 @@ def upgrade(project: Project, target: Target, rev: str = "heads") -> list[Script
 
 def to_undo(project: Project, target: Target, rev: str) -> list[Script]:
     """The revisions a downgrade to `rev` reverts, newest first."""
-    at = tuple(current(target))
+    at = tuple(current(target, project))
     if not at:
         raise ConfigError(f"{target.describe()} has no version table: there is nothing to downgrade")
     with project.env.active(), _resolving(rev):
@@ -99,7 +106,10 @@ def stamp(project: Project, target: Target, rev: str) -> list[str]:
     engine = create_engine(database(target).url, poolclass=NullPool)
     try:
         with engine.begin() as conn, project.env.active(), _resolving(rev):
-            context = MigrationContext.configure(conn)
+            # The project's own version table (env.py may name it or put it in a schema).
+            options = {key: value for key, value in project.captured.options.items()
+                       if key in ("version_table", "version_table_schema") and value}
+            context = MigrationContext.configure(conn, opts=options)
             if any(not _in_history(project, head) for head in context.get_current_heads()):
                 # The row names a revision no file has (the "Can't locate revision" incident):
                 # Alembic cannot step from it, so it goes, as `alembic stamp --purge` does.
@@ -107,4 +117,4 @@ def stamp(project: Project, target: Target, rev: str) -> list[str]:
             context.stamp(project.script, rev)
     finally:
         engine.dispose()
-    return current(target)
+    return current(target, project)

@@ -1,6 +1,6 @@
 """The checklist's stages, in the order they run. Each module's `check(run)` returns findings."""
 
-from checks.stages import drift, files, fresh, heads, lint, roundtrip
+from checks.stages import drift, files, fresh, heads, lint, recovery, roundtrip
 
 STAGES = {
     "files": files.check,
@@ -8,5 +8,6 @@ STAGES = {
     "fresh": fresh.check,
     "drift": drift.check,
     "roundtrip": roundtrip.check,
+    "recovery": recovery.check,
     "lint": lint.check,
 }

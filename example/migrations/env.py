@@ -9,7 +9,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from shop.models import Base
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, pool, text
 
 config = context.config
 if config.config_file_name is not None:
@@ -29,9 +29,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Any fixed number, the same in every copy of the app.
+MIGRATION_LOCK = 727_100
+
+
 def run_with(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        # Replicas that migrate as they boot wait here for each other instead of racing;
+        # the lock goes with the transaction.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

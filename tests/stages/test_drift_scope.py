@@ -19,7 +19,7 @@ def filtered_project(root, filters: str, upgrade: str, downgrade: str, models: s
 
 SEARCH_COLUMN = """\
 op.add_column("items", sa.Column("search", sa.dialects.postgresql.TSVECTOR))
-op.create_check_constraint("ck_items_search", "items", "search IS NOT NULL OR name = ''")
+op.create_check_constraint("ck_items_search", "items", "search IS NOT NULL OR name <> ''")
 op.create_index("ix_items_search", "items", ["search"], postgresql_using="gin")
 """
 

@@ -46,4 +46,17 @@ def snapshot_of(connection, version_table: str = "alembic_version") -> Snapshot:
     driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
     if isinstance(driver, psycopg.Connection):
         return take_snapshot(driver, version_table=version_table)
+    if _autocommits(connection):
+        # No savepoint is possible, and nothing is uncommitted: any session sees this state.
+        url = connection.engine.url
+        with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                             dbname=url.database, autocommit=True) as own:
+            return take_snapshot(own, version_table=version_table)
     return take_snapshot(_SqlAlchemyAsPsycopg(connection), version_table=version_table)
+
+
+def _autocommits(connection) -> bool:
+    """Whether the DBAPI connection under a SQLAlchemy one commits every statement itself."""
+    pooled = getattr(connection, "connection", None)
+    raw = getattr(pooled, "dbapi_connection", None) or getattr(pooled, "connection", None)
+    return getattr(raw, "autocommit", False) is True

@@ -10,7 +10,7 @@ from checks.project.project import first_line
 from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
-from checks.stages import STAGES
+from checks.stages import DEFAULT_STAGES, STAGES
 from checks.stages.skips import StageSkipped
 
 
@@ -19,7 +19,7 @@ def validate_stage_names(names: list[str]) -> list[str]:
     if unknown:
         raise ConfigError(f"unknown stage(s) {', '.join(unknown)}; valid stages: {', '.join(STAGES)}")
     # Run in checklist order whatever order they were given in.
-    return [n for n in STAGES if n in names] if names else list(STAGES)
+    return [n for n in STAGES if n in names] if names else list(DEFAULT_STAGES)
 
 
 def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:

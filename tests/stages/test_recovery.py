@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cli_support import EXAMPLE, needs_example
 from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example"
+from checks.stages import DEFAULT_STAGES, STAGES
+
 DRILLS = ("unknown-revision", "behind", "backup-restore", "history-under-data", "failed-migration",
           "startup")
 
@@ -24,6 +26,7 @@ def _recovery(verify, project: Path):
     return result
 
 
+@needs_example
 def test_example_passes_every_drill(verify):
     result = _recovery(verify, EXAMPLE)
     assert result.code == 0, result.stdout + result.stderr
@@ -33,9 +36,16 @@ def test_example_passes_every_drill(verify):
 
 
 def test_clean_fixture_passes_every_stage_with_recovery(verify, tmp_path):
-    result = verify(build_project(tmp_path / "project", [items_revision()]))
+    project = build_project(tmp_path / "project", [items_revision()])
+    result = verify(project, *(arg for stage in STAGES for arg in ("--stage", stage)))
     assert_clean(result)
     assert result.stage("recovery")["status"] in ("pass", "warn")
+
+
+def test_a_plain_run_leaves_the_drills_to_whoever_asks(verify, tmp_path):
+    result = verify(build_project(tmp_path / "project", [items_revision()]))
+    assert [s["name"] for s in result.report["stages"]] == DEFAULT_STAGES
+    assert "recovery" not in DEFAULT_STAGES
 
 
 def test_not_null_without_default_is_caught_by_the_drills_with_rows(verify, tmp_path):

@@ -243,3 +243,20 @@ def test_the_bundled_example_migrated_to_head_is_healthy(pg_server, make_databas
     result = doctor(EXAMPLE, url)
     assert result.code == 0, result.stdout + result.stderr
     assert "doctor: healthy" in result.stdout
+
+
+def test_fix_runs_the_printed_stamp_after_a_backup(pg_server, make_database, project, doctor, tmp_path):
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", "0002")
+    with pg_server.connect(name) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'feedbeef0042'")
+
+    refused = doctor(project, url, "--fix")  # no terminal, no --yes: refuses, changes nothing
+    assert refused.code == 2, refused.stdout + refused.stderr
+    fixed = doctor(project, url, "--fix", "--yes", "--backups", str(tmp_path / "backups"))
+    assert fixed.code == 0, fixed.stdout + fixed.stderr
+    with pg_server.connect(name) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+    assert list((tmp_path / "backups").glob("*.dump")), "a backup was taken before the stamp"
+    assert _codes(doctor(project, url), "revision") == ["behind", "pending"]

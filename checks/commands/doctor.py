@@ -2,14 +2,17 @@
 
 It reads the database (in a read-only session) and builds the history on a throwaway
 server; it never writes to the database it diagnoses, and prints the commands that would
-repair it rather than running them.
+repair it rather than running them. Only `--fix` runs the stamp it printed, through the
+`stamp` command (local databases only, a backup first, a question unless --yes).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from checks.commands import stamp
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.doctor import report
 from checks.doctor.diagnose import diagnose
@@ -30,6 +33,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major of the throwaway server")
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
     parser.add_argument("--report-json", metavar="FILE", help="also write the diagnosis as JSON")
+    parser.add_argument("--fix", action="store_true",
+                        help="run the stamp the diagnosis prints, when the schema matches a revision "
+                             "exactly (as `stamp`: local databases only, backup first, asks unless --yes)")
+    parser.add_argument("--yes", action="store_true", help="with --fix: do not ask for confirmation")
+    parser.add_argument("--force", action="store_true", help="with --fix: act on a database that does "
+                                                             "not look local")
+    parser.add_argument("--backups", default="backups", help="with --fix: folder for the backup taken first")
 
 
 def run(args) -> int:
@@ -67,5 +77,20 @@ def _diagnose(args, outcome: Outcome, where: dict) -> int:
     for section in sections:
         report.print_section(section, out)
     out.write(report.verdict(sections) + "\n")
+    if args.fix:
+        return _fix(args, sections, target, out)
     return 1 if report.problems(sections) else 0
+
+
+def _fix(args, sections, target, out) -> int:
+    """The stamp the diagnosis printed, through the `stamp` command: its refusals, its backup
+    and its question apply (hand-made objects make no match exact, so a close one is stamped
+    too; the backup taken first undoes it)."""
+    matches = [f for section in sections for f in section.findings if f.code == "schema-matches"]
+    if not matches or matches[0].revision is None:
+        out.write("doctor --fix: nothing to stamp (the version table is not in question)\n")
+        return 1 if report.problems(sections) else 0
+    stamp_args = argparse.Namespace(**{**vars(args), "revision": matches[0].revision,
+                                       "url": target.url.render_as_string(hide_password=False)})
+    return stamp.run(stamp_args)
 

@@ -7,16 +7,14 @@ is worked out inside env.py's run, after whatever lock env.py takes.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from alembic.runtime.environment import EnvironmentContext
 
 from checks.project.connection import shared_connection
 from checks.project.output import ProjectOutput
-from checks.project.project import Database, Project
+from checks.project.project import Captured, Database, Project, capture_configure
 
 WAIT_S = 60.0
 # How long an instance holds its first revision uncommitted: long enough that every other
@@ -53,10 +51,8 @@ def _upgrade_heads(project: Project, config) -> None:
         script.run_env()
 
 
-@contextlib.contextmanager
-def _lingering() -> Iterator[None]:
+def _lingering():
     """Pause after the first revision env.py applies (this process only: it is a fork)."""
-    original = EnvironmentContext.configure
     paused = []
 
     def linger(**_kwargs) -> None:
@@ -64,14 +60,5 @@ def _lingering() -> Iterator[None]:
             paused.append(True)
             time.sleep(LINGER_S)
 
-    def configure(self, *args, **kwargs):
-        theirs = kwargs.get("on_version_apply")
-        theirs = list(theirs) if isinstance(theirs, list | tuple) else [theirs] if theirs else []
-        kwargs["on_version_apply"] = (*theirs, linger)
-        return original(self, *args, **kwargs)
-
-    EnvironmentContext.configure = configure
-    try:
-        yield
-    finally:
-        EnvironmentContext.configure = original
+    # The same hook the suite's own runs use; what env.py configured is not needed here.
+    return capture_configure(Captured(), linger)

@@ -34,8 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
     parser.add_argument("--report-json", metavar="FILE", help="also write the diagnosis as JSON")
     parser.add_argument("--fix", action="store_true",
-                        help="run the stamp the diagnosis prints, when the schema matches a revision "
-                             "exactly (as `stamp`: local databases only, backup first, asks unless --yes)")
+                        help="run the stamp the diagnosis prints for the revision the schema matches best "
+                             "(as `stamp`: local databases only, backup first, asks unless --yes)")
     parser.add_argument("--yes", action="store_true", help="with --fix: do not ask for confirmation")
     parser.add_argument("--force", action="store_true", help="with --fix: act on a database that does "
                                                              "not look local")

@@ -40,9 +40,10 @@ class Build:
 
 class Run:
     def __init__(self, project: Project, server: Server, progress: Progress | None = None,
-                 strict: bool = False) -> None:
+                 strict: bool = False, lint_all: bool = False) -> None:
         self.project = project
         self.strict = strict  # lint warnings count as failures
+        self.lint_all = lint_all  # lint released (locked) revisions too
         self.server = server
         self.progress = progress or Progress(enabled=False)
         self._build: Build | None = None

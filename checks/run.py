@@ -49,6 +49,7 @@ class Run:
         self._build: Build | None = None
         self._build_failure: ProjectError | None = None
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
+        self.summaries: dict[str, str] = {}  # a stage's one line on what it covered, by stage name
         # Only the round trip compares against the schema before each revision; without
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True

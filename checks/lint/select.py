@@ -14,7 +14,6 @@ from pathlib import Path
 from alembic.script import Script
 
 from checks.lockfile import LOCK_NAME, lock_path, read_lock
-from checks.result import Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Selection:
     def ids(self) -> set[str]:
         return {script.revision for script in self.revisions}
 
-    def note(self) -> Finding:
+    def summary(self) -> str:
         """The stage's word on what it read, so a clean lint is not mistaken for a full one."""
         linted = f"{len(self.revisions)} revision(s) linted"
         if self.lock is None:
@@ -39,7 +38,7 @@ class Selection:
         else:
             message = (f"{linted}; {self.released} released revision(s) in {self.lock.name} skipped "
                        "(--lint-all reads them too)")
-        return Finding(Severity.INFO, "lint-scope", message)
+        return message
 
 
 def revisions_to_lint(order: list[Script], script_dir: str | Path, lint_all: bool = False) -> Selection:

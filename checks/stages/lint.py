@@ -14,6 +14,6 @@ def check(run: Run) -> list[Finding]:
     settings = parse_lint_settings(run.project.settings.lint, run.project.settings.source)
     selection = revisions_to_lint(run.project.upgrade_order(), run.project.script.dir,
                                   lint_all=run.lint_all or settings.all)
-    findings = lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint,
-                            only=selection.ids)
-    return [*findings, selection.note()]
+    run.summaries["lint"] = selection.summary()
+    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint,
+                        only=selection.ids)

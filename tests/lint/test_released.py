@@ -35,8 +35,9 @@ def lint_run(verify, root, *extra):
     assert result.report is not None, result.stdout + result.stderr
     risky = [(f["code"], f["revision"]) for f in result.findings("lint") if f["code"] in ("drop-column",
                                                                                           "drop-table")]
-    [scope] = result.findings("lint", "lint-scope")
-    return risky, scope["message"], result
+    scope = result.stage("lint")["summary"]
+    assert scope in result.stdout
+    return risky, scope, result
 
 
 def test_only_the_revision_not_in_the_lock_is_linted(verify, released_project):

@@ -108,7 +108,8 @@ def test_every_command_names_what_exists():
                 assert option[2:] in task_args[argv[1]], f"{argv[1]} has no option {option}"
         else:
             # Setting up the environment; the pip-install test below runs that for real.
-            setup = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "install"], ["export"])
+            setup = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "install"], ["export"],
+                     ["pre-commit", "install"])
             assert any(argv[:len(words)] == words for words in setup), f"unchecked command {argv}"
     assert {"nox", "invoke", "python"} <= seen
 

@@ -40,14 +40,16 @@ class Build:
 
 class Run:
     def __init__(self, project: Project, server: Server, progress: Progress | None = None,
-                 strict: bool = False) -> None:
+                 strict: bool = False, lint_all: bool = False) -> None:
         self.project = project
         self.strict = strict  # lint warnings count as failures
+        self.lint_all = lint_all  # lint released (locked) revisions too
         self.server = server
         self.progress = progress or Progress(enabled=False)
         self._build: Build | None = None
         self._build_failure: ProjectError | None = None
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
+        self.summaries: dict[str, str] = {}  # a stage's one line on what it covered, by stage name
         # Only the round trip compares against the schema before each revision; without
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True

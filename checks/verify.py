@@ -35,7 +35,8 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
                 Severity.INFO, "skipped", "the revision files have errors; fix the files stage first")])
         elif run.project.limits is not None and run.project.limits.run_expired():
             result = StageResult(name, Status.ERROR, [Finding(
-                Severity.ERROR, "run-timeout", f"not run: {run.project.limits.run_limit_name()}",
+                Severity.ERROR, "run-timeout",
+                f"not run: the run went past {run.project.limits.run_limit_name()}",
                 hint="raise the limit, or run fewer stages (--stage)")])
         else:
             # Without the fresh stage, the first stage a failed build stops reports the failure.

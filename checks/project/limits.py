@@ -55,6 +55,10 @@ GRACE_S = 2.0  # how long each way of ending a wait gets before the next one is 
 SIGNAL = signal.SIGALRM
 # What PostgreSQL accepts for a time setting: a number, with or without a unit.
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
+TIMEOUT_HINT = ("a migration waiting on a lock stalls every query queued behind it in production: end "
+                "what holds it (the session named), and set lock_timeout in env.py so the migration "
+                "gives up instead; a revision meant to run this long (a backfill) needs a higher "
+                "--revision-timeout / revision_timeout")
 
 
 class RevisionTimedOut(BaseException):
@@ -146,13 +150,13 @@ class _Verdict:
 class RevisionWatch:
     """Watches one run of env.py over `revisions` (see the module docstring)."""
 
-    def __init__(self, limits: Limits | None, watcher: LockWatcher | None, revisions: list[Script],
-                 upward: list[bool], state) -> None:
+    def __init__(self, limits: Limits | None, database, revisions: list[Script], upward: list[bool],
+                 state) -> None:
         self.limits = limits
         self.revisions = revisions
         self.upward = upward
-        self.state = state  # the StepState run_steps keeps: how many steps are done
-        self._watcher = watcher
+        self.state = state  # the StepState drive_steps keeps: how many steps are done
+        self._watcher = LockWatcher(database.endpoint, database.name) if database is not None else None
         self._pid: int | None = None
         self._clock: _Clock | None = None
         self._verdict: _Verdict | None = None
@@ -166,6 +170,19 @@ class RevisionWatch:
         self._escalate_at = 0.0
 
     # --- the migrating thread ---------------------------------------------------------
+    @contextlib.contextmanager
+    def reporting(self) -> Iterator[None]:
+        """Watch the block; a revision the limit ended fails as a MigrationError saying why,
+        whatever the project raised on the way out (the driver's "canceling statement")."""
+        try:
+            with self:
+                yield
+        except BaseException as exc:
+            timed_out = None if isinstance(exc, KeyboardInterrupt) else self.error(exc)
+            if timed_out is None:
+                raise
+            raise timed_out from None
+
     def __enter__(self) -> RevisionWatch:
         if self.limits is None:
             return self
@@ -179,9 +196,10 @@ class RevisionWatch:
     def __exit__(self, *exc_info) -> None:
         if self.limits is None:
             return
+        # First, so that a signal already on its way raises nothing; then under the lock,
+        # which the thread holds while it decides to send one, so that none follows.
+        self._armed = False
         with self._lock:
-            # Under the lock: the thread sends no signal once this is off.
-            self._armed = False
             self._clock = None
         self._stop.set()
         self._thread.join()
@@ -218,7 +236,7 @@ class RevisionWatch:
         return MigrationError(
             f"{direction} of {revision.revision} ({Path(revision.path).name}) {verdict.reason}",
             revision=revision.revision, path=revision.path, db_error=verdict.reason,
-            line=traceback_line(exc, revision.path) or verdict.line)
+            line=traceback_line(exc, revision.path) or verdict.line, hint=TIMEOUT_HINT)
 
     def _start_clock(self) -> None:
         if self.limits is None:
@@ -271,7 +289,7 @@ class RevisionWatch:
 
     def _expire(self, clock: _Clock, elapsed: float) -> None:
         wait = self._wait()
-        reason = f"did not finish within {clock.limit_name}" + (f"; it was {wait.describe()}" if wait else "")
+        reason = f"did not finish within {clock.limit_name}" + (f": it was {wait.describe()}" if wait else "")
         self._verdict = _Verdict(clock.index, reason, self._line(clock))
         self.limits.say(f"{self._where(clock)} has run for {elapsed:.0f} s and reached {clock.limit_name}; "
                         "ending it" + (f": {wait.describe()}" if wait else ""))

@@ -29,7 +29,6 @@ from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.limits import Limits, RevisionWatch
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
-from checks.project.watcher import LockWatcher
 from harness.server import Endpoint
 
 # What env.py passes to context.configure that a drift comparison must honour.
@@ -173,28 +172,33 @@ class Project:
     def drive_steps(self, cfg: Config, revisions: list[Script], upgrade: bool | list[bool], state: StepState,
                     on_step: Callable[[Script, object], None] | None = None,
                     on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
-                    **context_options) -> None:
+                    database: Database | None = None, **context_options) -> None:
         """Run env.py once with exactly these one-revision steps, online or offline.
 
         `state` records how far it got, for the caller to explain a failure; `on_start`
         sees the MigrationContext before any step, `on_step` each revision once applied.
         What env.py passes to context.configure goes to `captured` (the project's by default).
+        Each revision runs under `self.limits` (on `database`, to see what it waits for).
         """
         steps = [(MigrationStep.upgrade_from_script if up else MigrationStep.downgrade_from_script)(
             self.script.revision_map, rev) for rev, up in zip(revisions, directions(upgrade, revisions),
                                                               strict=True)]
 
+        watch = RevisionWatch(self.limits, database, revisions, directions(upgrade, revisions), state)
+
         def choose_steps(_heads, context):
             if on_start is not None:
                 on_start(context)
             state.started = True
+            watch.attach(context.connection)
             return steps
 
         def on_version_apply(ctx, step, heads, run_args):
             revision = revisions[state.done]
             state.done += 1
-            if on_step is not None:
-                on_step(revision, ctx)
+            with watch.paused():
+                if on_step is not None:
+                    on_step(revision, ctx)
 
         def run_env() -> None:
             with EnvironmentContext(cfg, self.script, fn=choose_steps, **context_options), \
@@ -203,7 +207,8 @@ class Project:
 
         # The hook goes around Alembic's context, as `flask db` loads the app before Alembic
         # starts: an app whose factory runs Alembic itself would otherwise tear ours down.
-        self._run_hook(run_env)
+        with watch.reporting():
+            self._run_hook(run_env)
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
@@ -215,16 +220,13 @@ class Project:
         revisions, env.py still runs once: an empty history still tells what it configures.
         """
         state = StepState()
-        watch = RevisionWatch(self.limits, LockWatcher(database.endpoint, database.name), revisions,
-                              directions(upgrade, revisions), state)
 
         def checked_step(revision, ctx):
-            with watch.paused():
-                if after_step is not None:
-                    try:
-                        after_step(revision, ctx.connection)
-                    except Exception as exc:
-                        raise _CallbackFailed from exc
+            if after_step is not None:
+                try:
+                    after_step(revision, ctx.connection)
+                except Exception as exc:
+                    raise _CallbackFailed from exc
 
         def start(context):
             _require_database(context.connection, database, self.settings.source)
@@ -234,14 +236,12 @@ class Project:
                     before_steps(context.connection)
                 except Exception as exc:
                     raise _CallbackFailed from exc
-            watch.attach(context.connection)
 
         shared_url = database.endpoint.url(database.name, self.drivers.shared)
         try:
-            with watch, self.env.active(database.endpoint, database.name), \
-                    shared_connection(shared_url) as conn:
+            with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=start)
+                                 on_start=start, database=database)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:
@@ -250,8 +250,8 @@ class Project:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
-            raise watch.error(exc) or self._translate(exc, state.started, revisions[state.done:],
-                                                      directions(upgrade, revisions)[state.done:]) from None
+            raise self._translate(exc, state.started, revisions[state.done:],
+                                  directions(upgrade, revisions)[state.done:]) from None
         if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"

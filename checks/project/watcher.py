@@ -59,16 +59,17 @@ class Wait:
         return self.state == "active"
 
     def describe(self) -> str:
+        """What it is doing, as a phrase that follows "it was" (or stands alone)."""
         if self.lock or self.holders:
             held = "; ".join(h.describe() for h in self.holders) or "a session that has since gone"
             return f"waiting for {self.lock or 'a lock'} held by {held}"
         if self.state is None:
-            return "its database session has ended"
+            return "without a database session (it ended)"
         if self.state == "active":
             waiting = f" (waiting on {self.wait_event})" if self.wait_event else ""
             return f"running {_one_line(self.query)}{waiting}"
-        return (f"its database session is {self.state}: the time goes to the revision's Python code "
-                "(or a connection of its own), not to a statement of the migration")
+        return (f"not in the database (its session is {self.state}): the time goes to the revision's "
+                "Python code, or to a connection of its own")
 
 
 class LockWatcher:

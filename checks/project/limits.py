@@ -208,10 +208,12 @@ class RevisionWatch:
         if self._previous_handler is not None:
             signal.signal(SIGNAL, self._previous_handler)
 
-    def attach(self, connection) -> None:
-        """Before the first step, on the connection env.py migrates with."""
+    def attach(self, context) -> None:
+        """Before the first step, on the connection env.py migrates with (the MigrationContext's;
+        offline, a mock one that runs nothing)."""
         if self.limits is None:
             return
+        connection = None if context.as_sql else context.connection
         if connection is not None:
             for key, value in self.limits.session_settings().items():
                 connection.exec_driver_sql(f"SET {key} = '{value}'")  # validated: digits and a unit

@@ -190,7 +190,7 @@ class Project:
             if on_start is not None:
                 on_start(context)
             state.started = True
-            watch.attach(context.connection)
+            watch.attach(context)
             return steps
 
         def on_version_apply(ctx, step, heads, run_args):

@@ -34,9 +34,14 @@ def _databases(pg_server) -> set[str]:
         return {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
 
 
-def _project(tmp_path, upgrade: str, settings: str | None = None):
+def _project(tmp_path, upgrade: str, settings: str | None = None, env: str = "sync_template"):
     revisions = [items_revision(), Rev("0002", "0001", upgrade, file="0002_slow.py")]
-    return build_project(tmp_path / "project", revisions, settings=settings)
+    return build_project(tmp_path / "project", revisions, settings=settings, env=env)
+
+
+# env.py with an engine of its own, on the suite's shared connection, and async: the session
+# to cancel is whichever one env.py hands to context.configure.
+ENV_SHAPES = ["sync_template", "connection", "async_template"]
 
 
 @pytest.fixture
@@ -77,15 +82,18 @@ def test_a_revision_waiting_on_a_lock_is_ended_naming_the_holder(verify, pg_serv
     assert _databases(pg_server) == before
 
 
-def test_a_long_statement_is_cancelled_at_the_limit(verify, tmp_path):
-    result = verify(_project(tmp_path, 'op.execute("SELECT pg_sleep(60)")'), "--revision-timeout", "2")
+@pytest.mark.parametrize("env", ENV_SHAPES)
+def test_a_long_statement_is_cancelled_at_the_limit(verify, tmp_path, env):
+    project = _project(tmp_path, 'op.execute("SELECT pg_sleep(60)")', env=env)
+    result = verify(project, "--revision-timeout", "2")
 
     _assert_ended(result, ("2 s revision limit", "running SELECT pg_sleep(60)"))
 
 
-def test_python_code_that_never_returns_is_interrupted_at_the_limit(verify, tmp_path):
+@pytest.mark.parametrize("env", ["sync_template", "async_template"])
+def test_python_code_that_never_returns_is_interrupted_at_the_limit(verify, tmp_path, env):
     # No statement runs: the database cannot cancel anything, the suite interrupts the revision.
-    result = verify(_project(tmp_path, "import time\ntime.sleep(60)"), "--revision-timeout", "2")
+    result = verify(_project(tmp_path, "import time\ntime.sleep(60)", env=env), "--revision-timeout", "2")
 
     _assert_ended(result, ("2 s revision limit", "the revision's Python code"))
 

@@ -96,6 +96,9 @@ def test_python_code_that_never_returns_is_interrupted_at_the_limit(verify, tmp_
     result = verify(_project(tmp_path, "import time\ntime.sleep(60)", env=env), "--revision-timeout", "2")
 
     _assert_ended(result, ("2 s revision limit", "the revision's Python code"))
+    # The lint stage runs upgrade() offline: the limit ends it there too.
+    assert any("0002" in f["message"] and "2 s revision limit" in f["message"]
+               for f in result.findings("lint", "offline-unsupported")), result.findings("lint")
 
 
 def test_the_run_limit_ends_the_revision_and_the_stages_after_it(verify, tmp_path):

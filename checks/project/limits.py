@@ -167,6 +167,7 @@ class RevisionWatch:
         self._armed = False
         self._previous_handler = None
         self._escalation: list[Callable[[], None]] = []
+        self._mode = ""
         self._escalate_at = 0.0
 
     # --- the migrating thread ---------------------------------------------------------
@@ -214,6 +215,7 @@ class RevisionWatch:
         if self.limits is None:
             return
         connection = None if context.as_sql else context.connection
+        self._mode = " (offline)" if context.as_sql else ""
         if connection is not None:
             for key, value in self.limits.session_settings().items():
                 connection.exec_driver_sql(f"SET {key} = '{value}'")  # validated: digits and a unit
@@ -323,5 +325,5 @@ class RevisionWatch:
         revision = self.revisions[clock.index]
         direction = "upgrade" if self.upward[clock.index] else "downgrade"
         line = self._line(clock)
-        return (f"  {direction} of {revision.revision} ({Path(revision.path).name}"
+        return (f"  {direction}{self._mode} of {revision.revision} ({Path(revision.path).name}"
                 + (f" line {line}" if line else "") + ")")

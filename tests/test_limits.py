@@ -74,6 +74,7 @@ def test_a_revision_waiting_on_a_lock_is_ended_naming_the_holder(verify, pg_serv
     # The line the revision was stuck on: the ALTER, the last line of upgrade().
     source = (project / "migrations" / "versions" / "0002_slow.py").read_text().splitlines()
     assert "ALTER TABLE busy" in source[finding["line"] - 1]
+    assert "lock_timeout" in finding["hint"]
     # The console said so while it waited, before the limit struck.
     heartbeat = [line for line in result.stderr.splitlines() if "has run for" in line]
     assert heartbeat and "upgrade of 0002 (0002_slow.py line" in heartbeat[0], result.stderr
@@ -87,7 +88,8 @@ def test_a_long_statement_is_cancelled_at_the_limit(verify, tmp_path, env):
     project = _project(tmp_path, 'op.execute("SELECT pg_sleep(60)")', env=env)
     result = verify(project, "--revision-timeout", "2")
 
-    _assert_ended(result, ("2 s revision limit", "running SELECT pg_sleep(60)"))
+    finding = _assert_ended(result, ("2 s revision limit", "running SELECT pg_sleep(60)"))
+    assert "raise --revision-timeout" in finding["hint"]
 
 
 @pytest.mark.parametrize("env", ["sync_template", "async_template"])

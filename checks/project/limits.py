@@ -55,10 +55,12 @@ GRACE_S = 2.0  # how long each way of ending a wait gets before the next one is 
 SIGNAL = signal.SIGALRM
 # What PostgreSQL accepts for a time setting: a number, with or without a unit.
 _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
-TIMEOUT_HINT = ("a migration waiting on a lock stalls every query queued behind it in production: end "
-                "what holds it (the session named), and set lock_timeout in env.py so the migration "
-                "gives up instead; a revision meant to run this long (a backfill) needs a higher "
-                "--revision-timeout / revision_timeout")
+LOCK_HINT = ("the session named holds the lock; on the run's throwaway database that is the project's "
+             "own code (a second connection from env.py, the app or a revision, left in a transaction). "
+             "In production it is your app's traffic, and a migration waiting on it stalls every query "
+             "queued behind it: set lock_timeout (the setting, or in env.py) so it gives up instead")
+SLOW_HINT = ("if the revision is meant to run this long (a backfill), raise --revision-timeout / "
+             "revision_timeout; otherwise see what it waits for at the line named")
 
 
 class RevisionTimedOut(BaseException):
@@ -145,6 +147,7 @@ class _Verdict:
     index: int
     reason: str
     line: int | None
+    hint: str
 
 
 class RevisionWatch:
@@ -240,7 +243,7 @@ class RevisionWatch:
         return MigrationError(
             f"{direction} of {revision.revision} ({Path(revision.path).name}) {verdict.reason}",
             revision=revision.revision, path=revision.path, db_error=verdict.reason,
-            line=traceback_line(exc, revision.path) or verdict.line, hint=TIMEOUT_HINT)
+            line=traceback_line(exc, revision.path) or verdict.line, hint=verdict.hint)
 
     def _start_clock(self) -> None:
         if self.limits is None:
@@ -294,12 +297,13 @@ class RevisionWatch:
     def _expire(self, clock: _Clock, elapsed: float) -> None:
         wait = self._wait()
         reason = f"did not finish within {clock.limit_name}" + (f": it was {wait.describe()}" if wait else "")
-        self._verdict = _Verdict(clock.index, reason, self._line(clock))
+        hint = LOCK_HINT if wait is not None and wait.holders else SLOW_HINT
+        self._verdict = _Verdict(clock.index, reason, self._line(clock), hint)
         self.limits.say(f"{self._where(clock)} has run for {elapsed:.0f} s and reached {clock.limit_name}; "
                         "ending it" + (f": {wait.describe()}" if wait else ""))
         pid = self._pid
         steps = [lambda: self._interrupt(clock)]
-        if pid is not None:
+        if pid is not None and self._watcher is not None:
             steps.append(lambda: self._watcher.terminate(pid))
             if wait is not None and wait.cancellable:
                 steps.insert(0, lambda: self._watcher.cancel(pid))

@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 from projects import Rev, assert_usage_error, build_project, items_revision
 
+from checks.project.limits import Limits
+from checks.project.settings import Settings
+
 # Revision 0002 opens a session of its own that creates a table, locks it in an open
 # transaction and stays connected; the migration's ALTER then waits behind that lock.
 LOCKED_BY_ANOTHER_SESSION = """\
@@ -136,3 +139,12 @@ def test_bad_limits_are_one_line_errors(verify, tmp_path, settings, args, fragme
     result = verify(build_project(tmp_path / "project", [items_revision()], settings=settings), *args)
 
     assert_usage_error(result, fragment)
+
+
+def test_the_command_line_overrides_the_settings_and_the_run_limit_cuts_the_revision_limit():
+    settings = Settings(revision_timeout=60, run_timeout=0, lock_timeout=" 2s ", source="pyproject.toml")
+    assert Limits.configure(settings).revision_limit()[0] == 60
+    assert Limits.configure(settings, revision_timeout=0).revision_limit() == (None, "")
+    assert Limits.configure(settings).session_settings() == {"lock_timeout": "2s"}
+    limit, name = Limits.configure(settings, run_timeout=30).revision_limit()
+    assert limit <= 30 and "run's 30 s limit" in name

@@ -33,6 +33,11 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         if files_failed:
             result = StageResult(name, Status.SKIP, [Finding(
                 Severity.INFO, "skipped", "the revision files have errors; fix the files stage first")])
+        elif run.project.limits is not None and run.project.limits.run_expired():
+            result = StageResult(name, Status.ERROR, [Finding(
+                Severity.ERROR, "run-timeout",
+                f"not run: the run went past {run.project.limits.run_limit_name()}",
+                hint="raise the limit, or run fewer stages (--stage)")])
         else:
             # Without the fresh stage, the first stage a failed build stops reports the failure.
             build_reported = any(f.code == "upgrade-failed" for r in results for f in r.findings)

@@ -8,6 +8,7 @@ from pathlib import Path
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.progress import Progress
+from checks.project.limits import Limits
 from checks.report.console import print_stage
 from checks.report.github import in_actions, report_github
 from checks.report.graph import read_graph
@@ -44,6 +45,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
                         "too, and show the project's own output (env.py logging) on stderr")
     parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
+    parser.add_argument("--revision-timeout", type=float, metavar="SECONDS", help="end a revision that "
+                        "runs longer, naming what it waits for (default: revision_timeout, 300; 0: none)")
+    parser.add_argument("--run-timeout", type=float, metavar="SECONDS", help="end the run after this long "
+                        "(default: run_timeout, 0: none)")
 
 
 def run(args) -> int:
@@ -106,14 +111,16 @@ def _verify(args, outcome: Outcome) -> int:
     outcome.graph = read_graph(project)
     if args.verbose:
         project.env.output.echo = sys.stderr
+    progress = Progress(enabled=not args.quiet_progress)
+    project.limits = Limits.configure(project.settings, args.revision_timeout, args.run_timeout,
+                                      say=progress.note)
     with open_server(_backend(args, stages), args.pg, args.url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         shown = server.describe() if server.backend == NO_SERVER else \
             f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
         out.write(f"alembic-verify: {project.root}\n  server: {shown}\n")
         out.flush()
-        verification = Run(project, server, Progress(enabled=not args.quiet_progress),
-                           strict=args.strict, lint_all=args.lint_all)
+        verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results

@@ -50,6 +50,13 @@ class Settings:
     downgrade_floor: str | None = None
     # Settings of the lint stage, validated there.
     lint: dict = field(default_factory=dict)
+    # Time limits (checks/project/limits.py, validated there): seconds one revision and the
+    # whole run may take (0: none), and PostgreSQL durations ("5s") set on the migration's
+    # session, as production runs them.
+    revision_timeout: float = 300
+    run_timeout: float = 0
+    lock_timeout: str | None = None
+    statement_timeout: str | None = None
 
     source: str = "defaults"
 

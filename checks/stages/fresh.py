@@ -20,9 +20,9 @@ def check(run: Run) -> list[Finding]:
                         f"database: {err.db_error}",
                         revision=err.revision, object=err.path, file=err.path,
                         line=err.line or def_line(err.path, "upgrade"),
-                        hint="fix the revision so it runs on an empty database; if it relies on "
-                             "tables made outside migrations, create them in an earlier revision "
-                             "(or configure a bootstrap hook)")]
+                        hint=err.hint or "fix the revision so it runs on an empty database; if it "
+                             "relies on tables made outside migrations, create them in an earlier "
+                             "revision (or configure a bootstrap hook)")]
     findings = []
     tables = set(build.head.tables) if build.head else set()
     for wanted in run.project.settings.critical_tables:

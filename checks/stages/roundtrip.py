@@ -181,6 +181,6 @@ def _failed(run: Run, exc: MigrationError, what: str, order: list[Script]) -> Fi
                 f"remove it, or make upgrade() tolerate it; {_floor_advice(run, exc.revision, order)}")
     return Finding(Severity.ERROR, "downgrade-failed" if what == "downgrade" else "reupgrade-failed",
                    f"{what} of {exc.revision} ({Path(exc.path).name}) failed: {exc.db_error}",
-                   revision=exc.revision, object=exc.path, hint=hint, file=exc.path,
+                   revision=exc.revision, object=exc.path, hint=exc.hint or hint, file=exc.path,
                    line=exc.line or (def_line(exc.path, "downgrade" if what == "downgrade" else "upgrade")
                                      if exc.path else None))

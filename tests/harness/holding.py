@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -48,13 +49,19 @@ def holding_project(root: Path) -> Path:
     return build_project(root, [revision], models=HOLD_MODELS, files={"app/hold.py": HOLD})
 
 
-def kill_while_holding(project: Path, stage: str, backend_args: list[str], tmp_path: Path) -> int:
-    """Start a verify run, SIGKILL it (that process only) once it holds in `stage`; return its pid."""
+@dataclass
+class Killed:
+    pid: int
+    output: str  # what the run had printed (stdout and stderr) when it was killed
+
+
+def kill_while_holding(project: Path, stage: str, backend_args: list[str], tmp_path: Path) -> Killed:
+    """Start a verify run and SIGKILL it (that process only) once it holds in `stage`."""
     marker = tmp_path / "holding"
     proc = subprocess.Popen(
         [sys.executable, "-m", "checks", "verify", "--project", str(project), *STAGES, *backend_args],
-        cwd=ROOT, env={**os.environ, "HOLD_STAGE": stage, "HOLD_MARKER": str(marker)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "HOLD_STAGE": stage, "HOLD_MARKER": str(marker), "PYTHONUNBUFFERED": "1"})
     deadline = time.monotonic() + MARKER_WAIT_S
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -63,6 +70,6 @@ def kill_while_holding(project: Path, stage: str, backend_args: list[str], tmp_p
         output = proc.communicate()[0]
         pytest.fail(f"the run never held in {stage} (exit {proc.returncode}):\n{output}")
     proc.kill()  # SIGKILL, to the verify process alone: its servers and sessions live on
-    proc.communicate()
+    output = proc.communicate()[0]
     assert marker.read_text() == stage
-    return proc.pid
+    return Killed(proc.pid, output)

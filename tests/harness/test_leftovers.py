@@ -48,7 +48,7 @@ def alive(pids: list[int]) -> list[int]:
 @pytest.mark.parametrize("stage", ["fresh", "drift", "roundtrip"])
 def test_local_cluster_of_a_run_killed_in_each_stage_is_removed_by_the_next(stage, tmp_path):
     project = holding_project(tmp_path / "project")
-    killed = kill_while_holding(project, stage, ["--backend", "local"], tmp_path)
+    killed = kill_while_holding(project, stage, ["--backend", "local"], tmp_path).pid
 
     [folder] = [f for f in orphaned_folders() if json.loads((f / STAMP).read_text())["pid"] == killed]
     postmaster = postmaster_of(folder / "data")
@@ -111,7 +111,7 @@ def test_url_databases_of_a_killed_run_are_dropped_by_the_next(pg_server, make_d
     bystander = make_database("bystander")  # this pytest process's own: alive
     stamp_database(pg_server, bystander)
     project = holding_project(tmp_path / "project")
-    killed = kill_while_holding(project, "roundtrip", ["--url", url], tmp_path)
+    killed = kill_while_holding(project, "roundtrip", ["--url", url], tmp_path).pid
 
     left = [name for name, comment in comments(pg_server).items()
             if comment and comment.startswith("{") and json.loads(comment).get("pid") == killed]

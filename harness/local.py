@@ -3,6 +3,8 @@
 Each server gets its own temporary data directory, a free port on 127.0.0.1 and a
 unix socket, with durability switched off: the data is thrown away anyway. initdb is
 slow, so one initdb'd cluster per installation is cached and copied for each run.
+Clusters are stamped with their owner; each start first removes those of killed runs
+(harness/local_clusters.py).
 """
 
 from __future__ import annotations

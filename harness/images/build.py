@@ -24,6 +24,7 @@ from harness.docker_engine import engine, image_present
 from harness.errors import HarnessError
 from harness.images.from_wheel import write_rootfs
 from harness.images.mirror import Mirrors, debian_mirrors
+from harness.images.steps import DEFAULT_PATH, run_in_chroot, run_step
 
 REPOSITORY = "alembic-verify/postgres"
 # The Debian suite that carries each major as its own postgresql-N.
@@ -35,7 +36,6 @@ BUILDABLE = tuple(sorted((*SUITES, *FROM_WHEELS)))
 # Released suites get their -updates and -security pockets too.
 RELEASED = {"bullseye", "bookworm", "trixie"}
 HERE = Path(__file__).resolve().parent
-_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
 
 
@@ -104,7 +104,7 @@ def _check_host() -> None:
     if os.geteuid() != 0:
         raise HarnessError("building images needs root (debootstrap, chroot): sudo invoke build-images")
     if not shutil.which("debootstrap"):
-        _run(["apt-get", "install", "-y", "-qq", "debootstrap"], "install debootstrap")
+        run_step(["apt-get", "install", "-y", "-qq", "debootstrap"], "install debootstrap")
 
 
 def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None:
@@ -115,7 +115,7 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         log(f"pg{major}: debootstrap {suite} (minbase) from {mirrors.archive}")
         # Suites newer than the host's debootstrap use the generic (sid) script.
         script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
-        _run(
+        run_step(
             [
                 "debootstrap",
                 "--variant=minbase",
@@ -133,17 +133,12 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
         log(f"pg{major}: installing postgresql-{major} from {suite}")
         # Maintainer scripts of newer suites (systemd-tmpfiles) need /proc.
-        _run(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
+        run_step(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
         try:
             # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
-            version = (
-                _run(
-                    ["chroot", str(root), "/bin/sh", "/tmp/provision.sh", str(major)],
-                    f"install postgresql-{major}",
-                )
-                .split("(PostgreSQL)")[-1]
-                .split()[0]
-            )
+            provision = ["/bin/sh", "/tmp/provision.sh", str(major)]
+            said = run_in_chroot(root, provision, f"install postgresql-{major}")
+            version = said.split("(PostgreSQL)")[-1].split()[0]
         finally:
             subprocess.run(["umount", str(root / "proc")], check=False)
         entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
@@ -151,7 +146,7 @@ def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None
         entrypoint.chmod(0o755)
         log(f"pg{major}: importing {image_name(major)} ({version})")
         tarball = workdir / "rootfs.tar"
-        _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
+        run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
         import_image(major, tarball, image_config(major, suite, version))
     finally:
         _remove_workdir(workdir)
@@ -193,7 +188,7 @@ def _sources_list(suite: str, mirrors: Mirrors) -> str:
 
 def image_config(major: int, suite: str, version: str, labels: str = "") -> list[str]:
     return [
-        f"ENV PATH=/usr/lib/postgresql/{major}/bin:" + _DEFAULT_PATH,
+        f"ENV PATH=/usr/lib/postgresql/{major}/bin:" + DEFAULT_PATH,
         f"ENV PG_MAJOR={major}",
         f"ENV PGDATA={pgdata_for(major)}",
         # Clients in the container find the server's socket (the wheels' psql looks in /tmp).
@@ -209,18 +204,6 @@ def image_config(major: int, suite: str, version: str, labels: str = "") -> list
         f'LABEL io.alembic-verify.image="1" io.alembic-verify.debian-suite="{suite}" '
         f'org.opencontainers.image.version="{version}"' + (f" {labels}" if labels else ""),
     ]
-
-
-def _run(cmd: list[str], what: str, hint: str = "") -> str:
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-    if proc.returncode != 0:
-        tail = "\n".join("    " + line for line in proc.stdout.splitlines()[-25:])
-        raise HarnessError(
-            f"could not {what}: `{' '.join(cmd)}` exited with {proc.returncode}"
-            + (f" ({hint})" if hint else "")
-            + f"\n  output (last lines):\n{tail}"
-        )
-    return proc.stdout
 
 
 def _remove_workdir(workdir: Path) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from holding import holding_project, kill_while_holding
 from prereqs import skip_or_fail
 
 from harness.compose import MAJORS, ComposeServer, image_for
@@ -326,26 +327,11 @@ def test_example_project_passes_every_stage_under_compose(pg, need_image, no_lef
 
 
 @pytest.mark.docker
-def test_run_killed_mid_stage_is_cleaned_up_by_the_next_run(major, docker_engine, no_leftovers):
-    killed = subprocess.Popen(
-        verify_cli("--backend", "compose", "--pg", str(major)),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    # The server line comes once the server is up, just before the first stage.
-    output = []
-    for line in killed.stdout:
-        output.append(line)
-        if "server:" in line:
-            break
-    killed.kill()
-    killed.wait(timeout=30)
-    killed.stdout.close()
-    assert any("server:" in line for line in output), "".join(output)
-    project = project_in(output[-1])
+def test_run_killed_mid_stage_is_cleaned_up_by_the_next_run(major, docker_engine, no_leftovers, tmp_path):
+    # Killed while its round trip holds a query open in the container.
+    killed = kill_while_holding(holding_project(tmp_path / "project"), "roundtrip",
+                                ["--backend", "compose", "--pg", str(major)], tmp_path)
+    project = project_in(killed.output)
     assert objects_of(docker_engine, project), "SIGKILL should have left the stack behind"
     no_leftovers(project)
     proc = subprocess.run(

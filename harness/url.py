@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from harness import privileges
 from harness.errors import HarnessError
 from harness.server import Endpoint, Server
 
@@ -39,8 +40,10 @@ class UrlServer(Server):
         return self._endpoint
 
     def _start(self) -> None:
-        with self.connect():
-            pass  # fail early, with the connection error translated, if the server is unusable
+        # Fail early, in one line, if the server is unreachable or the role may not create
+        # the databases every stage needs.
+        with self.connect() as conn:
+            privileges.require_createdb(conn, self)
 
     def _stop(self) -> None:
         pass  # not ours to stop

@@ -1,0 +1,109 @@
+"""Who else is connected to a database about to be cloned, renamed or dropped, and what may be done.
+
+PostgreSQL refuses CREATE DATABASE ... TEMPLATE, ALTER DATABASE ... RENAME and DROP DATABASE
+while another session is connected. It stops autovacuum workers by itself and waits up to
+five seconds for the rest. What can still be in the way:
+
+- a session of the previous step that is still closing: the client has hung up, the
+  server process has not exited yet, and pg_stat_activity still lists it for a moment;
+- an engine the project's env.py left open (same role, a database this run created);
+- somebody else's session.
+
+Only the second kind is ever terminated. Signalling anything else needs privileges an
+ordinary CI role lacks (a role-less autovacuum worker counts as a superuser's process:
+"must be a superuser to terminate superuser process"), and on a shared server the rest
+is not ours to cut off. So: wait briefly for sessions that are leaving, terminate our
+own role's sessions only where we may, and name whoever is left.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psycopg
+
+from harness.errors import ServerError
+
+APPLICATION = "alembic-verify"  # application_name prefix of every connection the harness opens
+LEAVING_S = 0.5  # how long a session of the previous step may take to finish closing
+WAIT_S = 10.0  # how long anyone else gets before the clone, rename or drop gives up
+
+
+@dataclass(frozen=True)
+class Session:
+    pid: int
+    user: str | None
+    application: str
+    client: str
+    state: str | None
+
+    def describe(self) -> str:
+        app = self.application or "-"
+        return f"pid {self.pid} (user {self.user}, application {app}, {self.state or 'starting'})"
+
+
+def others(conn: psycopg.Connection, database: str) -> list[Session]:
+    """Client sessions on `database` other than `conn`'s own.
+
+    Background processes (autovacuum workers, above all) are left out: PostgreSQL stops
+    them itself before a clone or drop, and no ordinary role may signal them.
+    """
+    rows = conn.execute(
+        "SELECT pid, usename, application_name, COALESCE(host(client_addr), 'local socket'), state "
+        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend' ORDER BY pid", (database,)).fetchall()
+    return [Session(*row) for row in rows]
+
+
+def settled(conn: psycopg.Connection, database: str, seconds: float = LEAVING_S) -> list[Session]:
+    """The sessions still on `database` once those that are closing have had `seconds` to go."""
+    deadline = time.monotonic() + seconds
+    while True:
+        sessions = others(conn, database)
+        if not sessions or time.monotonic() >= deadline:
+            return sessions
+        time.sleep(0.02)
+
+
+def terminate(conn: psycopg.Connection, sessions: list[Session], database: str) -> None:
+    """Disconnect `sessions` (already shown to the user or known to be ours), then wait for them.
+
+    A session the connected role may not signal is named in one line with what would allow it.
+    """
+    role = current_role(conn)
+    for session in sessions:
+        try:
+            conn.execute("SELECT pg_terminate_backend(%s)", (session.pid,))
+        except psycopg.errors.InsufficientPrivilege:
+            raise ServerError(
+                f"the role {role} may not disconnect {session.describe()} from {database}: only a "
+                f"superuser or a member of that session's role (or of pg_signal_backend) may; ask its "
+                "owner to close it, then run again") from None
+    gone = {s.pid for s in sessions}
+    deadline = time.monotonic() + WAIT_S
+    while any(s.pid in gone for s in others(conn, database)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def release(conn: psycopg.Connection, database: str, created_by_us: bool, wait_s: float = WAIT_S) -> None:
+    """Return once nobody else is connected to `database`, or raise ServerError naming who is.
+
+    Sessions of our own role are terminated, and only in a database this run created: its
+    name is unique to the run, so any session of ours in it is the project's or ours.
+    """
+    remaining = settled(conn, database)
+    role = current_role(conn)
+    own = [s for s in remaining if created_by_us and s.user == role]
+    if own:
+        terminate(conn, own, database)
+    remaining = settled(conn, database, wait_s)
+    if remaining:
+        who = "; ".join(s.describe() for s in remaining)
+        raise ServerError(
+            f"database {database} is still in use by {who}; alembic-verify disconnects only sessions "
+            f"of its own role ({role}) in databases it created: close those sessions and run again")
+
+
+def current_role(conn: psycopg.Connection) -> str:
+    return conn.execute("SELECT current_user").fetchone()[0]

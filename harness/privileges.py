@@ -29,3 +29,13 @@ def require_createdb(conn: psycopg.Connection, server: Server) -> None:
     may = conn.execute("SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user").fetchone()
     if not (may and may[0]):
         raise ServerError(cannot_create_databases(server))
+
+
+def cannot_create_extension(server: Server, extension: str) -> str:
+    # Trusted extensions (pg_trgm, citext, hstore, ...) need only ownership of the database,
+    # which the suite has; the others need a superuser. One that exists in template1 is in
+    # every database the suite creates, and CREATE EXTENSION IF NOT EXISTS then asks nothing.
+    user = server.endpoint.user
+    return (f"the role {user} may not create the extension {extension!r} (it is not a trusted "
+            f"extension, so only a superuser may): as a superuser, run CREATE EXTENSION {extension} "
+            "in template1 (every new database then has it), or give a --url whose role is a superuser")

@@ -149,7 +149,7 @@ class Server:
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        with self.connect() as conn, _still_in_use(template or "template1"):
+        with self.connect() as conn, sessions.still_in_use(template or "template1"):
             try:
                 conn.execute(stmt)
             except psycopg.errors.InsufficientPrivilege:
@@ -169,7 +169,7 @@ class Server:
         """Give a database this object created a new unique name; returns it."""
         new_name = self.new_database_name(purpose)
         self._disconnect(name)
-        with self.connect() as conn, _still_in_use(name):
+        with self.connect() as conn, sessions.still_in_use(name):
             conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
                 sql.Identifier(name), sql.Identifier(new_name)))
         self._created[self._created.index(name)] = new_name
@@ -179,7 +179,7 @@ class Server:
         # No WITH (FORCE): it would signal every session, autovacuum's too, which an
         # ordinary role may not; _disconnect clears what is ours and PostgreSQL the rest.
         self._disconnect(name)
-        with self.connect() as conn, _still_in_use(name):
+        with self.connect() as conn, sessions.still_in_use(name):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         if name in self._created:
             self._created.remove(name)
@@ -191,13 +191,3 @@ class Server:
             except Exception:  # noqa: BLE001 - best effort: the server may already be gone
                 self._created.remove(name)
 
-
-@contextlib.contextmanager
-def _still_in_use(database: str):
-    """Someone connected between our check and the statement: say so in one line."""
-    try:
-        yield
-    except psycopg.errors.ObjectInUse as exc:
-        detail = exc.diag.message_detail or "another session"
-        raise ServerError(f"database {database} is in use ({detail}); close those sessions and "
-                          "run again") from None

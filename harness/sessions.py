@@ -18,6 +18,7 @@ own role's sessions only where we may, and name whoever is left.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -39,8 +40,8 @@ class Session:
     state: str | None
 
     def describe(self) -> str:
-        app = self.application or "-"
-        return f"pid {self.pid} (user {self.user}, application {app}, {self.state or 'starting'})"
+        state = f", {self.state}" if self.state else ""  # hidden from a role that is not the session's
+        return f"pid {self.pid} (user {self.user}, application {self.application or '-'}{state})"
 
 
 def others(conn: psycopg.Connection, database: str) -> list[Session]:
@@ -49,10 +50,13 @@ def others(conn: psycopg.Connection, database: str) -> list[Session]:
     Background processes (autovacuum workers, above all) are left out: PostgreSQL stops
     them itself before a clone or drop, and no ordinary role may signal them.
     """
+    # An ordinary role sees another role's sessions with most columns NULL (backend_type and
+    # state too), but with their role; autovacuum workers have none.
     rows = conn.execute(
         "SELECT pid, usename, application_name, COALESCE(host(client_addr), 'local socket'), state "
-        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-        "AND backend_type = 'client backend' ORDER BY pid", (database,)).fetchall()
+        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND usesysid IS NOT NULL "
+        "AND COALESCE(backend_type, 'client backend') = 'client backend' ORDER BY pid",
+        (database,)).fetchall()
     return [Session(*row) for row in rows]
 
 
@@ -103,6 +107,17 @@ def release(conn: psycopg.Connection, database: str, created_by_us: bool, wait_s
         raise ServerError(
             f"database {database} is still in use by {who}; alembic-verify disconnects only sessions "
             f"of its own role ({role}) in databases it created: close those sessions and run again")
+
+
+@contextlib.contextmanager
+def still_in_use(database: str):
+    """Someone connected between our check and the statement: say so in one line."""
+    try:
+        yield
+    except psycopg.errors.ObjectInUse as exc:
+        detail = exc.diag.message_detail or "another session"
+        raise ServerError(f"database {database} is in use ({detail}); close those sessions and "
+                          "run again") from None
 
 
 def current_role(conn: psycopg.Connection) -> str:

@@ -9,11 +9,11 @@ five seconds for the rest. What can still be in the way:
 - an engine the project's env.py left open (same role, a database this run created);
 - somebody else's session.
 
-Only the second kind is ever terminated. Signalling anything else needs privileges an
-ordinary CI role lacks (a role-less autovacuum worker counts as a superuser's process:
-"must be a superuser to terminate superuser process"), and on a shared server the rest
-is not ours to cut off. So: wait briefly for sessions that are leaving, terminate our
-own role's sessions only where we may, and name whoever is left.
+Only the second kind is ever terminated (the first with it, which loses nothing). Signalling
+anything else needs privileges an ordinary CI role lacks (a role-less autovacuum worker counts
+as a superuser's process: "must be a superuser to terminate superuser process"), and on a
+shared server the rest is not ours to cut off. So: terminate our own role's sessions in our
+own databases, give everyone else time to leave, and name whoever stays.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import psycopg
 from harness.errors import ServerError
 
 APPLICATION = "alembic-verify"  # application_name prefix of every connection the harness opens
-LEAVING_S = 0.5  # how long a session of the previous step may take to finish closing
+LEAVING_S = 2.0  # how long a session of the previous step may take to finish closing
 WAIT_S = 10.0  # how long anyone else gets before the clone, rename or drop gives up
 
 
@@ -75,6 +75,8 @@ def terminate(conn: psycopg.Connection, sessions: list[Session], database: str) 
 
     A session the connected role may not signal is named in one line with what would allow it.
     """
+    if not sessions:
+        return
     role = current_role(conn)
     for session in sessions:
         try:
@@ -82,7 +84,7 @@ def terminate(conn: psycopg.Connection, sessions: list[Session], database: str) 
         except psycopg.errors.InsufficientPrivilege:
             raise ServerError(
                 f"the role {role} may not disconnect {session.describe()} from {database}: only a "
-                f"superuser or a member of that session's role (or of pg_signal_backend) may; ask its "
+                "superuser or a member of that session's role (or of pg_signal_backend) may; ask its "
                 "owner to close it, then run again") from None
     gone = {s.pid for s in sessions}
     deadline = time.monotonic() + WAIT_S
@@ -94,13 +96,12 @@ def release(conn: psycopg.Connection, database: str, created_by_us: bool, wait_s
     """Return once nobody else is connected to `database`, or raise ServerError naming who is.
 
     Sessions of our own role are terminated, and only in a database this run created: its
-    name is unique to the run, so any session of ours in it is the project's or ours.
+    name is unique to the run, so any session of ours in it is the project's or ours (one
+    still closing loses nothing). Everyone else gets `wait_s` to leave.
     """
-    remaining = settled(conn, database)
     role = current_role(conn)
-    own = [s for s in remaining if created_by_us and s.user == role]
-    if own:
-        terminate(conn, own, database)
+    if created_by_us:
+        terminate(conn, [s for s in others(conn, database) if s.user == role], database)
     remaining = settled(conn, database, wait_s)
     if remaining:
         who = "; ".join(s.describe() for s in remaining)

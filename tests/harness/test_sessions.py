@@ -23,12 +23,6 @@ from harness.url import UrlServer
 
 
 @pytest.fixture
-def role(pg_server):
-    with ordinary_role(pg_server, "CREATEDB") as made:
-        yield made
-
-
-@pytest.fixture
 def role_server(role):
     """The harness as the role: a --url server, the way a CI job points the suite at its database."""
     with UrlServer(role.url()) as server:

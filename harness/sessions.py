@@ -70,6 +70,17 @@ def settled(conn: psycopg.Connection, database: str, seconds: float = LEAVING_S)
         time.sleep(0.02)
 
 
+# pg_terminate_backend's own rule: a superuser may signal anyone; others, a session whose role is
+# not a superuser and whose privileges they have (or pg_signal_backend's).
+_FORBIDDEN = """
+    SELECT a.pid FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+    WHERE a.pid = ANY(%s) AND NOT (
+        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+        OR (r.rolsuper IS FALSE AND (pg_has_role(a.usesysid, 'USAGE')
+                                     OR pg_has_role('pg_signal_backend', 'USAGE'))))
+"""
+
+
 def terminate(conn: psycopg.Connection, sessions: list[Session], database: str) -> None:
     """Disconnect `sessions` (already shown to the user or known to be ours), then wait for them.
 
@@ -77,19 +88,27 @@ def terminate(conn: psycopg.Connection, sessions: list[Session], database: str) 
     """
     if not sessions:
         return
-    role = current_role(conn)
+    # Checked for all before any is cut off: a refusal halfway would disconnect some for nothing.
+    forbidden = {r[0] for r in conn.execute(_FORBIDDEN, ([s.pid for s in sessions],))}
+    refused = [s for s in sessions if s.pid in forbidden]
+    if refused:
+        raise _refusal(conn, refused[0], database)
     for session in sessions:
         try:
             conn.execute("SELECT pg_terminate_backend(%s)", (session.pid,))
         except psycopg.errors.InsufficientPrivilege:
-            raise ServerError(
-                f"the role {role} may not disconnect {session.describe()} from {database}: only a "
-                "superuser or a member of that session's role (or of pg_signal_backend) may; ask its "
-                "owner to close it, then run again") from None
+            raise _refusal(conn, session, database) from None
     gone = {s.pid for s in sessions}
     deadline = time.monotonic() + WAIT_S
     while any(s.pid in gone for s in others(conn, database)) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def _refusal(conn: psycopg.Connection, session: Session, database: str) -> ServerError:
+    return ServerError(
+        f"the role {current_role(conn)} may not disconnect {session.describe()} from {database}: only "
+        "a superuser or a member of that session's role (or of pg_signal_backend) may; ask its owner "
+        "to close it, then run again")
 
 
 def release(conn: psycopg.Connection, database: str, created_by_us: bool, wait_s: float = WAIT_S) -> None:

@@ -57,6 +57,7 @@ def test_a_session_the_role_may_not_disconnect_stops_a_reset_before_anything_is_
     url = role.url(_app_database(role))
     assert main(["upgrade", "--project", str(project), "--url", url]) == 0
     admin = pg_server.connect("app_ci")  # a superuser's session: the role may not cut it off
+    own = role.connect("app_ci")  # one the role could cut off: kept, since the reset cannot go ahead
     try:
         code = main(["reset-db", "--project", str(project), "--url", url, "--yes",
                      "--backups", str(tmp_path / "backups")])
@@ -67,5 +68,7 @@ def test_a_session_the_role_may_not_disconnect_stops_a_reset_before_anything_is_
         assert f"the role {role.name} may not disconnect pid {admin.info.backend_pid}" in line
         assert admin.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,), \
             "the database was dropped although a session stayed"
+        assert own.execute("SELECT 1").fetchone() == (1,), "a session was cut off for nothing"
     finally:
         admin.close()
+        own.close()

@@ -6,7 +6,8 @@ line before anything is dropped. (Verify's stages as that role: tests/test_least
 
 from __future__ import annotations
 
-from projects import FIXTURE_DRIVER
+from cli_support import run_cli
+from projects import FIXTURE_DBAPI
 from recovery_support import ROWS
 from roles import PASSWORD, assert_nothing_forbidden, owned_databases
 
@@ -46,8 +47,11 @@ def test_recovery_commands_and_doctor_run_as_that_role(pg_server, role, project,
     ok("restore", dump, "--url", url, "--yes", *backups)
     with role.connect("app_ci") as conn:
         assert conn.execute("SELECT id, name, note FROM items ORDER BY id").fetchall() == ROWS
-    doctor_url = role.url("app_ci", driver=FIXTURE_DRIVER)
-    assert "doctor: healthy" in ok("doctor", *p, "--url", doctor_url, "--server-url", role.url())
+    # In a process of its own, as in tests/test_doctor.py: it imports the project's models.
+    doctor = run_cli("doctor", *p, "--url", role.url("app_ci", driver=FIXTURE_DBAPI),
+                     "--server-url", role.url())
+    assert doctor.code == 0 and "doctor: healthy" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert_nothing_forbidden(doctor.stdout, doctor.stderr)
     assert "now at 0002" in ok("reset-db", *p, "--url", url, "--yes", *backups)
     assert owned_databases(pg_server, role.name) == ["app_ci"], "doctor's throwaway databases were dropped"
 

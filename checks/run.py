@@ -22,6 +22,7 @@ from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
 from checks.schema import Snapshot
 from checks.schema_access import snapshot_of
+from harness.privileges import cannot_create_extension
 from harness.server import Server
 
 
@@ -71,6 +72,9 @@ class Run:
             with self.server.connect(name) as conn:
                 try:
                     conn.execute(statement)
+                except psycopg.errors.InsufficientPrivilege:
+                    raise ConfigError(f"{self.project.settings.source}: extensions: "
+                                      f"{cannot_create_extension(self.server, extension)}") from None
                 except psycopg.Error as exc:
                     raise ConfigError(
                         f"{self.project.settings.source}: extensions: cannot create {extension!r} on "

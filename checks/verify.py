@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import traceback
 
-from checks.errors import ConfigError, MigrationError, ProjectError, StageError
+from checks.errors import USAGE_ERRORS, ConfigError, MigrationError, StageError
 from checks.project.project import first_line
 from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
@@ -69,9 +69,10 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
             # history that does not apply must not end "OK".
             return StageResult(name, Status.ERROR, STAGES["fresh"](run), time.monotonic() - started)
         return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
-    except (ProjectError, ConfigError) as exc:
-        # The project cannot be run as configured: this stage says so and the others still
-        # report what they can; the command exits 2 once the report is written.
+    except USAGE_ERRORS as exc:
+        # The project cannot be run as configured, or the server not used as given (a role
+        # short of a privilege): this stage says so and the others still report what they
+        # can; the command exits 2 once the report is written.
         run.usage_errors.append(exc)
         return StageResult(name, Status.ERROR, [Finding(Severity.ERROR, "project-error", str(exc))],
                            time.monotonic() - started)

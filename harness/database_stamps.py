@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from harness.errors import HarnessError
 from harness.owner import owner_record, record_alive
 
 if TYPE_CHECKING:
-    from harness.server import Server
+    from harness.errors import HarnessError
+from harness.server import Server
 
 SUITE = "alembic-verify"
 NAME_PATTERN = r"verify\_%"  # Server.new_database_name's prefix, as a LIKE pattern
@@ -67,9 +69,12 @@ def drop_orphaned_databases(server: Server) -> list[str]:
     """Drop every database of ours that a killed run left on `server`; returns their names."""
     dropped = []
     for name in orphaned_databases(server):
+        # Its run is gone, so sessions of our role still in it (a killed run's query that has
+        # not noticed yet) are ours to end, as in a database this run made.
+        server.adopt(name)
         try:
             server.drop_database(name)
-        except psycopg.Error as exc:  # best effort: another role's, or in use; it must not stop this run
+        except (psycopg.Error, HarnessError) as exc:  # another role's, or in use: it must not stop this run
             print(f"alembic-verify: could not drop database {name}, left by a killed run: "
                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}", file=sys.stderr)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from harness import privileges
 from harness.database_stamps import drop_orphaned_databases, stamp_database
 from harness.errors import HarnessError
 from harness.server import Endpoint, Server
@@ -41,8 +42,10 @@ class UrlServer(Server):
         return self._endpoint
 
     def _start(self) -> None:
-        with self.connect():
-            pass  # fail early, with the connection error translated, if the server is unusable
+        # Fail early, in one line, if the server is unreachable or the role may not create
+        # the databases every stage needs.
+        with self.connect() as conn:
+            privileges.require_createdb(conn, self)
         drop_orphaned_databases(self)
 
     def create_database(self, purpose: str, template: str | None = None, name: str | None = None) -> str:

@@ -20,8 +20,7 @@ from harness.errors import HarnessError
 from harness.owner import owner_record, record_alive
 
 if TYPE_CHECKING:
-    from harness.errors import HarnessError
-from harness.server import Server
+    from harness.server import Server
 
 SUITE = "alembic-verify"
 NAME_PATTERN = r"verify\_%"  # Server.new_database_name's prefix, as a LIKE pattern

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from checks.commands.pr_args import add_pull_request_arguments, open_scope
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.progress import Progress
-from checks.report.console import print_stage
+from checks.report.console import print_scope, print_stage
 from checks.report.github import in_actions, report_github
 from checks.report.graph import read_graph
 from checks.report.html import write_html
@@ -41,6 +42,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
                         "too, and show the project's own output (env.py logging) on stderr")
     parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
+    add_pull_request_arguments(parser)
 
 
 def run(args) -> int:
@@ -65,7 +67,7 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
     if "JSON" in paths:
         writers.append(lambda: write_report(paths["JSON"], build_report(
             outcome.project, outcome.backend, outcome.version, outcome.results, outcome.server,
-            error=outcome.error)))
+            error=outcome.error, scope=outcome.scope.to_json() if outcome.scope else None)))
     if "JUnit" in paths:
         writers.append(lambda: write_junit(paths["JUnit"], outcome.results, [n.id for n in outcome.graph],
                                            outcome.error, outcome.project))
@@ -90,18 +92,24 @@ def _verify(args, outcome: Outcome) -> int:
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
     outcome.graph = read_graph(project)
+    scope = open_scope(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr
     with open_server(args.backend, args.pg, args.url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         out.write(f"alembic-verify: {project.root}\n"
                   f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
+        if scope is not None:
+            out.write(f"  pull request: {scope.describe()}\n")
         out.flush()
         verification = Run(project, server, Progress(enabled=not args.quiet_progress),
                            strict=args.strict)
+        verification.scope = outcome.scope = scope
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results
+    if scope is not None:
+        print_scope(scope, out)
     notice = project.env.output.notice()
     if notice:
         out.write(notice)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from alembic.script import Script
 from pglast.parser import ParseError
 
 from checks.lint.capture import Capture, capture, operation_line
@@ -21,10 +23,13 @@ from harness.server import Endpoint
 _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def rule_hits(project: Project, settings: LintSettings,
-              endpoint: Endpoint | None = None) -> tuple[list[Hit], Capture]:
-    """Every rule hit over the history, in history order, before settings apply."""
+def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | None = None,
+              select: Callable[[list[Script]], list[Script]] | None = None) -> tuple[list[Hit], Capture]:
+    """Every rule hit over the history (or the revisions `select` keeps of it), in history
+    order, before settings apply."""
     order = project.upgrade_order()
+    if select is not None:
+        order = select(order)
     up = capture(project, order, upgrade=True, endpoint=endpoint)
     down = capture(project, list(reversed(order)), upgrade=False, endpoint=endpoint).by_id()
     hits: list[Hit] = []
@@ -51,11 +56,13 @@ def rule_hits(project: Project, settings: LintSettings,
 
 
 def lint_project(project: Project, settings: LintSettings, strict: bool = False,
-                 endpoint: Endpoint | None = None) -> list[Finding]:
+                 endpoint: Endpoint | None = None,
+                 select: Callable[[list[Script]], list[Script]] | None = None) -> list[Finding]:
     """strict (or lint.strict in the settings) turns warnings into errors; `endpoint` is
-    the server under test, whose URL env.py sees in offline mode."""
+    the server under test, whose URL env.py sees in offline mode; `select` narrows the
+    revisions linted (a pull-request run lints only the new ones)."""
     strict = strict or settings.strict
-    hits, up = rule_hits(project, settings, endpoint)
+    hits, up = rule_hits(project, settings, endpoint, select)
     scripts = {c.script.revision: c.script for c in up.revisions}
     captured = up.by_id()
     findings: list[Finding] = []

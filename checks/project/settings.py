@@ -50,6 +50,9 @@ class Settings:
     downgrade_floor: str | None = None
     # Settings of the lint stage, validated there.
     lint: dict = field(default_factory=dict)
+    # Pull-request runs (--since/--git-base): where the migrated base is cached between runs,
+    # relative to the project (e.g. ".alembic-verify/cache"); --cache overrides it.
+    cache_dir: str | None = None
 
     source: str = "defaults"
 

@@ -143,8 +143,7 @@ def base_findings(scope: Scope | None) -> list[Finding]:
         return []
     trust = scope.trust
     notes = [Finding(Severity.INFO, "base-from-cache" if trust.trusted else "base-one-pass",
-                     f"{trust.sentence()}; {len(scope.new)} new revision(s) walked one at a time",
-                     object=trust.key)]
+                     f"{trust.sentence()}; {len(scope.new)} new revision(s) walked one at a time")]
     notes += [Finding(Severity.INFO, "cache-entry-ignored", warning,
                       hint="nothing to do for this run, which did not rely on it; if it repeats, "
                            "clear the cache folder") for warning in trust.warnings]

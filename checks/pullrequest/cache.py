@@ -102,6 +102,8 @@ class BaseCache:
             return f"its description {sidecar.name} is unreadable ({type(exc).__name__})"
         if not isinstance(info, dict) or info.get("key") != key:
             return f"{sidecar.name} describes another base (key mismatch)"
+        if "TABLE DATA" not in str(info.get("restore_list")):
+            return f"{sidecar.name} lacks the dump's table of contents (the version table's rows at least)"
         if not dump.is_file():
             return "the dump file is missing"
         if _file_sha(dump) != info.get("sha256"):
@@ -114,14 +116,8 @@ class BaseCache:
             tool = client_tool("pg_restore", max(server.major, int(info.get("pg_dump_major") or 0)))
         except HarnessError as exc:
             return str(exc)
-        listing = subprocess.run([tool.path, "--list", str(dump)], capture_output=True, text=True,
-                                 errors="replace")
-        if listing.returncode != 0:
-            return f"pg_restore cannot read it ({_tail(listing.stderr)})"
-        wanted = "".join(line + "\n" for line in listing.stdout.splitlines()
-                         if not _EXTENSION_ENTRY.match(line))
         with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as chosen:
-            chosen.write(wanted)
+            chosen.write(str(info.get("restore_list") or ""))
         try:
             proc = subprocess.run(
                 [tool.path, "--single-transaction", "--exit-on-error", "--no-owner", "--use-list",
@@ -130,17 +126,29 @@ class BaseCache:
         finally:
             os.unlink(chosen.name)
         if proc.returncode != 0:
-            return f"pg_restore failed ({_tail(proc.stderr)})"
+            return f"pg_restore cannot restore it ({_tail(proc.stderr)})"
         return None
+
+    @staticmethod
+    def _restore_list(dump: Path, major: int) -> str:
+        """The dump's table of contents less its extensions, which the run creates itself from
+        the settings before the restore; read once, when the entry is written."""
+        tool = client_tool("pg_restore", major)
+        listing = subprocess.run([tool.path, "--list", str(dump)], capture_output=True, text=True,
+                                 errors="replace")
+        if listing.returncode != 0:
+            raise OSError(f"pg_restore --list cannot read the new dump ({_tail(listing.stderr)})")
+        kept = [line for line in listing.stdout.splitlines() if not _EXTENSION_ENTRY.match(line)]
+        return "".join(line + "\n" for line in kept)
 
     # --- writing ----------------------------------------------------------------
     def store(self, key: str, server: Server, database: str, base: list[Script], trust: Trust) -> None:
         """Dump the migrated base; a failure is a warning, never the run's failure."""
         dump, sidecar = self._paths(key)
+        partial = dump.with_name(f".{dump.name}.{os.getpid()}.partial")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             tool = client_tool("pg_dump", server.major)
-            partial = dump.with_name(f".{dump.name}.{os.getpid()}.partial")
             proc = subprocess.run([tool.path, "--format=custom", "--file", str(partial),
                                    *endpoint_args(server.endpoint), "--dbname", database],
                                   env=endpoint_environment(server.endpoint), capture_output=True, text=True,
@@ -150,11 +158,13 @@ class BaseCache:
                 trust.warnings.append(f"the base was not cached: pg_dump failed ({_tail(proc.stderr)})")
                 return
             info = {"key": key, "sha256": _file_sha(partial), "pg_dump_major": tool.major,
+                    "restore_list": self._restore_list(partial, tool.major),
                     "server_version": server.version, "base_revisions": len(base),
                     "base_heads": _heads(base), "created": datetime.now(UTC).isoformat(timespec="seconds")}
             os.replace(partial, dump)
             sidecar.write_text(json.dumps(info, indent=2) + "\n")
         except (OSError, HarnessError) as exc:
+            partial.unlink(missing_ok=True)
             trust.warnings.append(f"the base was not cached in {self.folder}: {exc}")
             return
         trust.stored = True

@@ -230,3 +230,14 @@ def test_an_unknown_git_ref_is_one_line(verify, tmp_path):
     result = verify(_git_project(tmp_path / "project"), "--git-base", "origin/nowhere")
 
     assert_usage_error(result, "origin/nowhere", "fetch")
+
+
+def test_a_downgrade_floor_inside_the_base_leaves_the_new_revisions_to_the_trip(verify, tmp_path):
+    project = build_project(tmp_path / "project", BASE + NEW, models=MODELS,
+                            settings='downgrade_floor = "0001"\n')
+
+    result = verify(project, "--quiet-progress", "--since", "0002", "--stage", "fresh",
+                    "--stage", "roundtrip")
+
+    assert result.stage("roundtrip")["status"] == "fail", result.stdout
+    assert _revisions(result, "roundtrip") == {"0004"}

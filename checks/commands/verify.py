@@ -69,8 +69,10 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
             outcome.project, outcome.backend, outcome.version, outcome.results, outcome.server,
             error=outcome.error, scope=outcome.scope.to_json() if outcome.scope else None)))
     if "JUnit" in paths:
-        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, [n.id for n in outcome.graph],
-                                           outcome.error, outcome.project))
+        # A pull-request run judged only the new revisions: the base gets no passing cases.
+        judged = [n.id for n in outcome.graph if outcome.scope is None or n.id not in outcome.scope.base]
+        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, judged, outcome.error,
+                                           outcome.project))
     if "HTML" in paths:
         writers.append(lambda: write_html(paths["HTML"], outcome.results, outcome.graph, outcome.project,
                                           outcome.server, outcome.error))

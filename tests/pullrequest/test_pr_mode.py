@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,8 @@ def test_full_run_reports_the_base_defect_and_a_pull_request_does_not(verify, tm
     assert _revisions(full, "roundtrip", "downgrade-leaves-trace") == {"0002", "0004"}
     assert "0002" in _revisions(full, "lint")
 
-    pr = verify(project, "--quiet-progress", "--since", "0002")
+    junit = tmp_path / "junit.xml"
+    pr = verify(project, "--quiet-progress", "--since", "0002", "--report-junit", str(junit))
 
     assert pr.code == 1, pr.stdout
     assert _revisions(pr, "roundtrip", "downgrade-leaves-trace") == {"0004"}
@@ -100,6 +102,8 @@ def test_full_run_reports_the_base_defect_and_a_pull_request_does_not(verify, tm
     [note] = pr.findings("fresh", "base-one-pass")
     assert "base's 2 of 4 revisions in one pass" in note["message"]
     assert "2 new revision(s) since revision 0002" in pr.stdout
+    cases = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
+    assert {"roundtrip[0004]", "lint[0003]"} <= cases and not any("[0002]" in c for c in cases), cases
 
 
 def test_git_base_selects_what_since_selects(verify, tmp_path):

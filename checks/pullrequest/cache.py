@@ -161,8 +161,11 @@ class BaseCache:
                     "restore_list": self._restore_list(partial, tool.major),
                     "server_version": server.version, "base_revisions": len(base),
                     "base_heads": _heads(base), "created": datetime.now(UTC).isoformat(timespec="seconds")}
+            # Dump first, description last, each renamed into place: a reader never trusts a
+            # description whose dump is still being written (a parallel job, a killed one).
             os.replace(partial, dump)
-            sidecar.write_text(json.dumps(info, indent=2) + "\n")
+            partial.write_text(json.dumps(info, indent=2) + "\n")
+            os.replace(partial, sidecar)
         except (OSError, HarnessError) as exc:
             partial.unlink(missing_ok=True)
             trust.warnings.append(f"the base was not cached in {self.folder}: {exc}")

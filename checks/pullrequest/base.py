@@ -29,11 +29,13 @@ def apply_base(run, build, db) -> None:
     if not base:
         return
 
-    def progress(revision, _connection) -> None:
-        progress.done += 1
-        run.progress.step("base", progress.done, len(base), revision.revision)
+    done = 0
 
-    progress.done = 0
+    def progress(revision, _connection) -> None:
+        nonlocal done
+        done += 1
+        run.progress.step("base", done, len(base), revision.revision)
+
     try:
         run.project.run_steps(db, base, upgrade=True, after_step=progress)
     except MigrationError as exc:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from checks.commands.pr_args import add_pull_request_arguments, open_scope
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.progress import Progress
 from checks.project.limits import Limits
-from checks.report.console import print_stage
+from checks.report.console import print_scope, print_stage
 from checks.report.github import in_actions, report_github
 from checks.report.graph import read_graph
 from checks.report.html import write_html
@@ -49,6 +50,7 @@ def add_arguments(parser) -> None:
                         "runs longer, naming what it waits for (default: revision_timeout, 300; 0: none)")
     parser.add_argument("--run-timeout", type=float, metavar="SECONDS", help="end the run after this long "
                         "(default: run_timeout, 0: none)")
+    add_pull_request_arguments(parser)
 
 
 def run(args) -> int:
@@ -73,10 +75,12 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
     if "JSON" in paths:
         writers.append(lambda: write_report(paths["JSON"], build_report(
             outcome.project, outcome.backend, outcome.version, outcome.results, outcome.server,
-            error=outcome.error)))
+            error=outcome.error, scope=outcome.scope.to_json() if outcome.scope else None)))
     if "JUnit" in paths:
-        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, [n.id for n in outcome.graph],
-                                           outcome.error, outcome.project))
+        # A pull-request run judged only the new revisions: the base gets no passing cases.
+        judged = [n.id for n in outcome.graph if outcome.scope is None or n.id not in outcome.scope.base]
+        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, judged, outcome.error,
+                                           outcome.project))
     if "HTML" in paths:
         writers.append(lambda: write_html(paths["HTML"], outcome.results, outcome.graph, outcome.project,
                                           outcome.server, outcome.error))
@@ -109,6 +113,7 @@ def _verify(args, outcome: Outcome) -> int:
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
     outcome.graph = read_graph(project)
+    scope = open_scope(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr
     progress = Progress(enabled=not args.quiet_progress)
@@ -119,11 +124,16 @@ def _verify(args, outcome: Outcome) -> int:
         shown = server.describe() if server.backend == NO_SERVER else \
             f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
         out.write(f"alembic-verify: {project.root}\n  server: {shown}\n")
+        if scope is not None:
+            out.write(f"  pull request: {scope.describe()}\n")
         out.flush()
         verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
+        verification.scope = outcome.scope = scope
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results
+    if scope is not None:
+        print_scope(scope, out)
     notice = project.env.output.notice()
     if notice:
         out.write(notice)

@@ -22,8 +22,8 @@ from harness.server import Endpoint
 _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def rule_hits(project: Project, settings: LintSettings,
-              endpoint: Endpoint | None = None) -> tuple[list[Hit], Capture]:
+def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | None = None
+              ) -> tuple[list[Hit], Capture]:
     """Every rule hit over the history, in history order, before settings apply."""
     order = project.upgrade_order()
     up = capture(project, order, upgrade=True, endpoint=endpoint)

@@ -57,6 +57,9 @@ class Settings:
     run_timeout: float = 0
     lock_timeout: str | None = None
     statement_timeout: str | None = None
+    # Pull-request runs (--since/--git-base): where the migrated base is cached between runs,
+    # relative to the project (e.g. ".alembic-verify/cache"); --cache overrides it.
+    cache_dir: str | None = None
 
     source: str = "defaults"
 

@@ -37,3 +37,13 @@ def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
 def print_stage(result: StageResult, stream: TextIO, verbose: bool = False) -> None:
     stream.write("\n".join(stage_lines(result, verbose)) + "\n")
     stream.flush()
+
+
+def print_scope(scope, stream: TextIO) -> None:
+    """A pull-request run's last words on what it did not judge: the base, and how it got there."""
+    trust = scope.trust
+    if trust is not None:
+        stream.write(f"  pull request: {trust.sentence()}\n")
+        for warning in trust.warnings:
+            stream.write(f"  warning: {warning}\n")
+    stream.flush()

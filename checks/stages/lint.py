@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from checks.lint import lint_project, parse_lint_settings
 from checks.lint.select import revisions_to_lint
+from checks.pullrequest.scope import select_new
 from checks.result import Finding
 from checks.run import Run
 
@@ -15,5 +16,6 @@ def check(run: Run) -> list[Finding]:
     selection = revisions_to_lint(run.project.upgrade_order(), run.project.script.dir,
                                   lint_all=run.lint_all or settings.all)
     run.summaries["lint"] = selection.summary()
-    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint,
-                        only=selection.ids)
+    # A pull request's run narrows it to the revisions the pull request adds.
+    only = {script.revision for script in select_new(selection.revisions, run.scope)}
+    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint, only=only)

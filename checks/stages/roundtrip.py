@@ -34,7 +34,8 @@ def check(run: Run) -> list[Finding]:
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
-    order = build.order[_floor_index(run, build.order):]
+    # In a pull-request run only the new revisions were walked: the staircase stops at the base.
+    order = build.walked[_floor_index(run, build.walked, build.order):]
     notes: list[Finding] = []
     while order:
         with run.work_database("roundtrip", template=build.database) as db:
@@ -138,13 +139,16 @@ def _kept_enum_labels(diff: SchemaDifference, before: Snapshot, after: Snapshot)
     return [label for label in new if label not in old]
 
 
-def _floor_index(run: Run, order) -> int:
+def _floor_index(run: Run, order, history=None) -> int:
+    """Where the trip starts in `order`; a floor in `history` below `order` starts it at 0."""
     floor = run.project.settings.downgrade_floor
     if not floor:
         return 0
     for index, revision in enumerate(order):
         if revision.revision == floor or revision.revision.startswith(floor):
             return index
+    if any(revision.revision == floor or revision.revision.startswith(floor) for revision in history or ()):
+        return 0  # below the revisions walked: all of them are above the floor
     raise ConfigError(f"{run.project.settings.source}: downgrade_floor {floor!r} is not a revision "
                       "of this history; use a revision id from `alembic history`")
 

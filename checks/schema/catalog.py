@@ -1,0 +1,177 @@
+"""The catalog read into parts keyed by oid, so a snapshot can re-read only some of them.
+
+A full snapshot reads every part; an incremental one (`checks.schema.incremental`)
+re-reads the relations, types and functions a migration step touched and keeps the
+rest. Both assemble the Snapshot the same way, from the same parts, so they agree by
+construction wherever the parts agree.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from checks.schema import queries
+from checks.schema.snapshot import (
+    Column,
+    Constraint,
+    Domain,
+    Index,
+    Policy,
+    Sequence,
+    Snapshot,
+    Table,
+    Trigger,
+    View,
+    display_name,
+)
+
+_TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
+
+# Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
+_PER_RELATION = ("relations", "columns", "constraints", "indexes", "triggers", "policies", "row_security",
+                 "sequences")
+
+
+@dataclass
+class Catalog:
+    schemas: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
+    # relation oid -> (schema, name) and what belongs to it
+    relations: dict[int, tuple[str, str, Table | View]] = field(default_factory=dict)
+    columns: dict[int, dict[str, Column]] = field(default_factory=dict)
+    constraints: dict[int, tuple[Constraint, ...]] = field(default_factory=dict)
+    indexes: dict[int, tuple[Index, ...]] = field(default_factory=dict)
+    index_tables: dict[int, int] = field(default_factory=dict)  # index oid -> its table's oid
+    triggers: dict[int, tuple[Trigger, ...]] = field(default_factory=dict)
+    policies: dict[int, tuple[Policy, ...]] = field(default_factory=dict)
+    row_security: dict[int, str] = field(default_factory=dict)
+    sequences: dict[int, tuple[str, str, Sequence]] = field(default_factory=dict)
+    enums: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
+    domains: dict[int, tuple[str, str, Domain]] = field(default_factory=dict)
+    functions: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+
+    def copy(self) -> Catalog:
+        """A copy whose maps can change without touching this one (the parts are shared)."""
+        return Catalog(**{name: copy.copy(value) for name, value in vars(self).items()})
+
+    def relation_oid(self, schema: str, name: str) -> int | None:
+        return next((oid for oid, (s, n, _) in self.relations.items() if (s, n) == (schema, name)), None)
+
+    # --- reading ------------------------------------------------------------------
+    def read(self, conn, version_table: str, *, everything: bool = False, schemas: bool = False,
+             relations: set[int] = frozenset(), types: set[int] = frozenset(),
+             functions: set[int] = frozenset()) -> None:
+        """Re-read the named objects (all of them with `everything`); what is gone is dropped."""
+        with conn.transaction(force_rollback=True):
+            # The catalog functions qualify names that are not on search_path, so pin it;
+            # rolling back restores the caller's setting and guarantees nothing is written.
+            conn.execute("SELECT set_config('search_path', 'public', true)")
+
+            def rows(query: str, only: set[int] | None) -> list[tuple]:
+                if only is not None and not only:
+                    return []
+                literal = None if only is None else "{" + ",".join(str(oid) for oid in sorted(only)) + "}"
+                return conn.execute(query, {"version_table": version_table, "only": literal}).fetchall()
+
+            if everything or schemas:
+                self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS, None))
+                self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS, None))
+            self._forget(_PER_RELATION, None if everything else relations)
+            self._forget(("enums", "domains"), None if everything else types)
+            self._forget(("functions",), None if everything else functions)
+            self._read_relations(rows, None if everything else relations)
+            self._read_types(rows, None if everything else types)
+            for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS,
+                                                                  None if everything else functions):
+                self.functions[oid] = (schema, name, arguments, definition)
+
+    def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
+        for part in parts:
+            mapping = getattr(self, part)
+            if oids is None:
+                mapping.clear()
+            else:
+                for oid in oids:
+                    mapping.pop(oid, None)
+        if "indexes" in parts:
+            self.index_tables = {index: table for index, table in self.index_tables.items()
+                                 if oids is not None and table not in oids}
+
+    def _read_relations(self, rows, only: set[int] | None) -> None:
+        for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def in rows(
+                queries.RELATIONS, only):
+            if kind in ("v", "m"):
+                self.relations[oid] = (schema, name, View(kind == "m", view_def))
+                continue
+            self.relations[oid] = (schema, name, Table(
+                kind=_TABLE_KINDS[kind], comment=comment, partition_key=key,
+                partition_of=display_name(parent_schema, parent) if parent else None, partition_bound=bound))
+        for oid, _schema, _table, name, *values in rows(queries.COLUMNS, only):
+            self.columns.setdefault(oid, {})[name] = Column(*values)
+        for oid in (self.relations if only is None else only):
+            # A table's columns live in it; the Table is shared by every later snapshot
+            # until the table is touched again, and nothing changes a snapshot's parts.
+            relation = self.relations.get(oid, (None, None, None))[2]
+            if isinstance(relation, Table):
+                relation.columns = self.columns.get(oid, {})
+        grouped: dict[str, dict[int, list]] = {"constraints": {}, "indexes": {}, "triggers": {}, "policies": {}}
+
+        def add(part: str, oid: int, item) -> None:
+            grouped[part].setdefault(oid, []).append(item)
+
+        for oid, schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS, only):
+            add("constraints", oid, Constraint(display_name(schema, table), name, kind, definition, tuple(columns)))
+        for oid, schema, table, index_oid, name, quoted, definition, columns in rows(queries.INDEXES, only):
+            # The name is compared nowhere: indexes are matched by what they index.
+            definition = definition.replace(f" {quoted} ON ", " ON ", 1)
+            add("indexes", oid, Index(display_name(schema, table), name, definition, tuple(columns)))
+            self.index_tables[index_oid] = oid
+        for oid, schema, table, name, definition in rows(queries.TRIGGERS, only):
+            add("triggers", oid, Trigger(display_name(schema, table), name, definition))
+        for oid, schema, table, name, definition in rows(queries.POLICIES, only):
+            add("policies", oid, Policy(display_name(schema, table), name, definition))
+        for part, by_oid in grouped.items():
+            getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
+        for oid, _schema, _table, mode in rows(queries.ROW_SECURITY, only):
+            self.row_security[oid] = mode
+        for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES, only):
+            owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
+            self.sequences[oid] = (schema, name, Sequence(*values, owned_by=owner))
+
+    def _read_types(self, rows, only: set[int] | None) -> None:
+        for oid, schema, name, labels in rows(queries.ENUMS, only):
+            self.enums[oid] = (schema, name, tuple(labels))
+        for oid, schema, name, base, nullable, default, checks in rows(queries.DOMAINS, only):
+            self.domains[oid] = (schema, name, Domain(base, nullable, default, tuple(checks)))
+
+    # --- assembling -----------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The Snapshot these parts make, in the order the catalog queries sort by."""
+        order = sorted(self.relations, key=lambda oid: self.relations[oid][:2])
+        snap = Snapshot(schemas=self.schemas, extensions=self.extensions)
+        for oid in order:
+            schema, name, relation = self.relations[oid]
+            if isinstance(relation, View):
+                snap.views[display_name(schema, name)] = relation
+                continue
+            snap.tables[display_name(schema, name)] = relation
+        snap.constraints = _flat(self.constraints, order)
+        snap.indexes = _flat(self.indexes, order)
+        snap.triggers = _flat(self.triggers, order)
+        snap.policies = _flat(self.policies, order)
+        snap.row_security = {display_name(*self.relations[oid][:2]): self.row_security[oid]
+                             for oid in order if oid in self.row_security}
+        for schema, name, sequence in sorted(self.sequences.values(), key=lambda item: item[:2]):
+            snap.sequences[display_name(schema, name)] = sequence
+        for schema, name, labels in sorted(self.enums.values(), key=lambda item: item[:2]):
+            snap.enums[display_name(schema, name)] = labels
+        for schema, name, domain in sorted(self.domains.values(), key=lambda item: item[:2]):
+            snap.domains[display_name(schema, name)] = domain
+        for schema, name, arguments, definition in sorted(self.functions.values(), key=lambda item: item[:3]):
+            snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
+        return snap
+
+
+def _flat(parts: dict[int, tuple], order: list[int]) -> tuple:
+    return tuple(item for oid in order for item in parts.get(oid, ()))

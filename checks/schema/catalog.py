@@ -115,13 +115,15 @@ class Catalog:
             relation = self.relations.get(oid, (None, None, None))[2]
             if isinstance(relation, Table):
                 relation.columns = self.columns.get(oid, {})
-        grouped: dict[str, dict[int, list]] = {"constraints": {}, "indexes": {}, "triggers": {}, "policies": {}}
+        grouped: dict[str, dict[int, list]] = {part: {} for part in ("constraints", "indexes", "triggers",
+                                                                     "policies")}
 
         def add(part: str, oid: int, item) -> None:
             grouped[part].setdefault(oid, []).append(item)
 
         for oid, schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS, only):
-            add("constraints", oid, Constraint(display_name(schema, table), name, kind, definition, tuple(columns)))
+            constraint = Constraint(display_name(schema, table), name, kind, definition, tuple(columns))
+            add("constraints", oid, constraint)
         for oid, schema, table, index_oid, name, quoted, definition, columns in rows(queries.INDEXES, only):
             # The name is compared nowhere: indexes are matched by what they index.
             definition = definition.replace(f" {quoted} ON ", " ON ", 1)

@@ -8,8 +8,12 @@ construction wherever the parts agree.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 from dataclasses import dataclass, field
+
+import psycopg
 
 from checks.schema import queries
 from checks.schema.snapshot import (
@@ -29,6 +33,8 @@ from checks.schema.snapshot import (
 _TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 
 # Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
+_RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES,
+                     queries.TRIGGERS, queries.POLICIES, queries.ROW_SECURITY, queries.SEQUENCES)
 _PER_RELATION = ("relations", "columns", "constraints", "indexes", "triggers", "policies", "row_security",
                  "sequences")
 
@@ -63,28 +69,30 @@ class Catalog:
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset()) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped."""
-        with conn.transaction(force_rollback=True):
-            # The catalog functions qualify names that are not on search_path, so pin it;
-            # rolling back restores the caller's setting and guarantees nothing is written.
-            conn.execute("SELECT set_config('search_path', 'public', true)")
+        rel_only, type_only, fn_only = (None, None, None) if everything else (relations, types, functions)
+        wanted = [(query, rel_only) for query in _RELATION_QUERIES]
+        wanted += [(queries.ENUMS, type_only), (queries.DOMAINS, type_only), (queries.FUNCTIONS, fn_only)]
+        if everything or schemas:
+            wanted += [(queries.SCHEMAS, None), (queries.EXTENSIONS, None)]
+        statements = [(_full(query), {"version_table": version_table}) if only is None else
+                      (query, {"version_table": version_table, "only": oid_array(only)})
+                      for query, only in wanted if only is None or only]
+        fetched = dict(zip([query for query, only in wanted if only is None or only],
+                           fetch_all(conn, statements, read_only=True), strict=True))
 
-            def rows(query: str, only: set[int] | None) -> list[tuple]:
-                if only is not None and not only:
-                    return []
-                literal = None if only is None else "{" + ",".join(str(oid) for oid in sorted(only)) + "}"
-                return conn.execute(query, {"version_table": version_table, "only": literal}).fetchall()
+        def rows(query: str) -> list[tuple]:
+            return fetched.get(query, [])
 
-            if everything or schemas:
-                self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS, None))
-                self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS, None))
-            self._forget(_PER_RELATION, None if everything else relations)
-            self._forget(("enums", "domains"), None if everything else types)
-            self._forget(("functions",), None if everything else functions)
-            self._read_relations(rows, None if everything else relations)
-            self._read_types(rows, None if everything else types)
-            for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS,
-                                                                  None if everything else functions):
-                self.functions[oid] = (schema, name, arguments, definition)
+        if everything or schemas:
+            self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
+            self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
+        self._forget(_PER_RELATION, rel_only)
+        self._forget(("enums", "domains"), type_only)
+        self._forget(("functions",), fn_only)
+        self._read_relations(rows, rel_only)
+        self._read_types(rows, type_only)
+        for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
+            self.functions[oid] = (schema, name, arguments, definition)
 
     def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
         for part in parts:
@@ -100,14 +108,14 @@ class Catalog:
 
     def _read_relations(self, rows, only: set[int] | None) -> None:
         for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def in rows(
-                queries.RELATIONS, only):
+                queries.RELATIONS):
             if kind in ("v", "m"):
                 self.relations[oid] = (schema, name, View(kind == "m", view_def))
                 continue
             self.relations[oid] = (schema, name, Table(
                 kind=_TABLE_KINDS[kind], comment=comment, partition_key=key,
                 partition_of=display_name(parent_schema, parent) if parent else None, partition_bound=bound))
-        for oid, _schema, _table, name, *values in rows(queries.COLUMNS, only):
+        for oid, _schema, _table, name, *values in rows(queries.COLUMNS):
             self.columns.setdefault(oid, {})[name] = Column(*values)
         for oid in (self.relations if only is None else only):
             # A table's columns live in it; the Table is shared by every later snapshot
@@ -121,30 +129,30 @@ class Catalog:
         def add(part: str, oid: int, item) -> None:
             grouped[part].setdefault(oid, []).append(item)
 
-        for oid, schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS, only):
+        for oid, schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS):
             constraint = Constraint(display_name(schema, table), name, kind, definition, tuple(columns))
             add("constraints", oid, constraint)
-        for oid, schema, table, index_oid, name, quoted, definition, columns in rows(queries.INDEXES, only):
+        for oid, schema, table, index_oid, name, quoted, definition, columns in rows(queries.INDEXES):
             # The name is compared nowhere: indexes are matched by what they index.
             definition = definition.replace(f" {quoted} ON ", " ON ", 1)
             add("indexes", oid, Index(display_name(schema, table), name, definition, tuple(columns)))
             self.index_tables[index_oid] = oid
-        for oid, schema, table, name, definition in rows(queries.TRIGGERS, only):
+        for oid, schema, table, name, definition in rows(queries.TRIGGERS):
             add("triggers", oid, Trigger(display_name(schema, table), name, definition))
-        for oid, schema, table, name, definition in rows(queries.POLICIES, only):
+        for oid, schema, table, name, definition in rows(queries.POLICIES):
             add("policies", oid, Policy(display_name(schema, table), name, definition))
         for part, by_oid in grouped.items():
             getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
-        for oid, _schema, _table, mode in rows(queries.ROW_SECURITY, only):
+        for oid, _schema, _table, mode in rows(queries.ROW_SECURITY):
             self.row_security[oid] = mode
-        for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES, only):
+        for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
             self.sequences[oid] = (schema, name, Sequence(*values, owned_by=owner))
 
     def _read_types(self, rows, only: set[int] | None) -> None:
-        for oid, schema, name, labels in rows(queries.ENUMS, only):
+        for oid, schema, name, labels in rows(queries.ENUMS):
             self.enums[oid] = (schema, name, tuple(labels))
-        for oid, schema, name, base, nullable, default, checks in rows(queries.DOMAINS, only):
+        for oid, schema, name, base, nullable, default, checks in rows(queries.DOMAINS):
             self.domains[oid] = (schema, name, Domain(base, nullable, default, tuple(checks)))
 
     # --- assembling -----------------------------------------------------------------
@@ -173,6 +181,30 @@ class Catalog:
         for schema, name, arguments, definition in sorted(self.functions.values(), key=lambda item: item[:3]):
             snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
         return snap
+
+
+def oid_array(oids) -> str:
+    return "{" + ",".join(str(oid) for oid in sorted(oids)) + "}"
+
+
+def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False) -> list[list[tuple]]:
+    """Every statement's rows, sent in one round trip where the connection can pipeline.
+
+    `read_only` runs them with search_path pinned (the catalog functions qualify names
+    not on it) inside a transaction or savepoint that is rolled back, so nothing is written.
+    """
+    pipeline = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
+    with conn.pipeline() if pipeline else contextlib.nullcontext(), \
+            conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
+        if read_only:
+            conn.execute("SELECT set_config('search_path', 'public', true)")
+        cursors = [conn.execute(query, params) for query, params in statements]
+    return [cursor.fetchall() for cursor in cursors]
+
+
+@functools.cache
+def _full(query: str) -> str:
+    return queries.everything(query)
 
 
 def _flat(parts: dict[int, tuple], order: list[int]) -> tuple:

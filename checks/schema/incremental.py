@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 
 from checks.schema import tracking
-from checks.schema.catalog import Catalog
+from checks.schema.catalog import Catalog, fetch_all
 from checks.schema.diff import diff_snapshots
 from checks.schema.snapshot import Snapshot, View, display_name
 
@@ -39,9 +39,11 @@ _DROP_IGNORED = {"toast table", "domain constraint", "composite type"}
 # Each touched object, and each object depending on one, mapped to what the snapshot
 # re-reads for it: a relation, a type or a function. An index stands for its table, and a
 # type for its array type too (columns declared as `mood[]` depend on the array type).
-_PLACE = """
-WITH touched(classid, objid) AS (
-    SELECT * FROM unnest(CAST(%(classids)s AS oid[]), CAST(%(objids)s AS oid[]))
+_PLACE = f"""
+WITH touched AS (
+    SELECT DISTINCT classid, objid FROM {tracking.SCHEMA}.touched
+    WHERE id > %(since)s AND NOT dropped AND classid IS NOT NULL
+      AND command_tag NOT IN ({", ".join(f"'{tag}'" for tag in sorted(_IGNORED_TAGS))})
 ), expanded AS (
     SELECT classid, objid FROM touched
     UNION SELECT 'pg_class'::regclass, i.indrelid FROM touched
@@ -92,7 +94,6 @@ class _Touched:
     relations: set[int] = field(default_factory=set)
     types: set[int] = field(default_factory=set)
     functions: set[int] = field(default_factory=set)
-    live: list[tuple[int, int]] = field(default_factory=list)  # (classid, objid) still in the catalog
 
 
 class IncrementalSnapshots:
@@ -113,10 +114,11 @@ class IncrementalSnapshots:
         return IncrementalSnapshots(self.version_table, catalog, self.check)
 
     def take(self, conn) -> Snapshot:
-        log = conn.execute(tracking.LOG_SINCE, {"since": self.since}).fetchall()
+        since = {"since": self.since}
+        log, placed = fetch_all(conn, [(tracking.LOG_SINCE, since), (_PLACE, since)])
         if log:
             self.since = log[-1][0]
-        touched = self._touched(conn, log) if self.catalog is not None else _Touched(full=True)
+        touched = self._touched(conn, log, placed) if self.catalog is not None else _Touched(full=True)
         if touched.full:
             self.catalog = Catalog()
             self.catalog.read(conn, self.version_table, everything=True)
@@ -130,7 +132,7 @@ class IncrementalSnapshots:
             verify_against_full(conn, snap, self.version_table)
         return snap
 
-    def _touched(self, conn, log: list[tuple]) -> _Touched:
+    def _touched(self, conn, log: list[tuple], placed: list[tuple]) -> _Touched:
         touched = _Touched()
         classes = self._known_classes(conn)
         for _id, dropped, classid, objid, object_type, tag, names in log:
@@ -144,12 +146,15 @@ class IncrementalSnapshots:
                 touched.full = True  # a kind of object (or a command) the snapshot cannot place
             elif classid == classes["pg_namespace"]:
                 touched.schemas = True
-            else:
-                touched.live.append((classid, objid))
             if touched.full:
                 return touched
-        if touched.live:
-            self._place(conn, touched)
+        into = {"relation": touched.relations, "type": touched.types, "function": touched.functions}
+        for kind, oid in placed:
+            into[kind].add(oid)
+        for oid in list(touched.relations):
+            # DETACH PARTITION leaves no dependency behind: the detached table was a partition
+            # of this one before the step.
+            touched.relations.update(self._partitions_of(oid))
         return touched
 
     def _dropped(self, touched: _Touched, object_type: str, objid: int, names: list[str]) -> None:
@@ -174,17 +179,6 @@ class IncrementalSnapshots:
             touched.schemas = True
         elif object_type not in _DROP_IGNORED:
             touched.full = True
-
-    def _place(self, conn, touched: _Touched) -> None:
-        classids = "{" + ",".join(str(c) for c, _ in touched.live) + "}"
-        objids = "{" + ",".join(str(o) for _, o in touched.live) + "}"
-        into = {"relation": touched.relations, "type": touched.types, "function": touched.functions}
-        for kind, oid in conn.execute(_PLACE, {"classids": classids, "objids": objids}).fetchall():
-            into[kind].add(oid)
-        for oid in list(touched.relations):
-            # DETACH PARTITION leaves no dependency behind: the detached table was a partition
-            # of this one before the step.
-            touched.relations.update(self._partitions_of(oid))
 
     def _partitions_of(self, oid: int) -> list[int]:
         entry = self.catalog.relations.get(oid)

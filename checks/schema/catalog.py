@@ -192,14 +192,31 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False)
 
     `read_only` runs them with search_path pinned (the catalog functions qualify names
     not on it) inside a transaction or savepoint that is rolled back, so nothing is written.
+    A step's snapshot is mostly waiting for the server, so round trips are what count.
     """
-    pipeline = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
-    with conn.pipeline() if pipeline else contextlib.nullcontext(), \
-            conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
+    pipelined = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
+    in_transaction = pipelined and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    if not pipelined or (read_only and not (in_transaction or conn.autocommit)):
+        with conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
+            if read_only:
+                conn.execute(_PIN_SEARCH_PATH)
+            return [conn.execute(query, params).fetchall() for query, params in statements]
+    # Plain statements rather than conn.transaction(), whose every step waits for the server.
+    begin, end = (["SAVEPOINT alembic_verify_read"], ["ROLLBACK TO SAVEPOINT alembic_verify_read",
+                                                      "RELEASE SAVEPOINT alembic_verify_read"]) \
+        if in_transaction else (["BEGIN"], ["ROLLBACK"])
+    with conn.pipeline():
         if read_only:
-            conn.execute("SELECT set_config('search_path', 'public', true)")
+            for statement in [*begin, _PIN_SEARCH_PATH]:
+                conn.execute(statement)
         cursors = [conn.execute(query, params) for query, params in statements]
+        if read_only:
+            for statement in end:
+                conn.execute(statement)
     return [cursor.fetchall() for cursor in cursors]
+
+
+_PIN_SEARCH_PATH = "SELECT set_config('search_path', 'public', true)"
 
 
 @functools.cache

@@ -33,10 +33,8 @@ from checks.schema.snapshot import (
 _TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 
 # Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
-_RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES,
-                     queries.TRIGGERS, queries.POLICIES, queries.ROW_SECURITY, queries.SEQUENCES)
-_PER_RELATION = ("relations", "columns", "constraints", "indexes", "triggers", "policies", "row_security",
-                 "sequences")
+_RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES)
+_PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
 
 
 @dataclass
@@ -67,11 +65,23 @@ class Catalog:
     # --- reading ------------------------------------------------------------------
     def read(self, conn, version_table: str, *, everything: bool = False, schemas: bool = False,
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
-             functions: set[int] = frozenset()) -> None:
-        """Re-read the named objects (all of them with `everything`); what is gone is dropped."""
-        rel_only, type_only, fn_only = (None, None, None) if everything else (relations, types, functions)
+             functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
+             triggers: set[int] = frozenset(), policies: set[int] = frozenset()) -> None:
+        """Re-read the named objects (all of them with `everything`); what is gone is dropped.
+
+        Tables' triggers and policies, and sequences, are read for the oids named in their
+        own sets: most steps touch none of them, and a query not sent costs nothing.
+        """
+        only = {"relations": relations, "types": types, "functions": functions, "sequences": sequences,
+                "triggers": triggers, "policies": policies}
+        if everything:
+            only = dict.fromkeys(only)
+        rel_only, type_only = only["relations"], only["types"]
         wanted = [(query, rel_only) for query in _RELATION_QUERIES]
-        wanted += [(queries.ENUMS, type_only), (queries.DOMAINS, type_only), (queries.FUNCTIONS, fn_only)]
+        wanted += [(queries.TRIGGERS, only["triggers"]), (queries.POLICIES, only["policies"]),
+                   (queries.SEQUENCES, only["sequences"])]
+        wanted += [(queries.ENUMS, type_only), (queries.DOMAINS, type_only),
+                   (queries.FUNCTIONS, only["functions"])]
         if everything or schemas:
             wanted += [(queries.SCHEMAS, None), (queries.EXTENSIONS, None)]
         statements = [(_full(query), {"version_table": version_table}) if only is None else
@@ -87,8 +97,9 @@ class Catalog:
             self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
             self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
         self._forget(_PER_RELATION, rel_only)
+        for part in ("triggers", "policies", "sequences", "functions"):
+            self._forget((part,), only[part])
         self._forget(("enums", "domains"), type_only)
-        self._forget(("functions",), fn_only)
         self._read_relations(rows, rel_only)
         self._read_types(rows, type_only)
         for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
@@ -107,8 +118,10 @@ class Catalog:
                                  if oids is not None and table not in oids}
 
     def _read_relations(self, rows, only: set[int] | None) -> None:
-        for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def in rows(
+        for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security in rows(
                 queries.RELATIONS):
+            if security:
+                self.row_security[oid] = security
             if kind in ("v", "m"):
                 self.relations[oid] = (schema, name, View(kind == "m", view_def))
                 continue
@@ -143,8 +156,6 @@ class Catalog:
             add("policies", oid, Policy(display_name(schema, table), name, definition))
         for part, by_oid in grouped.items():
             getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
-        for oid, _schema, _table, mode in rows(queries.ROW_SECURITY):
-            self.row_security[oid] = mode
         for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
             self.sequences[oid] = (schema, name, Sequence(*values, owned_by=owner))
@@ -216,7 +227,12 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False)
     return [cursor.fetchall() for cursor in cursors]
 
 
-_PIN_SEARCH_PATH = "SELECT set_config('search_path', 'public', true)"
+# Names not on search_path come back qualified, so pin it. The catalog queries join many
+# catalogs; planning them costs more than running them on a few objects, and the order
+# they are written in is a good one, so the planner is told to keep it.
+_PIN_SEARCH_PATH = ("SELECT set_config('search_path', 'public', true), "
+                    "set_config('join_collapse_limit', '1', true), "
+                    "set_config('from_collapse_limit', '1', true)")
 
 
 @functools.cache

@@ -37,7 +37,8 @@ _FUNCTION_TYPES = {"function", "procedure"}
 _DROP_IGNORED = {"toast table", "domain constraint", "composite type"}
 
 # Each touched object, and each object depending on one, mapped to what the snapshot
-# re-reads for it: a relation, a type or a function. An index stands for its table, and a
+# re-reads for it: a relation, a type or a function; a sequence, or a table whose triggers
+# or policies changed, is also named as such. An index stands for its table, and a
 # type for its array type too (columns declared as `mood[]` depend on the array type).
 _PLACE = f"""
 WITH touched AS (
@@ -58,14 +59,16 @@ WITH touched AS (
 )
 SELECT 'relation', coalesce(i.indrelid, o.objid) FROM objects o
     LEFT JOIN pg_index i ON i.indexrelid = o.objid WHERE o.classid = 'pg_class'::regclass
+UNION SELECT 'sequence', c.oid FROM objects o JOIN pg_class c ON c.oid = o.objid AND c.relkind = 'S'
+    WHERE o.classid = 'pg_class'::regclass
 UNION SELECT 'relation', c.conrelid FROM objects o JOIN pg_constraint c ON c.oid = o.objid
     WHERE o.classid = 'pg_constraint'::regclass AND c.conrelid <> 0
 UNION SELECT 'type', c.contypid FROM objects o JOIN pg_constraint c ON c.oid = o.objid
     WHERE o.classid = 'pg_constraint'::regclass AND c.contypid <> 0
-UNION SELECT 'relation', t.tgrelid FROM objects o JOIN pg_trigger t ON t.oid = o.objid
-    WHERE o.classid = 'pg_trigger'::regclass
-UNION SELECT 'relation', p.polrelid FROM objects o JOIN pg_policy p ON p.oid = o.objid
-    WHERE o.classid = 'pg_policy'::regclass
+UNION SELECT kind, t.tgrelid FROM objects o JOIN pg_trigger t ON t.oid = o.objid
+    CROSS JOIN (VALUES ('relation'), ('trigger')) k(kind) WHERE o.classid = 'pg_trigger'::regclass
+UNION SELECT kind, p.polrelid FROM objects o JOIN pg_policy p ON p.oid = o.objid
+    CROSS JOIN (VALUES ('relation'), ('policy')) k(kind) WHERE o.classid = 'pg_policy'::regclass
 UNION SELECT 'relation', a.adrelid FROM objects o JOIN pg_attrdef a ON a.oid = o.objid
     WHERE o.classid = 'pg_attrdef'::regclass
 UNION SELECT 'relation', r.ev_class FROM objects o JOIN pg_rewrite r ON r.oid = o.objid
@@ -94,6 +97,10 @@ class _Touched:
     relations: set[int] = field(default_factory=set)
     types: set[int] = field(default_factory=set)
     functions: set[int] = field(default_factory=set)
+    sequences: set[int] = field(default_factory=set)
+    triggers: set[int] = field(default_factory=set)  # tables whose triggers to re-read
+    policies: set[int] = field(default_factory=set)
+    dropped: set[int] = field(default_factory=set)  # relations gone: forgotten everywhere
 
 
 class IncrementalSnapshots:
@@ -125,7 +132,10 @@ class IncrementalSnapshots:
             self.full_reads += 1
         elif touched.relations or touched.types or touched.functions or touched.schemas:
             self.catalog.read(conn, self.version_table, schemas=touched.schemas, relations=touched.relations,
-                              types=touched.types, functions=touched.functions)
+                              types=touched.types, functions=touched.functions,
+                              sequences=touched.sequences | touched.dropped,
+                              triggers=touched.triggers | touched.dropped,
+                              policies=touched.policies | touched.dropped)
             self.partial_reads += 1
         snap = self.catalog.snapshot()
         if self.check:
@@ -148,13 +158,17 @@ class IncrementalSnapshots:
                 touched.schemas = True
             if touched.full:
                 return touched
-        into = {"relation": touched.relations, "type": touched.types, "function": touched.functions}
+        into = {"relation": touched.relations, "type": touched.types, "function": touched.functions,
+                "sequence": touched.sequences, "trigger": touched.triggers, "policy": touched.policies}
         for kind, oid in placed:
             into[kind].add(oid)
         for oid in list(touched.relations):
             # DETACH PARTITION leaves no dependency behind: the detached table was a partition
             # of this one before the step.
             touched.relations.update(self._partitions_of(oid))
+        # A table's triggers and policies render its name and columns: re-read those it has.
+        touched.triggers.update(oid for oid in touched.relations if oid in self.catalog.triggers)
+        touched.policies.update(oid for oid in touched.relations if oid in self.catalog.policies)
         return touched
 
     def _dropped(self, touched: _Touched, object_type: str, objid: int, names: list[str]) -> None:
@@ -166,11 +180,13 @@ class IncrementalSnapshots:
                 touched.relations.add(catalog.index_tables[objid])
         elif object_type in _RELATION_TYPES:
             touched.relations.add(objid)
+            touched.dropped.add(objid)
             touched.relations.update(self._partitions_of(objid))
         elif object_type in _ON_TABLE:
             owner = catalog.relation_oid(names[0], names[1]) if len(names) >= 2 else None
             if owner is not None:
                 touched.relations.add(owner)
+                {"trigger": touched.triggers, "policy": touched.policies}.get(object_type, set()).add(owner)
         elif object_type in _TYPE_TYPES:
             touched.types.add(objid)
         elif object_type in _FUNCTION_TYPES:

@@ -70,7 +70,9 @@ SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
+       -- row-level security, and whether it binds the table's owner too
+       CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END END
 FROM {_RELATION_FROM}
 LEFT JOIN pg_description pd
        ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = 0
@@ -223,12 +225,4 @@ FROM pg_policy p
 JOIN {_RELATION_FROM} ON c.oid = p.polrelid
 WHERE {_USER_RELATION}
 ORDER BY 2, 3, 4
-"""
-
-# Tables with row-level security switched on, and whether it binds their owner too.
-ROW_SECURITY = f"""
-SELECT c.oid, n.nspname, c.relname, CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END
-FROM {_RELATION_FROM}
-WHERE c.relrowsecurity AND {_USER_RELATION}
-ORDER BY 2, 3
 """

@@ -9,8 +9,11 @@ the incremental path was the one taken.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from cli_support import run_cli
+from projects import build_project, items_revision
 
 from checks.bench.project import generate
 from checks.schema import take_snapshot, tracking
@@ -141,3 +144,27 @@ def test_long_generated_history_round_trips_with_every_snapshot_checked(pg_serve
         assert result.stage(stage)["status"] == "pass", result.stage(stage)
         codes = {f["code"] for f in result.findings(stage)}
         assert not codes & {"snapshot-mismatch", "stage-crashed", "full-snapshots"}, codes
+
+
+def test_a_server_without_superuser_says_its_snapshots_are_full(pg_server, tmp_path):
+    # The url backend may hand us a role that can create databases but not event triggers.
+    role = f"plain_{os.getpid()}"
+    with pg_server.connect() as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'plain-pw'")
+    try:
+        url = pg_server.url(pg_server.endpoint.maintenance_db).set(username=role, password="plain-pw")
+        project = build_project(tmp_path / "project", [items_revision()])
+        result = run_cli("verify", "--project", str(project), "--stage", "fresh", "--stage", "roundtrip",
+                         url=url.render_as_string(hide_password=False), report=tmp_path / "report.json")
+        assert result.code == 0, result.stdout + result.stderr
+        notes = result.findings("fresh", "full-snapshots")
+        assert len(notes) == 1 and notes[0]["severity"] == "info", result.findings("fresh")
+        assert "not a superuser" in notes[0]["message"]
+        assert result.stage("roundtrip")["status"] == "pass"
+    finally:
+        with pg_server.connect() as admin:
+            owned = admin.execute("SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+                                  "WHERE r.rolname = %s", [role]).fetchall()
+            for (name,) in owned:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            admin.execute(f"DROP ROLE {role}")

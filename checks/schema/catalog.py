@@ -85,7 +85,7 @@ class Catalog:
         if everything or schemas:
             wanted += [(queries.SCHEMAS, None), (queries.EXTENSIONS, None)]
         statements = [(_full(query), {"version_table": version_table}) if only is None else
-                      (query, {"version_table": version_table, "only": oid_array(only)})
+                      (_restricted(query, only), {"version_table": version_table})
                       for query, only in wanted if only is None or only]
         fetched = dict(zip([query for query, only in wanted if only is None or only],
                            fetch_all(conn, statements, read_only=True), strict=True))
@@ -196,6 +196,13 @@ class Catalog:
 
 def oid_array(oids) -> str:
     return "{" + ",".join(str(oid) for oid in sorted(oids)) + "}"
+
+
+def _restricted(query: str, oids) -> str:
+    # Written into the text, not bound: drivers disagree on how a Python value becomes an
+    # oid[] (asyncpg wants a list, psycopg 2 sends one as an integer array), and these are
+    # integers the catalog itself gave us.
+    return query.replace("%(only)s", f"'{oid_array(oids)}'")
 
 
 def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False) -> list[list[tuple]]:

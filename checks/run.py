@@ -9,6 +9,7 @@ and reuse the recorded schemas instead of replaying history.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,8 @@ from checks.errors import ConfigError, MigrationError, ProjectError
 from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
 from checks.pullrequest.base import apply_base
-from checks.schema import Snapshot
+from checks.schema import Snapshot, incremental, tracking
+from checks.schema.incremental import IncrementalSnapshots, describe_mismatch
 from checks.schema_access import snapshot_of
 from harness.privileges import cannot_create_extension
 from harness.server import Server
@@ -41,6 +43,10 @@ class Build:
     head: Snapshot | None = None
     error: MigrationError | None = None
     duration_s: float = 0.0
+    # The head's catalog, for clones to snapshot incrementally from; None when untracked.
+    tracker: IncrementalSnapshots | None = None
+    # An incremental snapshot at head that a full one contradicts: a bug of the suite.
+    snapshot_mismatch: str | None = None
 
 
 class Run:
@@ -59,6 +65,8 @@ class Run:
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True
         self.scope = None  # a pullrequest.scope.Scope: judge only the revisions a change adds
+        # Set when the server refuses event triggers (not a superuser): snapshots stay full.
+        self.tracking_refused = False
         # Every database env.py sees in this run has this one name (renamed away after
         # use), so app settings read once at import stay right for the whole run.
         self.work_name = server.new_database_name("work")
@@ -103,8 +111,18 @@ class Run:
     def version_table(self) -> str:
         return self.project.captured.version_table
 
-    def snapshot(self, connection) -> Snapshot:
-        return snapshot_of(connection, self.version_table)
+    def snapshot(self, connection, tracker: IncrementalSnapshots | None = None) -> Snapshot:
+        return snapshot_of(connection, self.version_table, tracker.take if tracker else None)
+
+    def track(self, db: Database, start: IncrementalSnapshots | None = None) -> IncrementalSnapshots | None:
+        """Log DDL on `db` so each snapshot of it re-reads only what changed; None if not allowed."""
+        if os.environ.get(incremental.OFF_ENV) == "1":
+            return None
+        with self.server.connect(db.name) as conn:
+            if not tracking.install(conn):
+                self.tracking_refused = True
+                return None
+        return start.for_clone() if start is not None else IncrementalSnapshots(self.version_table)
 
     def build(self) -> Build:
         """Apply every revision from base to head on a fresh database, once per run."""
@@ -135,6 +153,7 @@ class Run:
     def _apply_history(self, build: Build, db: Database) -> None:
         order = build.walked
         previous = None
+        tracker = self.track(db) if self.snapshot_every_step else None
         total = len(order)
         applied = 0
 
@@ -143,14 +162,14 @@ class Run:
             # table's schema, say) is part of the base every downgrade must return to.
             nonlocal previous
             if self.snapshot_every_step:
-                previous = self.snapshot(connection)
+                previous = self.snapshot(connection, tracker)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
             applied += 1
             if self.snapshot_every_step:
                 build.before[revision.revision] = previous
-                previous = build.after[revision.revision] = self.snapshot(connection)
+                previous = build.after[revision.revision] = self.snapshot(connection, tracker)
             self.progress.step("fresh", applied, total, revision.revision)
 
         try:
@@ -158,6 +177,11 @@ class Run:
         except MigrationError as exc:
             build.error = exc
             return
+        finally:
+            if tracker is not None:
+                # Nothing that clones the migrated database may inherit the log.
+                with self.server.connect(db.name) as conn:
+                    tracking.remove(conn)
         if order and not self.committed(db):
             last = order[-1]
             build.error = MigrationError(
@@ -167,10 +191,14 @@ class Run:
                          "SQLAlchemy 2, open the connection before any other statement and run the "
                          "migrations inside context.begin_transaction(), or call connection.commit()")
             return
-        if not self.snapshot_every_step:
+        if not self.snapshot_every_step or tracker is not None:
             with self.server.connect(db.name) as conn:
-                previous = snapshot_of(conn, self.version_table)
+                full = snapshot_of(conn, self.version_table)
+            if tracker is not None and full != previous:
+                build.snapshot_mismatch = describe_mismatch(full, previous)
+            previous = full
         build.head = previous
+        build.tracker = tracker if build.snapshot_mismatch is None else None
 
     def committed(self, db: Database) -> bool:
         """Whether another session sees the version table env.py wrote."""

@@ -9,7 +9,9 @@ SQLAlchemy connection of any driver.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
+from collections.abc import Callable
 
 import psycopg
 from sqlalchemy import text
@@ -40,19 +42,22 @@ class _SqlAlchemyAsPsycopg:
             nested.rollback()
 
 
-def snapshot_of(connection, version_table: str = "alembic_version") -> Snapshot:
+def snapshot_of(connection, version_table: str = "alembic_version",
+                take: Callable[[object], Snapshot] | None = None) -> Snapshot:
+    """A snapshot through `connection`, full or by `take` (an incremental taker's)."""
+    take = take or functools.partial(take_snapshot, version_table=version_table)
     if isinstance(connection, psycopg.Connection):
-        return take_snapshot(connection, version_table=version_table)
+        return take(connection)
     driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
     if isinstance(driver, psycopg.Connection):
-        return take_snapshot(driver, version_table=version_table)
+        return take(driver)
     if _autocommits(connection):
         # No savepoint is possible, and nothing is uncommitted: any session sees this state.
         url = connection.engine.url
         with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
                              dbname=url.database, autocommit=True) as own:
-            return take_snapshot(own, version_table=version_table)
-    return take_snapshot(_SqlAlchemyAsPsycopg(connection), version_table=version_table)
+            return take(own)
+    return take(_SqlAlchemyAsPsycopg(connection))
 
 
 def _autocommits(connection) -> bool:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from cli_support import CliResult, run_cli
 from roles import ordinary_role
 
+from checks.schema.incremental import CHECK_ENV
 from harness.select import open_server
+
+# Every incremental snapshot any test's run takes (fixture projects, CLI subprocesses) is
+# compared with a full one; a difference crashes the stage, so the test fails.
+os.environ.setdefault(CHECK_ENV, "1")
 
 
 @pytest.fixture(scope="session")

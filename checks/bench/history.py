@@ -188,8 +188,10 @@ class History:
         if check is not None:
             table.checks.append(check)
             ck = f"ck_{table.name}_{check[0]}"
-            up.append(f"op.create_check_constraint({_q(ck)}, {_q(table.name)}, {_q(check[1])})")
-            down.insert(0, f"op.drop_constraint({_q(ck)}, {_q(table.name)}, type_='check')")
+            # op.f: the name as written; the models' naming convention would prefix it again,
+            # and a later table rename would look for a constraint that does not exist.
+            up.append(f"op.create_check_constraint(op.f({_q(ck)}), {_q(table.name)}, {_q(check[1])})")
+            down.insert(0, f"op.drop_constraint(op.f({_q(ck)}), {_q(table.name)}, type_='check')")
         return up, down
 
     def _add_counter(self, table: Table):

@@ -31,6 +31,11 @@ class Measurement:
     runs: list[float] = field(default_factory=list)
     parts: dict[str, list[float]] = field(default_factory=dict)  # stage or test -> seconds per run
     skipped: str | None = None
+    peak_rss_mb: list[float] = field(default_factory=list)  # per run, of the measured process tree
+
+    @property
+    def rss_mb(self) -> float | None:
+        return max(self.peak_rss_mb) if self.peak_rss_mb else None
 
     @property
     def median(self) -> float | None:
@@ -41,6 +46,7 @@ class Measurement:
 
     def absorb(self, other: Measurement) -> None:
         self.runs += other.runs
+        self.peak_rss_mb += other.peak_rss_mb
         self.skipped = self.skipped or other.skipped
         for name, values in other.parts.items():
             self.parts.setdefault(name, []).extend(values)
@@ -49,6 +55,7 @@ class Measurement:
         if self.skipped:
             return {"skipped": self.skipped}
         return {"median_s": round(self.median, 3), "runs_s": [round(r, 3) for r in self.runs],
+                **({"peak_rss_mb": round(self.rss_mb, 1)} if self.rss_mb else {}),
                 **({"parts_median_s": {k: round(v, 3) for k, v in self.part_medians().items()}}
                    if self.parts else {})}
 
@@ -62,14 +69,23 @@ def _url(server: Server, database: str) -> str:
 
 
 def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict | None = None,
-         timeout: float = 3600) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        tail = "\n    ".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
-        raise BenchError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n    {tail}")
+         into: Measurement | None = None) -> float:
+    """Run `cmd` to the end; its wall time, and its peak memory into `into`."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=output, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                                env={**os.environ, **(env or {})})
+        # wait4, not Popen.wait: it also returns this child's own resource usage, whose
+        # ru_maxrss (KiB on Linux) is the peak of the child and the children it waited for.
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            output.seek(0)
+            tail = "\n    ".join(output.read().strip().splitlines()[-15:])
+            raise BenchError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n    {tail}")
+    if into is not None:
+        into.peak_rss_mb.append(usage.ru_maxrss / 1024)
     return elapsed
 
 
@@ -81,7 +97,7 @@ def floor(server: Server, project: GeneratedProject, repeat: int) -> Measurement
         try:
             result.runs.append(_run([sys.executable, "-m", "alembic", "-c", str(project.alembic_ini),
                                      "upgrade", "head"], "alembic upgrade head",
-                                    env={"DATABASE_URL": _url(server, db)}))
+                                    env={"DATABASE_URL": _url(server, db)}, into=result))
         finally:
             server.drop_database(db)
     return result
@@ -98,7 +114,7 @@ def verify(server: Server, project: GeneratedProject, repeat: int) -> Measuremen
             result.runs.append(_run(
                 [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                  "--url", _url(server, server.endpoint.maintenance_db), "--quiet-progress",
-                 "--report-json", str(report)], "verify on the generated project"))
+                 "--report-json", str(report)], "verify on the generated project", into=result))
             for stage in json.loads(report.read_text())["stages"]:
                 result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
     return result
@@ -174,7 +190,7 @@ def pytest_alembic(server: Server, project: GeneratedProject, repeat: int) -> Me
         for _ in range(repeat):
             result.runs.append(_run(
                 [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                 f"--junitxml={junit}", "tests"], "pytest-alembic", cwd=root, env=env))
+                 f"--junitxml={junit}", "tests"], "pytest-alembic", cwd=root, env=env, into=result))
             cases = ET.parse(junit).getroot().iter("testcase")
             names = []
             for case in cases:
@@ -184,6 +200,24 @@ def pytest_alembic(server: Server, project: GeneratedProject, repeat: int) -> Me
                 raise BenchError(f"pytest-alembic ran {len(names)} tests ({', '.join(names)}), "
                                  "expected its four defaults; is pytest-alembic 0.13 installed?")
     return result
+
+
+@dataclass(frozen=True)
+class Command:
+    """One measured command: a row of the bench at every size."""
+
+    key: str  # the JSON name
+    label: str
+    measure: Callable[[Server, GeneratedProject, int], Measurement]
+
+
+# The rows, in the order they run each round; a new contender is one more entry here
+# (and, if the targets name it, one line in checks.bench.report.targets).
+COMMANDS = [
+    Command("floor", "floor: alembic upgrade head", floor),
+    Command("verify", "verify (every stage)", verify),
+    Command("pytest_alembic", "pytest-alembic (4 default tests)", pytest_alembic),
+]
 
 
 def _start_time(make: Callable[[], Server], patches: Callable[[ExitStack], None] | None = None) -> float:

@@ -56,5 +56,5 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
     return result
 
 
-def pull_request_target(floor: Measurement, pr: Measurement) -> Target:
-    return Target("pull request (warm cache) / floor", _ratio(pr, floor), LIMIT, "x")
+def pull_request_target(floor: Measurement, pr: Measurement, revisions: int) -> Target:
+    return Target(f"pull request (warm cache) / floor at {revisions}", _ratio(pr, floor), LIMIT, "x")

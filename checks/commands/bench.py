@@ -8,16 +8,25 @@ from pathlib import Path
 
 from checks.bench import measure, pr_mode
 from checks.bench.project import generate
-from checks.bench.report import print_table, targets, write_json
+from checks.bench.report import SizeResult, main_size, print_table, targets, write_json
 from checks.errors import ConfigError
 from harness.select import BACKENDS, open_server
 
 HELP = "time verify against a bare `alembic upgrade head` and pytest-alembic"
 
 
+DEFAULT_SIZES = (50, 200, 500)
+# The pull-request run (checks/bench/pr_mode.py: one new revision on a warm cache) joins the
+# measured commands here, as pr_mode stands on measure.
+COMMANDS = [*measure.COMMANDS,
+            measure.Command("pull_request", "verify --since (1 new, warm cache)", pr_mode.pull_request)]
+
+
 def add_arguments(parser) -> None:
-    parser.add_argument("--revisions", type=int, default=200, help="revisions to generate (default: 200)")
-    parser.add_argument("--tables", type=int, default=60, help="tables they create (default: 60)")
+    parser.add_argument("--revisions", type=int, nargs="+", default=list(DEFAULT_SIZES), metavar="N",
+                        help="history sizes to generate and time (default: 50 200 500)")
+    parser.add_argument("--tables", type=int, help="tables each history creates (default: 30%% of its "
+                                                   "revisions, 60 at 200)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is "
                                                               "reported (default: 3)")
     parser.add_argument("--json", default="bench.json", metavar="FILE",
@@ -26,47 +35,52 @@ def add_arguments(parser) -> None:
                         help="the server the timed commands run against (default: local)")
     parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major version")
     parser.add_argument("--url", help="an existing server to create the bench's databases on")
-    parser.add_argument("--keep", metavar="DIR", help="generate the project here and keep it")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="generate the projects here (one folder per size) and keep them")
     parser.add_argument("--seed", type=int, default=7, help="history generator seed (default: 7)")
     parser.add_argument("--check-targets", action="store_true", help="exit 1 when a target is missed")
 
 
+def _tables(args, revisions: int) -> int:
+    return args.tables if args.tables else max(1, round(revisions * 0.3))
+
+
 def run(args) -> int:
-    if args.repeat < 1 or args.revisions < 1 or not 1 <= args.tables <= args.revisions:
-        raise ConfigError("need --repeat >= 1 and 1 <= --tables <= --revisions")
+    sizes = sorted(set(args.revisions))
+    if args.repeat < 1 or any(n < 1 or not 1 <= _tables(args, n) <= n for n in sizes):
+        raise ConfigError("need --repeat >= 1 and, for every size, 1 <= --tables <= --revisions")
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
-        root = Path(args.keep) if args.keep else Path(tmp) / "project"
-        project = generate(root.resolve(), args.revisions, args.tables, args.seed)
-        out.write(f"generated {project.revisions} revisions over {project.tables} tables in {project.root}\n")
+        root = Path(args.keep) if args.keep else Path(tmp)
+        projects = [generate((root / f"r{n}").resolve(), n, _tables(args, n), args.seed) for n in sizes]
+        for project in projects:
+            out.write(f"generated {project.revisions} revisions over {project.tables} tables "
+                      f"in {project.root}\n")
         out.write("timing server starts...\n")
         out.flush()
         try:
             starts = measure.server_starts(args.pg, args.repeat)
             with open_server(args.backend, args.pg, args.url) as server:
-                described = server.describe()
-                info = {"backend": server.backend, "version": server.version, "describe": described}
-                timed = (("floor", "floor: alembic upgrade head", measure.floor),
-                         ("verify", "verify (every stage)", measure.verify),
-                         ("pytest_alembic", "pytest-alembic (4 default tests)", measure.pytest_alembic),
-                         # pull-request mode (checks/bench/pr_mode.py): one new revision, warm cache
-                         ("pull_request", "verify --since (1 new, warm cache)", pr_mode.pull_request))
-                rows = [(key, label, measure.Measurement(label)) for key, label, _ in timed]
+                info = {"backend": server.backend, "version": server.version, "describe": server.describe()}
+                results = [SizeResult(project, [(c.key, c.label, measure.Measurement(c.label))
+                                                for c in COMMANDS]) for project in projects]
                 # Round robin, so a busy neighbour on the machine slows every contender alike.
                 for round_ in range(1, args.repeat + 1):
-                    for (_, label, fn), (_, _, total) in zip(timed, rows, strict=True):
-                        out.write(f"round {round_}/{args.repeat}: {label}\n")
-                        out.flush()
-                        total.absorb(fn(server, project, 1))
+                    for size in results:
+                        for command, (_, _, total) in zip(COMMANDS, size.rows, strict=True):
+                            out.write(f"round {round_}/{args.repeat}, {size.project.revisions} revisions: "
+                                      f"{command.label}\n")
+                            out.flush()
+                            total.absorb(command.measure(server, size.project, 1))
         except measure.BenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    rows += [(f"start_{m.name.replace(' ', '_')}", f"server start: {m.name}", m) for m in starts]
-    goals = targets(rows[0][2], rows[1][2], rows[2][2], starts)
-    goals.append(pr_mode.pull_request_target(rows[0][2], rows[3][2]))  # pull-request mode
-    print_table(out, project, f"PostgreSQL {info['version']} ({info['backend']})", args.repeat,
-                [(label, m) for _, label, m in rows], goals)
-    write_json(Path(args.json), project, info, args.repeat, [(key, m) for key, _, m in rows], goals)
+    goals = targets(results, starts)
+    main = main_size(results)
+    goals.append(pr_mode.pull_request_target(main.get("floor"), main.get("pull_request"),
+                                             main.project.revisions))
+    print_table(out, results, starts, f"PostgreSQL {info['version']} ({info['backend']})", args.repeat, goals)
+    write_json(Path(args.json), results, starts, info, args.repeat, goals)
     out.write(f"\nresults written to {args.json}\n")
     missed = [g.name for g in goals if g.met is False]
     return 1 if args.check_targets and missed else 0

@@ -2,17 +2,36 @@
 
 Every query takes the parameter `version_table` (Alembic's bookkeeping table, never
 part of the schema under test) and returns rows ordered so snapshots are deterministic.
+All but SCHEMAS and EXTENSIONS start each row with the oid of what it describes (the
+relation, type or function) and take `only`, an oid[] literal ('{16384,16390}'), to read
+just those objects, which is how an incremental snapshot re-reads what a migration step
+touched; `everything(query)` is the same query for every object.
 """
 
 from __future__ import annotations
+
+# Where the incremental snapshot's DDL log lives, only on the suite's throwaway databases.
+TRACKING_SCHEMA = "alembic_verify_ddl"
 
 
 def _user_schema(alias: str) -> str:
     # pg_toast*, pg_toast_temp_* and pg_temp_* belong to the server, not to the project.
     return (
-        f"{alias}.nspname NOT IN ('pg_catalog', 'information_schema') "
+        f"{alias}.nspname NOT IN ('pg_catalog', 'information_schema', '{TRACKING_SCHEMA}') "
         f"AND {alias}.nspname !~ '^pg_(toast|temp_)'"
     )
+
+
+def _only(oid: str) -> str:
+    return f"{oid} = ANY(CAST(%(only)s AS oid[]))"
+
+
+def everything(query: str) -> str:
+    """The query without its `only` filter: a plain condition lets the planner use the
+    catalogs' oid indexes when reading a few objects, so the full form is a text of its own."""
+    for key in ("c.oid", "t.oid", "p.oid"):
+        query = query.replace(_only(key), "true")
+    return query
 
 
 def _not_from_extension(catalog: str, oid: str) -> str:
@@ -26,7 +45,7 @@ def _not_from_extension(catalog: str, oid: str) -> str:
 
 # A relation `c` in namespace `n` that belongs to the project.
 _USER_RELATION = f"""
-    {_user_schema("n")}
+    {_user_schema("n")} AND {_only("c.oid")}
     AND c.relname <> %(version_table)s
     AND {_not_from_extension("pg_class", "c.oid")}
 """
@@ -46,12 +65,14 @@ EXTENSIONS = "SELECT extname FROM pg_extension ORDER BY 1"
 
 # Tables, partitions, views and materialized views.
 RELATIONS = f"""
-SELECT n.nspname, c.relname, c.relkind::text,
+SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        pd.description,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
        pn.nspname, pc.relname,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
+       -- row-level security, and whether it binds the table's owner too
+       CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END END
 FROM {_RELATION_FROM}
 LEFT JOIN pg_description pd
        ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = 0
@@ -59,11 +80,11 @@ LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
 LEFT JOIN pg_class pc ON pc.oid = i.inhparent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
-ORDER BY 1, 2
+ORDER BY 2, 3
 """
 
 COLUMNS = f"""
-SELECT n.nspname, c.relname, a.attname,
+SELECT c.oid, n.nspname, c.relname, a.attname,
        format_type(a.atttypid, a.atttypmod),
        NOT a.attnotnull,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
@@ -80,7 +101,7 @@ LEFT JOIN pg_description pd
        ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'f') AND {_USER_RELATION}
-ORDER BY 1, 2, 3
+ORDER BY 2, 3, 4
 """
 
 
@@ -95,19 +116,19 @@ def _column_names(relid: str, attnums: str) -> str:
 
 # Not-null constraints (PostgreSQL 18's contype 'n') are compared as column nullability.
 CONSTRAINTS = f"""
-SELECT n.nspname, c.relname, con.conname, con.contype::text,
+SELECT c.oid, n.nspname, c.relname, con.conname, con.contype::text,
        pg_get_constraintdef(con.oid),
        {_column_names("con.conrelid", "con.conkey")}
 FROM pg_constraint con
 JOIN {_RELATION_FROM} ON c.oid = con.conrelid
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {_USER_RELATION}
-ORDER BY 1, 2, 3
+ORDER BY 2, 3, 4
 """
 
 # Indexes that back a primary key, unique or exclusion constraint are compared as that
 # constraint; listing them again would report every such difference twice.
 INDEXES = f"""
-SELECT n.nspname, c.relname, ic.relname, quote_ident(ic.relname),
+SELECT c.oid, n.nspname, c.relname, i.indexrelid, ic.relname, quote_ident(ic.relname),
        pg_get_indexdef(i.indexrelid),
        {_column_names("i.indrelid", "i.indkey::int2[]")}
 FROM pg_index i
@@ -117,13 +138,13 @@ WHERE {_USER_RELATION}
   AND NOT EXISTS (SELECT FROM pg_constraint con
                   WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid
                     AND con.contype IN ('p', 'u', 'x'))
-ORDER BY 1, 2, 3
+ORDER BY 2, 3, 4
 """
 
 # The owning column is what identifies a serial's or identity's sequence: its name is
 # whatever PostgreSQL or the migration happened to choose.
 SEQUENCES = f"""
-SELECT n.nspname, c.relname,
+SELECT c.oid, n.nspname, c.relname,
        format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
        s.seqcache, s.seqcycle,
        own_n.nspname, own_c.relname, own_a.attname
@@ -137,26 +158,26 @@ LEFT JOIN pg_class own_c ON own_c.oid = d.refobjid
 LEFT JOIN pg_namespace own_n ON own_n.oid = own_c.relnamespace
 LEFT JOIN pg_attribute own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
 WHERE {_USER_RELATION}
-ORDER BY 1, 2
+ORDER BY 2, 3
 """
 
 _USER_TYPE = f"""
-    {_user_schema("n")} AND {_not_from_extension("pg_type", "t.oid")}
+    {_user_schema("n")} AND {_only("t.oid")} AND {_not_from_extension("pg_type", "t.oid")}
 """
 
 ENUMS = f"""
-SELECT n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+SELECT t.oid, n.nspname, t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE {_USER_TYPE}
-GROUP BY 1, 2
-ORDER BY 1, 2
+GROUP BY 1, 2, 3
+ORDER BY 2, 3
 """
 
 # Domain check constraints are compared by definition: their names are usually generated.
 DOMAINS = f"""
-SELECT n.nspname, t.typname,
+SELECT t.oid, n.nspname, t.typname,
        format_type(t.typbasetype, t.typtypmod),
        NOT t.typnotnull,
        pg_get_expr(t.typdefaultbin, 0),
@@ -165,32 +186,32 @@ SELECT n.nspname, t.typname,
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE t.typtype = 'd' AND {_USER_TYPE}
-ORDER BY 1, 2
+ORDER BY 2, 3
 """
 
 # pg_get_functiondef refuses aggregates, which projects almost never define.
 FUNCTIONS = f"""
-SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
+SELECT p.oid, n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
        pg_get_functiondef(p.oid)
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind <> 'a'
-  AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")}
-ORDER BY 1, 2, 3
+  AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
+ORDER BY 2, 3, 4
 """
 
 # Internal triggers implement foreign keys, which are compared as constraints.
 TRIGGERS = f"""
-SELECT n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid)
+SELECT c.oid, n.nspname, c.relname, t.tgname, pg_get_triggerdef(t.oid)
 FROM pg_trigger t
 JOIN {_RELATION_FROM} ON c.oid = t.tgrelid
 WHERE NOT t.tgisinternal AND {_USER_RELATION}
-ORDER BY 1, 2, 3
+ORDER BY 2, 3, 4
 """
 
 # Row-level security policies, each rendered as CREATE POLICY would state it.
 POLICIES = f"""
-SELECT n.nspname, c.relname, p.polname,
+SELECT c.oid, n.nspname, c.relname, p.polname,
        concat_ws(' ',
                  CASE WHEN p.polpermissive THEN 'AS PERMISSIVE' ELSE 'AS RESTRICTIVE' END,
                  'FOR ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
@@ -203,13 +224,5 @@ SELECT n.nspname, c.relname, p.polname,
 FROM pg_policy p
 JOIN {_RELATION_FROM} ON c.oid = p.polrelid
 WHERE {_USER_RELATION}
-ORDER BY 1, 2, 3
-"""
-
-# Tables with row-level security switched on, and whether it binds their owner too.
-ROW_SECURITY = f"""
-SELECT n.nspname, c.relname, CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END
-FROM {_RELATION_FROM}
-WHERE c.relrowsecurity AND {_USER_RELATION}
-ORDER BY 1, 2
+ORDER BY 2, 3, 4
 """

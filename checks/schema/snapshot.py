@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from checks.schema import queries
-
 
 @dataclass(frozen=True)
 class Column:
@@ -110,72 +108,14 @@ class Snapshot:
     functions: dict[str, str] = field(default_factory=dict)  # "name(identity args)" -> definition
 
 
-_TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
-
-
 def display_name(schema: str, name: str) -> str:
     return name if schema == "public" else f"{schema}.{name}"
 
 
 def take_snapshot(conn: psycopg.Connection, *, version_table: str = "alembic_version") -> Snapshot:
     """Read the user schema behind `conn`; nothing in the database changes."""
-    # The catalog functions qualify names that are not on search_path, so pin it for
-    # the duration; rolling back (to a savepoint if a transaction is open) restores the
-    # caller's setting and guarantees the snapshot never writes.
-    with conn.transaction(force_rollback=True):
-        conn.execute("SELECT set_config('search_path', 'public', true)")
+    from checks.schema.catalog import Catalog  # it builds on the types above
 
-        def rows(query: str) -> list[tuple]:
-            return conn.execute(query, {"version_table": version_table}).fetchall()
-
-        snap = Snapshot(
-            schemas=tuple(name for (name,) in rows(queries.SCHEMAS)),
-            extensions=tuple(name for (name,) in rows(queries.EXTENSIONS)),
-        )
-        _read_relations(snap, rows(queries.RELATIONS))
-        for schema, table, name, *values in rows(queries.COLUMNS):
-            snap.tables[display_name(schema, table)].columns[name] = Column(*values)
-        snap.constraints = tuple(
-            Constraint(display_name(schema, table), name, kind, definition, tuple(columns))
-            for schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS)
-        )
-        snap.indexes = tuple(
-            # The name is compared nowhere: indexes are matched by what they index.
-            Index(display_name(schema, table), name,
-                  definition.replace(f" {quoted} ON ", " ON ", 1), tuple(columns))
-            for schema, table, name, quoted, definition, columns in rows(queries.INDEXES)
-        )
-        snap.triggers = tuple(
-            Trigger(display_name(schema, table), name, definition)
-            for schema, table, name, definition in rows(queries.TRIGGERS)
-        )
-        snap.policies = tuple(
-            Policy(display_name(schema, table), name, definition)
-            for schema, table, name, definition in rows(queries.POLICIES)
-        )
-        snap.row_security = {display_name(schema, table): mode
-                             for schema, table, mode in rows(queries.ROW_SECURITY)}
-        for schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
-            owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
-            snap.sequences[display_name(schema, name)] = Sequence(*values, owned_by=owner)
-        for schema, name, labels in rows(queries.ENUMS):
-            snap.enums[display_name(schema, name)] = tuple(labels)
-        for schema, name, base, nullable, default, checks in rows(queries.DOMAINS):
-            snap.domains[display_name(schema, name)] = Domain(base, nullable, default, tuple(checks))
-        for schema, name, arguments, definition in rows(queries.FUNCTIONS):
-            snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
-    return snap
-
-
-def _read_relations(snap: Snapshot, rows: list[tuple]) -> None:
-    for schema, name, kind, comment, key, parent_schema, parent, bound, view_def in rows:
-        if kind in ("v", "m"):
-            snap.views[display_name(schema, name)] = View(kind == "m", view_def)
-            continue
-        snap.tables[display_name(schema, name)] = Table(
-            kind=_TABLE_KINDS[kind],
-            comment=comment,
-            partition_key=key,
-            partition_of=display_name(parent_schema, parent) if parent else None,
-            partition_bound=bound,
-        )
+    catalog = Catalog()
+    catalog.read(conn, version_table, everything=True)
+    return catalog.snapshot()

@@ -8,6 +8,7 @@ from checks.project.source_lines import def_line
 from checks.pullrequest.scope import base_findings
 from checks.result import Finding, Severity
 from checks.run import Run
+from checks.schema.incremental import OFF_ENV
 
 
 def check(run: Run) -> list[Finding]:
@@ -24,7 +25,7 @@ def check(run: Run) -> list[Finding]:
                         hint=err.hint or "fix the revision so it runs on an empty database; if it "
                              "relies on tables made outside migrations, create them in an earlier "
                              "revision (or configure a bootstrap hook)")]
-    findings = base_findings(run.scope)
+    findings = base_findings(run.scope) + snapshot_notes(run, build)
     tables = set(build.head.tables) if build.head else set()
     for wanted in run.project.settings.critical_tables:
         # Snapshots name tables in the public schema without a prefix.
@@ -36,3 +37,22 @@ def check(run: Run) -> list[Finding]:
                 hint=f"add a revision with op.create_table('{wanted.split('.')[-1]}', ...) "
                      "(alembic revision --autogenerate)"))
     return findings
+
+
+def snapshot_notes(run: Run, build) -> list[Finding]:
+    """How the schema was recorded, when it was not the usual way."""
+    notes = []
+    if build.snapshot_mismatch:
+        notes.append(Finding(
+            Severity.ERROR, "snapshot-mismatch",
+            f"at head, {build.snapshot_mismatch}; the round trip compared full snapshots instead of "
+            "trusting it", revision=build.order[-1].revision if build.order else None,
+            hint="a bug in alembic-verify, not in the project: please report it with the revision that "
+                 f"touches the object named; {OFF_ENV}=1 works around it"))
+    if run.tracking_refused:
+        notes.append(Finding(
+            Severity.INFO, "full-snapshots",
+            "the server's role is not a superuser, so DDL cannot be tracked with event triggers: "
+            "every snapshot reads the whole schema (correct, but slower on long histories)",
+            hint="use the local or compose backend, or a superuser in --url, for faster runs"))
+    return notes

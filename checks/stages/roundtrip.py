@@ -39,7 +39,7 @@ def check(run: Run) -> list[Finding]:
     notes: list[Finding] = []
     while order:
         with run.work_database("roundtrip", template=build.database) as db:
-            trip = _round_trip(run, build, order, db)
+            trip = _round_trip(run, build, order, db, run.track(db, build.tracker) if build.tracker else None)
         if trip.one_way is None:
             return notes + trip.findings
         # The trip rolled back with the failed downgrade; walk again, above the one-way revision.
@@ -53,7 +53,7 @@ def check(run: Run) -> list[Finding]:
 DOWN, UP, AGAIN = "down", "up", "again"
 
 
-def _round_trip(run: Run, build, order: list[Script], db) -> Trip:
+def _round_trip(run: Run, build, order: list[Script], db, tracker) -> Trip:
     """Walk down the staircase: each downgrade must restore the schema from before the
     revision, and each re-upgrade, run on exactly that state, must succeed and rebuild
     the schema from after it. Walking all the way down before coming back up would miss
@@ -71,7 +71,7 @@ def _round_trip(run: Run, build, order: list[Script], db) -> Trip:
         if phase == AGAIN:
             return  # the same state DOWN already checked
         expected = build.before[revision.revision] if phase == DOWN else build.after[revision.revision]
-        found = run.snapshot(connection)
+        found = run.snapshot(connection, tracker)
         if found == expected:
             return  # the common case, and far cheaper than a diff
         labels = (("the schema before the upgrade", "the downgraded schema") if phase == DOWN

@@ -55,26 +55,41 @@ def test_generated_project_verifies_clean(verify, tmp_path):
 def test_small_bench_reports_every_measurement(pg_server, tmp_path):
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     out = tmp_path / "bench.json"
-    result = run_cli("bench", "--revisions", "20", "--tables", "6", "--repeat", "1",
+    result = run_cli("bench", "--revisions", "8", "16", "--tables", "4", "--repeat", "1",
                      "--url", url, "--backend", "url", "--json", str(out), timeout=600)
     assert result.code == 0, result.stdout + result.stderr
-    for label in ("floor: alembic upgrade head", "verify (every stage)", "pytest-alembic",
-                  "server start: local warm", "verify / floor", "verify / pytest-alembic"):
+    for label in ("8 revisions, 4 tables", "16 revisions, 4 tables", "floor: alembic upgrade head",
+                  "verify (every stage)", "pytest-alembic", "server start: local warm", "verify / floor",
+                  "verify / pytest-alembic", "linearity: verify/floor at 16 over at 8",
+                  "verify peak RSS at 16"):
         assert label in result.stdout
     data = json.loads(out.read_text())
-    assert data["project"] == {"revisions": 20, "tables": 6, "head": data["project"]["head"]}
+    # The ratio targets are stated at the largest size when 200 is not among them.
+    assert data["project"] == {"revisions": 16, "tables": 4, "head": data["project"]["head"]}
+    assert [(s["revisions"], s["tables"]) for s in data["sizes"]] == [(8, 4), (16, 4)]
     for name in MEASUREMENTS:
         m = data["measurements"][name]
         # compose may be absent on a machine without Docker; then it says why.
         assert "median_s" in m or (name == "start_compose" and m["skipped"]), (name, m)
-    for name in ("floor", "verify", "pytest_alembic", "pull_request"):
-        assert data["measurements"][name]["median_s"] > 0
-    assert set(data["measurements"]["verify"]["parts_median_s"]) >= {"files", "heads", "fresh",
-                                                                     "drift", "roundtrip"}
-    assert len(data["measurements"]["pytest_alembic"]["parts_median_s"]) == 4
-    assert data["ratios"]["verify_over_floor"] > 0
-    assert data["ratios"]["verify_over_pytest_alembic"] > 0
-    assert {t["name"] for t in data["targets"]} == {"verify / floor", "verify / pytest-alembic",
-                                                    "local warm start", "compose start",
-                                                    "pull request (warm cache) / floor"}
-    assert set(data["measurements"]["pull_request"]["parts_median_s"]) >= {"fresh", "roundtrip", "lint"}
+    for size in data["sizes"]:
+        for name in ("floor", "verify", "pytest_alembic", "pull_request"):
+            assert size["measurements"][name]["median_s"] > 0
+            assert size["measurements"][name]["peak_rss_mb"] > 10  # a Python process at least
+        assert set(size["measurements"]["verify"]["parts_median_s"]) >= {"files", "heads", "fresh", "drift",
+                                                                         "roundtrip"}
+        assert len(size["measurements"]["pytest_alembic"]["parts_median_s"]) == 4
+        assert size["ratios"]["verify_over_floor"] > 0
+        assert size["ratios"]["verify_over_pytest_alembic"] > 0
+    assert {t["name"] for t in data["targets"]} == {
+        "verify / floor at 16", "verify / pytest-alembic at 16", "linearity: verify/floor at 16 over at 8",
+        "verify peak RSS at 16", "local warm start", "compose start",
+        "pull request (warm cache) / floor at 16"}
+    for size in data["sizes"]:
+        assert set(size["measurements"]["pull_request"]["parts_median_s"]) >= {"fresh", "roundtrip", "lint"}
+
+
+def test_bench_sizes_are_checked(tmp_path):
+    result = run_cli("bench", "--revisions", "5", "--tables", "6", "--json", str(tmp_path / "b.json"))
+    assert result.code == 2, result.stdout + result.stderr
+    assert "1 <= --tables <= --revisions" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,251 @@
+"""The catalog read into parts keyed by oid, so a snapshot can re-read only some of them.
+
+A full snapshot reads every part; an incremental one (`checks.schema.incremental`)
+re-reads the relations, types and functions a migration step touched and keeps the
+rest. Both assemble the Snapshot the same way, from the same parts, so they agree by
+construction wherever the parts agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+from dataclasses import dataclass, field
+
+import psycopg
+
+from checks.schema import queries
+from checks.schema.snapshot import (
+    Column,
+    Constraint,
+    Domain,
+    Index,
+    Policy,
+    Sequence,
+    Snapshot,
+    Table,
+    Trigger,
+    View,
+    display_name,
+)
+
+_TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
+
+# Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
+_RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES)
+_PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
+
+
+@dataclass
+class Catalog:
+    schemas: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
+    # relation oid -> (schema, name) and what belongs to it
+    relations: dict[int, tuple[str, str, Table | View]] = field(default_factory=dict)
+    columns: dict[int, dict[str, Column]] = field(default_factory=dict)
+    constraints: dict[int, tuple[Constraint, ...]] = field(default_factory=dict)
+    indexes: dict[int, tuple[Index, ...]] = field(default_factory=dict)
+    index_tables: dict[int, int] = field(default_factory=dict)  # index oid -> its table's oid
+    triggers: dict[int, tuple[Trigger, ...]] = field(default_factory=dict)
+    policies: dict[int, tuple[Policy, ...]] = field(default_factory=dict)
+    row_security: dict[int, str] = field(default_factory=dict)
+    sequences: dict[int, tuple[str, str, Sequence]] = field(default_factory=dict)
+    enums: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
+    domains: dict[int, tuple[str, str, Domain]] = field(default_factory=dict)
+    functions: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+
+    def copy(self) -> Catalog:
+        """A copy whose maps can change without touching this one (the parts are shared)."""
+        return Catalog(**{name: copy.copy(value) for name, value in vars(self).items()})
+
+    def relation_oid(self, schema: str, name: str) -> int | None:
+        return next((oid for oid, (s, n, _) in self.relations.items() if (s, n) == (schema, name)), None)
+
+    # --- reading ------------------------------------------------------------------
+    def read(self, conn, version_table: str, *, everything: bool = False, schemas: bool = False,
+             relations: set[int] = frozenset(), types: set[int] = frozenset(),
+             functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
+             triggers: set[int] = frozenset(), policies: set[int] = frozenset()) -> None:
+        """Re-read the named objects (all of them with `everything`); what is gone is dropped.
+
+        Tables' triggers and policies, and sequences, are read for the oids named in their
+        own sets: most steps touch none of them, and a query not sent costs nothing.
+        """
+        only = {"relations": relations, "types": types, "functions": functions, "sequences": sequences,
+                "triggers": triggers, "policies": policies}
+        if everything:
+            only = dict.fromkeys(only)
+        rel_only, type_only = only["relations"], only["types"]
+        wanted = [(query, rel_only) for query in _RELATION_QUERIES]
+        wanted += [(queries.TRIGGERS, only["triggers"]), (queries.POLICIES, only["policies"]),
+                   (queries.SEQUENCES, only["sequences"])]
+        wanted += [(queries.ENUMS, type_only), (queries.DOMAINS, type_only),
+                   (queries.FUNCTIONS, only["functions"])]
+        if everything or schemas:
+            wanted += [(queries.SCHEMAS, None), (queries.EXTENSIONS, None)]
+        statements = [(_full(query), {"version_table": version_table}) if only is None else
+                      (_restricted(query, only), {"version_table": version_table})
+                      for query, only in wanted if only is None or only]
+        fetched = dict(zip([query for query, only in wanted if only is None or only],
+                           fetch_all(conn, statements, read_only=True), strict=True))
+
+        def rows(query: str) -> list[tuple]:
+            return fetched.get(query, [])
+
+        if everything or schemas:
+            self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
+            self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
+        self._forget(_PER_RELATION, rel_only)
+        for part in ("triggers", "policies", "sequences", "functions"):
+            self._forget((part,), only[part])
+        self._forget(("enums", "domains"), type_only)
+        self._read_relations(rows, rel_only)
+        self._read_types(rows, type_only)
+        for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
+            self.functions[oid] = (schema, name, arguments, definition)
+
+    def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
+        for part in parts:
+            mapping = getattr(self, part)
+            if oids is None:
+                mapping.clear()
+            else:
+                for oid in oids:
+                    mapping.pop(oid, None)
+        if "indexes" in parts:
+            self.index_tables = {index: table for index, table in self.index_tables.items()
+                                 if oids is not None and table not in oids}
+
+    def _read_relations(self, rows, only: set[int] | None) -> None:
+        for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security in rows(
+                queries.RELATIONS):
+            if security:
+                self.row_security[oid] = security
+            if kind in ("v", "m"):
+                self.relations[oid] = (schema, name, View(kind == "m", view_def))
+                continue
+            self.relations[oid] = (schema, name, Table(
+                kind=_TABLE_KINDS[kind], comment=comment, partition_key=key,
+                partition_of=display_name(parent_schema, parent) if parent else None, partition_bound=bound))
+        for oid, _schema, _table, name, *values in rows(queries.COLUMNS):
+            self.columns.setdefault(oid, {})[name] = Column(*values)
+        for oid in (self.relations if only is None else only):
+            # A table's columns live in it; the Table is shared by every later snapshot
+            # until the table is touched again, and nothing changes a snapshot's parts.
+            relation = self.relations.get(oid, (None, None, None))[2]
+            if isinstance(relation, Table):
+                relation.columns = self.columns.get(oid, {})
+        grouped: dict[str, dict[int, list]] = {part: {} for part in ("constraints", "indexes", "triggers",
+                                                                     "policies")}
+
+        def add(part: str, oid: int, item) -> None:
+            grouped[part].setdefault(oid, []).append(item)
+
+        for oid, schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS):
+            constraint = Constraint(display_name(schema, table), name, kind, definition, tuple(columns))
+            add("constraints", oid, constraint)
+        for oid, schema, table, index_oid, name, quoted, definition, columns in rows(queries.INDEXES):
+            # The name is compared nowhere: indexes are matched by what they index.
+            definition = definition.replace(f" {quoted} ON ", " ON ", 1)
+            add("indexes", oid, Index(display_name(schema, table), name, definition, tuple(columns)))
+            self.index_tables[index_oid] = oid
+        for oid, schema, table, name, definition in rows(queries.TRIGGERS):
+            add("triggers", oid, Trigger(display_name(schema, table), name, definition))
+        for oid, schema, table, name, definition in rows(queries.POLICIES):
+            add("policies", oid, Policy(display_name(schema, table), name, definition))
+        for part, by_oid in grouped.items():
+            getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
+        for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
+            owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
+            self.sequences[oid] = (schema, name, Sequence(*values, owned_by=owner))
+
+    def _read_types(self, rows, only: set[int] | None) -> None:
+        for oid, schema, name, labels in rows(queries.ENUMS):
+            self.enums[oid] = (schema, name, tuple(labels))
+        for oid, schema, name, base, nullable, default, checks in rows(queries.DOMAINS):
+            self.domains[oid] = (schema, name, Domain(base, nullable, default, tuple(checks)))
+
+    # --- assembling -----------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The Snapshot these parts make, in the order the catalog queries sort by."""
+        order = sorted(self.relations, key=lambda oid: self.relations[oid][:2])
+        snap = Snapshot(schemas=self.schemas, extensions=self.extensions)
+        for oid in order:
+            schema, name, relation = self.relations[oid]
+            if isinstance(relation, View):
+                snap.views[display_name(schema, name)] = relation
+                continue
+            snap.tables[display_name(schema, name)] = relation
+        snap.constraints = _flat(self.constraints, order)
+        snap.indexes = _flat(self.indexes, order)
+        snap.triggers = _flat(self.triggers, order)
+        snap.policies = _flat(self.policies, order)
+        snap.row_security = {display_name(*self.relations[oid][:2]): self.row_security[oid]
+                             for oid in order if oid in self.row_security}
+        for schema, name, sequence in sorted(self.sequences.values(), key=lambda item: item[:2]):
+            snap.sequences[display_name(schema, name)] = sequence
+        for schema, name, labels in sorted(self.enums.values(), key=lambda item: item[:2]):
+            snap.enums[display_name(schema, name)] = labels
+        for schema, name, domain in sorted(self.domains.values(), key=lambda item: item[:2]):
+            snap.domains[display_name(schema, name)] = domain
+        for schema, name, arguments, definition in sorted(self.functions.values(), key=lambda item: item[:3]):
+            snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
+        return snap
+
+
+def oid_array(oids) -> str:
+    return "{" + ",".join(str(oid) for oid in sorted(oids)) + "}"
+
+
+def _restricted(query: str, oids) -> str:
+    # Written into the text, not bound: drivers disagree on how a Python value becomes an
+    # oid[] (asyncpg wants a list, psycopg 2 sends one as an integer array), and these are
+    # integers the catalog itself gave us.
+    return query.replace("%(only)s", f"'{oid_array(oids)}'")
+
+
+def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False) -> list[list[tuple]]:
+    """Every statement's rows, sent in one round trip where the connection can pipeline.
+
+    `read_only` runs them with search_path pinned (the catalog functions qualify names
+    not on it) inside a transaction or savepoint that is rolled back, so nothing is written.
+    A step's snapshot is mostly waiting for the server, so round trips are what count.
+    """
+    pipelined = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
+    in_transaction = pipelined and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    if not pipelined or (read_only and not (in_transaction or conn.autocommit)):
+        with conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
+            if read_only:
+                conn.execute(_PIN_SEARCH_PATH)
+            return [conn.execute(query, params).fetchall() for query, params in statements]
+    # Plain statements rather than conn.transaction(), whose every step waits for the server.
+    begin, end = (["SAVEPOINT alembic_verify_read"], ["ROLLBACK TO SAVEPOINT alembic_verify_read",
+                                                      "RELEASE SAVEPOINT alembic_verify_read"]) \
+        if in_transaction else (["BEGIN"], ["ROLLBACK"])
+    with conn.pipeline():
+        if read_only:
+            for statement in [*begin, _PIN_SEARCH_PATH]:
+                conn.execute(statement)
+        cursors = [conn.execute(query, params) for query, params in statements]
+        if read_only:
+            for statement in end:
+                conn.execute(statement)
+    return [cursor.fetchall() for cursor in cursors]
+
+
+# Names not on search_path come back qualified, so pin it. The catalog queries join many
+# catalogs; planning them costs more than running them on a few objects, and the order
+# they are written in is a good one, so the planner is told to keep it.
+_PIN_SEARCH_PATH = ("SELECT set_config('search_path', 'public', true), "
+                    "set_config('join_collapse_limit', '1', true), "
+                    "set_config('from_collapse_limit', '1', true)")
+
+
+@functools.cache
+def _full(query: str) -> str:
+    return queries.everything(query)
+
+
+def _flat(parts: dict[int, tuple], order: list[int]) -> tuple:
+    return tuple(item for oid in order for item in parts.get(oid, ()))

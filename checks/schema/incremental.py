@@ -1,0 +1,226 @@
+"""Snapshots of one database that re-read only what the DDL since the last one touched.
+
+The DDL log (`checks.schema.tracking`) names the objects each command created, altered
+or dropped. A touched object is re-read with everything whose rendering could change
+with it: a table's columns, constraints, indexes, triggers and policies; the tables whose
+foreign keys, defaults or triggers refer to it; the views over it; the columns of a
+touched type; a partitioned table's partitions. Commands the log cannot place (an
+extension, a schema renamed, an object kind the snapshot does not map) make that one
+snapshot a full read. `ALEMBIC_VERIFY_SNAPSHOT_CHECK=1` compares every incremental
+snapshot with a full one and fails loudly on any difference.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from checks.schema import tracking
+from checks.schema.catalog import Catalog, fetch_all
+from checks.schema.diff import diff_snapshots
+from checks.schema.snapshot import Snapshot, View, display_name
+
+CHECK_ENV = "ALEMBIC_VERIFY_SNAPSHOT_CHECK"
+OFF_ENV = "ALEMBIC_VERIFY_FULL_SNAPSHOTS"  # =1: every snapshot a full one, no event triggers
+
+# Privileges are not part of a snapshot; a DROP's objects come through sql_drop.
+_IGNORED_TAGS = {"GRANT", "REVOKE", "ALTER DEFAULT PRIVILEGES"}
+# Commands whose effects reach beyond the objects they report.
+_FULL_TAGS = {"CREATE EXTENSION", "ALTER EXTENSION", "DROP EXTENSION", "ALTER SCHEMA",
+              "IMPORT FOREIGN SCHEMA"}
+# Dropped objects whose table the log names (schema, table, ...).
+_ON_TABLE = {"table constraint", "trigger", "policy", "rule", "default value", "table column"}
+_RELATION_TYPES = {"table", "view", "materialized view", "foreign table", "sequence", "index"}
+_TYPE_TYPES = {"type", "domain"}
+_FUNCTION_TYPES = {"function", "procedure"}
+# Dropped along with an object above, or not part of a snapshot.
+_DROP_IGNORED = {"toast table", "domain constraint", "composite type"}
+
+# Each touched object, and each object depending on one, mapped to what the snapshot
+# re-reads for it: a relation, a type or a function; a sequence, or a table whose triggers
+# or policies changed, is also named as such. An index stands for its table, and a
+# type for its array type too (columns declared as `mood[]` depend on the array type).
+_PLACE = f"""
+WITH touched AS (
+    SELECT DISTINCT classid, objid FROM {tracking.SCHEMA}.touched
+    WHERE id > %(since)s AND NOT dropped AND classid IS NOT NULL
+      AND command_tag NOT IN ({", ".join(f"'{tag}'" for tag in sorted(_IGNORED_TAGS))})
+), expanded AS (
+    SELECT classid, objid FROM touched
+    UNION SELECT 'pg_class'::regclass, i.indrelid FROM touched
+          JOIN pg_index i ON touched.classid = 'pg_class'::regclass AND i.indexrelid = touched.objid
+    UNION SELECT 'pg_type'::regclass, t.typarray FROM touched
+          JOIN pg_type t ON touched.classid = 'pg_type'::regclass AND t.oid = touched.objid
+          WHERE t.typarray <> 0
+), objects AS (
+    SELECT classid, objid FROM expanded
+    UNION SELECT d.classid, d.objid FROM pg_depend d
+          JOIN expanded e ON d.refclassid = e.classid AND d.refobjid = e.objid
+)
+SELECT 'relation', coalesce(i.indrelid, o.objid) FROM objects o
+    LEFT JOIN pg_index i ON i.indexrelid = o.objid WHERE o.classid = 'pg_class'::regclass
+UNION SELECT 'sequence', c.oid FROM objects o JOIN pg_class c ON c.oid = o.objid AND c.relkind = 'S'
+    WHERE o.classid = 'pg_class'::regclass
+UNION SELECT 'relation', c.conrelid FROM objects o JOIN pg_constraint c ON c.oid = o.objid
+    WHERE o.classid = 'pg_constraint'::regclass AND c.conrelid <> 0
+UNION SELECT 'type', c.contypid FROM objects o JOIN pg_constraint c ON c.oid = o.objid
+    WHERE o.classid = 'pg_constraint'::regclass AND c.contypid <> 0
+UNION SELECT kind, t.tgrelid FROM objects o JOIN pg_trigger t ON t.oid = o.objid
+    CROSS JOIN (VALUES ('relation'), ('trigger')) k(kind) WHERE o.classid = 'pg_trigger'::regclass
+UNION SELECT kind, p.polrelid FROM objects o JOIN pg_policy p ON p.oid = o.objid
+    CROSS JOIN (VALUES ('relation'), ('policy')) k(kind) WHERE o.classid = 'pg_policy'::regclass
+UNION SELECT 'relation', a.adrelid FROM objects o JOIN pg_attrdef a ON a.oid = o.objid
+    WHERE o.classid = 'pg_attrdef'::regclass
+UNION SELECT 'relation', r.ev_class FROM objects o JOIN pg_rewrite r ON r.oid = o.objid
+    WHERE o.classid = 'pg_rewrite'::regclass
+UNION SELECT 'type', t.oid FROM objects o JOIN pg_type t ON t.oid = o.objid AND t.typtype IN ('e', 'd')
+    WHERE o.classid = 'pg_type'::regclass
+UNION SELECT 'function', o.objid FROM objects o WHERE o.classid = 'pg_proc'::regclass
+"""
+
+# The catalogs `_PLACE` maps; any other object a command reports makes a full read.
+_KNOWN_CLASSES = """
+SELECT relname::text, oid FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relname IN
+    ('pg_class', 'pg_constraint', 'pg_trigger', 'pg_policy', 'pg_attrdef', 'pg_rewrite', 'pg_type', 'pg_proc',
+     'pg_namespace')
+"""
+
+
+class SnapshotMismatch(AssertionError):
+    """An incremental snapshot differs from a full one: a bug in the suite, never the project's."""
+
+
+@dataclass
+class _Touched:
+    full: bool = False
+    schemas: bool = False
+    relations: set[int] = field(default_factory=set)
+    types: set[int] = field(default_factory=set)
+    functions: set[int] = field(default_factory=set)
+    sequences: set[int] = field(default_factory=set)
+    triggers: set[int] = field(default_factory=set)  # tables whose triggers to re-read
+    policies: set[int] = field(default_factory=set)
+    dropped: set[int] = field(default_factory=set)  # relations gone: forgotten everywhere
+
+
+class IncrementalSnapshots:
+    """Snapshots of one tracked database, each re-reading what changed since the one before."""
+
+    def __init__(self, version_table: str, catalog: Catalog | None = None, check: bool | None = None) -> None:
+        self.version_table = version_table
+        self.catalog = catalog
+        self.since = 0  # the last log row already accounted for
+        self.check = os.environ.get(CHECK_ENV) == "1" if check is None else check
+        self.full_reads = 0
+        self.partial_reads = 0
+        self._classes: dict[str, int] | None = None
+
+    def for_clone(self) -> IncrementalSnapshots:
+        """The same schema, for a clone of this database with a log of its own."""
+        catalog = self.catalog.copy() if self.catalog else None
+        return IncrementalSnapshots(self.version_table, catalog, self.check)
+
+    def take(self, conn) -> Snapshot:
+        since = {"since": self.since}
+        log, placed = fetch_all(conn, [(tracking.LOG_SINCE, since), (_PLACE, since)])
+        if log:
+            self.since = log[-1][0]
+        touched = self._touched(conn, log, placed) if self.catalog is not None else _Touched(full=True)
+        if touched.full:
+            self.catalog = Catalog()
+            self.catalog.read(conn, self.version_table, everything=True)
+            self.full_reads += 1
+        elif touched.relations or touched.types or touched.functions or touched.schemas:
+            self.catalog.read(conn, self.version_table, schemas=touched.schemas, relations=touched.relations,
+                              types=touched.types, functions=touched.functions,
+                              sequences=touched.sequences | touched.dropped,
+                              triggers=touched.triggers | touched.dropped,
+                              policies=touched.policies | touched.dropped)
+            self.partial_reads += 1
+        snap = self.catalog.snapshot()
+        if self.check:
+            verify_against_full(conn, snap, self.version_table)
+        return snap
+
+    def _touched(self, conn, log: list[tuple], placed: list[tuple]) -> _Touched:
+        touched = _Touched()
+        classes = self._known_classes(conn)
+        for _id, dropped, classid, objid, object_type, tag, names in log:
+            if tag in _FULL_TAGS:
+                touched.full = True
+            elif dropped:
+                self._dropped(touched, object_type, objid, names or [])
+            elif tag in _IGNORED_TAGS or (classid is None and tag.startswith("DROP ")):
+                continue
+            elif classid not in classes.values():
+                touched.full = True  # a kind of object (or a command) the snapshot cannot place
+            elif classid == classes["pg_namespace"]:
+                touched.schemas = True
+            if touched.full:
+                return touched
+        into = {"relation": touched.relations, "type": touched.types, "function": touched.functions,
+                "sequence": touched.sequences, "trigger": touched.triggers, "policy": touched.policies}
+        for kind, oid in placed:
+            into[kind].add(oid)
+        for oid in list(touched.relations):
+            # DETACH PARTITION leaves no dependency behind: the detached table was a partition
+            # of this one before the step.
+            touched.relations.update(self._partitions_of(oid))
+        # A table's triggers and policies render its name and columns: re-read those it has.
+        touched.triggers.update(oid for oid in touched.relations if oid in self.catalog.triggers)
+        touched.policies.update(oid for oid in touched.relations if oid in self.catalog.policies)
+        return touched
+
+    def _dropped(self, touched: _Touched, object_type: str, objid: int, names: list[str]) -> None:
+        catalog = self.catalog
+        if object_type == "index":
+            # An index backing a constraint is not in the catalog's map: its constraint's row
+            # names the table.
+            if objid in catalog.index_tables:
+                touched.relations.add(catalog.index_tables[objid])
+        elif object_type in _RELATION_TYPES:
+            touched.relations.add(objid)
+            touched.dropped.add(objid)
+            touched.relations.update(self._partitions_of(objid))
+        elif object_type in _ON_TABLE:
+            owner = catalog.relation_oid(names[0], names[1]) if len(names) >= 2 else None
+            if owner is not None:
+                touched.relations.add(owner)
+                {"trigger": touched.triggers, "policy": touched.policies}.get(object_type, set()).add(owner)
+        elif object_type in _TYPE_TYPES:
+            touched.types.add(objid)
+        elif object_type in _FUNCTION_TYPES:
+            touched.functions.add(objid)
+        elif object_type == "schema":
+            touched.schemas = True
+        elif object_type not in _DROP_IGNORED:
+            touched.full = True
+
+    def _partitions_of(self, oid: int) -> list[int]:
+        entry = self.catalog.relations.get(oid)
+        if entry is None or isinstance(entry[2], View):
+            return []
+        name = display_name(entry[0], entry[1])
+        return [child for child, (_, _, rel) in self.catalog.relations.items()
+                if not isinstance(rel, View) and rel.partition_of == name]
+
+    def _known_classes(self, conn) -> dict[str, int]:
+        if self._classes is None:
+            self._classes = dict(conn.execute(_KNOWN_CLASSES).fetchall())
+        return self._classes
+
+
+def verify_against_full(conn, snap: Snapshot, version_table: str) -> None:
+    """Raise SnapshotMismatch unless `snap` equals a full snapshot read through `conn` now."""
+    full = Catalog()
+    full.read(conn, version_table, everything=True)
+    expected = full.snapshot()
+    if snap != expected:
+        raise SnapshotMismatch(describe_mismatch(expected, snap))
+
+
+def describe_mismatch(full: Snapshot, incremental: Snapshot) -> str:
+    diffs = diff_snapshots(full, incremental, expected_label="the full snapshot",
+                           actual_label="the incremental snapshot")
+    listed = "; ".join(d.message for d in diffs[:5]) or "they differ in a way the diff does not name"
+    return f"incremental snapshot differs from a full one: {listed}"

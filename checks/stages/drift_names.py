@@ -52,32 +52,34 @@ def long_name_findings(metadatas: list, revision: str | None) -> list[Finding]:
 
 def without_truncation_pairs(diffs: list) -> list:
     """Autogenerate's differences less each add/remove pair that is one object whose name (or
-    its table's, or a column's) is long: the same once names are truncated as PostgreSQL does."""
+    its table's, or a column's) is long: the same once names are truncated as PostgreSQL
+    does, and only then (a foreign key whose action changed is also a remove and an add)."""
     added = [d for d in diffs if isinstance(d, tuple) and d[0].startswith("add_")]
     removed = [d for d in diffs if isinstance(d, tuple) and d[0].startswith("remove_")]
     paired: set[int] = set()
     for add in added:
-        key = _signature(add)
+        key, raw = _signature(add, pg_truncate), _signature(add, str)
         match = next((r for r in removed if id(r) not in paired and key is not None
-                      and r[0] == "remove_" + add[0][4:] and _signature(r) == key), None)
+                      and r[0] == "remove_" + add[0][4:] and _signature(r, pg_truncate) == key
+                      and _signature(r, str) != raw), None)
         if match is not None:
             paired.update({id(add), id(match)})
     return [d for d in diffs if id(d) not in paired]
 
 
-def _signature(diff) -> tuple | None:
-    """What identifies the object once every name in it is truncated; None for other kinds."""
+def _signature(diff, cut) -> tuple | None:
+    """What identifies the object with every name in it passed through `cut`; None for other kinds."""
     kind = diff[0].split("_", 1)[1]
     if kind == "table":
-        return (diff[1].schema, pg_truncate(diff[1].name))
+        return (diff[1].schema, cut(diff[1].name))
     if kind == "column":
-        return (diff[1], pg_truncate(diff[2]), pg_truncate(diff[3].name))
+        return (diff[1], cut(diff[2]), cut(diff[3].name))
     if kind in ("index", "constraint", "fk"):
         obj = diff[1]
         table = getattr(obj, "table", None)
-        columns = tuple(pg_truncate(c.name) for c in getattr(obj, "columns", ()) if hasattr(c, "name"))
-        referred = [pg_truncate(e.column.name) for e in getattr(obj, "elements", ()) if kind == "fk"
-                    and getattr(e, "column", None) is not None] if kind == "fk" else []
-        return (kind, pg_truncate(obj.name or ""), getattr(table, "schema", None),
-                pg_truncate(getattr(table, "name", "")), columns, tuple(referred))
+        columns = tuple(cut(c.name) for c in getattr(obj, "columns", ()) if hasattr(c, "name"))
+        referred = tuple(cut(e.column.name) for e in getattr(obj, "elements", ())
+                         if kind == "fk" and getattr(e, "column", None) is not None)
+        return (kind, cut(obj.name or ""), getattr(table, "schema", None), cut(getattr(table, "name", "")),
+                columns, referred)
     return None

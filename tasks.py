@@ -10,12 +10,12 @@ from harness.errors import HarnessError
 @task(
     iterable=["major"],
     help={
-        "major": "a PostgreSQL major to build (repeatable; default: 13, 15, 17, 18)",
+        "major": "a PostgreSQL major to build (repeatable; default: 13 to 18)",
         "force": "rebuild images that already exist",
     },
 )
 def build_images(c, major, force=False):
-    """Build PostgreSQL images from Debian packages, for hosts that cannot pull (needs root)."""
+    """Build PostgreSQL images from Debian packages (needs root), or 14 and 16 from the server wheels."""
     from harness.images import build_images as build
 
     try:

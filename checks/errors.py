@@ -32,8 +32,9 @@ class MigrationError(VerifyError):
     """A revision failed against the database; names the revision and its file."""
 
     def __init__(self, message: str, revision: str | None = None, path: str | None = None,
-                 db_error: str | None = None, line: int | None = None) -> None:
+                 db_error: str | None = None, line: int | None = None, hint: str | None = None) -> None:
         super().__init__(message)
+        self.hint = hint  # what to do, when the failure is not simply the revision's own error
         self.revision = revision
         self.path = path
         self.line = line  # the failing line in the revision file, when its traceback shows it

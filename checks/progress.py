@@ -36,6 +36,14 @@ class Progress:
             self._last_plain = now
         self.stream.flush()
 
+    def note(self, text: str) -> None:
+        """A line of its own (a revision running long), kept in the log even in a terminal."""
+        if not self.enabled:
+            return
+        self.clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
     def clear(self) -> None:
         if self._line_open:
             self.stream.write("\r\033[K")

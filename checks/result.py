@@ -47,9 +47,11 @@ class StageResult:
     status: Status
     findings: list[Finding] = field(default_factory=list)
     duration_s: float = 0.0
+    summary: str | None = None  # what the stage covered, when that is not everything (lint)
 
     @classmethod
-    def from_findings(cls, name: str, findings: list[Finding], duration_s: float) -> StageResult:
+    def from_findings(cls, name: str, findings: list[Finding], duration_s: float,
+                      summary: str | None = None) -> StageResult:
         severities = {f.severity for f in findings}
         if Severity.ERROR in severities:
             status = Status.FAIL
@@ -57,7 +59,7 @@ class StageResult:
             status = Status.WARN
         else:
             status = Status.PASS
-        return cls(name, status, findings, duration_s)
+        return cls(name, status, findings, duration_s, summary)
 
     def to_json(self) -> dict:
         return {
@@ -65,7 +67,7 @@ class StageResult:
             "status": self.status.value,
             "duration_s": round(self.duration_s, 3),
             "findings": [f.to_json() for f in self.findings],
-        }
+        } | ({"summary": self.summary} if self.summary else {})
 
 
 def overall_status(results: list[StageResult]) -> Status:

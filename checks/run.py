@@ -20,8 +20,10 @@ from psycopg import sql
 from checks.errors import ConfigError, MigrationError, ProjectError
 from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
+from checks.pullrequest.base import apply_base
 from checks.schema import Snapshot
 from checks.schema_access import snapshot_of
+from harness.privileges import cannot_create_extension
 from harness.server import Server
 
 
@@ -30,6 +32,9 @@ class Build:
     """The outcome of applying every revision to an empty database."""
 
     order: list[Script]
+    # The revisions applied one at a time, with snapshots: all of them, or in a
+    # pull-request run the new ones (the base before them is applied in one pass).
+    walked: list[Script] = field(default_factory=list)
     database: str | None = None  # the migrated database, usable as a template
     before: dict[str, Snapshot] = field(default_factory=dict)  # schema just before each revision
     after: dict[str, Snapshot] = field(default_factory=dict)  # schema just after each revision
@@ -40,17 +45,20 @@ class Build:
 
 class Run:
     def __init__(self, project: Project, server: Server, progress: Progress | None = None,
-                 strict: bool = False) -> None:
+                 strict: bool = False, lint_all: bool = False) -> None:
         self.project = project
         self.strict = strict  # lint warnings count as failures
+        self.lint_all = lint_all  # lint released (locked) revisions too
         self.server = server
         self.progress = progress or Progress(enabled=False)
         self._build: Build | None = None
         self._build_failure: ProjectError | None = None
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
+        self.summaries: dict[str, str] = {}  # a stage's one line on what it covered, by stage name
         # Only the round trip compares against the schema before each revision; without
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True
+        self.scope = None  # a pullrequest.scope.Scope: judge only the revisions a change adds
         # Every database env.py sees in this run has this one name (renamed away after
         # use), so app settings read once at import stay right for the whole run.
         self.work_name = server.new_database_name("work")
@@ -69,6 +77,9 @@ class Run:
             with self.server.connect(name) as conn:
                 try:
                     conn.execute(statement)
+                except psycopg.errors.InsufficientPrivilege:
+                    raise ConfigError(f"{self.project.settings.source}: extensions: "
+                                      f"{cannot_create_extension(self.server, extension)}") from None
                 except psycopg.Error as exc:
                     raise ConfigError(
                         f"{self.project.settings.source}: extensions: cannot create {extension!r} on "
@@ -103,10 +114,15 @@ class Run:
             raise self._build_failure  # the project cannot run at all; every stage says so
         started = time.monotonic()
         order = self.project.upgrade_order()
-        build = Build(order)
+        build = Build(order, walked=order)
         try:
             with self.work_database("fresh") as db:
-                self._apply_history(build, db)
+                if self.scope is None:
+                    self.project.bootstrap(db)
+                else:
+                    apply_base(self, build, db)
+                if build.error is None:
+                    self._apply_history(build, db)
         except ProjectError as exc:
             self._build_failure = exc
             raise
@@ -117,8 +133,7 @@ class Run:
         return build
 
     def _apply_history(self, build: Build, db: Database) -> None:
-        order = build.order
-        self.project.bootstrap(db)
+        order = build.walked
         previous = None
         total = len(order)
         applied = 0
@@ -143,7 +158,7 @@ class Run:
         except MigrationError as exc:
             build.error = exc
             return
-        if order and not self._committed(db):
+        if order and not self.committed(db):
             last = order[-1]
             build.error = MigrationError(
                 "env.py ran the revisions but committed nothing", revision=last.revision, path=last.path,
@@ -157,7 +172,7 @@ class Run:
                 previous = snapshot_of(conn, self.version_table)
         build.head = previous
 
-    def _committed(self, db: Database) -> bool:
+    def committed(self, db: Database) -> bool:
         """Whether another session sees the version table env.py wrote."""
         try:
             return bool(self.project.current_heads(db))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import traceback
 
-from checks.errors import ConfigError, MigrationError, ProjectError, StageError
+from checks.errors import USAGE_ERRORS, ConfigError, MigrationError, StageError
 from checks.project.project import first_line
 from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
@@ -33,6 +33,11 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         if files_failed:
             result = StageResult(name, Status.SKIP, [Finding(
                 Severity.INFO, "skipped", "the revision files have errors; fix the files stage first")])
+        elif run.project.limits is not None and run.project.limits.run_expired():
+            result = StageResult(name, Status.ERROR, [Finding(
+                Severity.ERROR, "run-timeout",
+                f"not run: the run went past {run.project.limits.run_limit_name()}",
+                hint="raise the limit, or run fewer stages (--stage)")])
         else:
             # Without the fresh stage, the first stage a failed build stops reports the failure.
             build_reported = any(f.code == "upgrade-failed" for r in results for f in r.findings)
@@ -64,9 +69,10 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
             # history that does not apply must not end "OK".
             return StageResult(name, Status.ERROR, STAGES["fresh"](run), time.monotonic() - started)
         return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
-    except (ProjectError, ConfigError) as exc:
-        # The project cannot be run as configured: this stage says so and the others still
-        # report what they can; the command exits 2 once the report is written.
+    except USAGE_ERRORS as exc:
+        # The project cannot be run as configured, or the server not used as given (a role
+        # short of a privilege): this stage says so and the others still report what they
+        # can; the command exits 2 once the report is written.
         run.usage_errors.append(exc)
         return StageResult(name, Status.ERROR, [Finding(Severity.ERROR, "project-error", str(exc))],
                            time.monotonic() - started)
@@ -89,4 +95,5 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
             hint="a bug in alembic-verify, or a project shape it does not know yet: the traceback is "
                  "in the project output log named at the end (on stderr with -v); please report it")],
             time.monotonic() - started)
-    return StageResult.from_findings(name, findings, time.monotonic() - started)
+    return StageResult.from_findings(name, findings, time.monotonic() - started,
+                                     summary=run.summaries.get(name))

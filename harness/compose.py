@@ -26,7 +26,7 @@ from harness.compose_stacks import (
 )
 from harness.docker_engine import engine, engine_host, engine_problem, image_present
 from harness.errors import ServerError
-from harness.images import SUITES, image_name
+from harness.images import BUILDABLE, image_name
 from harness.server import Endpoint, Server
 
 MAJORS = (13, 14, 15, 16, 17, 18)  # the services of compose.test.yml
@@ -66,10 +66,10 @@ def _pullable(image: str) -> bool:
 
 
 def _missing_image_hint(major: int) -> str:
-    if major in SUITES:
+    if major in BUILDABLE:
         build = f"invoke build-images --major {major}"
         return f"run `{build}` (needs no registry) or `docker pull {OFFICIAL}:{major}`"
-    built = ", ".join(map(str, SUITES))
+    built = ", ".join(map(str, BUILDABLE))
     return (
         f"run `docker pull {OFFICIAL}:{major}` where a registry is reachable "
         f"(`invoke build-images` makes {built} only)"

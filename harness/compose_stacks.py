@@ -9,7 +9,6 @@ run is still using, and never touches anything that is not ours.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 
@@ -19,6 +18,7 @@ from docker.models.resource import Model
 from docker.models.volumes import Volume
 
 from harness.docker_engine import engine
+from harness.owner import owner_alive, owner_token
 
 PROJECT_PREFIX = "alembic-verify-"
 SUITE_LABEL = "io.alembic-verify.suite"
@@ -29,47 +29,6 @@ PROJECT_LABEL = "com.docker.compose.project"
 # Stacks whose owner cannot be checked from here (another host on a shared engine)
 # are removed once older than this; VERIFY_STALE_AFTER (seconds) overrides it.
 DEFAULT_STALE_AFTER = 6 * 3600
-
-
-def _process_start(pid: int) -> str | None:
-    """An identity for a live process that survives pid reuse; None if it is gone."""
-    if not os.path.exists("/proc/self/stat"):  # no /proc (macOS): does the pid exist at all?
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return "?"
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]  # field 22: start time
-    except FileNotFoundError:
-        return None
-
-
-def _here() -> str:
-    """This host and pid namespace: where the pid in an owner token means something."""
-    try:
-        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
-    except OSError:
-        namespace = ""
-    return f"{socket.gethostname()}:{namespace}"
-
-
-def owner_token() -> str:
-    pid = os.getpid()
-    return f"{_here()}:{pid}:{_process_start(pid)}"
-
-
-def owner_alive(token: str) -> bool | None:
-    """Whether the run that made a stack still runs; None when that cannot be told from here."""
-    parts = token.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != _here() or not parts[1].isdigit():
-        return None
-    _, pid, start = parts
-    now = _process_start(int(pid))
-    return now is not None and (now == start or "?" in (now, start))
 
 
 def stack_labels(run_id: str) -> dict[str, str]:

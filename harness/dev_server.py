@@ -16,9 +16,12 @@ from harness.errors import ServerError
 from harness.url import UrlServer
 
 COMPOSE_DEV_FILE = COMPOSE_FILE.with_name("compose.dev.yml")
-PROJECT = "dev-alembic-verify"  # outside the throwaway prefix: never swept
+# VERIFY_DEV_NAME gives a second dev server of its own (its own compose project and volume),
+# so two checkouts, or a test beside a developer's server, never share one by accident.
+NAME = os.environ.get("VERIFY_DEV_NAME", "alembic-verify")
+PROJECT = f"dev-{NAME}"  # outside the throwaway prefix: never swept
 SERVICE = "dev"
-VOLUME = "alembic-verify-dev-data"
+VOLUME = f"{NAME}-dev-data"
 DEV_MAJORS = (13, 14, 15, 16, 17)  # 18 keeps its data elsewhere; the volume is mounted at .../data
 
 
@@ -44,7 +47,8 @@ def url() -> str:
 
 def _env() -> dict[str, str]:
     major, database, port = settings()
-    return {"VERIFY_DEV_IMAGE": image_for(major), "VERIFY_DEV_DB": database, "VERIFY_DEV_PORT": str(port)}
+    return {"VERIFY_DEV_IMAGE": image_for(major), "VERIFY_DEV_DB": database, "VERIFY_DEV_PORT": str(port),
+            "VERIFY_DEV_VOLUME": VOLUME}
 
 
 def up(timeout: float = 120) -> str:

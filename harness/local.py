@@ -3,6 +3,8 @@
 Each server gets its own temporary data directory, a free port on 127.0.0.1 and a
 unix socket, with durability switched off: the data is thrown away anyway. initdb is
 slow, so one initdb'd cluster per installation is cached and copied for each run.
+Clusters are stamped with their owner; each start first removes those of killed runs
+(harness/local_clusters.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import psycopg
 
 from harness.binaries import Installation, find_installation
 from harness.errors import ServerError
+from harness.local_clusters import new_cluster_folder, reachable_base, remove_orphaned_clusters
 from harness.server import Endpoint, Server
 
 USER = "verify"
@@ -99,7 +102,7 @@ def reachable_installation(inst: Installation, account: pwd.struct_passwd | None
     # libraries through a relative rpath ($ORIGIN/../../../<package>.libs): keep the layout.
     root = inst.bindir.parent
     package = root.parent
-    target = Path(tempfile.gettempdir()) / "alembic-verify-installs" / f"{inst.version}-{root.name}"
+    target = reachable_base(account) / "alembic-verify-installs" / f"{inst.version}-{root.name}"
     if not (target / package.name / root.name / "bin" / "postgres").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(target.parent, 0o755)
@@ -149,11 +152,10 @@ def cached_cluster(inst: Installation, account: pwd.struct_passwd | None) -> Pat
     if (target / "PG_VERSION").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # initdb runs in the system temp dir: the unprivileged account may not be able to
-    # reach the cache under root's home.
-    staging = Path(tempfile.mkdtemp(prefix="alembic-verify-initdb-"))
+    # initdb runs in a temp folder the unprivileged account can reach (it may not be able
+    # to reach the cache under root's home), stamped like a cluster: removed if we are killed.
+    staging = new_cluster_folder(account, prefix="initdb-")
     try:
-        os.chmod(staging, 0o755)
         datadir = staging / "data"
         datadir.mkdir()
         _chown_tree(staging, account)
@@ -184,10 +186,10 @@ class LocalServer(Server):
         return f"local binaries ({self.installation.origin}) on 127.0.0.1:{self._port}"
 
     def _start(self) -> None:
+        remove_orphaned_clusters()
         self.installation = reachable_installation(self.installation, self._account)
         template = cached_cluster(self.installation, self._account)
-        self._workdir = Path(tempfile.mkdtemp(prefix="alembic-verify-pg-"))
-        os.chmod(self._workdir, 0o755)
+        self._workdir = new_cluster_folder(self._account)
         datadir = self._workdir / "data"
         shutil.copytree(template, datadir, symlinks=True)
         os.chmod(datadir, 0o700)

@@ -6,10 +6,16 @@ from harness.errors import HarnessError
 from harness.server import Server
 
 BACKENDS = ("auto", "local", "url", "compose")
+# Not a place servers come from: a run whose stages need none (verify only).
+NO_SERVER = "none"
 
 
 def open_server(backend: str = "auto", pg: int | None = None, url: str | None = None) -> Server:
     """An unstarted server for the requested backend; use it as a context manager."""
+    if backend == NO_SERVER:
+        from harness.no_server import NoServer
+
+        return NoServer()
     if backend not in BACKENDS:
         raise HarnessError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if url and backend in ("auto", "url"):

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
+from harness import privileges, sessions
 from harness.errors import ServerError
 
 DRIVER = "psycopg"  # SQLAlchemy's name for the driver the harness itself uses
@@ -62,6 +63,7 @@ class Server:
     """
 
     backend: str = "abstract"
+    session_wait_s: float = sessions.WAIT_S  # how long others get to leave a database we must clone or drop
 
     def __init__(self) -> None:
         self.run_id = uuid.uuid4().hex[:10]
@@ -109,9 +111,15 @@ class Server:
     def connect(self, database: str | None = None, autocommit: bool = True) -> psycopg.Connection:
         ep = self.endpoint
         try:
-            return psycopg.connect(ep.conninfo(database or ep.maintenance_db), autocommit=autocommit)
+            return psycopg.connect(ep.conninfo(database or ep.maintenance_db), autocommit=autocommit,
+                                   application_name=self.application_name)
         except psycopg.OperationalError as exc:
             raise ServerError.from_connect_error(exc, ep, self.backend) from None
+
+    @property
+    def application_name(self) -> str:
+        """What pg_stat_activity shows for the harness's own sessions: ours, and which run's."""
+        return f"{sessions.APPLICATION} {self.run_id}"
 
     def url(self, database: str, driver: str = DRIVER) -> URL:
         return self.endpoint.url(database, driver)
@@ -141,44 +149,43 @@ class Server:
         stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        with self.connect() as conn:
+        with self.connect() as conn, sessions.still_in_use(template or "template1"):
             try:
                 conn.execute(stmt)
-            except psycopg.errors.ObjectInUse as exc:
-                raise ServerError(
-                    f"cannot clone database {template}: another session is still connected to it "
-                    "(an env.py that leaves its engine open?)"
-                ) from exc
-            except psycopg.errors.InsufficientPrivilege as exc:
-                raise ServerError(
-                    f"the {self.backend} server's user {self.endpoint.user!r} may not create databases; "
-                    "grant CREATEDB or use a superuser"
-                ) from exc
+            except psycopg.errors.InsufficientPrivilege:
+                raise ServerError(privileges.cannot_create_databases(self)) from None
         self._created.append(name)
         return name
 
     def _disconnect(self, database: str) -> None:
-        # Cloning or renaming needs the database to itself; an env.py engine left open
-        # by the project would otherwise block it.
+        # Cloning, renaming or dropping needs the database to itself: sessions of the step
+        # before may still be closing, and an env.py engine left open would block it. Only
+        # our own role's sessions in our own databases are ever terminated (harness/sessions.py).
         with self.connect() as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+            sessions.release(conn, database, created_by_us=database in self._created,
+                             wait_s=self.session_wait_s)
 
     def rename_database(self, name: str, purpose: str) -> str:
         """Give a database this object created a new unique name; returns it."""
         new_name = self.new_database_name(purpose)
         self._disconnect(name)
-        with self.connect() as conn:
+        with self.connect() as conn, sessions.still_in_use(name):
             conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
                 sql.Identifier(name), sql.Identifier(new_name)))
         self._created[self._created.index(name)] = new_name
         return new_name
 
+    def adopt(self, name: str) -> None:
+        """Take a database a killed run of ours left behind as this run's own (dropped on exit)."""
+        if name not in self._created:
+            self._created.append(name)
+
     def drop_database(self, name: str) -> None:
-        with self.connect() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        # No WITH (FORCE): it would signal every session, autovacuum's too, which an
+        # ordinary role may not; _disconnect clears what is ours and PostgreSQL the rest.
+        self._disconnect(name)
+        with self.connect() as conn, sessions.still_in_use(name):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         if name in self._created:
             self._created.remove(name)
 

@@ -1,6 +1,7 @@
 """The `url` backend: an existing server the user points us at (a CI service container, say).
 
-Only databases this run creates are ever touched; they are dropped on exit.
+Only databases this run creates are ever touched; they are dropped on exit, and stamped
+so the next run drops them if this one is killed (harness/database_stamps.py).
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from harness import privileges
+from harness.database_stamps import drop_orphaned_databases, stamp_database
 from harness.errors import HarnessError
 from harness.server import Endpoint, Server
 
@@ -39,8 +42,16 @@ class UrlServer(Server):
         return self._endpoint
 
     def _start(self) -> None:
-        with self.connect():
-            pass  # fail early, with the connection error translated, if the server is unusable
+        # Fail early, in one line, if the server is unreachable or the role may not create
+        # the databases every stage needs.
+        with self.connect() as conn:
+            privileges.require_createdb(conn, self)
+        drop_orphaned_databases(self)
+
+    def create_database(self, purpose: str, template: str | None = None, name: str | None = None) -> str:
+        name = super().create_database(purpose, template, name)
+        stamp_database(self, name)
+        return name
 
     def _stop(self) -> None:
         pass  # not ours to stop

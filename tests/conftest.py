@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import CliResult, run_cli
+from roles import ordinary_role
 
 from harness.select import open_server
 
@@ -30,6 +31,13 @@ def make_database(pg_server):
     yield make
     for name in made:
         pg_server.drop_database(name)
+
+
+@pytest.fixture
+def role(pg_server):
+    """An ordinary role with only CREATEDB on the session server, as CI service databases give."""
+    with ordinary_role(pg_server, "CREATEDB") as made:
+        yield made
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import venv
 from pathlib import Path
 
 import pytest
+import yaml
 from cli_support import EXAMPLE, ROOT, run_cli
 
 from checks.cli import _parser
@@ -108,7 +109,8 @@ def test_every_command_names_what_exists():
                 assert option[2:] in task_args[argv[1]], f"{argv[1]} has no option {option}"
         else:
             # Setting up the environment; the pip-install test below runs that for real.
-            setup = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "install"], ["export"])
+            setup = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "install"], ["export"],
+                     ["pre-commit", "install"])
             assert any(argv[:len(words)] == words for words in setup), f"unchecked command {argv}"
     assert {"nox", "invoke", "python"} <= seen
 
@@ -140,3 +142,21 @@ def test_a_plain_pip_install_gives_every_stage_and_the_console_script(pg_server,
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for stage in ("files", "heads", "fresh", "drift", "roundtrip", "lint"):
         assert re.search(rf"✓ {stage}\b", proc.stdout), proc.stdout
+
+
+def test_the_precommit_snippet_names_the_hooks_this_repository_offers():
+    """tests/test_precommit.py installs this very snippet and commits through it."""
+    [config] = [yaml.safe_load(body) for body in snippets("yaml") if "repos:" in body]
+    offered = {hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    assert {hook["id"] for hook in config["repos"][0]["hooks"]} == offered
+
+
+def test_the_workflow_snippet_passes_actionlint_and_gives_the_action_only_its_inputs(tmp_path):
+    [body] = [body for body in snippets("yaml") if "jobs:" in body]
+    from test_action import ACTION, actionlint
+
+    proc = actionlint(tmp_path, {"readme-example.yml": body})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    steps = [step for job in yaml.safe_load(body)["jobs"].values() for step in job["steps"]]
+    [ours] = [step for step in steps if step.get("uses", "").split("@")[0].endswith("/alembic-verify")]
+    assert set(ours["with"]) <= set(ACTION["inputs"]), ours["with"]

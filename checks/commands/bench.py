@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from checks.bench import measure
+from checks.bench import measure, pr_mode
 from checks.bench.project import generate
 from checks.bench.report import print_table, targets, write_json
 from checks.errors import ConfigError
@@ -48,7 +48,9 @@ def run(args) -> int:
                 info = {"backend": server.backend, "version": server.version, "describe": described}
                 timed = (("floor", "floor: alembic upgrade head", measure.floor),
                          ("verify", "verify (every stage)", measure.verify),
-                         ("pytest_alembic", "pytest-alembic (4 default tests)", measure.pytest_alembic))
+                         ("pytest_alembic", "pytest-alembic (4 default tests)", measure.pytest_alembic),
+                         # pull-request mode (checks/bench/pr_mode.py): one new revision, warm cache
+                         ("pull_request", "verify --since (1 new, warm cache)", pr_mode.pull_request))
                 rows = [(key, label, measure.Measurement(label)) for key, label, _ in timed]
                 # Round robin, so a busy neighbour on the machine slows every contender alike.
                 for round_ in range(1, args.repeat + 1):
@@ -61,6 +63,7 @@ def run(args) -> int:
             return 1
     rows += [(f"start_{m.name.replace(' ', '_')}", f"server start: {m.name}", m) for m in starts]
     goals = targets(rows[0][2], rows[1][2], rows[2][2], starts)
+    goals.append(pr_mode.pull_request_target(rows[0][2], rows[3][2]))  # pull-request mode
     print_table(out, project, f"PostgreSQL {info['version']} ({info['backend']})", args.repeat,
                 [(label, m) for _, label, m in rows], goals)
     write_json(Path(args.json), project, info, args.repeat, [(key, m) for key, _, m in rows], goals)

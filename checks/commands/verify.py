@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from checks.commands.pr_args import add_pull_request_arguments, open_scope
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.progress import Progress
-from checks.report.console import print_stage
+from checks.project.limits import Limits
+from checks.report.console import print_scope, print_stage
 from checks.report.github import in_actions, report_github
 from checks.report.graph import read_graph
 from checks.report.html import write_html
@@ -16,9 +18,9 @@ from checks.report.json_report import Outcome, build_report, forget_report, writ
 from checks.report.junit import write_junit
 from checks.result import Status
 from checks.run import Run
-from checks.stages import STAGES
+from checks.stages import FILES_ONLY, STAGES, needs_server
 from checks.verify import run_stages, validate_stage_names
-from harness.select import BACKENDS, open_server
+from harness.select import BACKENDS, NO_SERVER, open_server
 
 HELP = "run the checklist stages"
 
@@ -27,8 +29,9 @@ def add_arguments(parser) -> None:
     add_project_arguments(parser)
     parser.add_argument("--stage", action="append", metavar="NAME",
                         help=f"run only this stage (repeatable): {', '.join(STAGES)}")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="where the server comes from (default: auto)")
+    parser.add_argument("--backend", default="auto", choices=(*BACKENDS, NO_SERVER),
+                        help=f"where the server comes from (default: auto; {NO_SERVER}: start nothing, "
+                             f"which auto does when only {', '.join(FILES_ONLY)} run)")
     parser.add_argument("--url", help="an existing server to create throwaway databases on")
     parser.add_argument("--pg", type=int, metavar="MAJOR", help="PostgreSQL major version")
     parser.add_argument("--metadata", metavar="MODULE:ATTR", help="the models' MetaData, if not env.py's")
@@ -38,9 +41,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--report-html", metavar="FILE", help="also write one self-contained HTML page: "
                         "revision graph, stages, drift, timings")
     parser.add_argument("--strict", action="store_true", help="lint warnings fail the run")
+    parser.add_argument("--lint-all", action="store_true", help="lint the revisions in revisions.lock "
+                        "(released) too; by default lint reads only the new ones")
     parser.add_argument("-v", "--verbose", action="store_true", help="list findings of passing stages "
                         "too, and show the project's own output (env.py logging) on stderr")
     parser.add_argument("--quiet-progress", action="store_true", help="no progress lines")
+    parser.add_argument("--revision-timeout", type=float, metavar="SECONDS", help="end a revision that "
+                        "runs longer, naming what it waits for (default: revision_timeout, 300; 0: none)")
+    parser.add_argument("--run-timeout", type=float, metavar="SECONDS", help="end the run after this long "
+                        "(default: run_timeout, 0: none)")
+    add_pull_request_arguments(parser)
 
 
 def run(args) -> int:
@@ -65,10 +75,12 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
     if "JSON" in paths:
         writers.append(lambda: write_report(paths["JSON"], build_report(
             outcome.project, outcome.backend, outcome.version, outcome.results, outcome.server,
-            error=outcome.error)))
+            error=outcome.error, scope=outcome.scope.to_json() if outcome.scope else None)))
     if "JUnit" in paths:
-        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, [n.id for n in outcome.graph],
-                                           outcome.error, outcome.project))
+        # A pull-request run judged only the new revisions: the base gets no passing cases.
+        judged = [n.id for n in outcome.graph if outcome.scope is None or n.id not in outcome.scope.base]
+        writers.append(lambda: write_junit(paths["JUnit"], outcome.results, judged, outcome.error,
+                                           outcome.project))
     if "HTML" in paths:
         writers.append(lambda: write_html(paths["HTML"], outcome.results, outcome.graph, outcome.project,
                                           outcome.server, outcome.error))
@@ -84,24 +96,44 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
         raise failure
 
 
+def _backend(args, stages: list[str]) -> str:
+    """No server when none is needed and none was asked for."""
+    if args.backend == NO_SERVER and needs_server(stages):
+        wanted = ", ".join(s for s in stages if s not in FILES_ONLY)
+        raise ConfigError(f"--backend {NO_SERVER} starts no server, and {wanted} need(s) one; "
+                          f"run only {', '.join(FILES_ONLY)} (--stage NAME), or choose another backend")
+    if args.backend == "auto" and not args.url and args.pg is None and not needs_server(stages):
+        return NO_SERVER
+    return args.backend
+
+
 def _verify(args, outcome: Outcome) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
     outcome.graph = read_graph(project)
+    scope = open_scope(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr
-    with open_server(args.backend, args.pg, args.url) as server:
+    progress = Progress(enabled=not args.quiet_progress)
+    project.limits = Limits.configure(project.settings, args.revision_timeout, args.run_timeout,
+                                      say=progress.note)
+    with open_server(_backend(args, stages), args.pg, args.url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
-        out.write(f"alembic-verify: {project.root}\n"
-                  f"  server: PostgreSQL {server.version}, backend {server.backend}: {server.describe()}\n")
+        shown = server.describe() if server.backend == NO_SERVER else \
+            f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
+        out.write(f"alembic-verify: {project.root}\n  server: {shown}\n")
+        if scope is not None:
+            out.write(f"  pull request: {scope.describe()}\n")
         out.flush()
-        verification = Run(project, server, Progress(enabled=not args.quiet_progress),
-                           strict=args.strict)
+        verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
+        verification.scope = outcome.scope = scope
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results
+    if scope is not None:
+        print_scope(scope, out)
     notice = project.env.output.notice()
     if notice:
         out.write(notice)

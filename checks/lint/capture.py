@@ -25,6 +25,7 @@ from alembic.script import Script
 
 from checks.errors import ProjectError
 from checks.project import missing
+from checks.project.limits import Limits, RevisionWatch
 from checks.project.project import Captured, Database, Project, StepState, first_line
 from checks.project.source_lines import call_sites, line_in
 from harness.server import Endpoint
@@ -125,7 +126,7 @@ def capture(project: Project, revisions: list[Script], upgrade: bool = True,
             # env.py failed before the first revision: it cannot run offline.
             result.env_error = failure
             for item in pending:
-                _run_bare(item, upgrade)
+                _run_bare(item, upgrade, project.limits)
             break
         first = False
         pending = pending[done:]
@@ -192,7 +193,7 @@ def _starting_rev(first: Script, upgrade: bool) -> str | None:
     return ",".join(parents) if parents else None
 
 
-def _run_bare(item: RevisionCapture, upgrade: bool) -> None:
+def _run_bare(item: RevisionCapture, upgrade: bool, limits: Limits | None) -> None:
     """One revision in a bare PostgreSQL offline context, bypassing env.py."""
     buffer = io.StringIO()
     recorder = _Recorder(buffer)
@@ -202,7 +203,9 @@ def _run_bare(item: RevisionCapture, upgrade: bool) -> None:
     try:
         module = item.script.module
         function = module.upgrade if upgrade else module.downgrade
-        with Operations.context(context), _recording(recorder):
+        watch = RevisionWatch(limits, None, [item.script], [upgrade], StepState())
+        with watch.reporting(), Operations.context(context), _recording(recorder):
+            watch.attach(context)
             function()
     except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
         item.error = f"{type(exc).__name__}: {first_line(exc)}"

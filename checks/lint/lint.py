@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from pglast.parser import ParseError
@@ -21,8 +22,8 @@ from harness.server import Endpoint
 _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def rule_hits(project: Project, settings: LintSettings,
-              endpoint: Endpoint | None = None) -> tuple[list[Hit], Capture]:
+def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | None = None
+              ) -> tuple[list[Hit], Capture]:
     """Every rule hit over the history, in history order, before settings apply."""
     order = project.upgrade_order()
     up = capture(project, order, upgrade=True, endpoint=endpoint)
@@ -51,12 +52,16 @@ def rule_hits(project: Project, settings: LintSettings,
 
 
 def lint_project(project: Project, settings: LintSettings, strict: bool = False,
-                 endpoint: Endpoint | None = None) -> list[Finding]:
+                 endpoint: Endpoint | None = None, only: Collection[str] | None = None) -> list[Finding]:
     """strict (or lint.strict in the settings) turns warnings into errors; `endpoint` is
-    the server under test, whose URL env.py sees in offline mode."""
+    the server under test, whose URL env.py sees in offline mode; `only` limits the report
+    to these revisions (the whole history is still read: its SQL is one session)."""
     strict = strict or settings.strict
     hits, up = rule_hits(project, settings, endpoint)
-    scripts = {c.script.revision: c.script for c in up.revisions}
+    if only is not None:
+        hits = [hit for hit in hits if hit.revision is None or hit.revision in only]
+    scripts = {c.script.revision: c.script for c in up.revisions
+               if only is None or c.script.revision in only}
     captured = up.by_id()
     findings: list[Finding] = []
     allows = list(settings.allow)

@@ -2,6 +2,7 @@
 
     [tool.alembic-verify.lint]
     strict = false                      # warnings fail the stage, like --strict
+    all = false                         # lint released revisions (revisions.lock) too, like --lint-all
     squawk = ["ban-char-field"]         # squawk rules to report as well (default: none)
     severity = { vague-message = "error", missing-lock-timeout = "off" }
 
@@ -40,6 +41,7 @@ class Allow:
 @dataclass
 class LintSettings:
     strict: bool = False
+    all: bool = False
     squawk: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     allow: list[Allow] = field(default_factory=list)
@@ -51,16 +53,17 @@ def is_known(code: str) -> bool:
 
 def parse_lint_settings(data: dict, source: str) -> LintSettings:
     where = f"{source}: lint"
-    known = ("strict", "squawk", "severity", "allow")
+    known = ("strict", "all", "squawk", "severity", "allow")
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {', '.join(map(shown, unknown))}; "
                           f"valid: {', '.join(known)}")
     settings = LintSettings()
-    if "strict" in data:
-        if not isinstance(data["strict"], bool):
-            raise ConfigError(f"{where}.strict must be true or false")
-        settings.strict = data["strict"]
+    for flag in ("strict", "all"):
+        if flag in data:
+            if not isinstance(data[flag], bool):
+                raise ConfigError(f"{where}.{flag} must be true or false")
+            setattr(settings, flag, data[flag])
     if "squawk" in data:
         squawk = data["squawk"]
         if not (isinstance(squawk, list) and all(isinstance(r, str) for r in squawk)):

@@ -26,6 +26,7 @@ from checks.errors import MigrationError, ProjectError
 from checks.project import driver, flask_app, locations, missing
 from checks.project.connection import shared_connection
 from checks.project.environment import ProjectEnvironment, url_string
+from checks.project.limits import Limits, RevisionWatch
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
 from harness.server import Endpoint
@@ -90,6 +91,7 @@ class Project:
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
+        self.limits: Limits | None = None  # time limits, for throwaway databases (verify) only
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
@@ -170,28 +172,33 @@ class Project:
     def drive_steps(self, cfg: Config, revisions: list[Script], upgrade: bool | list[bool], state: StepState,
                     on_step: Callable[[Script, object], None] | None = None,
                     on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
-                    **context_options) -> None:
+                    database: Database | None = None, **context_options) -> None:
         """Run env.py once with exactly these one-revision steps, online or offline.
 
         `state` records how far it got, for the caller to explain a failure; `on_start`
         sees the MigrationContext before any step, `on_step` each revision once applied.
         What env.py passes to context.configure goes to `captured` (the project's by default).
+        Each revision runs under `self.limits` (on `database`, to see what it waits for).
         """
         steps = [(MigrationStep.upgrade_from_script if up else MigrationStep.downgrade_from_script)(
             self.script.revision_map, rev) for rev, up in zip(revisions, directions(upgrade, revisions),
                                                               strict=True)]
 
+        watch = RevisionWatch(self.limits, database, revisions, directions(upgrade, revisions), state)
+
         def choose_steps(_heads, context):
             if on_start is not None:
                 on_start(context)
             state.started = True
+            watch.attach(context)
             return steps
 
         def on_version_apply(ctx, step, heads, run_args):
             revision = revisions[state.done]
             state.done += 1
-            if on_step is not None:
-                on_step(revision, ctx)
+            with watch.paused():
+                if on_step is not None:
+                    on_step(revision, ctx)
 
         def run_env() -> None:
             with EnvironmentContext(cfg, self.script, fn=choose_steps, **context_options), \
@@ -200,7 +207,8 @@ class Project:
 
         # The hook goes around Alembic's context, as `flask db` loads the app before Alembic
         # starts: an app whose factory runs Alembic itself would otherwise tear ours down.
-        self._run_hook(run_env)
+        with watch.reporting():
+            self._run_hook(run_env)
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
@@ -233,7 +241,7 @@ class Project:
         try:
             with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=start)
+                                 on_start=start, database=database)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:

@@ -51,6 +51,16 @@ class Settings:
     downgrade_floor: str | None = None
     # Settings of the lint stage, validated there.
     lint: dict = field(default_factory=dict)
+    # Time limits (checks/project/limits.py, validated there): seconds one revision and the
+    # whole run may take (0: none), and PostgreSQL durations ("5s") set on the migration's
+    # session, as production runs them.
+    revision_timeout: float = 300
+    run_timeout: float = 0
+    lock_timeout: str | None = None
+    statement_timeout: str | None = None
+    # Pull-request runs (--since/--git-base): where the migrated base is cached between runs,
+    # relative to the project (e.g. ".alembic-verify/cache"); --cache overrides it.
+    cache_dir: str | None = None
 
     source: str = "defaults"
 

@@ -86,7 +86,15 @@ def traceback_line(exc: BaseException, path: str) -> int | None:
 def call_sites(depth: int = 40) -> tuple[tuple[str, int], ...]:
     """(file, line) of the frames calling this one, innermost first; kept for the one
     revision file the caller later asks about (`line_in`)."""
-    frame = sys._getframe(1)
+    return _sites(sys._getframe(1), depth)
+
+
+def frame_line(frame, path: str) -> int | None:
+    """The line `path` is at in a running thread's stack (`frame`, its innermost frame)."""
+    return line_in(_sites(frame, 200), path)
+
+
+def _sites(frame, depth: int) -> tuple[tuple[str, int], ...]:
     sites = []
     while frame is not None and len(sites) < depth:
         sites.append((frame.f_code.co_filename, frame.f_lineno))

@@ -20,6 +20,7 @@ from checks.errors import VerifyError
 from checks.recovery.database import recreate
 from checks.recovery.target import Target
 from harness.client_tools import client_tool
+from harness.server import Endpoint
 
 DEFAULT_FOLDER = Path("backups")
 
@@ -54,15 +55,23 @@ def recorded_revisions(target: Target, version_table: str = "alembic_version",
 
 
 def tool_environment(target: Target) -> dict[str, str]:
+    return endpoint_environment(target.server.endpoint)
+
+
+def endpoint_environment(ep: Endpoint) -> dict[str, str]:
     # The password goes through the environment: a command line is visible in `ps`.
     env = {**os.environ}
-    if target.server.endpoint.password:
-        env["PGPASSWORD"] = target.server.endpoint.password
+    if ep.password:
+        env["PGPASSWORD"] = ep.password
     return env
 
 
 def connection_args(target: Target) -> list[str]:
-    ep = target.server.endpoint
+    return endpoint_args(target.server.endpoint)
+
+
+def endpoint_args(ep: Endpoint) -> list[str]:
+    """pg_dump/pg_restore/psql options reaching `ep` (the password goes by environment)."""
     return ["--host", ep.host, "--port", str(ep.port), "--username", ep.user, "--no-password"]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from checks.errors import ConfigError
 from checks.recovery.target import Target
+from harness.sessions import Session, settled
 
 
 @dataclass
@@ -62,13 +63,13 @@ def confirm(consent: Consent, task: str, what: str, stdin=None) -> None:
         raise ConfigError(f"{task}: not confirmed, nothing was done")
 
 
-def other_sessions(target: Target) -> list[tuple]:
-    """(pid, user, application, client, state) of everyone else connected to the target."""
+def other_sessions(target: Target) -> list[Session]:
+    """Everyone else connected to the target, once sessions that were closing have gone.
+
+    Autovacuum is nobody: PostgreSQL stops it before a drop, and no ordinary role may.
+    """
     with target.maintenance() as conn:
-        return conn.execute(
-            "SELECT pid, usename, application_name, COALESCE(host(client_addr), 'local socket'), state "
-            "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() ORDER BY pid",
-            (target.name,)).fetchall()
+        return settled(conn, target.name)
 
 
 def clear_sessions(target: Target, consent: Consent, task: str, out=None) -> bool:
@@ -82,7 +83,8 @@ def clear_sessions(target: Target, consent: Consent, task: str, out=None) -> boo
     if not sessions:
         return False
     out.write(f"{task}: {len(sessions)} other session(s) are connected to {target.name}:\n")
-    for pid, user, app, client, state in sessions:
-        out.write(f"    pid {pid}  user {user}  application {app or '-'}  from {client}  {state or ''}\n")
+    for s in sessions:
+        out.write(f"    pid {s.pid}  user {s.user}  application {s.application or '-'}  from {s.client}  "
+                  f"{s.state or ''}\n")
     confirm(consent, task, f"disconnect these {len(sessions)} session(s) from {target.name}")
     return True

@@ -26,6 +26,8 @@ def _finding_lines(finding: Finding) -> list[str]:
 def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
     status = "" if result.status is Status.PASS else f"  {result.status.value}"
     lines = [f"  {MARKS[result.status]} {result.name:<10} {result.duration_s:6.2f}s{status}"]
+    if result.summary:
+        lines.append(f"      {result.summary}")
     if result.status is not Status.PASS or verbose:
         for finding in result.findings:
             lines += _finding_lines(finding)
@@ -34,4 +36,14 @@ def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
 
 def print_stage(result: StageResult, stream: TextIO, verbose: bool = False) -> None:
     stream.write("\n".join(stage_lines(result, verbose)) + "\n")
+    stream.flush()
+
+
+def print_scope(scope, stream: TextIO) -> None:
+    """A pull-request run's last words on what it did not judge: the base, and how it got there."""
+    trust = scope.trust
+    if trust is not None:
+        stream.write(f"  pull request: {trust.sentence()}\n")
+        for warning in trust.warnings:
+            stream.write(f"  warning: {warning}\n")
     stream.flush()

@@ -22,11 +22,14 @@ class Outcome:
     results: list[StageResult] = field(default_factory=list)
     error: str | None = None  # why the run ended before its stages could report
     graph: list = field(default_factory=list)  # the revision graph (report.graph.Node), for drawings
+    scope: object | None = None  # a pull-request run's pullrequest.scope.Scope
 
 
 def build_report(project: str, backend: str | None, postgres_version: str | None,
-                 results: list[StageResult], server: str | None = None, error: str | None = None) -> dict:
-    return {
+                 results: list[StageResult], server: str | None = None, error: str | None = None,
+                 scope: dict | None = None) -> dict:
+    """`scope`: a pull-request run's new revisions and what it trusted from the cache."""
+    report = {
         "project": project,
         "backend": backend,
         "postgres_version": postgres_version,
@@ -35,6 +38,9 @@ def build_report(project: str, backend: str | None, postgres_version: str | None
         "error": error,
         "stages": [r.to_json() for r in results],
     }
+    if scope is not None:
+        report["pull_request"] = scope
+    return report
 
 
 def forget_report(path: Path, kind: str = "JSON") -> None:

@@ -16,3 +16,11 @@ STAGES = {
 # seconds per run that every commit need not pay; `--stage recovery` (nox -s recovery) runs them.
 OPT_IN = ("recovery",)
 DEFAULT_STAGES = [name for name in STAGES if name not in OPT_IN]
+
+# Stages that read the revision files only: when a run has no others, no server is started
+# (a pre-commit hook on a machine without PostgreSQL).
+FILES_ONLY = ("files", "heads", "lint")
+
+
+def needs_server(names: list[str]) -> bool:
+    return any(name not in FILES_ONLY for name in names)

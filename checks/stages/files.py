@@ -17,6 +17,7 @@ from checks.lockfile import check_lock
 from checks.project import missing
 from checks.project.project import first_line
 from checks.project.source_lines import assignment_line, def_line
+from checks.pullrequest.scope import edited_findings
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.textfile import python_source
@@ -150,6 +151,8 @@ def check(run: Run) -> list[Finding]:
     if not findings:
         findings += _load_check(run)
     findings += check_lock(run.project.script.dir, files)
+    locked = {f.revision for f in findings if f.code == "locked-revision-changed"}
+    findings += edited_findings(run.scope, locked)
     return findings
 
 

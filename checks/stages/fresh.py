@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from checks.project.source_lines import def_line
+from checks.pullrequest.scope import base_findings
 from checks.result import Finding, Severity
 from checks.run import Run
 
@@ -20,10 +21,10 @@ def check(run: Run) -> list[Finding]:
                         f"database: {err.db_error}",
                         revision=err.revision, object=err.path, file=err.path,
                         line=err.line or def_line(err.path, "upgrade"),
-                        hint="fix the revision so it runs on an empty database; if it relies on "
-                             "tables made outside migrations, create them in an earlier revision "
-                             "(or configure a bootstrap hook)")]
-    findings = []
+                        hint=err.hint or "fix the revision so it runs on an empty database; if it "
+                             "relies on tables made outside migrations, create them in an earlier "
+                             "revision (or configure a bootstrap hook)")]
+    findings = base_findings(run.scope)
     tables = set(build.head.tables) if build.head else set()
     for wanted in run.project.settings.critical_tables:
         # Snapshots name tables in the public schema without a prefix.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from checks.lint import lint_project, parse_lint_settings
+from checks.lint.select import revisions_to_lint
+from checks.pullrequest.scope import select_new
 from checks.result import Finding
 from checks.run import Run
 
@@ -11,4 +13,9 @@ def check(run: Run) -> list[Finding]:
     """Without it, a DROP COLUMN, a table rewrite or an ALTER queued behind a long query is
     found by the application in production; a downgrade of `pass` passes every other check."""
     settings = parse_lint_settings(run.project.settings.lint, run.project.settings.source)
-    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint)
+    selection = revisions_to_lint(run.project.upgrade_order(), run.project.script.dir,
+                                  lint_all=run.lint_all or settings.all)
+    run.summaries["lint"] = selection.summary()
+    # A pull request's run narrows it to the revisions the pull request adds.
+    only = {script.revision for script in select_new(selection.revisions, run.scope)}
+    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint, only=only)

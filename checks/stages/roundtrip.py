@@ -34,7 +34,8 @@ def check(run: Run) -> list[Finding]:
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
-    order = build.order[_floor_index(run, build.order):]
+    # In a pull-request run only the new revisions were walked: the staircase stops at the base.
+    order = build.walked[_floor_index(run, build.walked, build.order):]
     notes: list[Finding] = []
     while order:
         with run.work_database("roundtrip", template=build.database) as db:
@@ -138,13 +139,16 @@ def _kept_enum_labels(diff: SchemaDifference, before: Snapshot, after: Snapshot)
     return [label for label in new if label not in old]
 
 
-def _floor_index(run: Run, order) -> int:
+def _floor_index(run: Run, order, history=None) -> int:
+    """Where the trip starts in `order`; a floor in `history` below `order` starts it at 0."""
     floor = run.project.settings.downgrade_floor
     if not floor:
         return 0
     for index, revision in enumerate(order):
         if revision.revision == floor or revision.revision.startswith(floor):
             return index
+    if any(revision.revision == floor or revision.revision.startswith(floor) for revision in history or ()):
+        return 0  # below the revisions walked: all of them are above the floor
     raise ConfigError(f"{run.project.settings.source}: downgrade_floor {floor!r} is not a revision "
                       "of this history; use a revision id from `alembic history`")
 
@@ -181,6 +185,6 @@ def _failed(run: Run, exc: MigrationError, what: str, order: list[Script]) -> Fi
                 f"remove it, or make upgrade() tolerate it; {_floor_advice(run, exc.revision, order)}")
     return Finding(Severity.ERROR, "downgrade-failed" if what == "downgrade" else "reupgrade-failed",
                    f"{what} of {exc.revision} ({Path(exc.path).name}) failed: {exc.db_error}",
-                   revision=exc.revision, object=exc.path, hint=hint, file=exc.path,
+                   revision=exc.revision, object=exc.path, hint=exc.hint or hint, file=exc.path,
                    line=exc.line or (def_line(exc.path, "downgrade" if what == "downgrade" else "upgrade")
                                      if exc.path else None))

@@ -38,7 +38,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of words there too
     printf '%s\n' "${POSTGRES_PASSWORD:-}" |
         initdb --username="$POSTGRES_USER" $pwfile ${POSTGRES_INITDB_ARGS:-} >/dev/null
-    echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
+    # The socket where Debian's builds put it by default (the server wheels' default is /tmp).
+    printf "listen_addresses = '*'\nunix_socket_directories = '/var/run/postgresql'\n" >>"$PGDATA/postgresql.conf"
     auth=${POSTGRES_HOST_AUTH_METHOD:-$(postgres -C password_encryption "$@")}
     printf '\nhost all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
 

@@ -13,7 +13,8 @@ from cli_support import run_cli
 from checks.bench.history import History
 from checks.bench.project import generate
 
-MEASUREMENTS = ("floor", "verify", "pytest_alembic", "start_local_cold", "start_local_warm", "start_compose")
+MEASUREMENTS = ("floor", "verify", "pytest_alembic", "pull_request", "start_local_cold", "start_local_warm",
+                "start_compose")
 
 
 def test_generation_is_deterministic_and_sized(tmp_path):
@@ -66,7 +67,7 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         m = data["measurements"][name]
         # compose may be absent on a machine without Docker; then it says why.
         assert "median_s" in m or (name == "start_compose" and m["skipped"]), (name, m)
-    for name in ("floor", "verify", "pytest_alembic"):
+    for name in ("floor", "verify", "pytest_alembic", "pull_request"):
         assert data["measurements"][name]["median_s"] > 0
     assert set(data["measurements"]["verify"]["parts_median_s"]) >= {"files", "heads", "fresh",
                                                                      "drift", "roundtrip"}
@@ -74,4 +75,6 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
     assert data["ratios"]["verify_over_floor"] > 0
     assert data["ratios"]["verify_over_pytest_alembic"] > 0
     assert {t["name"] for t in data["targets"]} == {"verify / floor", "verify / pytest-alembic",
-                                                    "local warm start", "compose start"}
+                                                    "local warm start", "compose start",
+                                                    "pull request (warm cache) / floor"}
+    assert set(data["measurements"]["pull_request"]["parts_median_s"]) >= {"fresh", "roundtrip", "lint"}

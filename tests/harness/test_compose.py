@@ -21,13 +21,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from holding import holding_project, kill_while_holding
 from prereqs import skip_or_fail
 
 from harness.compose import MAJORS, ComposeServer, image_for
 from harness.compose_cli import compose_file, run_compose
 from harness.compose_stacks import PROJECT_PREFIX
-from harness.images import REPOSITORY, SUITES, build_images, image_name
-from harness.images.build import pgdata_for
+from harness.images import BUILDABLE, REPOSITORY, SUITES, build_images, image_name
+from harness.images.build import FROM_WHEELS, pgdata_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github/workflows/verify.yml"
@@ -198,7 +199,7 @@ def built_image(engine, pg: int) -> str:
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("pg", sorted(SUITES))
+@pytest.mark.parametrize("pg", BUILDABLE)
 def test_compose_file_runs_the_built_images(pg, docker_engine, monkeypatch, no_leftovers):
     built_image(docker_engine, pg)
     monkeypatch.setenv("VERIFY_PG_IMAGE_PREFIX", REPOSITORY)
@@ -212,7 +213,7 @@ def test_compose_file_runs_the_built_images(pg, docker_engine, monkeypatch, no_l
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("pg", sorted(SUITES))
+@pytest.mark.parametrize("pg", BUILDABLE)
 def test_built_image_honours_the_official_variables(pg, docker_engine, tmp_path):
     image = built_image(docker_engine, pg)
     (tmp_path / "1-table.sql").write_text("CREATE TABLE from_initdb (x int);\n")
@@ -242,6 +243,19 @@ def test_built_image_honours_the_official_variables(pg, docker_engine, tmp_path)
         assert "\nUid:\t0\t" not in status, "postgres must not run as root"
     finally:
         container.remove(force=True, v=True)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("pg", FROM_WHEELS)
+def test_wheel_images_hold_the_wheels_server_alone(pg, docker_engine):
+    """The 15 image's root, its own PostgreSQL replaced: one major's programs, the wheel's client tools."""
+    image = built_image(docker_engine, pg)
+    assert "io.alembic-verify.server-wheel" in docker_engine.images.get(image).labels
+    script = "ls /usr/lib/postgresql; psql --version; pg_dump --version; pg_isready --version"
+    output = docker_engine.containers.run(image, ["sh", "-c", script], remove=True).decode().split("\n")
+    assert output[0] == str(pg), "only the wheel's major in /usr/lib/postgresql"
+    for line in filter(None, output[1:]):
+        assert f"(PostgreSQL) {pg}." in line, line
 
 
 @pytest.mark.docker
@@ -313,26 +327,11 @@ def test_example_project_passes_every_stage_under_compose(pg, need_image, no_lef
 
 
 @pytest.mark.docker
-def test_run_killed_mid_stage_is_cleaned_up_by_the_next_run(major, docker_engine, no_leftovers):
-    killed = subprocess.Popen(
-        verify_cli("--backend", "compose", "--pg", str(major)),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    # The server line comes once the server is up, just before the first stage.
-    output = []
-    for line in killed.stdout:
-        output.append(line)
-        if "server:" in line:
-            break
-    killed.kill()
-    killed.wait(timeout=30)
-    killed.stdout.close()
-    assert any("server:" in line for line in output), "".join(output)
-    project = project_in(output[-1])
+def test_run_killed_mid_stage_is_cleaned_up_by_the_next_run(major, docker_engine, no_leftovers, tmp_path):
+    # Killed while its round trip holds a query open in the container.
+    killed = kill_while_holding(holding_project(tmp_path / "project"), "roundtrip",
+                                ["--backend", "compose", "--pg", str(major)], tmp_path)
+    project = project_in(killed.output)
     assert objects_of(docker_engine, project), "SIGKILL should have left the stack behind"
     no_leftovers(project)
     proc = subprocess.run(

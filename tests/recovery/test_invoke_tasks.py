@@ -53,7 +53,9 @@ def test_every_database_task_through_invoke(pg_server, dev_db, url_of, project, 
 
 @pytest.mark.skipif(bool(engine_problem()), reason="needs a Docker engine")
 def test_db_up_keeps_its_data_across_db_down(tmp_path):
-    env = {"VERIFY_DEV_PORT": "55439", "VERIFY_DEV_DB": "app_dev"}
+    # A dev server of the test's own: a developer's (or a concurrent run's) is never touched.
+    name = f"verify-test-{os.getpid()}"
+    env = {"VERIFY_DEV_PORT": "55439", "VERIFY_DEV_DB": "app_dev", "VERIFY_DEV_NAME": name}
     up = invoke("db-up", env=env)
     if up.returncode != 0 and "image" in up.stderr:
         pytest.skip(f"no PostgreSQL image here: {up.stderr.strip()}")
@@ -72,7 +74,7 @@ def test_db_up_keeps_its_data_across_db_down(tmp_path):
         assert saved.returncode == 0, saved.stderr  # the default major is one this machine can dump
     finally:
         invoke("db-down", env=env)
-        subprocess.run(["docker", "volume", "rm", "-f", "alembic-verify-dev-data"], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", "-f", f"{name}-dev-data"], capture_output=True)
 
 
 def on_a_terminal(answer: str, *args: str, env: dict) -> tuple[int, str]:

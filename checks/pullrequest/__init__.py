@@ -1,0 +1,6 @@
+"""Pull-request mode: judge only the revisions a change adds, on top of a trusted base.
+
+`scope` decides which revisions are new (`--since REV`, or `--git-base REF` through
+`gitdiff`); `base` brings a database to the base in one pass, or restores it from
+`cache`, a folder of pg_dump files keyed by what the base is made of.
+"""

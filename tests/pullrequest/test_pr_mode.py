@@ -1,0 +1,247 @@
+"""Pull-request mode: only the revisions a change adds are walked, round-tripped and linted.
+
+One fixture history: a base of two revisions, the second of which has a downgrade that
+leaves its column behind (a defect a full run reports and a pull request on top must not),
+and two new revisions, the second with the same defect (which every mode must report).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from projects import CREATE_ITEMS, DROP_ITEMS, Rev, assert_usage_error, build_project
+
+MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.Text, nullable=False),
+                 sa.Column("note", sa.Text), comment="what we sell")
+tags = sa.Table("tags", metadata,
+                sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("label", sa.Text), comment="how we group it")
+"""
+
+
+def _with_comment(id_: str, down: str, table: str, column: str, comment: str, file: str) -> Rev:
+    """Adds a column and comments its table; the downgrade forgets the comment (a trace that
+    does not stop the round trip: the upgrade runs again over it)."""
+    return Rev(id_, down, f'op.add_column("{table}", sa.Column("{column}", sa.Text))\n'
+                          f'op.execute("COMMENT ON TABLE {table} IS \'{comment}\'")',
+               f'op.drop_column("{table}", "{column}")', file=file)
+
+
+BASE = [Rev("0001", None, CREATE_ITEMS, DROP_ITEMS, file="0001_items.py"),
+        _with_comment("0002", "0001", "items", "note", "what we sell", "0002_note.py")]
+NEW = [Rev("0003", "0002", 'op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True))',
+           'op.drop_table("tags")', file="0003_tags.py"),
+       _with_comment("0004", "0003", "tags", "label", "how we group it", "0004_label.py")]
+
+
+def _project(root: Path, revisions=BASE + NEW) -> Path:
+    return build_project(root, list(revisions), models=MODELS)
+
+
+def _revisions(result, stage: str, code: str | None = None) -> set[str | None]:
+    return {f["revision"] for f in result.findings(stage, code)}
+
+
+def _judged(result) -> list[tuple]:
+    """Everything a run concluded, without timings and the fresh stage's note on the base."""
+    return [(s["name"], s["status"], sorted((f["code"], f["revision"] or "", f["message"])
+                                            for f in s["findings"] if not f["code"].startswith(("base-",
+                                                                                               "cache-"))))
+            for s in result.report["stages"]]
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                          cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def _git_project(root: Path) -> Path:
+    """Base committed on main; the new revisions committed on a branch checked out."""
+    project = _project(root, BASE)
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "base")
+    _git(project, "checkout", "-q", "-b", "feature")
+    versions = project / "migrations" / "versions"
+    for rev in NEW:
+        (versions / rev.filename).write_text(rev.source())
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "new revisions")
+    return project
+
+
+def test_full_run_reports_the_base_defect_and_a_pull_request_does_not(verify, tmp_path):
+    project = _project(tmp_path / "project")
+    full = verify(project, "--quiet-progress")
+    assert full.code == 1, full.stdout
+    assert _revisions(full, "roundtrip", "downgrade-leaves-trace") == {"0002", "0004"}
+    assert "0002" in _revisions(full, "lint")
+
+    junit = tmp_path / "junit.xml"
+    pr = verify(project, "--quiet-progress", "--since", "0002", "--report-junit", str(junit))
+
+    assert pr.code == 1, pr.stdout
+    assert _revisions(pr, "roundtrip", "downgrade-leaves-trace") == {"0004"}
+    [trace] = pr.findings("roundtrip", "downgrade-leaves-trace")
+    assert "tags" in trace["object"] and "comment" in trace["message"], trace
+    assert _revisions(pr, "lint") <= {"0003", "0004", None}
+    assert "0004" in _revisions(pr, "lint")
+    assert pr.report["pull_request"]["new_revisions"] == ["0003", "0004"]
+    assert pr.report["pull_request"]["base_revisions"] == 2
+    assert [s["status"] for s in pr.report["stages"] if s["name"] in ("fresh", "drift")] == ["pass", "pass"]
+    [note] = pr.findings("fresh", "base-one-pass")
+    assert "base's 2 of 4 revisions in one pass" in note["message"]
+    assert "2 new revision(s) since revision 0002" in pr.stdout
+    cases = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
+    assert {"roundtrip[0004]", "lint[0003]"} <= cases and not any("[0002]" in c for c in cases), cases
+
+
+def test_git_base_selects_what_since_selects(verify, tmp_path):
+    project = _git_project(tmp_path / "project")
+
+    by_git = verify(project, "--quiet-progress", "--git-base", "main")
+    by_rev = verify(project, "--quiet-progress", "--since", "00")  # a prefix: ambiguous
+
+    assert_usage_error(by_rev, "--since 00")
+    by_rev = verify(project, "--quiet-progress", "--since", "0002")
+    assert by_git.report["pull_request"]["new_revisions"] == ["0003", "0004"]
+    assert by_git.report["pull_request"]["base_point"].startswith("main (merge-base ")
+    assert _judged(by_git) == _judged(by_rev)
+    assert _revisions(by_git, "roundtrip", "downgrade-leaves-trace") == {"0004"}
+
+
+def test_git_base_counts_an_uncommitted_revision_as_new(verify, tmp_path):
+    project = _git_project(tmp_path / "project")
+    _git(project, "reset", "-q", "--mixed", "main")  # the new files are now untracked
+
+    result = verify(project, "--quiet-progress", "--git-base", "main", "--stage", "files",
+                    "--stage", "fresh")
+
+    assert result.code == 0, result.stdout
+    assert result.report["pull_request"]["new_revisions"] == ["0003", "0004"]
+
+
+def test_an_edited_released_revision_is_named_and_walked_again(verify, tmp_path):
+    project = _git_project(tmp_path / "project")
+    edited = project / "migrations" / "versions" / "0002_note.py"
+    edited.write_text(edited.read_text() + "\n# tweaked after release\n")
+
+    result = verify(project, "--quiet-progress", "--git-base", "main")
+
+    [finding] = result.findings("files", "released-revision-edited")
+    assert finding["revision"] == "0002"
+    assert finding["file"].endswith("0002_note.py")
+    # What stands on the edited revision is new as well: the base stops below it.
+    assert result.report["pull_request"]["new_revisions"] == ["0002", "0003", "0004"]
+    assert result.report["pull_request"]["edited_released"] == ["0002"]
+    assert _revisions(result, "roundtrip", "downgrade-leaves-trace") == {"0002", "0004"}
+
+
+def test_warm_cache_restores_the_base_and_concludes_the_same(verify, tmp_path):
+    project = _project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    args = ("--quiet-progress", "--since", "0002", "--cache", str(cache))
+
+    cold = verify(project, *args)
+    warm = verify(project, *args)
+
+    assert cold.report["pull_request"]["cache"]["trusted_from_cache"] == 0
+    assert cold.report["pull_request"]["cache"]["cache_stored"] is True
+    assert len(list(cache.glob("base-*.dump"))) == 1
+    info = warm.report["pull_request"]["cache"]
+    assert info["trusted_from_cache"] == 2 and info["total_revisions"] == 4, info
+    assert info["cache_warnings"] == []
+    assert f"trusted 2 of 4 revisions from the cache (key {info['cache_key'][:16]})" in warm.stdout
+    [note] = warm.findings("fresh", "base-from-cache")
+    assert "trusted 2 of 4 revisions from the cache" in note["message"]
+    assert _judged(warm) == _judged(cold)
+    assert warm.code == cold.code == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "unreadable"])
+def test_a_damaged_cache_entry_is_ignored_with_a_warning(verify, tmp_path, damage):
+    project = _project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    args = ("--quiet-progress", "--since", "0002", "--cache", str(cache))
+    cold = verify(project, *args)
+    [dump] = cache.glob("base-*.dump")
+    if damage == "truncated":
+        dump.write_bytes(dump.read_bytes()[:200])
+    else:
+        # Its description agrees with it, but pg_restore cannot read it.
+        import hashlib
+
+        dump.write_bytes(b"not a pg_dump archive")
+        sidecar = dump.with_suffix(".json")
+        info = json.loads(sidecar.read_text())
+        info["sha256"] = hashlib.sha256(dump.read_bytes()).hexdigest()
+        sidecar.write_text(json.dumps(info))
+
+    again = verify(project, *args)
+
+    info = again.report["pull_request"]["cache"]
+    assert info["trusted_from_cache"] == 0
+    [warning] = info["cache_warnings"]
+    assert dump.name in warning and "ignored" in warning
+    assert ("checksum" in warning) if damage == "truncated" else ("pg_restore" in warning)
+    assert f"warning: {warning}" in again.stdout
+    assert [f["code"] for f in again.findings("fresh", "cache-entry-ignored")] == ["cache-entry-ignored"]
+    assert _judged(again) == _judged(cold)
+    assert info["cache_stored"] is True  # the entry is written anew, and trusted next time
+    assert verify(project, *args).report["pull_request"]["cache"]["trusted_from_cache"] == 2
+
+
+def test_the_cache_keeps_only_the_newest_entries(verify, tmp_path):
+    project = _project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for n in range(6):  # entries of older bases, oldest first
+        (cache / f"base-{n:032x}.json").write_text("{}")
+        (cache / f"base-{n:032x}.dump").write_bytes(b"old")
+
+    result = verify(project, "--quiet-progress", "--since", "0002", "--cache", str(cache),
+                    "--stage", "fresh")
+
+    assert result.code == 0, result.stdout
+    key = result.report["pull_request"]["cache"]["cache_key"]
+    kept = sorted(p.name for p in cache.glob("base-*.json"))
+    assert len(kept) == 4 and f"base-{key[:32]}.json" in kept, kept
+    assert len(list(cache.glob("base-*.dump"))) == 4
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (("--since", "0bad"), ("--since 0bad", "alembic history")),
+    (("--git-base", "main"), ("not inside a git repository", "--since")),
+    (("--cache", "somewhere"), ("--cache", "--since REV")),
+])
+def test_bad_pull_request_options_are_one_line(verify, tmp_path, args, fragments):
+    result = verify(_project(tmp_path / "project"), *args)
+
+    assert_usage_error(result, *fragments)
+
+
+def test_an_unknown_git_ref_is_one_line(verify, tmp_path):
+    result = verify(_git_project(tmp_path / "project"), "--git-base", "origin/nowhere")
+
+    assert_usage_error(result, "origin/nowhere", "fetch")
+
+
+def test_a_downgrade_floor_inside_the_base_leaves_the_new_revisions_to_the_trip(verify, tmp_path):
+    project = build_project(tmp_path / "project", BASE + NEW, models=MODELS,
+                            settings='downgrade_floor = "0001"\n')
+
+    result = verify(project, "--quiet-progress", "--since", "0002", "--stage", "fresh",
+                    "--stage", "roundtrip")
+
+    assert result.stage("roundtrip")["status"] == "fail", result.stdout
+    assert _revisions(result, "roundtrip") == {"0004"}

@@ -1,0 +1,78 @@
+"""Every recovery command, and doctor, as a role with only CREATEDB that owns its database.
+
+What such a role may not do (disconnect a superuser's session) stops the command in one
+line before anything is dropped. (Verify's stages as that role: tests/test_least_privilege.py.)
+"""
+
+from __future__ import annotations
+
+from cli_support import run_cli
+from projects import FIXTURE_DBAPI
+from recovery_support import ROWS
+from roles import PASSWORD, assert_nothing_forbidden, owned_databases
+
+from checks.cli import main
+
+
+def _app_database(role) -> str:
+    with role.connect() as conn:
+        conn.execute("CREATE DATABASE app_ci")  # the CI job's own database, owned by the role
+    return "app_ci"
+
+
+def test_recovery_commands_and_doctor_run_as_that_role(pg_server, role, project, tmp_path, capsys):
+    url = role.url(_app_database(role))
+    p, backups = ("--project", str(project)), ("--backups", str(tmp_path / "backups"))
+
+    def ok(*argv: str) -> str:
+        code = main(list(argv))  # in process: an exception here would be the traceback a user sees
+        out, err = capsys.readouterr()
+        assert code == 0, f"{argv}: exit {code}\n{out}\n{err}"
+        assert_nothing_forbidden(out, err)
+        return out
+
+    ok("upgrade", *p, "--url", url)
+    with role.connect("app_ci") as conn:
+        for row in ROWS:
+            conn.execute("INSERT INTO items (id, name, note) VALUES (%s, %s, %s)", row)
+    assert ok("current", *p, "--url", url) == "0002 (head)\n"
+    assert "is up to date" in ok("pending", *p, "--url", url)
+    ok("history", *p)
+    ok("heads", *p)
+    dump = ok("backup", "--url", url, *backups).strip().rsplit(" ", 1)[-1]
+    ok("downgrade", "0001", *p, "--url", url, "--yes", *backups)
+    ok("stamp", "0002", *p, "--url", url, "--yes", *backups)
+    ok("stamp", "0001", *p, "--url", url, "--yes", *backups)
+    ok("upgrade", *p, "--url", url)
+    ok("restore", dump, "--url", url, "--yes", *backups)
+    with role.connect("app_ci") as conn:
+        assert conn.execute("SELECT id, name, note FROM items ORDER BY id").fetchall() == ROWS
+    # In a process of its own, as in tests/test_doctor.py: it imports the project's models.
+    doctor = run_cli("doctor", *p, "--url", role.url("app_ci", driver=FIXTURE_DBAPI),
+                     "--server-url", role.url())
+    assert doctor.code == 0 and "doctor: healthy" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert_nothing_forbidden(doctor.stdout, doctor.stderr)
+    assert "now at 0002" in ok("reset-db", *p, "--url", url, "--yes", *backups)
+    assert owned_databases(pg_server, role.name) == ["app_ci"], "doctor's throwaway databases were dropped"
+
+
+def test_a_session_the_role_may_not_disconnect_stops_a_reset_before_anything_is_dropped(
+        pg_server, role, project, tmp_path, capsys):
+    url = role.url(_app_database(role))
+    assert main(["upgrade", "--project", str(project), "--url", url]) == 0
+    admin = pg_server.connect("app_ci")  # a superuser's session: the role may not cut it off
+    own = role.connect("app_ci")  # one the role could cut off: kept, since the reset cannot go ahead
+    try:
+        code = main(["reset-db", "--project", str(project), "--url", url, "--yes",
+                     "--backups", str(tmp_path / "backups")])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        line = err.strip()
+        assert "\n" not in line and PASSWORD not in line
+        assert f"the role {role.name} may not disconnect pid {admin.info.backend_pid}" in line
+        assert admin.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,), \
+            "the database was dropped although a session stayed"
+        assert own.execute("SELECT 1").fetchone() == (1,), "a session was cut off for nothing"
+    finally:
+        admin.close()
+        own.close()

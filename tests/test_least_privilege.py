@@ -1,0 +1,61 @@
+"""Least privilege: verify works as a role with only CREATEDB, as CI service databases give.
+
+A role short of a privilege is told which one in one line, before anything is changed.
+(The harness's session handling as such a role: tests/harness/test_sessions.py; the
+recovery commands and doctor: tests/recovery/test_ordinary_role.py.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cli_support import EXAMPLE, needs_example, run_cli
+from projects import assert_usage_error, build_project, items_revision
+from roles import PASSWORD, assert_nothing_forbidden, ordinary_role, owned_databases
+
+ALL_STAGES = ("files", "heads", "fresh", "drift", "roundtrip", "lint", "recovery")
+
+
+def _stages(*names: str) -> list[str]:
+    return [arg for name in names for arg in ("--stage", name)]
+
+
+def _project_log(result) -> str:
+    found = re.search(r"project output \(.*\): (\S+)", result.stdout)
+    return Path(found.group(1)).read_text() if found else ""
+
+
+@needs_example
+def test_every_stage_runs_as_a_role_with_only_createdb(pg_server, role, tmp_path):
+    result = run_cli("verify", "--project", str(EXAMPLE), *_stages(*ALL_STAGES), "--url", role.url(),
+                     report=tmp_path / "report.json")
+    assert result.code == 0, result.stdout + result.stderr
+    assert {s["name"]: s["status"] for s in result.report["stages"]} == dict.fromkeys(ALL_STAGES, "pass")
+    assert_nothing_forbidden(result.stdout, result.stderr, _project_log(result))
+    assert owned_databases(pg_server, role.name) == [], "every throwaway database was dropped, without FORCE"
+
+
+def test_a_role_without_createdb_is_told_what_to_grant(pg_server, tmp_path):
+    project = build_project(tmp_path / "proj", [items_revision()])
+    with ordinary_role(pg_server) as role:
+        result = run_cli("verify", "--project", str(project), "--url", role.url(),
+                         report=tmp_path / "report.json")
+        assert_usage_error(result, f"the role {role.name} may not create databases",
+                           f"ALTER ROLE {role.name} CREATEDB", secrets=(PASSWORD,))
+        assert result.report["error"].startswith(f"the role {role.name} may not create databases")
+        doctor = run_cli("doctor", "--project", str(project), "--url", role.url("postgres"),
+                         "--server-url", role.url())
+        assert_usage_error(doctor, "may not create databases", "CREATEDB", secrets=(PASSWORD,))
+
+
+def test_extensions_a_role_may_create_and_one_it_may_not(pg_server, role, tmp_path):
+    trusted = build_project(tmp_path / "trusted", [items_revision()], settings='extensions = ["pg_trgm"]\n')
+    result = run_cli("verify", "--project", str(trusted), *_stages("fresh"), "--url", role.url())
+    assert result.code == 0, result.stdout + result.stderr
+
+    untrusted = build_project(tmp_path / "untrusted", [items_revision()],
+                              settings='extensions = ["pg_stat_statements"]\n')
+    refused = run_cli("verify", "--project", str(untrusted), *_stages("fresh"), "--url", role.url())
+    assert_usage_error(refused, f"the role {role.name} may not create the extension 'pg_stat_statements'",
+                       "only a superuser may", "in template1", secrets=(PASSWORD,))

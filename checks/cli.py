@@ -13,10 +13,18 @@ from harness.errors import mask_passwords
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes what it rejects (`unrecognized arguments: --url postgresql://u:pw@...`)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {mask_passwords(message)}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from checks.commands import COMMANDS
 
-    parser = argparse.ArgumentParser(prog="python -m checks",
+    parser = _Parser(prog="python -m checks",
                                      description="Verify an Alembic project against throwaway PostgreSQL.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():

@@ -8,6 +8,11 @@ from __future__ import annotations
 from harness.errors import HarnessError, mask_passwords
 
 
+def shown(name: str) -> str:
+    """A name from the user's file as a message shows it: quoted if it would break the line."""
+    return name if name.isprintable() and name.strip() == name and name else repr(name)
+
+
 class VerifyError(Exception):
     """Base for expected failures; `str()` is the message shown to the user."""
 

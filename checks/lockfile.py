@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.errors import ConfigError
+from checks.errors import ConfigError, shown
 from checks.result import Finding, Severity
+from checks.textfile import read_text
 
 LOCK_NAME = "revisions.lock"
 HEADER = (
@@ -59,20 +60,31 @@ def read_lock(path: Path) -> dict[str, Entry]:
     if not path.is_file():
         return {}
     entries: dict[str, Entry] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    text = read_text(path, _RESTORE)
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split(maxsplit=2)
         if len(parts) != 3 or not parts[1].startswith("sha256:"):
-            raise ConfigError(f"{path} line {number} is not `REVISION sha256:HEX FILE`; restore it "
-                              "from version control or delete the file and run `python -m checks lock`")
+            raise ConfigError(f"{path} line {number} is not `REVISION sha256:HEX FILE`; {_RESTORE}")
         entries[parts[0]] = Entry(*parts)
     return entries
 
 
+_RESTORE = "restore it from version control, or delete it and run `python -m checks lock`"
+
+
 def write_lock(path: Path, entries: Iterable[Entry]) -> None:
-    lines = [f"{e.revision} {e.checksum} {e.file}\n" for e in entries]
-    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    entries = list(entries)
+    for entry in entries:
+        if not entry.revision.isprintable() or entry.revision.startswith("#") or \
+                len(entry.revision.split()) != 1:
+            raise ConfigError(f"revision id {entry.revision!r} ({shown(entry.file)}) cannot be locked: an "
+                              "id with spaces, a leading # or unprintable characters cannot be told apart in "
+                              "revisions.lock; give the revision a plain id (what alembic revision makes)")
+    # The file column is for people: an odd name (blank, a line break, not text) is shown escaped.
+    lines = [f"{e.revision} {e.checksum} {shown(e.file)}\n" for e in entries]
+    path.write_text(HEADER + "".join(lines), encoding="utf-8", errors="backslashreplace")
 
 
 def check_lock(script_dir: str | Path, files: Iterable) -> list[Finding]:

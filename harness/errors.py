@@ -34,12 +34,17 @@ class ServerError(HarnessError):
 # libpq's words and psycopg's own (it resolves host names itself) for "no server there".
 _UNREACHABLE = ("Connection refused", "could not translate host name", "failed to resolve host")
 
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@", re.I)
+# SQLAlchemy renders a URL with / : @ and quotes in the password escaped, but not spaces.
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\n]*:)(?P<pw>[^@/\n]*)@", re.I)
+# A quoted value, with the backslash escapes of repr(), JSON and libpq inside.
+_QUOTED = r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'"""
 # password=..., PGPASSWORD=..., POSTGRES_PASSWORD: ..., "password": "..." (libpq, env, dicts).
-_KV_PASSWORD = re.compile(r"""(["']?\w*password["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;}&)]+)""", re.I)
+# A bare value runs to the next white space, as libpq reads it: a password may hold , & ) "
+# and masking the rest of a query string or a closing quote with it costs nothing.
+_KV_PASSWORD = re.compile(rf"""(["']?\w*password["']?\s*[=:]\s*)({_QUOTED}|\S+)""", re.I)
 
 # pydantic names the field on one line and echoes its value on the next.
-_FIELD_VALUE = re.compile(r"(password\w*[ \t]*\n[^\n]*?input_value=)('[^']*'|\"[^\"]*\"|[^\s,\]]+)", re.I)
+_FIELD_VALUE = re.compile(rf"(password\w*[ \t]*\n[^\n]*?input_value=)({_QUOTED}|[^\s,\]]+)", re.I)
 
 
 def mask_passwords(text: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checks.errors import ConfigError
+from checks.errors import ConfigError, shown
 from checks.lint.rules import RULES, unknown_codes
 
 SEVERITIES = ("error", "warning", "info", "off")
@@ -56,7 +56,8 @@ def parse_lint_settings(data: dict, source: str) -> LintSettings:
     known = ("strict", "all", "squawk", "severity", "allow")
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(known)}")
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(map(shown, unknown))}; "
+                          f"valid: {', '.join(known)}")
     settings = LintSettings()
     for flag in ("strict", "all"):
         if flag in data:
@@ -73,28 +74,36 @@ def parse_lint_settings(data: dict, source: str) -> LintSettings:
         raise ConfigError(f'{where}.severity must be a table, e.g. {{ vague-message = "error" }}')
     bad_codes = [c for c in unknown_codes(severity) if not c.startswith(SQUAWK_PREFIX)]
     if bad_codes:
-        raise ConfigError(f"{where}.severity: unknown rule code(s) {', '.join(bad_codes)}; "
+        raise ConfigError(f"{where}.severity: unknown rule code(s) {', '.join(map(shown, bad_codes))}; "
                           f"valid codes: {', '.join(RULES)}")
     for code, level in severity.items():
         if level not in SEVERITIES:
-            raise ConfigError(f"{where}.severity.{code} = {level!r}; use one of {', '.join(SEVERITIES)}")
+            raise ConfigError(f"{where}.severity.{shown(code)} = {level!r}; "
+                              f"use one of {', '.join(SEVERITIES)}")
     settings.severity = dict(severity)
     allow = data.get("allow", [])
     if not (isinstance(allow, list) and all(isinstance(a, dict) for a in allow)):
         raise ConfigError(f"{where}.allow must be a list of tables ([[...lint.allow]] entries)")
-    bad_codes = sorted({a.get("rule") for a in allow if not is_known(str(a.get("rule")))}, key=str)
+    for number, entry in enumerate(allow, 1):
+        if not isinstance(entry.get("rule"), str):
+            raise ConfigError(f'{where}.allow entry {number}: give the rule code, e.g. rule = "drop-column"')
+        for key in ("revision", "object"):
+            if not isinstance(entry.get(key, ""), str) or entry.get(key) == "":
+                raise ConfigError(f"{where}.allow entry {number} ({shown(entry['rule'])}): {key} must be a "
+                                  "non-empty string, or left out")
+    bad_codes = sorted({a["rule"] for a in allow if not is_known(a["rule"])})
     if bad_codes:
-        raise ConfigError(f"{where}.allow: unknown rule code(s) {', '.join(map(str, bad_codes))}; "
+        raise ConfigError(f"{where}.allow: unknown rule code(s) {', '.join(map(shown, bad_codes))}; "
                           f"valid codes: {', '.join(RULES)}")
     for number, entry in enumerate(allow, 1):
         extra = sorted(set(entry) - {"rule", "revision", "object", "reason"})
         if extra:
-            raise ConfigError(f"{where}.allow entry {number}: unknown key(s) {', '.join(extra)}; "
+            raise ConfigError(f"{where}.allow entry {number}: unknown key(s) {', '.join(map(shown, extra))}; "
                               "valid: rule, revision, object, reason")
         reason = entry.get("reason")
         if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(f"{where}.allow entry {number} ({entry['rule']}): give a reason = \"...\" "
-                              "saying why the risk is accepted")
+            raise ConfigError(f"{where}.allow entry {number} ({shown(entry['rule'])}): "
+                              'give a reason = "..." saying why the risk is accepted')
         settings.allow.append(Allow(entry["rule"], entry.get("revision"), entry.get("object"),
                                     reason.strip(), source))
     return settings

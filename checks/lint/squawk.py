@@ -21,7 +21,7 @@ def squawk_hits(revision: str, sql: str, rules: list[str]) -> list[Hit]:
     binary = shutil.which("squawk")
     if binary is None:
         raise ConfigError("lint.squawk lists squawk rules but the squawk binary is not on PATH; "
-                          "pip install 'alembic-verify[lint]' (squawk-cli), or remove lint.squawk")
+                          "pip install squawk-cli (the suite's `lint` extra), or remove lint.squawk")
     proc = subprocess.run([binary, "--reporter", "json", "--stdin-filepath", f"{revision}.sql"],
                           input=sql, capture_output=True, text=True, timeout=60)
     try:

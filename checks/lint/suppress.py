@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.lint.settings import Allow, is_known
+from checks.textfile import python_source
 
 _COMMENT = re.compile(r"#\s*verify:\s*allow\s+(?P<codes>[\w:-]+(?:\s*,\s*[\w:-]+)*)"
                       r"\s*(?:--\s*(?P<reason>.*?))?\s*$")
@@ -27,8 +28,8 @@ class Problem:
 
 def inline_allows(path: str, revision: str) -> tuple[list[Allow], list[Problem]]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = python_source(path)
+    except (OSError, SyntaxError, ValueError):
         return [], []
     name = Path(path).name
     allows: list[Allow] = []

@@ -24,6 +24,7 @@ from alembic.script import ScriptDirectory
 
 from checks.errors import ProjectError
 from checks.project.settings import Settings
+from checks.textfile import read_text, starts_with_bom
 
 # Alembic's legacy split of prepend_sys_path, for inis without path_separator.
 _LEGACY_SPLIT = re.compile(r", *| +|:")
@@ -51,6 +52,7 @@ def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:
     Like the `alembic` command, it also reads [tool.alembic] in the pyproject.toml of the
     folder it runs in (Alembic 1.16 and later; earlier versions have no such setting).
     """
+    _check_text(ini_path)
     toml = root / "pyproject.toml"
     try:
         cfg = (Config(str(ini_path), ini_section=section, toml_file=str(toml)) if toml.is_file()
@@ -76,7 +78,22 @@ def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:
     if not parsed.has_section(section):
         raise ProjectError(f"{ini_path} has no [{section}] section, so it is not an "
                            "alembic.ini; pass --alembic-ini FILE for the project's alembic.ini")
+    try:  # what `alembic` would stumble on when it reads an option: a bad %(name)s
+        for name in parsed.options(section):
+            parsed.get(section, name)
+    except configparser.Error as exc:
+        gist = str(exc).strip().splitlines()[0]
+        raise ProjectError(f"{ini_path}: [{section}] {gist}; write a literal % as %%") from None
     return cfg
+
+
+def _check_text(ini_path: Path) -> None:
+    """alembic and logging read the ini as UTF-8 text: say so for a file they cannot read."""
+    fix = "or pass --alembic-ini FILE for another one"
+    read_text(ini_path, fix)
+    if starts_with_bom(ini_path):
+        raise ProjectError(f"{ini_path} starts with a byte-order mark (BOM), which alembic reads as text "
+                           "before the first [section]; save it as UTF-8 without BOM")
 
 
 def is_resource(location: str) -> bool:

@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from harness.errors import mask_passwords
+
 TAIL_LINES = 50
 
 
@@ -42,16 +44,21 @@ class ProjectOutput(io.TextIOBase):
     def write(self, text: str) -> int:
         if not text:
             return 0
-        lines = (self._partial + text).split("\n")
+        # Whole lines, masked: env.py files print their URL, password and all.
+        lines = [mask_passwords(line) for line in (self._partial + text).split("\n")]
         self._partial = lines.pop()
         self._tail.extend(lines)
-        if self.echo is not None:
-            self.echo.write(text)
-        else:
-            self._open().write(text)
+        if lines:
+            self._out().write("".join(line + "\n" for line in lines))
         return len(text)
 
+    def _out(self) -> TextIO:
+        return self.echo if self.echo is not None else self._open()
+
     def flush(self) -> None:
+        if self._partial:  # a prompt or progress without its newline yet
+            self._out().write(self._partial)
+            self._partial = ""
         for stream in (self.echo, self._file):
             if stream is not None:
                 stream.flush()

@@ -7,7 +7,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from checks.errors import ConfigError
+from checks.errors import ConfigError, shown
+from checks.textfile import read_text
 
 TOOL_NAME = "alembic-verify"
 OWN_FILE = f"{TOOL_NAME}.toml"
@@ -69,10 +70,21 @@ class Settings:
 
 
 def _read_toml(path: Path) -> dict:
+    text = read_text(path)
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file") from None
+
+
+def _tool_table(data: dict, path: Path) -> dict | None:
+    """[tool.alembic-verify], None when absent; an error when `tool` or it is not a table."""
+    tool = data.get("tool", {})
+    table = tool.get(TOOL_NAME) if isinstance(tool, dict) else None
+    if not isinstance(tool, dict) or (table is not None and not isinstance(table, dict)):
+        raise ConfigError(f"{path}: tool.{TOOL_NAME} must be a table: write the settings under a "
+                          f"[tool.{TOOL_NAME}] header")
+    return table
 
 
 def load_settings(project_dir: Path, config_file: Path | None = None) -> Settings:
@@ -81,14 +93,15 @@ def load_settings(project_dir: Path, config_file: Path | None = None) -> Setting
         if not config_file.is_file():
             raise ConfigError(f"config file not found: {config_file}")
         data = _read_toml(config_file)
-        data = data.get("tool", {}).get(TOOL_NAME, data)
+        table = _tool_table(data, config_file)
+        data = data if table is None else table
         return _build(data, str(config_file))
     own = project_dir / OWN_FILE
     if own.is_file():
         return _build(_read_toml(own), str(own))
     pyproject = project_dir / "pyproject.toml"
     if pyproject.is_file():
-        data = _read_toml(pyproject).get("tool", {}).get(TOOL_NAME)
+        data = _tool_table(_read_toml(pyproject), pyproject)
         if data is not None:
             return _build(data, f"{pyproject} [tool.{TOOL_NAME}]")
     return Settings()
@@ -96,14 +109,30 @@ def load_settings(project_dir: Path, config_file: Path | None = None) -> Setting
 
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
               "extensions"}
+_STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner",
+                "flask_app", "downgrade_floor"}
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
 
 
 def _build(data: dict, source: str) -> Settings:
     known = Settings.keys()
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; "
+        raise ConfigError(f"{source}: unknown setting(s) {', '.join(map(shown, unknown))}; "
                           f"valid settings are: {', '.join(known)}")
+    if _has_nul(data):
+        raise ConfigError(f"{source}: a setting contains a NUL character (\\u0000), which no path, "
+                          "name or environment variable can hold; remove it")
+    for key in sorted(_STRING_KEYS & set(data)):
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise ConfigError(f"{source}: {key} must be a non-empty string, e.g. {key} = \"...\"")
     for key in _LIST_KEYS & set(data):
         if not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
             raise ConfigError(f"{source}: {key} must be a list of strings")
@@ -111,6 +140,10 @@ def _build(data: dict, source: str) -> Settings:
                               and all(isinstance(v, str) for v in data["env"].values())):
         raise ConfigError(f"{source}: env must be a table of strings, e.g. "
                           'env = { POSTGRES_SERVER = "{host}" }')
+    bad_names = [name for name in data.get("env", {}) if not name or "=" in name]
+    if bad_names:
+        raise ConfigError(f"{source}: env: {bad_names[0]!r} cannot be an environment variable's name "
+                          "(empty, or contains '='); use names like POSTGRES_SERVER")
     if "lint" in data and not isinstance(data["lint"], dict):
         raise ConfigError(f"{source}: lint must be a table")
     return Settings(**data, source=source)

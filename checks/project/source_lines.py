@@ -15,6 +15,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from checks.textfile import python_source
+
 
 def _same(a: str, b: str) -> bool:
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
@@ -23,8 +25,8 @@ def _same(a: str, b: str) -> bool:
 @lru_cache(maxsize=512)
 def _tree(path: str, mtime: float) -> ast.Module | None:
     try:
-        return ast.parse(Path(path).read_text(encoding="utf-8"), path)
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return ast.parse(python_source(path), path)
+    except (OSError, SyntaxError, ValueError):
         return None
 
 

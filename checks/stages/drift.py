@@ -20,6 +20,7 @@ from checks.schema import diff_snapshots
 from checks.schema.scope import narrow
 from checks.stages.drift_format import describe_autogenerate_diff
 from checks.stages.drift_models import models_snapshot
+from checks.stages.drift_names import long_name_findings, without_truncation_pairs
 from checks.stages.drift_scope import drift_scope
 from checks.stages.skips import skipped_for_build
 
@@ -39,6 +40,7 @@ def check(run: Run) -> list[Finding]:
     ignore = frozenset(run.project.settings.ignore)
     include = _include_filter(run, ignore)
     findings, said = _autogenerate(run, build.database, metadatas, include)
+    findings += long_name_findings(metadatas, build.order[-1].revision if build.order else None)
     # Tables autogenerate found missing on one side: everything inside them is implied.
     whole_tables = {obj for obj, prop in said if prop == "exists" and "." not in obj}
     models = models_snapshot(run, metadatas, build.head)
@@ -86,7 +88,7 @@ def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[li
     try:
         with run.project.env.active(), engine.connect() as conn:
             context = MigrationContext.configure(conn, opts=opts)
-            diffs = compare_metadata(context, opts["target_metadata"])
+            diffs = without_truncation_pairs(compare_metadata(context, opts["target_metadata"]))
     finally:
         engine.dispose()
     order = run.build().order

@@ -20,6 +20,7 @@ from checks.project.source_lines import assignment_line, def_line
 from checks.pullrequest.scope import edited_findings
 from checks.result import Finding, Severity
 from checks.run import Run
+from checks.textfile import python_source
 
 
 @dataclass
@@ -50,8 +51,8 @@ def _names(node: ast.expr | None) -> tuple[str, ...]:
 def parse_revision_file(path: Path) -> RevisionFile:
     info = RevisionFile(path)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (SyntaxError, UnicodeDecodeError) as exc:
+        tree = ast.parse(python_source(path), str(path))
+    except (SyntaxError, ValueError, OSError) as exc:  # ValueError: a NUL byte or bad encoding
         info.syntax_error = f"{type(exc).__name__}: {exc}"
         info.syntax_line = getattr(exc, "lineno", None)
         return info

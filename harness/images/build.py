@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,54 +102,67 @@ def _size(major: int) -> int:
 
 def _check_host() -> None:
     if os.geteuid() != 0:
-        raise HarnessError("building images needs root (debootstrap, chroot): sudo invoke build-images")
+        # sudo resets PATH, so the virtual environment's invoke is named by its full path.
+        raise HarnessError('building images needs root (debootstrap, chroot): sudo "$(command -v invoke)" '
+                           "build-images")
     if not shutil.which("debootstrap"):
         run_step(["apt-get", "install", "-y", "-qq", "debootstrap"], "install debootstrap")
 
 
 def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None:
     suite = SUITES[major]
-    workdir = Path(tempfile.mkdtemp(prefix=f"alembic-verify-pg{major}-", dir="/var/tmp"))
-    root = workdir / "root"
-    try:
+    with build_root(f"alembic-verify-pg{major}-") as root:
         log(f"pg{major}: debootstrap {suite} (minbase) from {mirrors.archive}")
-        # Suites newer than the host's debootstrap use the generic (sid) script.
-        script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
-        run_step(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                "--components=main",
-                suite,
-                str(root),
-                mirrors.archive,
-                *script,
-            ],
-            f"debootstrap {suite}",
-            hint="if the signature check failed, the host's debian-archive-keyring may be "
-            f"too old for {suite}",
-        )
-        (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
+        debootstrap(suite, root, mirrors)
         shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
         log(f"pg{major}: installing postgresql-{major} from {suite}")
-        # Maintainer scripts of newer suites (systemd-tmpfiles) need /proc.
-        run_step(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
-        try:
-            # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
-            provision = ["/bin/sh", "/tmp/provision.sh", str(major)]
-            said = run_in_chroot(root, provision, f"install postgresql-{major}")
-            version = said.split("(PostgreSQL)")[-1].split()[0]
-        finally:
-            subprocess.run(["umount", str(root / "proc")], check=False)
+        # provision.sh ends with `postgres --version`: "postgres (PostgreSQL) 15.20 (Debian ...)".
+        provision = ["/bin/sh", "/tmp/provision.sh", str(major)]
+        said = chroot_run(root, provision, f"install postgresql-{major}")
+        version = said.split("(PostgreSQL)")[-1].split()[0]
         entrypoint = root / "usr/local/bin/docker-entrypoint.sh"
         shutil.copy(HERE / "entrypoint.sh", entrypoint)
         entrypoint.chmod(0o755)
         log(f"pg{major}: importing {image_name(major)} ({version})")
-        tarball = workdir / "rootfs.tar"
-        run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
-        import_image(major, tarball, image_config(major, suite, version))
+        import_root(root, REPOSITORY, str(major), image_config(major, suite, version))
+
+
+@contextlib.contextmanager
+def build_root(prefix: str) -> Iterator[Path]:
+    """A folder for a root file system, removed afterwards (never through a mount)."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        yield workdir / "root"
     finally:
         _remove_workdir(workdir)
+
+
+def debootstrap(suite: str, root: Path, mirrors: Mirrors) -> None:
+    """A minimal Debian `suite` at `root`, its apt pointed at the mirrors this host uses."""
+    # Suites newer than the host's debootstrap use the generic (sid) script.
+    script = [] if (DEBOOTSTRAP_SCRIPTS / suite).exists() else [str(DEBOOTSTRAP_SCRIPTS / "sid")]
+    run_step(
+        ["debootstrap", "--variant=minbase", "--components=main", suite, str(root), mirrors.archive, *script],
+        f"debootstrap {suite}",
+        hint=f"if the signature check failed, the host's debian-archive-keyring may be too old for {suite}",
+    )
+    (root / "etc/apt/sources.list").write_text(_sources_list(suite, mirrors))
+
+
+def chroot_run(root: Path, cmd: list[str], what: str) -> str:
+    """Run `cmd` inside `root` with /proc mounted (maintainer scripts of newer suites need it)."""
+    run_step(["mount", "-t", "proc", "proc", str(root / "proc")], "mount /proc for the chroot")
+    try:
+        return run_in_chroot(root, cmd, what)
+    finally:
+        subprocess.run(["umount", str(root / "proc")], check=False)
+
+
+def import_root(root: Path, repository: str, tag: str, changes: list[str]) -> None:
+    """Pack `root` and `docker import` it as repository:tag."""
+    tarball = root.parent / "rootfs.tar"
+    run_step(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."], "pack the root")
+    _import(tarball, repository, tag, changes)
 
 
 def _build_from_wheel(major: int, log: Callable[[str], None]) -> None:
@@ -166,12 +179,16 @@ def _build_from_wheel(major: int, log: Callable[[str], None]) -> None:
 
 def import_image(major: int, tarball: Path, changes: list[str]) -> None:
     """`docker import` of a root file system as image_name(major), replacing an older one."""
-    replaced = engine().images.list(name=image_name(major))
+    _import(tarball, REPOSITORY, str(major), changes)
+
+
+def _import(tarball: Path, repository: str, tag: str, changes: list[str]) -> None:
+    name = f"{repository}:{tag}"
+    replaced = engine().images.list(name=name)
     try:
-        engine().api.import_image_from_file(str(tarball), REPOSITORY, str(major), changes=changes)
+        engine().api.import_image_from_file(str(tarball), repository, tag, changes=changes)
     except docker.errors.APIError as exc:
-        refused = f"the Docker engine refused to import {image_name(major)}"
-        raise HarnessError(f"{refused}: {exc.explanation}") from None
+        raise HarnessError(f"the Docker engine refused to import {name}: {exc.explanation}") from None
     for old in replaced:  # a rebuild (--force) would leave the old image behind, untagged
         with contextlib.suppress(docker.errors.APIError):
             engine().images.remove(old.id)

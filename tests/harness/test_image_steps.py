@@ -66,7 +66,7 @@ def test_the_build_environment_keeps_only_what_a_build_needs_and_proxies_that_ar
 
 def test_a_failed_step_shows_its_first_error_and_its_last_lines():
     script = (
-        "echo 'Get:1 http://deb.debian.org/debian bookworm/main amd64 libgpg-error0 amd64 1.46-1 [70 kB]';"
+        "echo 'Get:1 http://mirror.invalid/debian bookworm/main amd64 libgpg-error0 amd64 1.46-1 [70 kB]';"
         "echo 'Setting up libgpg-error0:amd64 (1.46-1) ...';"
         "echo 'E: Unable to locate package postgresql-99';"
         "for i in $(seq 1 40); do echo \"consequence $i\"; done; exit 100"

@@ -43,6 +43,16 @@ def _bases() -> list[Path]:
     return found
 
 
+def shared_base() -> Path:
+    """The first of the temp folders that every account can reach (search permission for
+    others on it and each parent); TMPDIR when that is all there is."""
+    for base in _bases():
+        folders = (base.resolve(), *base.resolve().parents)
+        if all(f.is_dir() and f.stat().st_mode & stat.S_IXOTH for f in folders):
+            return base
+    return _bases()[0]
+
+
 def _may_traverse(path: Path, account: pwd.struct_passwd) -> bool:
     """Whether `account` can reach inside `path`: search permission on it and every parent."""
     groups = {account.pw_gid} | {g.gr_gid for g in grp.getgrall() if account.pw_name in g.gr_mem}

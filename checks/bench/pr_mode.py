@@ -16,9 +16,9 @@ from pathlib import Path
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from checks.bench.measure import BenchError, Measurement, _run, _url
+from checks.bench.measure import BenchError, Measurement, run_command, server_url
 from checks.bench.project import GeneratedProject
-from checks.bench.report import Target, _ratio
+from checks.bench.report import Target, ratio
 from harness.server import Server
 
 CACHE = ".alembic-verify-bench-cache"  # inside the generated project: warm across rounds
@@ -40,12 +40,12 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
     with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
-               "--url", _url(server, server.endpoint.maintenance_db), "--quiet-progress",
+               "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
                "--since", parent_of_head(project), "--cache", str(cache), "--report-json", str(report)]
         if not any(cache.glob("base-*.dump")):
-            _run(cmd, "verify --since (filling the cache)")
+            run_command(cmd, "verify --since (filling the cache)")
         for _ in range(repeat):
-            result.runs.append(_run(cmd, "verify --since on the generated project", into=result))
+            result.runs.append(run_command(cmd, "verify --since on the generated project", into=result))
             data = json.loads(report.read_text())
             trust = data["pull_request"].get("cache", {})
             if not trust.get("trusted_from_cache"):
@@ -57,4 +57,4 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
 
 
 def pull_request_target(floor: Measurement, pr: Measurement, revisions: int) -> Target:
-    return Target(f"pull request (warm cache) / floor at {revisions}", _ratio(pr, floor), LIMIT, "x")
+    return Target(f"pull request (warm cache) / floor at {revisions}", ratio(pr, floor), LIMIT, "x")

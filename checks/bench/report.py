@@ -41,11 +41,11 @@ class SizeResult:
 
     def ratios(self) -> dict[str, float | None]:
         verify = self.get("verify")
-        return {"verify_over_floor": _ratio(verify, self.get("floor")),
-                "verify_over_pytest_alembic": _ratio(verify, self.get("pytest_alembic"))}
+        return {"verify_over_floor": ratio(verify, self.get("floor")),
+                "verify_over_pytest_alembic": ratio(verify, self.get("pytest_alembic"))}
 
 
-def _ratio(a: Measurement, b: Measurement) -> float | None:
+def ratio(a: Measurement, b: Measurement) -> float | None:
     return a.median / b.median if a.median and b.median else None
 
 

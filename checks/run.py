@@ -19,6 +19,7 @@ from alembic.script import Script
 from psycopg import sql
 
 from checks.errors import ConfigError, MigrationError, ProjectError
+from checks.parallel.segments import Split
 from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
 from checks.pullrequest.base import apply_base
@@ -47,6 +48,31 @@ class Build:
     tracker: IncrementalSnapshots | None = None
     # An incremental snapshot at head that a full one contradicts: a bug of the suite.
     snapshot_mismatch: str | None = None
+    # The round trip's lower revisions, walked by a worker beside this build (see
+    # checks.parallel.segments); before/after then hold only the revisions above them.
+    split: Split | None = None
+
+
+@dataclass
+class Walk:
+    """Revisions applied to one database, with the schema recorded around each one."""
+
+    tracker: IncrementalSnapshots | None = None
+    before: dict[str, Snapshot] = field(default_factory=dict)
+    after: dict[str, Snapshot] = field(default_factory=dict)
+    head: Snapshot | None = None  # the schema at the end, read in full
+    mismatch: str | None = None  # the incremental snapshot at the end contradicted the full one
+    error: MigrationError | None = None
+    database: Database | None = None
+
+    def finish_tracking(self, run: Run) -> IncrementalSnapshots | None:
+        """Remove the DDL log from the database; the tracker to snapshot its clones with, if
+        its snapshots can be trusted."""
+        if self.tracker is None:
+            return None
+        with run.server.connect(self.database.name) as conn:
+            tracking.remove(conn)
+        return self.tracker if self.mismatch is None and self.error is None else None
 
 
 class Run:
@@ -65,6 +91,12 @@ class Run:
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True
         self.scope = None  # a pullrequest.scope.Scope: judge only the revisions a change adds
+        # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
+        # beside the build (checks.parallel.segments); (run, build) -> Split or None.
+        self.split_planner = None
+        # Whether a stage after the round trip clones the migrated database (the drills);
+        # if not, the round trip walks the database itself instead of a copy.
+        self.keep_build_database = True
         # Set when the server refuses event triggers (not a superuser): snapshots stay full.
         self.tracking_refused = False
         # Every database env.py sees in this run has this one name (renamed away after
@@ -72,8 +104,8 @@ class Run:
         self.work_name = server.new_database_name("work")
         project.env.default_database = (server.endpoint, self.work_name)
 
-    def database(self, purpose: str, template: str | None = None) -> Database:
-        name = self.server.create_database(purpose, template)
+    def database(self, purpose: str, template: str | None = None, name: str | None = None) -> Database:
+        name = self.server.create_database(purpose, template, name=name)
         if template is None:
             self._add_extensions(name)
         return Database(self.server.endpoint, name)
@@ -107,6 +139,19 @@ class Run:
         finally:
             holder.name = self.server.rename_database(name, purpose)
 
+    @contextlib.contextmanager
+    def build_database(self, purpose: str) -> Iterator[Database]:
+        """The migrated database itself, under the run's env.py-visible name: for the last
+        stage that needs it, which saves copying it; renamed away on exit."""
+        build = self.build()
+        name, build.database = build.database, None
+        self.server.rename_database(name, "work", to=self.work_name)
+        holder = Database(self.server.endpoint, self.work_name)
+        try:
+            yield holder
+        finally:
+            holder.name = self.server.rename_database(self.work_name, purpose)
+
     @property
     def version_table(self) -> str:
         return self.project.captured.version_table
@@ -133,6 +178,8 @@ class Run:
         started = time.monotonic()
         order = self.project.upgrade_order()
         build = Build(order, walked=order)
+        if self.split_planner is not None and self.scope is None and self.snapshot_every_step:
+            build.split = self.split_planner(self, build)
         try:
             with self.work_database("fresh") as db:
                 if self.scope is None:
@@ -141,64 +188,78 @@ class Run:
                     apply_base(self, build, db)
                 if build.error is None:
                     self._apply_history(build, db)
-        except ProjectError as exc:
-            self._build_failure = exc
+        except BaseException as exc:
+            if build.split is not None:
+                build.split.end(self)
+            if isinstance(exc, ProjectError):
+                self._build_failure = exc
             raise
         if build.error is None:
             build.database = db.name
+        elif build.split is not None:
+            build.split.end(self)  # nothing to round-trip
         build.duration_s = time.monotonic() - started
         self._build = build
         return build
 
     def _apply_history(self, build: Build, db: Database) -> None:
-        order = build.walked
+        record_from = build.split.stop if build.split is not None else 0
+        walk = self.walk_up(db, build.walked, record_from if self.snapshot_every_step else None, "fresh")
+        build.error = walk.error
+        build.before, build.after = walk.before, walk.after
+        build.head, build.snapshot_mismatch = walk.head, walk.mismatch
+        # Nothing that clones the migrated database may inherit the log.
+        build.tracker = walk.finish_tracking(self)
+
+    def walk_up(self, db: Database, order: list[Script], record_from: int | None, label: str) -> Walk:
+        """Apply `order` to `db` in one run of env.py, recording the schema before and after
+        each revision from `order[record_from]` on (None: only at the end, in full)."""
+        walk = Walk(tracker=self.track(db) if record_from is not None else None, database=db)
         previous = None
-        tracker = self.track(db) if self.snapshot_every_step else None
-        total = len(order)
         applied = 0
+
+        def take(connection) -> Snapshot:
+            return self.snapshot(connection, walk.tracker)
 
         def start(connection) -> None:
             # Taken inside env.py's run: what env.py sets up before any revision (the version
             # table's schema, say) is part of the base every downgrade must return to.
             nonlocal previous
-            if self.snapshot_every_step:
-                previous = self.snapshot(connection, tracker)
+            if record_from == 0:
+                previous = take(connection)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
             applied += 1
-            if self.snapshot_every_step:
-                build.before[revision.revision] = previous
-                previous = build.after[revision.revision] = self.snapshot(connection, tracker)
-            self.progress.step("fresh", applied, total, revision.revision)
+            if record_from is not None and applied > record_from:
+                walk.before[revision.revision] = previous
+                previous = walk.after[revision.revision] = take(connection)
+            elif record_from is not None and applied == record_from:
+                previous = take(connection)
+            self.progress.step(label, applied, len(order), revision.revision)
 
         try:
             self.project.run_steps(db, order, upgrade=True, after_step=record, before_steps=start)
         except MigrationError as exc:
-            build.error = exc
-            return
-        finally:
-            if tracker is not None:
-                # Nothing that clones the migrated database may inherit the log.
-                with self.server.connect(db.name) as conn:
-                    tracking.remove(conn)
+            walk.error = exc
+            return walk
         if order and not self.committed(db):
             last = order[-1]
-            build.error = MigrationError(
+            walk.error = MigrationError(
                 "env.py ran the revisions but committed nothing", revision=last.revision, path=last.path,
                 db_error="env.py ran every revision, but after it returned the database holds none of "
                          "it (no version row): its connection's transaction was never committed; with "
                          "SQLAlchemy 2, open the connection before any other statement and run the "
                          "migrations inside context.begin_transaction(), or call connection.commit()")
-            return
-        if not self.snapshot_every_step or tracker is not None:
+            return walk
+        if record_from is None or walk.tracker is not None:
             with self.server.connect(db.name) as conn:
                 full = snapshot_of(conn, self.version_table)
-            if tracker is not None and full != previous:
-                build.snapshot_mismatch = describe_mismatch(full, previous)
+            if walk.tracker is not None and full != previous:
+                walk.mismatch = describe_mismatch(full, previous)
             previous = full
-        build.head = previous
-        build.tracker = tracker if build.snapshot_mismatch is None else None
+        walk.head = previous
+        return walk
 
     def committed(self, db: Database) -> bool:
         """Whether another session sees the version table env.py wrote."""

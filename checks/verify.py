@@ -10,7 +10,7 @@ from checks.project.project import first_line
 from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
-from checks.stages import DEFAULT_STAGES, STAGES
+from checks.stages import DEFAULT_STAGES, STAGES, roundtrip
 from checks.stages.skips import StageSkipped
 
 
@@ -28,6 +28,11 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     selected = validate_stage_names(names)
     # The round trip and the recovery drills compare against the schema after each revision.
     run.snapshot_every_step = bool({"roundtrip", "recovery"} & set(selected))
+    # The drills clone the migrated database; without them the round trip may use it up, and
+    # walk its lower revisions in a worker beside the build (the drills need every record).
+    run.keep_build_database = "recovery" in selected
+    if "roundtrip" in selected and "recovery" not in selected:
+        run.split_planner = roundtrip.start_split
     for name in selected:
         started = time.monotonic()
         if files_failed:

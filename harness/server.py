@@ -165,9 +165,9 @@ class Server:
             sessions.release(conn, database, created_by_us=database in self._created,
                              wait_s=self.session_wait_s)
 
-    def rename_database(self, name: str, purpose: str) -> str:
-        """Give a database this object created a new unique name; returns it."""
-        new_name = self.new_database_name(purpose)
+    def rename_database(self, name: str, purpose: str, to: str | None = None) -> str:
+        """Give a database this object created a new unique name (or `to`); returns it."""
+        new_name = to or self.new_database_name(purpose)
         self._disconnect(name)
         with self.connect() as conn, sessions.still_in_use(name):
             conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(

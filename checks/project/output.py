@@ -55,6 +55,12 @@ class ProjectOutput(io.TextIOBase):
     def _out(self) -> TextIO:
         return self.echo if self.echo is not None else self._open()
 
+    def share(self) -> None:
+        """Open the stream now and flush it: a forked copy of this process then appends to
+        the same file instead of creating its own."""
+        self._out()
+        self.flush()
+
     def flush(self) -> None:
         if self._partial:  # a prompt or progress without its newline yet
             self._out().write(self._partial)

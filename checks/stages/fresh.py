@@ -43,12 +43,8 @@ def snapshot_notes(run: Run, build) -> list[Finding]:
     """How the schema was recorded, when it was not the usual way."""
     notes = []
     if build.snapshot_mismatch:
-        notes.append(Finding(
-            Severity.ERROR, "snapshot-mismatch",
-            f"at head, {build.snapshot_mismatch}; the round trip compared full snapshots instead of "
-            "trusting it", revision=build.order[-1].revision if build.order else None,
-            hint="a bug in alembic-verify, not in the project: please report it with the revision that "
-                 f"touches the object named; {OFF_ENV}=1 works around it"))
+        head = build.order[-1].revision if build.order else None
+        notes.append(mismatch_note(build.snapshot_mismatch, head))
     if run.tracking_refused:
         notes.append(Finding(
             Severity.INFO, "full-snapshots",
@@ -56,3 +52,13 @@ def snapshot_notes(run: Run, build) -> list[Finding]:
             "every snapshot reads the whole schema (correct, but slower on long histories)",
             hint="use the local or compose backend, or a superuser in --url, for faster runs"))
     return notes
+
+
+def mismatch_note(mismatch: str, revision: str | None, where: str = "at head") -> Finding:
+    """An incremental snapshot a full one contradicted, after walking up to `revision`."""
+    return Finding(
+        Severity.ERROR, "snapshot-mismatch",
+        f"{where}, {mismatch}; the round trip compared full snapshots instead of trusting it",
+        revision=revision,
+        hint="a bug in alembic-verify, not in the project: please report it with the revision that "
+             f"touches the object named; {OFF_ENV}=1 works around it")

@@ -9,16 +9,20 @@ downgrade raises NotImplementedError is one-way on purpose: the trip ends above 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import Script
 
 from checks.errors import ConfigError, MigrationError
+from checks.parallel import segments
 from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
-from checks.run import Run
+from checks.run import Run, Walk
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
+from checks.stages.fresh import mismatch_note
 from checks.stages.skips import skipped_for_build
 
 
@@ -34,26 +38,127 @@ def check(run: Run) -> list[Finding]:
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
+    split = build.split
     # In a pull-request run only the new revisions were walked: the staircase stops at the base.
-    order = build.walked[_floor_index(run, build.walked, build.order):]
+    start = split.stop if split is not None else _floor_index(run, build.walked, build.order)
+    try:
+        notes, findings = _walk_down(run, build, build.walked[start:], _head_databases(run, build))
+    except BaseException:
+        if split is not None:
+            split.end(run)
+        raise
+    if split is None:
+        return notes + findings
+    if notes:
+        split.end(run)  # a one-way revision: a trip from head would have ended above the worker's
+        return notes + findings
+    # In the order one walk from head gives: the notes of its retries first.
+    lower_notes, lower_findings = segments.collect(run, build.walked, split, segment)
+    run.summaries["roundtrip"] = split.summary(build.walked)
+    return lower_notes + findings + lower_findings
+
+
+def start_split(run: Run, build) -> segments.Split | None:
+    """The split planner `verify` gives the run: a worker walks the lower revisions."""
+    try:
+        floor = _floor_index(run, build.walked, build.order)
+    except ConfigError:
+        return None  # the stage reports the setting
+    split = segments.plan(run, build.walked, floor)
+    if split is not None:
+        segments.start(run, build.walked, split, segment)
+    return split
+
+
+def segment(run: Run, walked: list[Script], start: int, stop: int,
+            database) -> tuple[list[Finding], list[Finding]]:
+    """The round trip of walked[start:stop] on databases of its own (`database()` makes one),
+    the first built up to `stop` recording the schema around each revision of the segment."""
+    expected = Walk()
+    notes: list[Finding] = []
+
+    @contextlib.contextmanager
+    def place(order):
+        first = not expected.after
+        revisions = walked[:_top(walked, order) + 1]
+        with _upgraded(run, database, revisions, start if first else None) as (db, walk):
+            if not first:
+                yield db, run.track(db)
+                return
+            expected.before, expected.after = walk.before, walk.after
+            if walk.mismatch is not None:
+                top = walked[stop - 1].revision
+                notes.append(mismatch_note(walk.mismatch, top, f"at {top}"))
+            yield db, walk.tracker if walk.mismatch is None else None
+
+    one_way, findings = _walk_down(run, expected, walked[start:stop], place, above=walked[stop:])
+    return notes + one_way, findings
+
+
+Places = Callable[[list[Script]], contextlib.AbstractContextManager]
+
+
+def _walk_down(run: Run, expected, order: list[Script], places: Places,
+               above: list[Script] = ()) -> tuple[list[Finding], list[Finding]]:
+    """The staircase over `order`, from its top; `places(order)` gives a database at the top
+    of `order` (and its tracker) for each attempt. The notes on one-way revisions that ended
+    a trip, and the findings of the last trip."""
     notes: list[Finding] = []
     while order:
-        with run.work_database("roundtrip", template=build.database) as db:
-            trip = _round_trip(run, build, order, db, run.track(db, build.tracker) if build.tracker else None)
+        with places(order) as (db, tracker):
+            trip = _round_trip(run, expected, order, db, tracker, above)
         if trip.one_way is None:
-            return notes + trip.findings
+            return notes, trip.findings
         # The trip rolled back with the failed downgrade; walk again, above the one-way revision.
         position = next(i for i, rev in enumerate(order) if rev.revision == trip.one_way.revision)
-        notes.append(_one_way(trip.one_way, order[position + 1:]))
+        notes.append(_one_way(trip.one_way, [*order[position + 1:], *above]))
         order = order[position + 1:]
-    return notes
+    return notes, []
+
+
+def _head_databases(run: Run, build) -> Places:
+    """A copy of the migrated database for each attempt; the database itself for the first
+    when nothing after the round trip needs it, and then a new one upgraded to the top."""
+    first = not run.keep_build_database
+
+    @contextlib.contextmanager
+    def place(order):
+        nonlocal first
+        if first:
+            first = False
+            with run.build_database("roundtrip") as db:
+                yield db, run.track(db, build.tracker) if build.tracker else None
+        elif build.database is None:
+            top = build.walked[:_top(build.walked, order) + 1]
+            with _upgraded(run, lambda: run.work_database("roundtrip"), top) as (db, _):
+                yield db, run.track(db)
+        else:
+            with run.work_database("roundtrip", template=build.database) as db:
+                yield db, run.track(db, build.tracker) if build.tracker else None
+    return place
+
+
+@contextlib.contextmanager
+def _upgraded(run: Run, database, revisions: list[Script], record_from: int | None = None):
+    """A new database from `database()` with `revisions` applied: (database, Walk)."""
+    with database() as db:
+        run.project.bootstrap(db)
+        walk = run.walk_up(db, revisions, record_from, "roundtrip")
+        if walk.error is not None:
+            raise walk.error
+        yield db, walk
+
+
+def _top(walked: list[Script], order: list[Script]) -> int:
+    return next(i for i, rev in enumerate(walked) if rev.revision == order[-1].revision)
 
 
 # The staircase, per revision from head down: undo it, redo it, undo it again.
 DOWN, UP, AGAIN = "down", "up", "again"
 
 
-def _round_trip(run: Run, build, order: list[Script], db, tracker) -> Trip:
+def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
+                above: list[Script] = ()) -> Trip:
     """Walk down the staircase: each downgrade must restore the schema from before the
     revision, and each re-upgrade, run on exactly that state, must succeed and rebuild
     the schema from after it. Walking all the way down before coming back up would miss
@@ -70,7 +175,8 @@ def _round_trip(run: Run, build, order: list[Script], db, tracker) -> Trip:
         run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
         if phase == AGAIN:
             return  # the same state DOWN already checked
-        expected = build.before[revision.revision] if phase == DOWN else build.after[revision.revision]
+        expected = (expected_schemas.before[revision.revision] if phase == DOWN
+                    else expected_schemas.after[revision.revision])
         found = run.snapshot(connection, tracker)
         if found == expected:
             return  # the common case, and far cheaper than a diff
@@ -91,7 +197,7 @@ def _round_trip(run: Run, build, order: list[Script], db, tracker) -> Trip:
         if exc.declared_one_way and failed_phase != UP:
             return Trip(one_way=exc)
         what = "upgrade after downgrade" if failed_phase == UP else "downgrade"
-        trip.findings.append(_failed(run, exc, what, order))
+        trip.findings.append(_failed(run, exc, what, [*order, *above]))
     return trip
 
 

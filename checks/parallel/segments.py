@@ -1,0 +1,139 @@
+"""The round trip in two segments, the lower one walked by a worker on the other core.
+
+A full run walks every revision up (fresh, recording the schema around each) and then
+down the staircase (roundtrip, three steps per revision), one step after another on one
+core. Split at revision `stop`, the two halves need nothing from each other:
+  - the build applies the revisions below `stop` in its one pass without recording
+    anything, records the ones above, and the round trip walks those down from head;
+  - a forked worker builds a database of its own up to `stop`, recording the schema
+    around each revision from the floor up, and walks that segment's staircase down on it.
+The worker's findings join the round trip's, in the order one walk from head would give
+them. A one-way revision above `stop` ends the trip there, as it would in one walk: the
+worker's findings are then dropped.
+
+The worker is a fork (checks.parallel.fork) only where that is safe and worth it: a long
+enough history, Linux, no thread running, and none of the project's own modules imported
+yet (settings an app reads once at import would otherwise name the build's database in the
+worker). Anything the worker cannot finish (a crash, a project that refuses its database)
+is walked again by the round trip itself, in this process, as without a worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.script import Script
+
+from checks.parallel.fork import Worker, can_fork
+from checks.result import Finding
+
+# Below this many revisions to round-trip, a worker's start-up costs more than it saves.
+MIN_REVISIONS = 40
+MIN_ENV = "ALEMBIC_VERIFY_SPLIT_MIN"  # another minimum (tests use a small one)
+SERIAL_ENV = "ALEMBIC_VERIFY_SERIAL"  # =1: no worker
+# The worker's share of the revisions: the build also pays for drift and a catalog read at
+# head while the worker walks, so the worker takes a little more than half.
+LOWER_SHARE = 0.56
+
+# (run, walked order, first index, stop index, the databases to use) -> (notes, findings)
+SegmentJob = Callable[..., tuple[list[Finding], list[Finding]]]
+
+
+@dataclass
+class Split:
+    start: int  # the lower segment is walked[start:stop]; the build records from `stop` on
+    stop: int
+    worker: Worker | None = None
+    database: str | None = None  # the worker's database, dropped by whoever ends last
+    walked_here: bool = False  # the worker stopped, and its revisions were walked in this process
+
+    def summary(self, walked: list[Script]) -> str:
+        lower = f"{walked[self.start].revision}..{walked[self.stop - 1].revision}"
+        how = ("walked again here after the worker process stopped (its error is in the project "
+               "output log)" if self.walked_here else "by a worker process beside the build")
+        return (f"{len(walked) - self.start} revision(s) round-tripped; the lower {self.stop - self.start} "
+                f"({lower}) {how}")
+
+    def end(self, run) -> None:
+        """Stop the worker if it still runs, and drop its database."""
+        if self.worker is not None:
+            self.worker.stop()
+        if self.database is not None:
+            with contextlib.suppress(Exception):
+                run.server.drop_database(self.database)
+
+
+def plan(run, walked: list[Script], floor: int) -> Split | None:
+    """Where to split the round trip of `walked` (from `floor` up), or None to walk it whole."""
+    if os.environ.get(SERIAL_ENV) == "1":
+        return None
+    minimum = int(os.environ[MIN_ENV]) if os.environ.get(MIN_ENV, "").isdigit() else MIN_REVISIONS
+    count = len(walked) - floor
+    if count < max(minimum, 2) or not can_fork() or _project_loaded(run.project):
+        return None
+    stop = floor + max(1, min(count - 1, round(count * LOWER_SHARE)))
+    return Split(floor, stop)
+
+
+def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
+    """Fork the worker that walks `walked[split.start:split.stop]`."""
+    split.database = run.server.new_database_name("lower")
+    run.server.adopt(split.database)  # dropped on exit even if the worker is killed
+    run.project.env.output.share()
+
+    def work() -> tuple[list[Finding], list[Finding]]:
+        run.progress.enabled = False  # the console is the build's; the worker reports at the end
+        return job(run, walked, split.start, split.stop, _own_database(run, split.database))
+
+    split.worker = Worker(work)
+
+
+def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[list[Finding], list[Finding]]:
+    """The worker's notes and findings; what it could not finish is walked here."""
+    outcome = split.worker.wait() if split.worker is not None else None
+    split.end(run)
+    if outcome is not None and outcome.failure is None:
+        return outcome.value
+    split.walked_here = True
+    if outcome is not None:
+        run.project.env.output.write(f"\nalembic-verify: the round trip's worker stopped, so its "
+                                     f"revisions are walked again in the main process:\n{outcome.failure}")
+    return job(run, walked, split.start, split.stop, _work_database(run))
+
+
+def _own_database(run, name: str) -> Callable[[], contextlib.AbstractContextManager]:
+    @contextlib.contextmanager
+    def database() -> Iterator:
+        db = run.database("lower", name=name)
+        try:
+            yield db
+        finally:
+            with contextlib.suppress(Exception):
+                run.server.drop_database(db.name)
+    return database
+
+
+def _work_database(run) -> Callable[[], contextlib.AbstractContextManager]:
+    return lambda: run.work_database("roundtrip")
+
+
+def _project_loaded(project) -> bool:
+    """Whether any of the project's own modules is imported already (env.py and revisions
+    never are: Alembic loads them outside sys.modules)."""
+    roots = [Path(project.root).resolve(), *(Path(p).resolve() for p in project.env.paths)]
+    suite = Path(__file__).resolve().parents[2]
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path or "site-packages" in path or "dist-packages" in path:
+            continue  # installed packages, a virtualenv inside the project included
+        resolved = Path(path).resolve()
+        if resolved.is_relative_to(suite / "checks") or resolved.is_relative_to(suite / "harness"):
+            continue
+        if any(resolved.is_relative_to(root) for root in roots):
+            return True
+    return False

@@ -1,0 +1,164 @@
+"""The round trip split in two: a forked worker walks the lower revisions beside the build.
+
+Each test runs the same project twice, split (a small minimum forces it) and whole, and
+asserts the findings are the same ones, in the same order: splitting is for speed only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import psycopg
+import pytest
+from projects import ITEMS_MODELS, Rev, build_project, items_revision
+
+from checks.parallel import fork, segments
+
+SPLIT = {segments.MIN_ENV: "2"}
+WHOLE = {segments.SERIAL_ENV: "1"}
+
+# A models file that matches the head of HISTORY (drift stays quiet).
+MODELS = ITEMS_MODELS + """\
+items.append_column(sa.Column("note", sa.Text))
+items.append_column(sa.Column("size", sa.Integer))
+items.append_column(sa.Column("token", sa.Text))
+"""
+
+
+def history(lower_trace: bool = False, upper_not_repeatable: bool = False, one_way_upper: bool = False,
+            worker_dies: bool = False) -> list[Rev]:
+    """Eight revisions; with 2 as the minimum the worker takes the lower ones (0001..0004)."""
+    trace = "pass" if lower_trace else 'op.drop_column("items", "note")'
+    default = ", server_default=str(uuid.uuid4())" if upper_not_repeatable else ""
+    token = f'import uuid\nop.add_column("items", sa.Column("token", sa.Text{default}))'
+    # A revision that kills the process walking it, but only in the worker's database.
+    dies = ("import os\nif 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
+            "    os._exit(3)" if worker_dies else "pass")
+    revisions = [
+        items_revision(),
+        Rev("0002", "0001", 'op.add_column("items", sa.Column("note", sa.Text))', trace, file="0002_note.py"),
+        Rev("0003", "0002", dies),
+        Rev("0004", "0003", 'op.execute("COMMENT ON TABLE items IS \'stock\'")',
+            'op.execute("COMMENT ON TABLE items IS NULL")'),
+        Rev("0005", "0004", 'op.add_column("items", sa.Column("size", sa.Integer))',
+            'op.drop_column("items", "size")'),
+        Rev("0006", "0005", token, 'op.drop_column("items", "token")', file="0006_token.py"),
+        Rev("0007", "0006", "pass", 'raise NotImplementedError("kept")' if one_way_upper else "pass"),
+        Rev("0008", "0007"),
+    ]
+    return revisions
+
+
+def _both(verify, project):
+    split = verify(project, "--stage", "fresh", "--stage", "roundtrip", env=SPLIT)
+    whole = verify(project, "--stage", "fresh", "--stage", "roundtrip", env=WHOLE)
+    return split, whole
+
+
+def _found(result) -> list[tuple[str, str]]:
+    return [(f["code"], f["revision"]) for f in result.findings("roundtrip")]
+
+
+def _summary(result) -> str:
+    """What the console says under the roundtrip stage."""
+    return result.stdout
+
+
+def test_a_split_round_trip_finds_what_one_walk_finds_in_both_halves(verify, tmp_path):
+    revisions = history(lower_trace=True, upper_not_repeatable=True)
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    split, whole = _both(verify, project)
+
+    # 0002's kept column also fails its own re-upgrade, as in one walk.
+    assert _found(split) == _found(whole) == [
+        ("roundtrip-differs", "0006"), ("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")]
+    assert split.findings("roundtrip")[1]["object"] == "items.note"
+    assert "the lower 4 (0001..0004) by a worker process beside the build" in _summary(split), split.stdout
+    assert "worker" not in _summary(whole)
+
+
+def test_a_clean_history_passes_split(verify, tmp_path):
+    split, whole = _both(verify, build_project(tmp_path / "p", history(), models=MODELS))
+
+    assert split.code == whole.code == 0, split.stdout + split.stderr
+    assert _found(split) == []
+    assert "by a worker process" in _summary(split)
+
+
+def test_a_one_way_revision_above_the_split_drops_what_the_worker_found(verify, tmp_path):
+    # One walk from head ends at 0007 and never reaches 0002's trace: nor may the split one.
+    project = build_project(tmp_path / "p", history(lower_trace=True, one_way_upper=True), models=MODELS)
+    split, whole = _both(verify, project)
+
+    assert _found(split) == _found(whole) == [("one-way-revision", "0007")]
+
+
+def test_a_worker_that_dies_is_walked_again_in_the_main_process(verify, tmp_path):
+    project = build_project(tmp_path / "p", history(lower_trace=True, worker_dies=True), models=MODELS)
+    split, whole = _both(verify, project)
+
+    assert _found(split) == _found(whole) == [
+        ("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")]
+    assert "walked again here after the worker process stopped" in _summary(split), split.stdout
+    log = (project / ".alembic-verify" / "project-output.log").read_text()
+    assert "exit code 3" in log
+
+
+def test_the_worker_leaves_no_database_behind(verify, pg_server, tmp_path):
+    project = build_project(tmp_path / "p", history(lower_trace=True), models=MODELS)
+    with pg_server.connect() as conn:
+        before = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    result = verify(project, "--stage", "fresh", "--stage", "roundtrip", env=SPLIT)
+    with pg_server.connect() as conn:
+        after = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+
+    assert "by a worker process" in _summary(result)
+    assert after - before == set()
+
+
+def test_a_project_module_already_imported_keeps_the_walk_whole(tmp_path, monkeypatch):
+    # Settings an app reads at import would name the build's database in the worker.
+    project = build_project(tmp_path / "p", history(), models=MODELS)
+    monkeypatch.syspath_prepend(str(project))
+    import app.models  # noqa: F401 - the import is the point
+
+    class Env:
+        paths: list[str] = []
+
+    class Project:
+        root = project
+        env = Env()
+
+    try:
+        assert segments._project_loaded(Project())
+    finally:
+        for name in [n for n in list(sys.modules) if n == "app" or n.startswith("app.")]:
+            monkeypatch.delitem(sys.modules, name)
+
+
+def test_a_worker_answer_and_failure_come_back():
+    assert fork.Worker(lambda: {"rows": list(range(100_000))}).wait().value == {"rows": list(range(100_000))}
+    failed = fork.Worker(lambda: 1 / 0).wait()
+    assert failed.value is None and failed.failure.startswith("ZeroDivisionError")
+
+
+@pytest.mark.parametrize("stop_early", [True, False])
+def test_a_stopped_worker_is_reaped(stop_early):
+    worker = fork.Worker(lambda: time.sleep(30) if stop_early else "done")
+    if stop_early:
+        worker.stop()
+        assert worker.wait().failure == "stopped"
+    else:
+        assert worker.wait().value == "done"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(worker.pid, 0)
+
+
+def test_psycopg_connections_of_the_parent_survive_a_worker(pg_server):
+    # The copy must not close the parent's sockets on its way out.
+    with pg_server.connect() as conn:
+        assert fork.Worker(lambda: "ok").wait().value == "ok"
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert not conn.closed and isinstance(conn, psycopg.Connection)

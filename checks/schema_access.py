@@ -51,7 +51,7 @@ def snapshot_of(connection, version_table: str = "alembic_version",
     driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
     if isinstance(driver, psycopg.Connection):
         return take(driver)
-    if _autocommits(connection):
+    if autocommits(connection):
         # No savepoint is possible, and nothing is uncommitted: any session sees this state.
         url = connection.engine.url
         with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
@@ -60,7 +60,7 @@ def snapshot_of(connection, version_table: str = "alembic_version",
     return take(_SqlAlchemyAsPsycopg(connection))
 
 
-def _autocommits(connection) -> bool:
+def autocommits(connection) -> bool:
     """Whether the DBAPI connection under a SQLAlchemy one commits every statement itself."""
     pooled = getattr(connection, "connection", None)
     raw = getattr(pooled, "dbapi_connection", None) or getattr(pooled, "connection", None)

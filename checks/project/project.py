@@ -65,6 +65,7 @@ class Database:
 
 
 StepCallback = Callable[[Script, object], None]  # (revision, SQLAlchemy connection)
+StepReplacements = dict[int, Callable[[Callable], Callable]]  # step index -> wraps its function
 
 
 @dataclass
@@ -172,17 +173,21 @@ class Project:
     def drive_steps(self, cfg: Config, revisions: list[Script], upgrade: bool | list[bool], state: StepState,
                     on_step: Callable[[Script, object], None] | None = None,
                     on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
-                    database: Database | None = None, **context_options) -> None:
+                    database: Database | None = None, replace: StepReplacements | None = None,
+                    **context_options) -> None:
         """Run env.py once with exactly these one-revision steps, online or offline.
 
         `state` records how far it got, for the caller to explain a failure; `on_start`
         sees the MigrationContext before any step, `on_step` each revision once applied.
         What env.py passes to context.configure goes to `captured` (the project's by default).
         Each revision runs under `self.limits` (on `database`, to see what it waits for).
+        `replace` maps a step's index to what wraps its upgrade()/downgrade() function.
         """
         steps = [(MigrationStep.upgrade_from_script if up else MigrationStep.downgrade_from_script)(
             self.script.revision_map, rev) for rev, up in zip(revisions, directions(upgrade, revisions),
                                                               strict=True)]
+        for index, wrap in (replace or {}).items():
+            steps[index].migration_fn = wrap(steps[index].migration_fn)
 
         watch = RevisionWatch(self.limits, database, revisions, directions(upgrade, revisions), state)
 
@@ -212,7 +217,8 @@ class Project:
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
-                  before_steps: Callable[[object], None] | None = None) -> None:
+                  before_steps: Callable[[object], None] | None = None,
+                  replace: StepReplacements | None = None) -> None:
         """Apply (or revert) exactly these revisions, in order, in one run of env.py.
 
         `before_steps` sees the connection once env.py has configured it, before the first
@@ -241,7 +247,7 @@ class Project:
         try:
             with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=start, database=database)
+                                 on_start=start, database=database, replace=replace)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:

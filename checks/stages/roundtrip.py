@@ -24,6 +24,7 @@ from checks.run import Run, Walk
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 from checks.stages.fresh import mismatch_note
 from checks.stages.skips import skipped_for_build
+from checks.stages.undo import Undo
 
 
 @dataclass
@@ -167,6 +168,7 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     reported: set[str] = set()
     plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
     steps_done = 0
+    undo = Undo(run.version_table, run.project.captured.options.get("version_table_schema"), tracker)
 
     def compare(revision, connection) -> None:
         nonlocal steps_done
@@ -178,6 +180,8 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         expected = (expected_schemas.before[revision.revision] if phase == DOWN
                     else expected_schemas.after[revision.revision])
         found = run.snapshot(connection, tracker)
+        if phase == DOWN:
+            undo.mark(revision.revision, connection)
         if found == expected:
             return  # the common case, and far cheaper than a diff
         labels = (("the schema before the upgrade", "the downgraded schema") if phase == DOWN
@@ -190,8 +194,9 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
                                  else _not_repeatable(revision, diff))
 
     try:
+        again = {i: undo.step(rev.revision) for i, (rev, phase) in enumerate(plan) if phase == AGAIN}
         run.project.run_steps(db, [revision for revision, _ in plan],
-                              upgrade=[phase == UP for _, phase in plan], after_step=compare)
+                              upgrade=[phase == UP for _, phase in plan], after_step=compare, replace=again)
     except MigrationError as exc:
         failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
         if exc.declared_one_way and failed_phase != UP:

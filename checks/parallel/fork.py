@@ -12,7 +12,9 @@ lock at the fork would leave that lock held forever in the copy).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
 import gc
 import os
 import pickle
@@ -46,17 +48,20 @@ class Worker:
         # Objects alive now are the parent's: the copy's collector must never finalize them
         # (a connection's finalizer would close the parent's socket).
         gc.freeze()
+        parent = os.getpid()
         try:
             pid = os.fork()
         finally:
             gc.unfreeze()
         if pid == 0:  # the copy
             os.close(read)
-            _serve(fn, write)
+            _serve(fn, write, parent)
         os.close(write)
         self.pid = pid
         self._read = read
         self._outcome: Outcome | None = None
+        # However this process ends (Ctrl-C between stages, an error), the copy ends with it.
+        atexit.register(self.stop)
 
     def wait(self) -> Outcome:
         if self._outcome is None:
@@ -65,6 +70,7 @@ class Worker:
                 data = pipe.read()
             _, status = os.waitpid(self.pid, 0)
             self._outcome = _decode(data, os.waitstatus_to_exitcode(status))
+            atexit.unregister(self.stop)
         return self._outcome
 
     def stop(self) -> None:
@@ -76,15 +82,19 @@ class Worker:
         os.close(self._read)
         os.waitpid(self.pid, 0)
         self._outcome = Outcome(failure="stopped")
+        atexit.unregister(self.stop)
 
 
-def _serve(fn: Callable[[], object], write: int) -> None:
+def _serve(fn: Callable[[], object], write: int, parent: int) -> None:
     code = 0
     try:
         # The parent's Ctrl-C and SIGTERM handling (tearing down servers) is the parent's:
         # the copy ends when the parent tells it to, or dies with a plain SIGTERM.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _die_with_parent()
+        if os.getppid() != parent:
+            os._exit(1)  # the parent died before the copy could ask to die with it
         try:
             answer = (True, fn())
         except BaseException as exc:  # noqa: BLE001 - told to the parent, who decides
@@ -97,6 +107,16 @@ def _serve(fn: Callable[[], object], write: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this copy when the parent dies, even by SIGKILL (no cleanup of its own
+    would run then): a copy left alone would go on migrating on a shared server."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _decode(data: bytes, exit_code: int) -> Outcome:

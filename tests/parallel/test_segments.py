@@ -7,8 +7,10 @@ asserts the findings are the same ones, in the same order: splitting is for spee
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -162,3 +164,28 @@ def test_psycopg_connections_of_the_parent_survive_a_worker(pg_server):
         assert fork.Worker(lambda: "ok").wait().value == "ok"
         assert conn.execute("SELECT 1").fetchone() == (1,)
         assert not conn.closed and isinstance(conn, psycopg.Connection)
+
+
+def test_a_worker_dies_with_its_parent_even_on_sigkill(tmp_path):
+    # A worker left alone would go on migrating on a shared server.
+    script = tmp_path / "parent.py"
+    script.write_text("import time\nfrom checks.parallel.fork import Worker\n"
+                      "worker = Worker(lambda: time.sleep(60))\n"
+                      "print(worker.pid, flush=True)\ntime.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie is dead, waiting for init to reap it

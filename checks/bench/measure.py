@@ -103,21 +103,29 @@ def floor(server: Server, project: GeneratedProject, repeat: int) -> Measurement
     return result
 
 
-def verify(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+def verify(server: Server, project: GeneratedProject, repeat: int, env: dict | None = None,
+           name: str = "verify") -> Measurement:
     """`python -m checks verify` with every stage, against the same server (--url)."""
     import json
 
-    result = Measurement("verify")
+    result = Measurement(name)
     with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
         report = Path(tmp) / "report.json"
         for _ in range(repeat):
             result.runs.append(run_command(
                 [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                  "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
-                 "--report-json", str(report)], "verify on the generated project", into=result))
+                 "--report-json", str(report)], "verify on the generated project", env=env, into=result))
             for stage in json.loads(report.read_text())["stages"]:
                 result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
     return result
+
+
+def verify_one_process(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+    """The same, with the round trip walked whole in one process, as on a one-core runner."""
+    from checks.parallel.segments import SERIAL_ENV
+
+    return verify(server, project, repeat, env={SERIAL_ENV: "1"}, name="verify, one process")
 
 
 CONFTEST = '''\
@@ -216,6 +224,7 @@ class Command:
 COMMANDS = [
     Command("floor", "floor: alembic upgrade head", floor),
     Command("verify", "verify (every stage)", verify),
+    Command("verify_one_process", "verify, round trip in one process", verify_one_process),
     Command("pytest_alembic", "pytest-alembic (4 default tests)", pytest_alembic),
 ]
 

@@ -43,9 +43,11 @@ def test_sizes_are_checked():
 
 
 def test_generated_project_verifies_clean(verify, tmp_path):
+    # 40 revisions: the round trip's lower half is walked by a worker (checks.parallel).
     project = generate(tmp_path / "gen", revisions=40, tables=12)
     result = verify(project.root)
     assert result.code == 0, result.stdout + result.stderr
+    assert "by a worker process beside the build" in result.stdout
     assert result.report["status"] in ("pass", "warn"), result.stdout
     for stage in result.report["stages"]:
         errors = [f for f in stage["findings"] if f["severity"] == "error"]
@@ -59,7 +61,8 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
                      "--url", url, "--backend", "url", "--json", str(out), timeout=600)
     assert result.code == 0, result.stdout + result.stderr
     for label in ("8 revisions, 4 tables", "16 revisions, 4 tables", "floor: alembic upgrade head",
-                  "verify (every stage)", "pytest-alembic", "server start: local warm", "verify / floor",
+                  "verify (every stage)", "verify, round trip in one process",
+                  "pytest-alembic", "server start: local warm", "verify / floor",
                   "verify / pytest-alembic", "linearity: verify/floor at 16 over at 8",
                   "verify peak RSS at 16"):
         assert label in result.stdout
@@ -72,7 +75,7 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         # compose may be absent on a machine without Docker; then it says why.
         assert "median_s" in m or (name == "start_compose" and m["skipped"]), (name, m)
     for size in data["sizes"]:
-        for name in ("floor", "verify", "pytest_alembic", "pull_request"):
+        for name in ("floor", "verify", "verify_one_process", "pytest_alembic", "pull_request"):
             assert size["measurements"][name]["median_s"] > 0
             assert size["measurements"][name]["peak_rss_mb"] > 10  # a Python process at least
         assert set(size["measurements"]["verify"]["parts_median_s"]) >= {"files", "heads", "fresh", "drift",

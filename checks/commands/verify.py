@@ -22,8 +22,6 @@ from checks.stages import FILES_ONLY, STAGES, needs_server
 from checks.verify import run_stages, validate_stage_names
 from harness.select import BACKENDS, NO_SERVER, open_server
 
-HELP = "run the checklist stages"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

@@ -21,14 +21,39 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {mask_passwords(message)}\n")
 
 
+class _Command(_Parser):
+    """A subcommand's parser, which imports its command and adds its options only when that
+    command is the one chosen (or its help asked for): `--help` lists every command without
+    importing any."""
+
+    def __init__(self, *args, command: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.command, self.loaded = command, False
+
+    def _load(self) -> None:
+        if not self.loaded:
+            from checks.commands import load
+
+            load(self.command).add_arguments(self)
+            self.loaded = True
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._load()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._load()
+        return super().format_help()
+
+
 def _parser() -> argparse.ArgumentParser:
-    from checks.commands import COMMANDS
+    from checks.commands import HELP
 
     parser = _Parser(prog="python -m checks",
                                      description="Verify an Alembic project against throwaway PostgreSQL.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, module in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=module.HELP))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Command)
+    for name, text in HELP.items():
+        sub.add_parser(name, help=text, command=name)
     return parser
 
 
@@ -44,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
     signal.signal(signal.SIGTERM, _interrupt)
-    from checks.commands import COMMANDS
+    from checks.commands import load
 
     try:
-        return COMMANDS[args.command].run(args)
+        return load(args.command).run(args)
     except USAGE_ERRORS as exc:
         print(f"error: {mask_passwords(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -10,7 +10,7 @@ from checks.project.project import first_line
 from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
-from checks.stages import DEFAULT_STAGES, STAGES, roundtrip
+from checks.stages import DEFAULT_STAGES, STAGES, check
 from checks.stages.skips import StageSkipped
 
 
@@ -32,7 +32,9 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     # walk its lower revisions in a worker beside the build (the drills need every record).
     run.keep_build_database = "recovery" in selected
     if "roundtrip" in selected and "recovery" not in selected:
-        run.split_planner = roundtrip.start_split
+        from checks.stages.roundtrip import start_split
+
+        run.split_planner = start_split
     for name in selected:
         started = time.monotonic()
         if files_failed:
@@ -67,12 +69,12 @@ def _revision_path(run: Run, revision: str) -> str | None:
 
 def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageResult:
     try:
-        findings = STAGES[name](run)
+        findings = check(name)(run)
     except StageSkipped as skipped:
         if skipped.build_failed and report_build:
             # Nothing else reports the revision that fails: `--stage drift` alone on a
             # history that does not apply must not end "OK".
-            return StageResult(name, Status.ERROR, STAGES["fresh"](run), time.monotonic() - started)
+            return StageResult(name, Status.ERROR, check("fresh")(run), time.monotonic() - started)
         return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
     except USAGE_ERRORS as exc:
         # The project cannot be run as configured, or the server not used as given (a role

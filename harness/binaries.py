@@ -11,6 +11,7 @@ import glob
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,30 +71,42 @@ def candidate_dirs() -> list[tuple[Path, str]]:
     return found + server_wheels.bin_dirs()
 
 
-def installations() -> list[Installation]:
-    """Every distinct usable installation, newest major first."""
+def _probed(dirs) -> Iterator[Installation]:
+    """The usable installations in `dirs`, each real folder once, probed one at a time."""
     seen: set[Path] = set()
-    result: list[Installation] = []
-    for bindir, origin in candidate_dirs():
+    for bindir, origin in dirs:
         real = bindir.resolve()
         if real in seen:
             continue
         seen.add(real)
         inst = _probe(real, origin)
         if inst:
-            result.append(inst)
-    return sorted(result, key=lambda i: i.major, reverse=True)
+            yield inst
+
+
+def installations() -> list[Installation]:
+    """Every distinct usable installation, newest major first."""
+    return sorted(_probed(candidate_dirs()), key=lambda i: i.major, reverse=True)
 
 
 def find_installation(major: int | None = None) -> Installation:
-    """The installation for `major` (or the newest one); a clear error if there is none."""
-    available = installations()
-    if major is None and available:
+    """The installation for `major` (or the newest one); a clear error if there is none.
+
+    Each probe starts `postgres --version`, and every local run asks: folders are probed
+    only until the answer is known, not all of them (a machine may hold half a dozen)."""
+    dirs = candidate_dirs()
+    if major is not None:
+        found = next((inst for inst in _probed(dirs) if inst.major == major), None)
+        if found is not None:
+            return found
+    else:
         # The machine's own PostgreSQL first: server wheels carry no contrib extensions.
-        return min(available, key=lambda i: (i.origin.endswith("wheel"), -i.major))
-    for inst in available:
-        if inst.major == major:
-            return inst
+        for wheels in (False, True):
+            group = [d for d in dirs if d[1].endswith("wheel") == wheels]
+            newest = max(_probed(group), key=lambda i: i.major, default=None)
+            if newest is not None:
+                return newest
+    available = installations()
     have = ", ".join(f"{i.major} ({i.origin})" for i in available) or "none"
     wanted = f"PostgreSQL {major}" if major else "PostgreSQL"
     raise HarnessError(

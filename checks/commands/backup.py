@@ -8,8 +8,6 @@ from pathlib import Path
 from checks.commands.target_args import add_target_arguments, local_target
 from checks.recovery.backup import DEFAULT_FOLDER, backup
 
-HELP = "dump a local database (custom format) into a timestamped file, revision recorded beside it"
-
 
 def add_arguments(parser) -> None:
     add_target_arguments(parser)

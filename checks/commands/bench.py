@@ -12,9 +12,6 @@ from checks.bench.report import SizeResult, main_size, print_table, targets, wri
 from checks.errors import ConfigError
 from harness.select import BACKENDS, open_server
 
-HELP = "time verify against a bare `alembic upgrade head` and pytest-alembic"
-
-
 DEFAULT_SIZES = (50, 200, 500)
 # The pull-request run (checks/bench/pr_mode.py: one new revision on a warm cache) joins the
 # measured commands here, as pr_mode stands on measure.

@@ -9,8 +9,6 @@ from checks.commands.target_args import add_target_arguments
 from checks.recovery import revisions
 from checks.recovery.target import Target
 
-HELP = "the revision a database is at, and whether that is the head"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

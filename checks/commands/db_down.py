@@ -6,8 +6,6 @@ import sys
 
 from harness import dev_server
 
-HELP = "stop the persistent dev server (its volume, and every database in it, is kept)"
-
 
 def add_arguments(parser) -> None:
     pass

@@ -6,8 +6,6 @@ import sys
 
 from harness import dev_server
 
-HELP = "start a persistent local PostgreSQL for development (compose.dev.yml, data in a named volume)"
-
 
 def add_arguments(parser) -> None:
     pass

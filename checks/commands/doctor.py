@@ -20,8 +20,6 @@ from checks.doctor.target import choose_target, connect
 from checks.report.json_report import Outcome, build_report, forget_report, write_report
 from harness.select import BACKENDS, open_server
 
-HELP = "diagnose a real database, read-only: its revision, hand-made objects, drift from the models"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

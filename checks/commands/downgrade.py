@@ -8,8 +8,6 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.commands.target_args import add_target_arguments, ask, guard, take_backup
 from checks.recovery import revisions
 
-HELP = "downgrade a local database to REV (backs it up and asks first)"
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("revision", help="where to go: a revision id, or base")

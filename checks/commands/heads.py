@@ -8,8 +8,6 @@ from checks.commands.history import describe
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.recovery import revisions
 
-HELP = "the project's head revision(s); more than one means an unmerged branch"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

@@ -7,8 +7,6 @@ import sys
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.recovery import revisions
 
-HELP = "list the project's revisions, newest first"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

@@ -12,8 +12,6 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.lockfile import entry_for, lock_path, read_lock, write_lock
 
-HELP = "lock the revision files: the files stage then fails if a locked one changes"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

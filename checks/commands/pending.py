@@ -10,8 +10,6 @@ from checks.commands.target_args import add_target_arguments
 from checks.recovery import revisions
 from checks.recovery.target import Target
 
-HELP = "the revisions an upgrade to head would apply to a database, in order"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

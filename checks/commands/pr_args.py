@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checks.errors import ConfigError
-from checks.project.project import Project
-from checks.pullrequest.cache import DEFAULT_FOLDER, BaseCache
-from checks.pullrequest.gitdiff import git_base
-from checks.pullrequest.scope import Scope, since
+from checks.pullrequest import DEFAULT_FOLDER
+
+if TYPE_CHECKING:
+    from checks.project.project import Project
+    from checks.pullrequest.scope import Scope
 
 
 def add_pull_request_arguments(parser) -> None:
@@ -29,6 +31,11 @@ def open_scope(args, project: Project, stages: list[str]) -> Scope | None:
             raise ConfigError("--cache holds the base of a pull-request run; add --since REV or "
                               "--git-base REF (a full run walks every revision and needs no cache)")
         return None
+    # A full run, the usual one, imports none of the pull-request machinery.
+    from checks.pullrequest.cache import BaseCache
+    from checks.pullrequest.gitdiff import git_base
+    from checks.pullrequest.scope import since
+
     if "recovery" in stages:
         raise ConfigError("the recovery drills replay the whole history; run them without "
                           "--since/--git-base")

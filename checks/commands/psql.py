@@ -9,8 +9,6 @@ from checks.commands.target_args import add_target_arguments, local_target
 from checks.recovery.backup import connection_args, tool_environment
 from harness.client_tools import client_tool
 
-HELP = "open psql on a local database (the password never appears on the command line)"
-
 
 def add_arguments(parser) -> None:
     add_target_arguments(parser)

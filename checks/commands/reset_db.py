@@ -15,8 +15,6 @@ from checks.project.project import Database
 from checks.recovery.database import recreate
 from checks.recovery.safety import clear_sessions
 
-HELP = "back up, drop and rebuild a local database from the migrations (asks first)"
-
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)

@@ -14,8 +14,6 @@ from checks.errors import ConfigError
 from checks.recovery.backup import Backup, BackupError, check_readable, restore
 from checks.recovery.safety import clear_sessions
 
-HELP = "replace a local database with a backup file (backs the database up first)"
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", help="a .dump file written by `backup`")

@@ -12,8 +12,6 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.commands.target_args import add_target_arguments, ask, guard, take_backup
 from checks.recovery import revisions
 
-HELP = "record REV in a local database's version table without running migrations (backs up first)"
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("revision", help="the revision the schema really is at (or heads, base)")

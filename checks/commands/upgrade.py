@@ -8,8 +8,6 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.commands.target_args import add_target_arguments, local_target
 from checks.recovery import revisions
 
-HELP = "upgrade a local database to REV (default: heads) through the project's env.py"
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("revision", nargs="?", default="heads", help="where to go (default: heads)")

@@ -12,17 +12,12 @@ from checks.progress import Progress
 from checks.project.limits import Limits
 from checks.report.console import print_scope, print_stage
 from checks.report.github import in_actions, report_github
-from checks.report.graph import read_graph
-from checks.report.html import write_html
 from checks.report.json_report import Outcome, build_report, forget_report, write_report
-from checks.report.junit import write_junit
 from checks.result import Status
 from checks.run import Run
 from checks.stages import FILES_ONLY, STAGES, needs_server
 from checks.verify import run_stages, validate_stage_names
 from harness.select import BACKENDS, NO_SERVER, open_server
-
-HELP = "run the checklist stages"
 
 
 def add_arguments(parser) -> None:
@@ -77,11 +72,15 @@ def _write_reports(paths: dict[str, Path], outcome: Outcome) -> None:
             outcome.project, outcome.backend, outcome.version, outcome.results, outcome.server,
             error=outcome.error, scope=outcome.scope.to_json() if outcome.scope else None)))
     if "JUnit" in paths:
+        from checks.report.junit import write_junit
+
         # A pull-request run judged only the new revisions: the base gets no passing cases.
         judged = [n.id for n in outcome.graph if outcome.scope is None or n.id not in outcome.scope.base]
         writers.append(lambda: write_junit(paths["JUnit"], outcome.results, judged, outcome.error,
                                            outcome.project))
     if "HTML" in paths:
+        from checks.report.html import write_html
+
         writers.append(lambda: write_html(paths["HTML"], outcome.results, outcome.graph, outcome.project,
                                           outcome.server, outcome.error))
     if in_actions():
@@ -112,7 +111,10 @@ def _verify(args, outcome: Outcome) -> int:
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
-    outcome.graph = read_graph(project)
+    if args.report_junit or args.report_html:  # the only reports that draw the revision graph
+        from checks.report.graph import read_graph
+
+        outcome.graph = read_graph(project)
     scope = open_scope(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr

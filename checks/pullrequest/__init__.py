@@ -4,3 +4,6 @@
 `gitdiff`); `base` brings a database to the base in one pass, or restores it from
 `cache`, a folder of pg_dump files keyed by what the base is made of.
 """
+
+# Named in `verify --help`, which should not import the cache's dump and restore machinery.
+DEFAULT_FOLDER = ".alembic-verify/cache"

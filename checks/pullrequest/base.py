@@ -8,7 +8,6 @@ with no snapshot at all, and the walk of the new revisions starts from one snaps
 from __future__ import annotations
 
 from checks.errors import MigrationError
-from checks.pullrequest.cache import cache_key
 from checks.pullrequest.scope import Scope, Trust
 
 
@@ -21,6 +20,9 @@ def apply_base(run, build, db) -> None:
     trust = scope.trust = Trust(len(base), len(build.order))
     cache = scope.cache if base else None
     if cache is not None:
+        # Only a run with a cache imports its pg_dump and pg_restore machinery.
+        from checks.pullrequest.cache import cache_key
+
         trust.key = cache_key(run.project, base, run.server.major)
         if cache.restore(trust.key, run.server, db.name, trust):
             trust.trusted = len(base)

@@ -33,7 +33,6 @@ from harness.client_tools import client_tool
 from harness.errors import HarnessError
 from harness.server import Server
 
-DEFAULT_FOLDER = ".alembic-verify/cache"
 KEEP = 4  # entries; a CI cache holds the base of a few target branches
 FORMAT = 1  # bump when what a dump holds changes
 # Extensions are created by the run itself, from the settings, before the restore.

@@ -94,6 +94,10 @@ class Run:
         # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
         # beside the build (checks.parallel.segments); (run, build) -> Split or None.
         self.split_planner = None
+        # Stages the round trip's worker runs once its segment is done (they need no database),
+        # and what they found there: name -> (findings, summary, seconds).
+        self.run_ahead: tuple[str, ...] = ()
+        self.ran_ahead: dict[str, tuple[list, str | None, float]] = {}
         # Whether a stage after the round trip clones the migrated database (the drills);
         # if not, the round trip walks the database itself instead of a copy.
         self.keep_build_database = True

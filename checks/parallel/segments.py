@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,14 @@ class Split:
     worker: Worker | None = None
     database: str | None = None  # the worker's database, dropped by whoever ends last
     walked_here: bool = False  # the worker stopped, and its revisions were walked in this process
+    ran_ahead: tuple[str, ...] = ()  # the stages the worker also ran
 
     def summary(self, walked: list[Script]) -> str:
         lower = f"{walked[self.start].revision}..{walked[self.stop - 1].revision}"
         how = ("walked again here after the worker process stopped (its error is in the project "
                "output log)" if self.walked_here else "by a worker process beside the build")
+        if self.ran_ahead:
+            how += f", which also ran {', '.join(self.ran_ahead)}"
         return (f"{len(walked) - self.start} revision(s) round-tripped; the lower {self.stop - self.start} "
                 f"({lower}) {how}")
 
@@ -86,9 +90,10 @@ def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
     run.server.adopt(split.database)  # dropped on exit even if the worker is killed
     run.project.env.output.share()
 
-    def work() -> tuple[list[Finding], list[Finding]]:
+    def work() -> tuple[tuple[list[Finding], list[Finding]], dict]:
         run.progress.enabled = False  # the console is the build's; the worker reports at the end
-        return job(run, walked, split.start, split.stop, _own_database(run, split.database))
+        found = job(run, walked, split.start, split.stop, _own_database(run, split.database))
+        return found, _ahead(run)
 
     split.worker = Worker(work)
 
@@ -98,12 +103,31 @@ def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[l
     outcome = split.worker.wait() if split.worker is not None else None
     split.end(run)
     if outcome is not None and outcome.failure is None:
-        return outcome.value
+        found, ahead = outcome.value
+        run.ran_ahead.update(ahead)
+        split.ran_ahead = tuple(ahead)
+        return found
     split.walked_here = True
     if outcome is not None:
         run.project.env.output.write(f"\nalembic-verify: the round trip's worker stopped, so its "
                                      f"revisions are walked again in the main process:\n{outcome.failure}")
     return job(run, walked, split.start, split.stop, _work_database(run))
+
+
+def _ahead(run) -> dict[str, tuple[list[Finding], str | None, float]]:
+    """The stages in `run.run_ahead` (those that need no database: lint), run here once the
+    segment is walked, while the build's process is still busy: (findings, summary, seconds)."""
+    from checks.stages import check
+
+    done = {}
+    for name in run.run_ahead:
+        started = time.monotonic()
+        try:
+            findings = check(name)(run)
+        except Exception:  # noqa: BLE001 - the stage runs again in its turn and reports it there
+            continue
+        done[name] = (findings, run.summaries.get(name), time.monotonic() - started)
+    return done
 
 
 def _own_database(run, name: str) -> Callable[[], contextlib.AbstractContextManager]:

@@ -189,3 +189,20 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie is dead, waiting for init to reap it
+
+
+def test_the_worker_runs_lint_ahead_and_finds_what_the_main_process_finds(verify, tmp_path):
+    revisions = history()
+    revisions[4] = Rev("0005", "0004", 'op.add_column("items", sa.Column("size", sa.Integer))',
+                       'op.drop_column("items", "size")')  # a DROP COLUMN in a downgrade: no finding
+    revisions[5] = Rev("0006", "0005", 'op.add_column("items", sa.Column("token", sa.Text))\n'
+                       'op.execute("UPDATE items SET token = name")', 'op.drop_column("items", "token")')
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    split = verify(project, "--stage", "roundtrip", "--stage", "lint", env=SPLIT)
+    whole = verify(project, "--stage", "roundtrip", "--stage", "lint", env=WHOLE)
+
+    found = [(f["code"], f["revision"]) for f in split.findings("lint")]
+    assert found == [(f["code"], f["revision"]) for f in whole.findings("lint")]
+    assert ("schema-and-data", "0006") in found, found
+    assert "which also ran lint" in split.stdout, split.stdout
+    assert split.stage("lint")["status"] == whole.stage("lint")["status"] == "warn"

@@ -122,12 +122,16 @@ class IncrementalSnapshots:
 
     def take(self, conn) -> Snapshot:
         since = {"since": self.since}
-        log, placed = fetch_all(conn, [(tracking.LOG_SINCE, since), (_PLACE, since)])
+        # Read-only, so both get the catalog reads' settings: _PLACE costs more to plan than to run.
+        log, placed = fetch_all(conn, [(tracking.LOG_SINCE, since), (_PLACE, since)], read_only=True,
+                                prepare=True)
         if log:
             self.since = log[-1][0]
         touched = self._touched(conn, log, placed) if self.catalog is not None else _Touched(full=True)
         if touched.full:
             self.catalog = Catalog()
+            # Not prepared: read once per database, and every statement the session holds
+            # makes the look for missing ones (`prepared.ensure`) slower.
             self.catalog.read(conn, self.version_table, everything=True)
             self.full_reads += 1
         elif touched.relations or touched.types or touched.functions or touched.schemas:
@@ -135,7 +139,7 @@ class IncrementalSnapshots:
                               types=touched.types, functions=touched.functions,
                               sequences=touched.sequences | touched.dropped,
                               triggers=touched.triggers | touched.dropped,
-                              policies=touched.policies | touched.dropped)
+                              policies=touched.policies | touched.dropped, prepare=True)
             self.partial_reads += 1
         snap = self.catalog.snapshot()
         if self.check:

@@ -48,7 +48,7 @@ def test_statements_deallocated_behind_its_back_are_prepared_again(migrating):
     taker.take(migrating)
     migrating.execute("CREATE TABLE a (id int)")
     taker.take(migrating)
-    migrating.execute("DEALLOCATE ALL")  # what psycopg sends after a DROP or ALTER it sees
+    migrating.execute("DEALLOCATE ALL")  # what psycopg sends on a DROP, ALTER or ROLLBACK new to it
     migrating.execute("ALTER TABLE a ADD COLUMN name text")
     assert "name" in taker.take(migrating).tables["a"].columns
     assert _statement(migrating, queries.COLUMNS) is not None

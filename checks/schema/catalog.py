@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from checks.schema import queries
+from checks.schema import prepared, queries
 from checks.schema.snapshot import (
     Column,
     Constraint,
@@ -66,11 +66,13 @@ class Catalog:
     def read(self, conn, version_table: str, *, everything: bool = False, schemas: bool = False,
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
-             triggers: set[int] = frozenset(), policies: set[int] = frozenset()) -> None:
+             triggers: set[int] = frozenset(), policies: set[int] = frozenset(),
+             prepare: bool = False) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped.
 
         Tables' triggers and policies, and sequences, are read for the oids named in their
         own sets: most steps touch none of them, and a query not sent costs nothing.
+        `prepare` as for `fetch_all`.
         """
         only = {"relations": relations, "types": types, "functions": functions, "sequences": sequences,
                 "triggers": triggers, "policies": policies}
@@ -85,10 +87,10 @@ class Catalog:
         if everything or schemas:
             wanted += [(queries.SCHEMAS, None), (queries.EXTENSIONS, None)]
         statements = [(_full(query), {"version_table": version_table}) if only is None else
-                      (_restricted(query, only), {"version_table": version_table})
+                      (query, {"version_table": version_table, "only": oid_array(only)})
                       for query, only in wanted if only is None or only]
         fetched = dict(zip([query for query, only in wanted if only is None or only],
-                           fetch_all(conn, statements, read_only=True), strict=True))
+                           fetch_all(conn, statements, read_only=True, prepare=prepare), strict=True))
 
         def rows(query: str) -> list[tuple]:
             return fetched.get(query, [])
@@ -198,48 +200,63 @@ def oid_array(oids) -> str:
     return "{" + ",".join(str(oid) for oid in sorted(oids)) + "}"
 
 
-def _restricted(query: str, oids) -> str:
-    # Written into the text, not bound: drivers disagree on how a Python value becomes an
-    # oid[] (asyncpg wants a list, psycopg 2 sends one as an integer array), and these are
-    # integers the catalog itself gave us.
-    return query.replace("%(only)s", f"'{oid_array(oids)}'")
-
-
-def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False) -> list[list[tuple]]:
+def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
+              prepare: bool = False) -> list[list[tuple]]:
     """Every statement's rows, sent in one round trip where the connection can pipeline.
 
     `read_only` runs them with search_path pinned (the catalog functions qualify names
-    not on it) inside a transaction or savepoint that is rolled back, so nothing is written.
+    not on it) and the settings below, which are put back afterwards; nothing is written.
     A step's snapshot is mostly waiting for the server, so round trips are what count.
+    `prepare`, where the connection pipelines, runs them as statements prepared on it
+    (`checks.schema.prepared`): for a caller that sends them again and again on the suite's
+    own databases; a one-off read of someone's database leaves its session as it found it.
     """
     pipelined = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
     in_transaction = pipelined and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
     if not pipelined or (read_only and not (in_transaction or conn.autocommit)):
         with conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
             if read_only:
-                conn.execute(_PIN_SEARCH_PATH)
+                conn.execute(_PIN)
             return [conn.execute(query, params).fetchall() for query, params in statements]
     # Plain statements rather than conn.transaction(), whose every step waits for the server.
-    begin, end = (["SAVEPOINT alembic_verify_read"], ["ROLLBACK TO SAVEPOINT alembic_verify_read",
-                                                      "RELEASE SAVEPOINT alembic_verify_read"]) \
-        if in_transaction else (["BEGIN"], ["ROLLBACK"])
+    # Nothing here is a ROLLBACK, after which psycopg may deallocate every prepared statement:
+    # inside the caller's transaction the settings are saved and put back by hand,
+    # outside one a read-only transaction ends them.
+    begin, end = ([_SAVE], [_RESTORE]) if in_transaction else (["BEGIN READ ONLY"], ["COMMIT"])
+    begin, end = ([*begin, _PIN], end) if read_only else ([], [])
+    if prepare:
+        # After the settings: a statement is planned for the search_path it was prepared under.
+        begin.append(prepared.ensure([query for query, _ in statements]))
+        statements = [(prepared.execute(conn, query, params), None) for query, params in statements]
+    # prepare=False throughout: were psycopg to prepare any of these, its next DEALLOCATE ALL
+    # (on a DROP or ALTER the migration sends) would take this module's statements with it.
     with conn.pipeline():
-        if read_only:
-            for statement in [*begin, _PIN_SEARCH_PATH]:
-                conn.execute(statement)
-        cursors = [conn.execute(query, params) for query, params in statements]
-        if read_only:
-            for statement in end:
-                conn.execute(statement)
+        for statement in begin:
+            conn.execute(statement, prepare=False)
+        cursors = [conn.execute(query, params, prepare=False) for query, params in statements]
+        for statement in end:
+            conn.execute(statement, prepare=False)
     return [cursor.fetchall() for cursor in cursors]
 
 
 # Names not on search_path come back qualified, so pin it. The catalog queries join many
 # catalogs; planning them costs more than running them on a few objects, and the order
-# they are written in is a good one, so the planner is told to keep it.
-_PIN_SEARCH_PATH = ("SELECT set_config('search_path', 'public', true), "
-                    "set_config('join_collapse_limit', '1', true), "
-                    "set_config('from_collapse_limit', '1', true)")
+# they are written in is a good one, so the planner is told to keep it. A generic plan
+# is made once per prepared statement and serves any set of oids (PostgreSQL remakes it
+# by itself when a catalog it reads changes shape); not knowing how many oids it will
+# get, it would rather scan all of pg_class than look a few up, unless told that pages
+# of the catalogs, which are in memory, cost little to reach out of order.
+_SETTINGS = {"search_path": "public", "join_collapse_limit": "1", "from_collapse_limit": "1",
+             "plan_cache_mode": "force_generic_plan", "random_page_cost": "1.1"}
+
+
+def _set_all(values: dict[str, str]) -> str:
+    return "SELECT " + ", ".join(f"set_config('{name}', {value}, true)" for name, value in values.items())
+
+
+_PIN = _set_all({name: f"'{value}'" for name, value in _SETTINGS.items()})
+_SAVE = _set_all({f"alembic_verify.{name}": f"current_setting('{name}')" for name in _SETTINGS})
+_RESTORE = _set_all({name: f"current_setting('alembic_verify.{name}')" for name in _SETTINGS})
 
 
 @functools.cache

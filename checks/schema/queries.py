@@ -3,9 +3,11 @@
 Every query takes the parameter `version_table` (Alembic's bookkeeping table, never
 part of the schema under test) and returns rows ordered so snapshots are deterministic.
 All but SCHEMAS and EXTENSIONS start each row with the oid of what it describes (the
-relation, type or function) and take `only`, an oid[] literal ('{16384,16390}'), to read
-just those objects, which is how an incremental snapshot re-reads what a migration step
-touched; `everything(query)` is the same query for every object.
+relation, type or function) and take `only`, the text of an oid[] ('{16384,16390}'), to
+read just those objects, which is how an incremental snapshot re-reads what a migration
+step touched; `everything(query)` is the same query for every object. `only` is bound as
+text and cast in SQL: every driver sends a string the same way, and one statement text
+serves every set of oids, so the server can keep its plan.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def _user_schema(alias: str) -> str:
 
 
 def _only(oid: str) -> str:
-    return f"{oid} = ANY(CAST(%(only)s AS oid[]))"
+    return f"{oid} = ANY(CAST(CAST(%(only)s AS text) AS oid[]))"
 
 
 def everything(query: str) -> str:
@@ -131,9 +133,9 @@ INDEXES = f"""
 SELECT c.oid, n.nspname, c.relname, i.indexrelid, ic.relname, quote_ident(ic.relname),
        pg_get_indexdef(i.indexrelid),
        {_column_names("i.indrelid", "i.indkey::int2[]")}
-FROM pg_index i
+FROM {_RELATION_FROM}
+JOIN pg_index i ON i.indrelid = c.oid
 JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN {_RELATION_FROM} ON c.oid = i.indrelid
 WHERE {_USER_RELATION}
   AND NOT EXISTS (SELECT FROM pg_constraint con
                   WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid

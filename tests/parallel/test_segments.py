@@ -6,6 +6,7 @@ asserts the findings are the same ones, in the same order: splitting is for spee
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -124,7 +125,9 @@ def test_a_project_module_already_imported_keeps_the_walk_whole(tmp_path, monkey
     # Settings an app reads at import would name the build's database in the worker.
     project = build_project(tmp_path / "p", history(), models=MODELS)
     monkeypatch.syspath_prepend(str(project))
-    import app.models  # noqa: F401 - the import is the point
+    for name in [n for n in list(sys.modules) if n == "app" or n.startswith("app.")]:
+        monkeypatch.delitem(sys.modules, name)  # another test's project, imported earlier
+    importlib.import_module("app.models")
 
     class Env:
         paths: list[str] = []

@@ -57,13 +57,16 @@ class Undo:
         if marked is None or marked[0] != revision:
             return False
         connection = op.get_bind()
-        if connection.exec_driver_sql("SELECT txid_current()").scalar() != marked[1]:
+        xid, rows = connection.exec_driver_sql(
+            f"SELECT txid_current(), (SELECT array_agg(version_num::text) FROM {self._table})").one()
+        if xid != marked[1]:
             return False  # committed since: the savepoint went with the transaction
-        rows = [row[0] for row in connection.exec_driver_sql(f"SELECT version_num FROM {self._table}")]
         connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}")
         connection.exec_driver_sql(f"DELETE FROM {self._table}")
-        for row in rows:
-            connection.execute(text(f"INSERT INTO {self._table} (version_num) VALUES (:row)"), {"row": row})
+        if rows:
+            values = ", ".join(f"(:row{i})" for i in range(len(rows)))
+            connection.execute(text(f"INSERT INTO {self._table} (version_num) VALUES {values}"),
+                               {f"row{i}": row for i, row in enumerate(rows)})
         if self.tracker is not None:
             self.tracker.catalog = marked[2]
         self.rewound += 1

@@ -33,7 +33,8 @@ COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-bi
 # What depends on SQLAlchemy and Alembic: stages, env.py shapes, drivers, lint, the catalog.
 COMPAT_TESTS = ["tests/stages", "tests/lint", "tests/schema", "tests/test_env_variants.py",
                 "tests/test_drivers.py", "tests/test_real_world_projects.py", "tests/test_bad_input.py",
-                "tests/test_reset_db.py", "tests/test_doctor.py", "tests/recovery", "tests/report"]
+                "tests/test_reset_db.py", "tests/test_doctor.py", "tests/recovery", "tests/report",
+                "tests/parallel"]
 
 
 def _local_majors() -> set[str]:

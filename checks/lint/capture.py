@@ -7,14 +7,23 @@ text offline mode wrote for them. A revision that cannot run offline (it reads f
 `op.get_bind()`, say) is reported with its error, and the rest of the history still runs.
 If env.py itself has no working offline mode, revisions run in a bare offline context
 instead, so the rules still see them.
+
+The downgrades are read in the same run of env.py: right after a revision's upgrade(),
+its downgrade() runs in the same offline context with its SQL written aside, so the
+upgrade's SQL (one session, whose transaction state lint follows) is the same as
+`alembic upgrade --sql` writes. Only a downgrade's operations and error are kept: that is
+all the rules read of it. A second run of env.py over a downgrade path would cost the
+env.py run and Alembic's head bookkeeping, which walks the ancestors on every downgrade
+step (quadratic in the history's length).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,19 +58,26 @@ class RevisionCapture:
     offsets: list[int] = field(default_factory=list)
     sites: list[tuple] = field(default_factory=list)
     error: str | None = None  # why the revision could not run offline
+    reported: bool = True  # lint reports on it; else only its SQL is kept (`sites` stays empty)
 
 
 @dataclass
 class Capture:
-    """The whole history, one direction, as offline mode sees it."""
+    """The whole history upgraded, as offline mode sees it, and the downgrades asked for."""
 
     revisions: list[RevisionCapture]
+    downgrades: dict[str, RevisionCapture] = field(default_factory=dict)  # revision -> its downgrade()
     preamble: str = ""  # SQL env.py emitted before the first revision's first operation
     env_error: str | None = None  # env.py has no working offline mode; a bare context was used
     version_table: str = "alembic_version"
 
     def by_id(self) -> dict[str, RevisionCapture]:
         return {c.script.revision: c for c in self.revisions}
+
+    def downgrade(self, script: Script) -> RevisionCapture:
+        """A fresh record of the revision's downgrade() (a rerun replaces an earlier one)."""
+        self.downgrades[script.revision] = RevisionCapture(script)
+        return self.downgrades[script.revision]
 
 
 class _Recorder:
@@ -73,13 +89,15 @@ class _Recorder:
         self.offsets: list[int] = []
         self.sites: list[tuple] = []
         self.first_op_at: int | None = None
+        self.keep_sites = True  # call sites only serve findings, so only a reported revision's
 
     def record(self, operation: MigrateOperation) -> None:
         if self.first_op_at is None:
             self.first_op_at = self.buffer.tell()
         self.current.append(operation)
         self.offsets.append(self.buffer.tell())
-        self.sites.append(call_sites())
+        if self.keep_sites:
+            self.sites.append(call_sites())
 
     def take(self, item: RevisionCapture, start: int = 0) -> None:
         """Hand the operations recorded since the last take to `item`, whose SQL starts
@@ -89,25 +107,42 @@ class _Recorder:
         item.sites, self.sites = self.sites, []
 
 
+class _Recording:
+    """Where invoked operations go: the run's recorder, or one set aside for a downgrade."""
+
+    def __init__(self, recorder: _Recorder) -> None:
+        self.recorder = recorder
+
+    @contextlib.contextmanager
+    def aside(self, recorder: _Recorder) -> Iterator[None]:
+        saved, self.recorder = self.recorder, recorder
+        try:
+            yield
+        finally:
+            self.recorder = saved
+
+
 @contextlib.contextmanager
-def _recording(recorder: _Recorder) -> Iterator[None]:
+def _recording(recorder: _Recorder) -> Iterator[_Recording]:
     original = _OperationsBase.invoke
+    recording = _Recording(recorder)
 
     def invoke(self, operation):
-        recorder.record(operation)
+        recording.recorder.record(operation)
         return original(self, operation)
 
     _OperationsBase.invoke = invoke
     try:
-        yield
+        yield recording
     finally:
         _OperationsBase.invoke = original
 
 
-def capture(project: Project, revisions: list[Script], upgrade: bool = True,
-            endpoint: Endpoint | None = None) -> Capture:
-    """Run these revisions (already in the order to run them) offline, one env.py run per
-    stretch of revisions that run cleanly.
+def capture(project: Project, revisions: list[Script], endpoint: Endpoint | None = None,
+            reported: Collection[str] | None = None) -> Capture:
+    """Upgrade these revisions (in history order) offline, one env.py run per stretch of
+    revisions that run cleanly; the `reported` ones (all by default) also downgrade, and
+    keep the call sites of their operations.
 
     env.py is handed a PostgreSQL URL, as online runs are: the server under test's
     (`endpoint`) or a placeholder, never alembic.ini's (often SQLite, or `driver://...`),
@@ -117,16 +152,19 @@ def capture(project: Project, revisions: list[Script], upgrade: bool = True,
     """
     served = dataclasses.replace(endpoint, password="") if endpoint else OFFLINE_ENDPOINT
     database = Database(served, OFFLINE_DATABASE)
-    result = Capture([RevisionCapture(r) for r in revisions])
+    result = Capture([RevisionCapture(r, reported=reported is None or r.revision in reported)
+                      for r in revisions])
     pending = list(result.revisions)
     first = True
     while pending:
-        done, failure, started = _run_env(project, database, pending, upgrade, result if first else None)
+        done, failure, started = _run_env(project, database, pending, result, first)
         if failure is not None and not started and first:
             # env.py failed before the first revision: it cannot run offline.
             result.env_error = failure
             for item in pending:
-                _run_bare(item, upgrade, project.limits)
+                _run_bare(item, True, project.limits)
+                if item.reported:
+                    _run_bare(result.downgrade(item.script), False, project.limits)
             break
         first = False
         pending = pending[done:]
@@ -138,15 +176,17 @@ def capture(project: Project, revisions: list[Script], upgrade: bool = True,
     return result
 
 
-def _run_env(project: Project, database: Database, items: list[RevisionCapture], upgrade: bool,
-             result: Capture | None) -> tuple[int, str | None, bool]:
+def _run_env(project: Project, database: Database, items: list[RevisionCapture], result: Capture,
+             first: bool) -> tuple[int, str | None, bool]:
     """Returns how many revisions completed, why one failed (if one did), and whether
     env.py got as far as the revisions."""
     buffer = io.StringIO()
     recorder = _Recorder(buffer)
+    recorder.keep_sites = items[0].reported
     state = StepState()
     options = Captured()  # offline configure options must not replace the online ones drift uses
     mark = 0
+    contexts = []
 
     def record(revision, _context):
         nonlocal mark
@@ -154,14 +194,26 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
         recorder.take(item, mark)
         item.sql = buffer.getvalue()[mark:]
         mark = buffer.tell()
+        if state.done < len(items):
+            recorder.keep_sites = items[state.done].reported
+
+    def then_downgrade(script: Script):
+        def wrap(upgrade):
+            @functools.wraps(upgrade)  # Alembic names the step after it: "-- Running upgrade ..."
+            def run(**kw):
+                upgrade(**kw)
+                _downgrade_aside(contexts[0], recording, result.downgrade(script), kw)
+            return run
+        return wrap
 
     cfg = project.config(database)
     cfg.output_buffer = buffer
+    replace = {index: then_downgrade(item.script) for index, item in enumerate(items) if item.reported}
     try:
-        with project.env.active(database.endpoint, database.name), _recording(recorder):
-            project.drive_steps(cfg, [item.script for item in items], upgrade, state, record,
-                                captured=options, as_sql=True,
-                                starting_rev=_starting_rev(items[0].script, upgrade))
+        with project.env.active(database.endpoint, database.name), _recording(recorder) as recording:
+            project.drive_steps(cfg, [item.script for item in items], True, state, record,
+                                on_start=contexts.append, captured=options, replace=replace, as_sql=True,
+                                starting_rev=_starting_rev(items[0].script))
     except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -173,7 +225,7 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
         where = "" if state.started else " (env.py, before any revision ran)"
         return state.done, f"{type(exc).__name__}: {first_line(exc)}{where}", state.started
     finally:
-        if result is not None:
+        if first:
             result.version_table = options.version_table
             if recorder.first_op_at is not None:
                 result.preamble = buffer.getvalue()[:recorder.first_op_at]
@@ -185,12 +237,29 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
     return state.done, None, state.started
 
 
-def _starting_rev(first: Script, upgrade: bool) -> str | None:
+def _starting_rev(first: Script) -> str | None:
     # Offline mode keeps the version table's heads in memory, starting from this.
-    if not upgrade:
-        return first.revision
     parents = first._all_down_revisions
     return ",".join(parents) if parents else None
+
+
+def _downgrade_aside(context: MigrationContext, recording: _Recording, item: RevisionCapture,
+                     run_args: dict) -> None:
+    """The revision's downgrade(), in the context its upgrade() just ran in, its SQL
+    written aside. A failure is the downgrade's (as it is when a downgrade run stops
+    there); a BaseException (a time limit, an interrupt) ends the step as any would."""
+    impl = context.impl
+    output, impl.output_buffer = impl.output_buffer, io.StringIO()
+    recorder = _Recorder(impl.output_buffer)
+    recorder.keep_sites = False
+    try:
+        with recording.aside(recorder):
+            item.script.module.downgrade(**run_args)
+    except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
+        item.error = f"{type(exc).__name__}: {first_line(exc)}"
+    finally:
+        impl.output_buffer = output
+        recorder.take(item)
 
 
 def _run_bare(item: RevisionCapture, upgrade: bool, limits: Limits | None) -> None:

@@ -22,12 +22,13 @@ from harness.server import Endpoint
 _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | None = None
-              ) -> tuple[list[Hit], Capture]:
-    """Every rule hit over the history, in history order, before settings apply."""
+def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | None = None,
+              only: Collection[str] | None = None) -> tuple[list[Hit], Capture]:
+    """Every rule hit over the history, in history order, before settings apply; with
+    `only`, the hits of those revisions (and env.py's). The others are still run and their
+    SQL read, as far as the transaction state they leave matters."""
     order = project.upgrade_order()
-    up = capture(project, order, upgrade=True, endpoint=endpoint)
-    down = capture(project, list(reversed(order)), upgrade=False, endpoint=endpoint).by_id()
+    up = capture(project, order, endpoint=endpoint, reported=only)
     hits: list[Hit] = []
     if up.env_error:
         hits.append(Hit("offline-unsupported", None, "env.py", up.env_error))
@@ -36,6 +37,9 @@ def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | Non
     reader.in_transaction = bool(up.env_error)
     for item in up.revisions:
         revision = item.script.revision
+        if not item.reported:
+            reader.follow(item.sql)
+            continue
         if item.error:
             hits.append(Hit("offline-unsupported", revision, Path(item.script.path).name, item.error))
         before = len(reader.hits)
@@ -45,7 +49,7 @@ def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | Non
             hits.append(Hit("sql-unparsable", revision, Path(item.script.path).name, str(exc)))
         hits += reader.hits[before:]
         hits += schema_and_data(item)
-        hits += empty_downgrade(item, down.get(revision))
+        hits += empty_downgrade(item, up.downgrades.get(revision))
         hits += vague_message(item.script)
         hits += squawk_hits(revision, item.sql, settings.squawk)
     return _unique(hits), up
@@ -55,11 +59,9 @@ def lint_project(project: Project, settings: LintSettings, strict: bool = False,
                  endpoint: Endpoint | None = None, only: Collection[str] | None = None) -> list[Finding]:
     """strict (or lint.strict in the settings) turns warnings into errors; `endpoint` is
     the server under test, whose URL env.py sees in offline mode; `only` limits the report
-    to these revisions (the whole history is still read: its SQL is one session)."""
+    to these revisions (the whole history is still run: its SQL is one session)."""
     strict = strict or settings.strict
-    hits, up = rule_hits(project, settings, endpoint)
-    if only is not None:
-        hits = [hit for hit in hits if hit.revision is None or hit.revision in only]
+    hits, up = rule_hits(project, settings, endpoint, only)
     scripts = {c.script.revision: c.script for c in up.revisions
                if only is None or c.script.revision in only}
     captured = up.by_id()

@@ -9,6 +9,8 @@ be using them yet.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pglast
@@ -26,6 +28,14 @@ VOLATILE_FUNCTIONS = frozenset({
 SERIAL_TYPES = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
 _BEGIN = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
 _END = {TransactionStmtKind.TRANS_STMT_COMMIT, TransactionStmtKind.TRANS_STMT_ROLLBACK}
+# How the statements `_statement` reads begin: transaction control (BEGIN, START
+# TRANSACTION, COMMIT, END, ROLLBACK, ABORT), SET, a SELECT (set_config) in any of its
+# forms, CREATE, ALTER and DROP. Only those are parsed into syntax trees, which costs
+# far more than checking the SQL parses (an INSERT of many rows, the version table's
+# UPDATE in every revision).
+_TRANSACTION_WORD = re.compile(r"(begin|start|commit|end|rollback|abort)\b", re.IGNORECASE)
+_READ_WORD = re.compile(r"(begin|start|commit|end|rollback|abort|set|select|with|values|table|"
+                        r"create|alter|drop)\b|\(", re.IGNORECASE)
 
 
 def table_name(relation: ast.RangeVar) -> str:
@@ -61,21 +71,25 @@ class SqlReader:
         self.rev = _Revision("")
         self.offset = 0  # of the statement being read, in its revision's SQL
 
+    def follow(self, sql: str) -> None:
+        """Only the transaction state, through a revision lint does not report on. SQL
+        that does not parse leaves it as it was, as in `read`."""
+        try:
+            for _offset, stmt, _text in _statements(sql, _TRANSACTION_WORD):
+                self._transaction(stmt)
+        except pglast.parser.ParseError:
+            pass
+
     def read(self, revision: str, sql: str) -> None:
         """Raises pglast.parser.ParseError if the SQL does not parse."""
         self.rev = _Revision(revision)
-        for raw in pglast.parse_sql(sql):
-            self.offset = raw.stmt_location or 0
-            self._statement(raw.stmt, _text(raw, sql))
+        for self.offset, stmt, text in _statements(sql, _READ_WORD):
+            self._statement(stmt, text)
 
     # --- statements ---------------------------------------------------------------
     def _statement(self, stmt, text: str) -> None:
         if isinstance(stmt, ast.TransactionStmt):
-            if stmt.kind in _BEGIN:
-                self.in_transaction = True
-            elif stmt.kind in _END:
-                self.in_transaction = False
-                self.rev.lock_timeout = False  # SET LOCAL ends with the transaction
+            self._transaction(stmt)
         elif _sets_lock_timeout(stmt, text):
             self.rev.lock_timeout = True
         elif isinstance(stmt, ast.CreateStmt):
@@ -90,6 +104,13 @@ class SqlReader:
             self._drop(stmt, text)
         elif isinstance(stmt, ast.CreateTrigStmt):
             self._locks(table_name(stmt.relation), text)
+
+    def _transaction(self, stmt: ast.TransactionStmt) -> None:
+        if stmt.kind in _BEGIN:
+            self.in_transaction = True
+        elif stmt.kind in _END:
+            self.in_transaction = False
+            self.rev.lock_timeout = False  # SET LOCAL ends with the transaction
 
     def _hit(self, code: str, obj: str | None, text: str) -> None:
         self.hits.append(Hit(code, self.rev.id, obj, _short(text), offset=self.offset))
@@ -197,16 +218,22 @@ class SqlReader:
                     self._hit("drop-index-not-concurrent", name, text)
 
 
+def _statements(sql: str, first_word: re.Pattern) -> Iterator[tuple[int, object, str]]:
+    """(offset, syntax tree, text) of each statement of `sql` that begins with
+    `first_word`. Raises ParseError, as pglast.parse_sql does, before the first one if
+    any statement of `sql` does not parse."""
+    for piece in pglast.parser.split(sql, with_parser=True, only_slices=True):
+        text = sql[piece]  # from its first token, as a parsed statement's location is
+        if first_word.match(text):
+            (raw,) = pglast.parse_sql(text)
+            yield piece.start, raw.stmt, text
+
+
 def _parse(sql: str) -> list:
     try:
         return [raw.stmt for raw in pglast.parse_sql(sql)]
     except pglast.parser.ParseError:
         return []
-
-
-def _text(raw: ast.RawStmt, sql: str) -> str:
-    start = raw.stmt_location or 0
-    return sql[start:start + raw.stmt_len] if raw.stmt_len else sql[start:]
 
 
 def _short(text: str, limit: int = 160) -> str:

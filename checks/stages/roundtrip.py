@@ -10,6 +10,7 @@ downgrade raises NotImplementedError is one-way on purpose: the trip ends above 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +171,17 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     steps_done = 0
     undo = Undo(run.version_table, run.project.captured.options.get("version_table_schema"), tracker)
 
-    def compare(revision, connection) -> None:
+    step_began = time.monotonic()  # the end of the last callback: the step now running began then
+
+    def after_step(revision, connection) -> None:
+        nonlocal step_began
+        took = time.monotonic() - step_began
+        try:
+            compare(revision, connection, took)
+        finally:
+            step_began = time.monotonic()
+
+    def compare(revision, connection, took: float) -> None:
         nonlocal steps_done
         _, phase = plan[steps_done]
         steps_done += 1
@@ -181,7 +192,7 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
                     else expected_schemas.after[revision.revision])
         found = run.snapshot(connection, tracker)
         if phase == DOWN:
-            undo.mark(revision.revision, connection)
+            undo.mark(revision.revision, connection, took)
         if found == expected:
             return  # the common case, and far cheaper than a diff
         labels = (("the schema before the upgrade", "the downgraded schema") if phase == DOWN
@@ -196,7 +207,8 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     try:
         again = {i: undo.step(rev.revision) for i, (rev, phase) in enumerate(plan) if phase == AGAIN}
         run.project.run_steps(db, [revision for revision, _ in plan],
-                              upgrade=[phase == UP for _, phase in plan], after_step=compare, replace=again)
+                              upgrade=[phase == UP for _, phase in plan], after_step=after_step,
+                              replace=again)
     except MigrationError as exc:
         failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
         if exc.declared_one_way and failed_phase != UP:

@@ -4,6 +4,8 @@ Per revision the staircase runs down, up, and down again; the last step only ret
 database to the state the first one reached, which has been compared already. When the
 steps share one transaction, a savepoint set right after the first downgrade gives that
 state back for one ROLLBACK TO SAVEPOINT: no migration code, no DDL, no event triggers.
+Worth it for a downgrade that takes time (data moved back, a large table rewritten); a
+quick one simply runs again.
 Alembic still books the step itself (it moves the version row from the revision to the
 one below), so the version table is put back as the re-upgrade left it first, and its
 own update then finds what it expects. The schema the snapshots keep is put back too.
@@ -24,6 +26,9 @@ from checks.schema.incremental import IncrementalSnapshots
 from checks.schema_access import autocommits
 
 SAVEPOINT = "alembic_verify_again"
+# Setting the savepoint and taking the step back by it cost a few round trips: for a
+# downgrade that ran quicker than this, running it again is as cheap, and simpler.
+WORTH_S = 0.02
 
 
 class Undo:
@@ -33,10 +38,11 @@ class Undo:
         self._marked: tuple[str, int, object] | None = None  # (revision, transaction id, catalog)
         self.rewound = 0  # steps taken back by the savepoint, for tests and the curious
 
-    def mark(self, revision: str, connection) -> None:
-        """After a revision's first downgrade (and its snapshot): remember this state."""
+    def mark(self, revision: str, connection, took: float) -> None:
+        """After a revision's first downgrade (and its snapshot), which ran for `took`
+        seconds: remember this state, if running the downgrade again would cost more."""
         self._marked = None
-        if autocommits(connection):
+        if took < WORTH_S or autocommits(connection):
             return
         connection.exec_driver_sql(f"SAVEPOINT {SAVEPOINT}")
         xid = connection.exec_driver_sql("SELECT txid_current()").scalar()

@@ -1,7 +1,8 @@
-"""The staircase's second downgrade of each revision is taken back by a savepoint.
+"""The staircase's second downgrade of a slow revision is taken back by a savepoint.
 
 Observed from the project's side: a downgrade() that prints runs once per round trip when
-the savepoint serves, twice when it cannot (a commit in between), and the findings and
+the savepoint serves, twice when it cannot (a commit in between) or when it is quick
+enough to run again, and the findings and
 the schemas compared are the same either way (the test suite checks every incremental
 snapshot against a full one, ALEMBIC_VERIFY_SNAPSHOT_CHECK=1, so a schema the savepoint
 put back wrongly fails the run).
@@ -11,12 +12,16 @@ from __future__ import annotations
 
 from projects import ENVS, ITEMS_MODELS, Rev, build_project, items_revision
 
+from checks.stages.undo import WORTH_S
+
 MODELS = ITEMS_MODELS + """\
 items.append_column(sa.Column("note", sa.Text))
 sa.Index("ix_items_note", items.c.note)
 """
 ADD_NOTE = 'op.add_column("items", sa.Column("note", sa.Text))\nprint("upgrade 0002 ran")'
-DROP_NOTE = 'op.drop_column("items", "note")\nprint("downgrade 0002 ran")'
+# Slow enough (a data migration, say) that taking it back by the savepoint is worth it.
+SLOW = f"import time\ntime.sleep({WORTH_S * 2})\n"
+DROP_NOTE = SLOW + 'op.drop_column("items", "note")\nprint("downgrade 0002 ran")'
 INDEX = 'op.create_index("ix_items_note", "items", ["note"])'
 INDEX_CONCURRENTLY = """\
 with op.get_context().autocommit_block():
@@ -24,7 +29,7 @@ with op.get_context().autocommit_block():
 """
 
 
-DROP_INDEX = 'op.drop_index("ix_items_note", table_name="items")\nprint("downgrade 0003 ran")'
+DROP_INDEX = SLOW + 'op.drop_index("ix_items_note", table_name="items")\nprint("downgrade 0003 ran")'
 
 
 def _runs(project, what: str, revision: str = "0002") -> int:
@@ -71,7 +76,7 @@ def test_a_transaction_per_migration_runs_the_real_downgrade(verify, tmp_path):
 
 
 def test_a_trace_is_still_named_when_the_savepoint_takes_the_step_back(verify, tmp_path):
-    revisions = [items_revision(), Rev("0002", "0001", ADD_NOTE, 'print("downgrade 0002 ran")'),
+    revisions = [items_revision(), Rev("0002", "0001", ADD_NOTE, SLOW + 'print("downgrade 0002 ran")'),
                  Rev("0003", "0002", INDEX, DROP_INDEX)]
     project = build_project(tmp_path / "p", revisions, models=MODELS)
     result = verify(project, "--stage", "roundtrip")
@@ -79,3 +84,14 @@ def test_a_trace_is_still_named_when_the_savepoint_takes_the_step_back(verify, t
     found = [(f["code"], f["revision"]) for f in result.findings("roundtrip")]
     assert found == [("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")], found
     assert _runs(project, "downgrade") == 1
+
+
+def test_a_quick_downgrade_simply_runs_again(verify, tmp_path):
+    quick = 'op.drop_column("items", "note")\nprint("downgrade 0002 ran")'
+    revisions = [items_revision(), Rev("0002", "0001", ADD_NOTE, quick),
+                 Rev("0003", "0002", INDEX, DROP_INDEX)]
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert (_runs(project, "downgrade", "0003"), _runs(project, "downgrade", "0002")) == (1, 2)

@@ -18,12 +18,16 @@ import ctypes
 import gc
 import os
 import pickle
+import select
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+
+TIMED_OUT = "timed out"
 
 
 @dataclass
@@ -63,13 +67,25 @@ class Worker:
         # However this process ends (Ctrl-C between stages, an error), the copy ends with it.
         atexit.register(self.stop)
 
-    def wait(self) -> Outcome:
+    def wait(self, timeout: float | None = None) -> Outcome:
+        """The copy's outcome; after `timeout` seconds without one, the copy is stopped."""
         if self._outcome is None:
             # Read to the end before reaping: a large answer would fill the pipe and block.
-            with os.fdopen(self._read, "rb") as pipe:
-                data = pipe.read()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            chunks = []
+            while True:
+                left = None if deadline is None else max(deadline - time.monotonic(), 0)
+                if not select.select([self._read], [], [], left)[0]:
+                    self.stop()
+                    self._outcome = Outcome(failure=TIMED_OUT)
+                    return self._outcome
+                chunk = os.read(self._read, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            os.close(self._read)
             _, status = os.waitpid(self.pid, 0)
-            self._outcome = _decode(data, os.waitstatus_to_exitcode(status))
+            self._outcome = _decode(b"".join(chunks), os.waitstatus_to_exitcode(status))
             atexit.unregister(self.stop)
         return self._outcome
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from alembic.script import Script
 
-from checks.parallel.fork import Worker, can_fork
-from checks.result import Finding
+from checks.parallel.fork import TIMED_OUT, Worker, can_fork
+from checks.result import Finding, Severity
 
 # Below this many revisions to round-trip, a worker's start-up costs more than it saves.
 MIN_REVISIONS = 40
@@ -54,8 +54,11 @@ class Split:
     walked_here: bool = False  # the worker stopped, and its revisions were walked in this process
     ran_ahead: tuple[str, ...] = ()  # the stages the worker also ran
 
+    def label(self, walked: list[Script]) -> str:
+        return f"{walked[self.start].revision}..{walked[self.stop - 1].revision}"
+
     def summary(self, walked: list[Script]) -> str:
-        lower = f"{walked[self.start].revision}..{walked[self.stop - 1].revision}"
+        lower = self.label(walked)
         how = ("walked again here after the worker process stopped (its error is in the project "
                "output log)" if self.walked_here else "by a worker process beside the build")
         if self.ran_ahead:
@@ -100,8 +103,16 @@ def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
 
 def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[list[Finding], list[Finding]]:
     """The worker's notes and findings; what it could not finish is walked here."""
-    outcome = split.worker.wait() if split.worker is not None else None
+    limits = run.project.limits
+    left = limits.time_left() if limits is not None else None
+    # Past the run's limit the worker is stopped; each of its revisions has its own limit.
+    outcome = split.worker.wait(None if left is None else max(left, 0) + 1) if split.worker else None
     split.end(run)
+    if outcome is not None and outcome.failure == TIMED_OUT:
+        return [Finding(Severity.ERROR, "run-timeout",
+                        f"the round trip of {split.label(walked)} did not finish within "
+                        f"{limits.run_limit_name()}",
+                        hint="raise the limit, or run fewer stages (--stage)")], []
     if outcome is not None and outcome.failure is None:
         found, ahead = outcome.value
         run.ran_ahead.update(ahead)

@@ -209,3 +209,30 @@ def test_the_worker_runs_lint_ahead_and_finds_what_the_main_process_finds(verify
     assert ("schema-and-data", "0006") in found, found
     assert "which also ran lint" in split.stdout, split.stdout
     assert split.stage("lint")["status"] == whole.stage("lint")["status"] == "warn"
+
+
+def test_a_worker_past_its_time_is_stopped():
+    started = time.monotonic()
+    outcome = fork.Worker(lambda: time.sleep(30)).wait(timeout=0.5)
+    assert outcome.failure == fork.TIMED_OUT
+    assert time.monotonic() - started < 10
+
+
+def test_a_run_timeout_ends_the_worker_s_revision_too(verify, tmp_path):
+    # The worker's revision sleeps past the run's limit; the main process's part is quick.
+    revisions = history()
+    revisions[1] = Rev("0002", "0001", 'op.add_column("items", sa.Column("note", sa.Text))',
+                       "import time\nfrom alembic import op as o\n"
+                       "if 'lower' in o.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
+                       "    time.sleep(60)\n"
+                       'op.drop_column("items", "note")')
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    started = time.monotonic()
+    result = verify(project, "--stage", "fresh", "--stage", "roundtrip", "--run-timeout", "15", env=SPLIT)
+
+    assert time.monotonic() - started < 50
+    assert result.code != 0
+    found = [(f["code"], f.get("revision")) for f in result.findings("roundtrip")]
+    # The worker's own watch ends the revision at the run's deadline, as in one process.
+    assert found == [("downgrade-failed", "0002")], found
+    assert "the run's 15 s limit" in result.findings("roundtrip")[0]["message"]

@@ -32,7 +32,7 @@ items.append_column(sa.Column("token", sa.Text))
 
 def history(lower_trace: bool = False, upper_not_repeatable: bool = False, one_way_upper: bool = False,
             worker_dies: bool = False) -> list[Rev]:
-    """Eight revisions; with 2 as the minimum the worker takes the lower ones (0001..0004)."""
+    """Eight revisions; with 2 as the minimum the worker takes the lower ones (0001..0005)."""
     trace = "pass" if lower_trace else 'op.drop_column("items", "note")'
     default = ", server_default=str(uuid.uuid4())" if upper_not_repeatable else ""
     token = f'import uuid\nop.add_column("items", sa.Column("token", sa.Text{default}))'
@@ -78,7 +78,7 @@ def test_a_split_round_trip_finds_what_one_walk_finds_in_both_halves(verify, tmp
     assert _found(split) == _found(whole) == [
         ("roundtrip-differs", "0006"), ("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")]
     assert split.findings("roundtrip")[1]["object"] == "items.note"
-    assert "the lower 4 (0001..0004) by a worker process beside the build" in _summary(split), split.stdout
+    assert "the lower 5 (0001..0005) by a worker process beside the build" in _summary(split), split.stdout
     assert "worker" not in _summary(whole)
 
 

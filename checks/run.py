@@ -19,6 +19,7 @@ from alembic.script import Script
 from psycopg import sql
 
 from checks.errors import ConfigError, MigrationError, ProjectError
+from checks.parallel import segments
 from checks.parallel.segments import Split
 from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
@@ -94,10 +95,12 @@ class Run:
         # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
         # beside the build (checks.parallel.segments); (run, build) -> Split or None.
         self.split_planner = None
-        # Stages the round trip's worker runs once its segment is done (they need no database),
-        # and what they found there: name -> (findings, summary, seconds).
+        # Stages a worker runs while this process builds (they need no database): the round
+        # trip's, once its segment is done, or one of their own; and what they found there:
+        # name -> (findings, summary, seconds).
         self.run_ahead: tuple[str, ...] = ()
         self.ran_ahead: dict[str, tuple[list, str | None, float]] = {}
+        self.side = None  # without a split, the worker that runs them (checks.parallel.fork.Worker)
         # Whether a stage after the round trip clones the migrated database (the drills);
         # if not, the round trip walks the database itself instead of a copy.
         self.keep_build_database = True
@@ -184,6 +187,8 @@ class Run:
         build = Build(order, walked=order)
         if self.split_planner is not None and self.scope is None and self.snapshot_every_step:
             build.split = self.split_planner(self, build)
+        if build.split is None and self.run_ahead:
+            self.side = segments.start_side(self)
         try:
             with self.work_database("fresh") as db:
                 if self.scope is None:

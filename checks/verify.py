@@ -35,6 +35,8 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         from checks.stages.roundtrip import start_split
 
         run.split_planner = start_split
+    if {"fresh", "drift", "roundtrip"} & set(selected):
+        # Something builds the history: lint, which needs no database, runs beside it.
         run.run_ahead = tuple(name for name in ("lint",) if name in selected)
     for name in selected:
         started = time.monotonic()
@@ -69,10 +71,17 @@ def _revision_path(run: Run, revision: str) -> str | None:
 
 
 def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageResult:
+    if name in run.run_ahead and run.side is not None:
+        from checks.parallel.segments import collect_side
+
+        side, run.side = run.side, None
+        collect_side(run, side)
     if name in run.ran_ahead:
-        # Run by the round trip's worker while this process walked; its own time is shown.
+        # Run by a worker while this process built and walked; its own time is shown.
         findings, summary, seconds = run.ran_ahead.pop(name)
-        return StageResult.from_findings(name, findings, seconds, summary=summary)
+        beside = "run by a worker process beside the build"
+        return StageResult.from_findings(name, findings, seconds,
+                                         summary=f"{summary}; {beside}" if summary else beside)
     try:
         findings = check(name)(run)
     except StageSkipped as skipped:

@@ -125,6 +125,29 @@ def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[l
     return job(run, walked, split.start, split.stop, _work_database(run))
 
 
+def start_side(run) -> Worker | None:
+    """Without a split (a short history, a pull request's few revisions), a worker of its
+    own runs the stages in `run.run_ahead` while this process builds."""
+    if os.environ.get(SERIAL_ENV) == "1" or not can_fork():
+        return None
+    run.project.env.output.share()
+
+    def work() -> dict:
+        run.progress.enabled = False
+        return _ahead(run)
+
+    return Worker(work)
+
+
+def collect_side(run, worker: Worker) -> None:
+    """What the side worker ran, into `run.ran_ahead`; what it could not run runs here."""
+    limits = run.project.limits
+    left = limits.time_left() if limits is not None else None
+    outcome = worker.wait(None if left is None else max(left, 0) + 1)
+    if outcome.failure is None:
+        run.ran_ahead.update(outcome.value)
+
+
 def _ahead(run) -> dict[str, tuple[list[Finding], str | None, float]]:
     """The stages in `run.run_ahead` (those that need no database: lint), run here once the
     segment is walked, while the build's process is still busy: (findings, summary, seconds)."""

@@ -236,3 +236,22 @@ def test_a_run_timeout_ends_the_worker_s_revision_too(verify, tmp_path):
     # The worker's own watch ends the revision at the run's deadline, as in one process.
     assert found == [("downgrade-failed", "0002")], found
     assert "the run's 15 s limit" in result.findings("roundtrip")[0]["message"]
+
+
+@pytest.mark.parametrize("since", [False, True])
+def test_without_a_split_lint_runs_beside_the_build(verify, tmp_path, since):
+    # A short history, or a pull request's one new revision: no split, but lint, which needs
+    # no database, still runs in a worker of its own while the history is built.
+    upgrade = 'op.add_column("items", sa.Column("note", sa.Text))\nop.execute("UPDATE items SET note = name")'
+    revisions = [items_revision(), Rev("0002", "0001", upgrade, 'op.drop_column("items", "note")')]
+    project = build_project(tmp_path / "p", revisions, models=ITEMS_MODELS.replace(
+        'nullable=False))', 'nullable=False), sa.Column("note", sa.Text))'))
+    args = ["--since", "0001"] if since else []
+    beside = verify(project, *args)
+    alone = verify(project, *args, env=WHOLE)
+
+    found = [(f["code"], f["revision"]) for f in beside.findings("lint")]
+    assert found == [(f["code"], f["revision"]) for f in alone.findings("lint")]
+    assert ("schema-and-data", "0002") in found, found
+    assert "run by a worker process beside the build" in beside.stdout, beside.stdout
+    assert "run by a worker process" not in alone.stdout

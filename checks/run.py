@@ -19,7 +19,7 @@ from alembic.script import Script
 from psycopg import sql
 
 from checks.errors import ConfigError, MigrationError, ProjectError
-from checks.parallel import segments
+from checks.parallel import rows, segments
 from checks.parallel.segments import Split
 from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
@@ -65,6 +65,7 @@ class Walk:
     mismatch: str | None = None  # the incremental snapshot at the end contradicted the full one
     error: MigrationError | None = None
     database: Database | None = None
+    rows: tuple | None = None  # checks.parallel.rows.fingerprint at the first recorded revision
 
     def finish_tracking(self, run: Run) -> IncrementalSnapshots | None:
         """Remove the DDL log from the database; the tracker to snapshot its clones with, if
@@ -213,16 +214,21 @@ class Run:
 
     def _apply_history(self, build: Build, db: Database) -> None:
         record_from = build.split.stop if build.split is not None else 0
-        walk = self.walk_up(db, build.walked, record_from if self.snapshot_every_step else None, "fresh")
+        walk = self.walk_up(db, build.walked, record_from if self.snapshot_every_step else None, "fresh",
+                            note_rows=build.split is not None)
+        if build.split is not None:
+            build.split.rows = walk.rows
         build.error = walk.error
         build.before, build.after = walk.before, walk.after
         build.head, build.snapshot_mismatch = walk.head, walk.mismatch
         # Nothing that clones the migrated database may inherit the log.
         build.tracker = walk.finish_tracking(self)
 
-    def walk_up(self, db: Database, order: list[Script], record_from: int | None, label: str) -> Walk:
+    def walk_up(self, db: Database, order: list[Script], record_from: int | None, label: str,
+                note_rows: bool = False) -> Walk:
         """Apply `order` to `db` in one run of env.py, recording the schema before and after
-        each revision from `order[record_from]` on (None: only at the end, in full)."""
+        each revision from `order[record_from]` on (None: only at the end, in full), and with
+        `note_rows` what the rows add up to just before `order[record_from]`."""
         walk = Walk(tracker=self.track(db) if record_from is not None else None, database=db)
         previous = None
         applied = 0
@@ -236,6 +242,8 @@ class Run:
             nonlocal previous
             if record_from == 0:
                 previous = take(connection)
+                if note_rows:
+                    walk.rows = rows.fingerprint(connection, self.version_table)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
@@ -245,6 +253,8 @@ class Run:
                 previous = walk.after[revision.revision] = take(connection)
             elif record_from is not None and applied == record_from:
                 previous = take(connection)
+                if note_rows:
+                    walk.rows = rows.fingerprint(connection, self.version_table)
             self.progress.step(label, applied, len(order), revision.revision)
 
         try:

@@ -53,11 +53,18 @@ class Split:
     database: str | None = None  # the worker's database, dropped by whoever ends last
     walked_here: bool = False  # the worker stopped, and its revisions were walked in this process
     ran_ahead: tuple[str, ...] = ()  # the stages the worker also ran
+    rows: tuple | None = None  # what the rows added up to at `stop`, on the build's way up
+    walked_whole: bool = False  # the upper half left something behind: walked in one process
 
     def label(self, walked: list[Script]) -> str:
         return f"{walked[self.start].revision}..{walked[self.stop - 1].revision}"
 
     def summary(self, walked: list[Script]) -> str:
+        if self.walked_whole:
+            return (f"{len(walked) - self.start} revision(s) round-tripped in one walk from head: the "
+                    f"upper revisions' downgrades left the database at {walked[self.stop - 1].revision} "
+                    "other than the build had it (a schema trace, or rows), so the lower ones were not "
+                    "judged on a database of their own")
         lower = self.label(walked)
         how = ("walked again here after the worker process stopped (its error is in the project "
                "output log)" if self.walked_here else "by a worker process beside the build")

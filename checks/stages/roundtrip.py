@@ -18,11 +18,12 @@ from pathlib import Path
 from alembic.script import Script
 
 from checks.errors import ConfigError, MigrationError
-from checks.parallel import segments
+from checks.parallel import rows, segments
 from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run, Walk
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
+from checks.schema_access import snapshot_of
 from checks.stages.fresh import mismatch_note
 from checks.stages.skips import skipped_for_build
 from checks.stages.undo import Undo
@@ -32,6 +33,7 @@ from checks.stages.undo import Undo
 class Trip:
     findings: list[Finding] = field(default_factory=list)
     one_way: MigrationError | None = None  # the downgrade that declared itself irreversible
+    stopped: bool = False  # a step failed: the revisions below it were never walked
 
 
 def check(run: Run) -> list[Finding]:
@@ -43,16 +45,34 @@ def check(run: Run) -> list[Finding]:
     split = build.split
     # In a pull-request run only the new revisions were walked: the staircase stops at the base.
     start = split.stop if split is not None else _floor_index(run, build.walked, build.order)
+    bottom: list = []  # the state the upper half ends in, as the worker's half should start
+
+    def at_bottom(db) -> None:
+        if split is not None:
+            with run.server.connect(db.name) as conn:
+                bottom[:] = [snapshot_of(conn, run.version_table), rows.fingerprint(conn, run.version_table)]
+
     try:
-        notes, findings = _walk_down(run, build, build.walked[start:], _head_databases(run, build))
+        notes, findings, stopped = _walk_down(run, build, build.walked[start:], _head_databases(run, build),
+                                              at_bottom=at_bottom)
     except BaseException:
         if split is not None:
             split.end(run)
         raise
     if split is None:
         return notes + findings
-    if notes:
-        split.end(run)  # a one-way revision: a trip from head would have ended above the worker's
+    if notes or stopped:
+        # A one-way revision or a failed step: one walk from head ends above the worker's.
+        split.end(run)
+        return notes + findings
+    if bottom != [build.before[build.walked[split.stop].revision], split.rows]:
+        # The upper downgrades left something the worker's database never had: one walk
+        # from head would judge the lower revisions on it, so that is what is done.
+        split.end(run)
+        split.walked_whole = True
+        run.summaries["roundtrip"] = split.summary(build.walked)
+        notes, findings = segment(run, build.walked, split.start, len(build.walked),
+                                  lambda: run.work_database("roundtrip"))
         return notes + findings
     # In the order one walk from head gives: the notes of its retries first.
     lower_notes, lower_findings = segments.collect(run, build.walked, split, segment)
@@ -93,29 +113,32 @@ def segment(run: Run, walked: list[Script], start: int, stop: int,
                 notes.append(mismatch_note(walk.mismatch, top, f"at {top}"))
             yield db, walk.tracker if walk.mismatch is None else None
 
-    one_way, findings = _walk_down(run, expected, walked[start:stop], place, above=walked[stop:])
+    one_way, findings, _ = _walk_down(run, expected, walked[start:stop], place, above=walked[stop:])
     return notes + one_way, findings
 
 
 Places = Callable[[list[Script]], contextlib.AbstractContextManager]
 
 
-def _walk_down(run: Run, expected, order: list[Script], places: Places,
-               above: list[Script] = ()) -> tuple[list[Finding], list[Finding]]:
+def _walk_down(run: Run, expected, order: list[Script], places: Places, above: list[Script] = (),
+               at_bottom=None) -> tuple[list[Finding], list[Finding], bool]:
     """The staircase over `order`, from its top; `places(order)` gives a database at the top
-    of `order` (and its tracker) for each attempt. The notes on one-way revisions that ended
-    a trip, and the findings of the last trip."""
+    of `order` (and its tracker) for each attempt, and `at_bottom(db)` sees it where the last
+    attempt ended. The notes on one-way revisions that ended a trip, the findings of the
+    last trip, and whether a failed step ended that one early."""
     notes: list[Finding] = []
     while order:
         with places(order) as (db, tracker):
             trip = _round_trip(run, expected, order, db, tracker, above)
+            if trip.one_way is None and not trip.stopped and at_bottom is not None:
+                at_bottom(db)
         if trip.one_way is None:
-            return notes, trip.findings
+            return notes, trip.findings, trip.stopped
         # The trip rolled back with the failed downgrade; walk again, above the one-way revision.
         position = next(i for i, rev in enumerate(order) if rev.revision == trip.one_way.revision)
         notes.append(_one_way(trip.one_way, [*order[position + 1:], *above]))
         order = order[position + 1:]
-    return notes, []
+    return notes, [], False
 
 
 def _head_databases(run: Run, build) -> Places:
@@ -215,6 +238,7 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
             return Trip(one_way=exc)
         what = "upgrade after downgrade" if failed_phase == UP else "downgrade"
         trip.findings.append(_failed(run, exc, what, [*order, *above]))
+        trip.stopped = True
     return trip
 
 

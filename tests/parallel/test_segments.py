@@ -31,7 +31,7 @@ items.append_column(sa.Column("token", sa.Text))
 
 
 def history(lower_trace: bool = False, upper_not_repeatable: bool = False, one_way_upper: bool = False,
-            worker_dies: bool = False) -> list[Rev]:
+            worker_dies: bool = False, failing_upper: bool = False) -> list[Rev]:
     """Eight revisions; with 2 as the minimum the worker takes the lower ones (0001..0005)."""
     trace = "pass" if lower_trace else 'op.drop_column("items", "note")'
     default = ", server_default=str(uuid.uuid4())" if upper_not_repeatable else ""
@@ -48,7 +48,8 @@ def history(lower_trace: bool = False, upper_not_repeatable: bool = False, one_w
         Rev("0005", "0004", 'op.add_column("items", sa.Column("size", sa.Integer))',
             'op.drop_column("items", "size")'),
         Rev("0006", "0005", token, 'op.drop_column("items", "token")', file="0006_token.py"),
-        Rev("0007", "0006", "pass", 'raise NotImplementedError("kept")' if one_way_upper else "pass"),
+        Rev("0007", "0006", "pass", 'raise NotImplementedError("kept")' if one_way_upper
+            else 'op.drop_column("items", "gone")' if failing_upper else "pass"),
         Rev("0008", "0007"),
     ]
     return revisions
@@ -90,12 +91,15 @@ def test_a_clean_history_passes_split(verify, tmp_path):
     assert "by a worker process" in _summary(split)
 
 
-def test_a_one_way_revision_above_the_split_drops_what_the_worker_found(verify, tmp_path):
+@pytest.mark.parametrize(("upper", "code"), [("one_way_upper", "one-way-revision"),
+                                           ("failing_upper", "downgrade-failed")])
+def test_a_trip_ended_above_the_split_drops_what_the_worker_found(verify, tmp_path, upper, code):
     # One walk from head ends at 0007 and never reaches 0002's trace: nor may the split one.
-    project = build_project(tmp_path / "p", history(lower_trace=True, one_way_upper=True), models=MODELS)
+    project = build_project(tmp_path / "p", history(lower_trace=True, **{upper: True}), models=MODELS)
     split, whole = _both(verify, project)
 
-    assert _found(split) == _found(whole) == [("one-way-revision", "0007")]
+    assert _found(split) == _found(whole) == [(code, "0007")]
+    assert "worker" not in _summary(split)
 
 
 def test_a_worker_that_dies_is_walked_again_in_the_main_process(verify, tmp_path):
@@ -255,3 +259,34 @@ def test_without_a_split_lint_runs_beside_the_build(verify, tmp_path, since):
     assert ("schema-and-data", "0002") in found, found
     assert "run by a worker process beside the build" in beside.stdout, beside.stdout
     assert "run by a worker process" not in alone.stdout
+
+
+def _upper_leaves_behind(what: str) -> list[Rev]:
+    """0007 (above the split) leaves `what` behind for the lower revisions: one walk from
+    head judges them on it, while the worker built its database without it."""
+    leftover = {
+        "table": 'op.execute("CREATE TABLE IF NOT EXISTS audit (item_id int REFERENCES items (id))")',
+        # A seed its downgrade keeps: no schema shows it, but 0002's NOT NULL column now
+        # meets a table that is not empty.
+        "row": "op.execute(\"INSERT INTO items (id, name, note) VALUES (1, 'a', 'b') "
+               "ON CONFLICT DO NOTHING\")",
+    }[what]
+    revisions = history()
+    revisions[1] = Rev("0002", "0001", 'op.add_column("items", sa.Column("note", sa.Text, nullable=False))',
+                       'op.drop_column("items", "note")')
+    revisions[6] = Rev("0007", "0006", leftover, "pass")
+    return revisions
+
+
+@pytest.mark.parametrize(("what", "found"), [
+    ("table", [("downgrade-leaves-trace", "0007"), ("roundtrip-differs", "0006"),
+               ("downgrade-failed", "0001")]),
+    ("row", [("reupgrade-failed", "0002")]),
+])
+def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_path, what, found):
+    project = build_project(tmp_path / "p", _upper_leaves_behind(what), models=MODELS)
+    split, whole = _both(verify, project)
+
+    assert _found(whole) == found
+    assert _found(split) == _found(whole)
+    assert "round-tripped in one walk from head: the upper revisions' downgrades left" in _summary(split)

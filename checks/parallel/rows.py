@@ -1,0 +1,39 @@
+"""What the rows of a database add up to: a count and a digest per table.
+
+The round trip's split is only as good as the state its halves meet in. The worker walks
+the lower revisions on a database built straight up to the split; one walk from head
+would walk them on what the upper revisions' downgrades left. A row an upper downgrade
+keeps (a seed it never deletes) changes what a lower re-upgrade meets (a NOT NULL column
+added to a table that is no longer empty) without changing any schema. So the build
+notes the rows at the split on its way up, and the round trip compares them with the
+rows it finds there on its way down.
+"""
+
+from __future__ import annotations
+
+from checks.schema.queries import TRACKING_SCHEMA
+
+# Every ordinary table but the catalogs', the suite's DDL log and the version table. No
+# percent sign anywhere: a driver given no parameters may still read one as a placeholder.
+_TABLES = f"""
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', '{TRACKING_SCHEMA}')
+  AND left(n.nspname, 8) <> 'pg_toast' AND c.relname <> '{{version_table}}'
+ORDER BY 1
+"""
+
+
+def fingerprint(connection, version_table: str) -> tuple[tuple[str, int, str], ...]:
+    """(table, rows, md5 of its rows in a stable order) per table, through any connection
+    with `exec_driver_sql` (the migration's own, inside its transaction) or `execute`."""
+    run = getattr(connection, "exec_driver_sql", None) or connection.execute
+    quoted = version_table.replace("'", "''")
+    tables = [row[0] for row in run(_TABLES.replace("{version_table}", quoted)).fetchall()]
+    if not tables:
+        return ()
+    digest = " UNION ALL ".join(
+        f"SELECT '{table.replace(chr(39), chr(39) * 2)}', count(*), "
+        f"md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t" for table in tables)
+    return tuple((name, count, md5) for name, count, md5 in run(digest).fetchall())

@@ -61,7 +61,7 @@ class Split:
 
     def summary(self, walked: list[Script]) -> str:
         if self.walked_whole:
-            return (f"{len(walked) - self.start} revision(s) round-tripped in one walk from head: the "
+            return (f"walked in one go from head: the "
                     f"upper revisions' downgrades left the database at {walked[self.stop - 1].revision} "
                     "other than the build had it (a schema trace, or rows), so the lower ones were not "
                     "judged on a database of their own")
@@ -70,8 +70,8 @@ class Split:
                "output log)" if self.walked_here else "by a worker process beside the build")
         if self.ran_ahead:
             how += f", which also ran {', '.join(self.ran_ahead)}"
-        return (f"{len(walked) - self.start} revision(s) round-tripped; the lower {self.stop - self.start} "
-                f"({lower}) {how}")
+        return (f"split in two: the upper {len(walked) - self.stop} revision(s) walked here, the lower "
+                f"{self.stop - self.start} ({lower}) {how}")
 
     def end(self, run) -> None:
         """Stop the worker if it still runs, and drop its database."""

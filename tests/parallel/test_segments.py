@@ -289,4 +289,4 @@ def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_pa
 
     assert _found(whole) == found
     assert _found(split) == _found(whole)
-    assert "round-tripped in one walk from head: the upper revisions' downgrades left" in _summary(split)
+    assert "walked in one go from head: the upper revisions' downgrades left" in _summary(split)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -290,3 +291,41 @@ def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_pa
     assert _found(whole) == found
     assert _found(split) == _found(whole)
     assert "walked in one go from head: the upper revisions' downgrades left" in _summary(split)
+
+
+def test_ctrl_c_while_the_worker_walks_ends_both_and_leaves_no_database(pg_server, tmp_path):
+    # The worker's revision sleeps in its own database only, so Ctrl-C lands while it walks.
+    revisions = history()
+    revisions[2] = Rev("0003", "0002", "import time\n"
+                       "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
+                       "    time.sleep(60)")
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    with pg_server.connect() as conn:
+        before = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    cmd = [sys.executable, "-m", "checks", "verify", "--project", str(project), "--url", url,
+           "--stage", "fresh", "--stage", "roundtrip", "--quiet-progress"]
+    proc = subprocess.Popen(cmd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **SPLIT}, cwd=Path(__file__).resolve().parents[2],
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    workers: list[str] = []
+    while not workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True)
+        workers = children.stdout.split()
+    assert workers, "no worker started"
+    time.sleep(1.0)  # inside the sleeping revision by now
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, output
+    assert "interrupted" in output
+    deadline = time.monotonic() + 10
+    while any(_alive(int(pid)) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(int(pid)) for pid in workers)
+    with pg_server.connect() as conn:
+        after = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    assert after - before == set()

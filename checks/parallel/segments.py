@@ -98,27 +98,22 @@ def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
     """Fork the worker that walks `walked[split.start:split.stop]`."""
     split.database = run.server.new_database_name("lower")
     run.server.adopt(split.database)  # dropped on exit even if the worker is killed
-    run.project.env.output.share()
 
     def work() -> tuple[tuple[list[Finding], list[Finding]], dict]:
-        run.progress.enabled = False  # the console is the build's; the worker reports at the end
         found = job(run, walked, split.start, split.stop, _own_database(run, split.database))
         return found, _ahead(run)
 
-    split.worker = Worker(work)
+    split.worker = _fork(run, work)
 
 
 def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[list[Finding], list[Finding]]:
     """The worker's notes and findings; what it could not finish is walked here."""
-    limits = run.project.limits
-    left = limits.time_left() if limits is not None else None
-    # Past the run's limit the worker is stopped; each of its revisions has its own limit.
-    outcome = split.worker.wait(None if left is None else max(left, 0) + 1) if split.worker else None
+    outcome = _wait(run, split.worker) if split.worker else None
     split.end(run)
     if outcome is not None and outcome.failure == TIMED_OUT:
         return [Finding(Severity.ERROR, "run-timeout",
                         f"the round trip of {split.label(walked)} did not finish within "
-                        f"{limits.run_limit_name()}",
+                        f"{run.project.limits.run_limit_name()}",
                         hint="raise the limit, or run fewer stages (--stage)")], []
     if outcome is not None and outcome.failure is None:
         found, ahead = outcome.value
@@ -137,27 +132,37 @@ def start_side(run) -> Worker | None:
     own runs the stages in `run.run_ahead` while this process builds."""
     if os.environ.get(SERIAL_ENV) == "1" or not can_fork():
         return None
-    run.project.env.output.share()
-
-    def work() -> dict:
-        run.progress.enabled = False
-        return _ahead(run)
-
-    return Worker(work)
+    return _fork(run, lambda: _ahead(run))
 
 
 def collect_side(run, worker: Worker) -> None:
     """What the side worker ran, into `run.ran_ahead`; what it could not run runs here."""
-    limits = run.project.limits
-    left = limits.time_left() if limits is not None else None
-    outcome = worker.wait(None if left is None else max(left, 0) + 1)
+    outcome = _wait(run, worker)
     if outcome.failure is None:
         run.ran_ahead.update(outcome.value)
 
 
+def _fork(run, work: Callable[[], object]) -> Worker:
+    run.project.env.output.share()
+
+    def body() -> object:
+        run.progress.enabled = False  # the console is this process's; the worker answers at the end
+        return work()
+
+    return Worker(body)
+
+
+def _wait(run, worker: Worker):
+    """The worker's Outcome; past the run's limit it is stopped (each of its revisions also
+    has its own limit, as here)."""
+    limits = run.project.limits
+    left = limits.time_left() if limits is not None else None
+    return worker.wait(None if left is None else max(left, 0) + 1)
+
+
 def _ahead(run) -> dict[str, tuple[list[Finding], str | None, float]]:
-    """The stages in `run.run_ahead` (those that need no database: lint), run here once the
-    segment is walked, while the build's process is still busy: (findings, summary, seconds)."""
+    """The stages in `run.run_ahead` (those that need no database: lint), run in a worker
+    while the build's process is still busy: (findings, summary, seconds)."""
     from checks.stages import check
 
     done = {}

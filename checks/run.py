@@ -236,14 +236,18 @@ class Run:
         def take(connection) -> Snapshot:
             return self.snapshot(connection, walk.tracker)
 
+        def first(connection) -> None:
+            """Just before order[record_from]: the schema it starts from, and its rows."""
+            nonlocal previous
+            previous = take(connection)
+            if note_rows:
+                walk.rows = rows.fingerprint(connection, self.version_table)
+
         def start(connection) -> None:
             # Taken inside env.py's run: what env.py sets up before any revision (the version
             # table's schema, say) is part of the base every downgrade must return to.
-            nonlocal previous
             if record_from == 0:
-                previous = take(connection)
-                if note_rows:
-                    walk.rows = rows.fingerprint(connection, self.version_table)
+                first(connection)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
@@ -252,9 +256,7 @@ class Run:
                 walk.before[revision.revision] = previous
                 previous = walk.after[revision.revision] = take(connection)
             elif record_from is not None and applied == record_from:
-                previous = take(connection)
-                if note_rows:
-                    walk.rows = rows.fingerprint(connection, self.version_table)
+                first(connection)
             self.progress.step(label, applied, len(order), revision.revision)
 
         try:

@@ -100,7 +100,7 @@ class Run:
         # trip's, once its segment is done, or one of their own; and what they found there:
         # name -> (findings, summary, seconds).
         self.run_ahead: tuple[str, ...] = ()
-        self.ran_ahead: dict[str, tuple[list, str | None, float]] = {}
+        self.ran_ahead: dict[str, tuple[list, str | None, float, str]] = {}
         self.side = None  # without a split, the worker that runs them (checks.parallel.fork.Worker)
         # Whether a stage after the round trip clones the migrated database (the drills);
         # if not, the round trip walks the database itself instead of a copy.

@@ -77,11 +77,11 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
         side, run.side = run.side, None
         collect_side(run, side)
     if name in run.ran_ahead:
-        # Run by a worker while this process built and walked; its own time is shown.
-        findings, summary, seconds = run.ran_ahead.pop(name)
-        beside = "run by a worker process beside the build"
+        # Run by a worker while this process built and walked (or here while the worker
+        # walked); its own time is shown.
+        findings, summary, seconds, where = run.ran_ahead.pop(name)
         return StageResult.from_findings(name, findings, seconds,
-                                         summary=f"{summary}; {beside}" if summary else beside)
+                                         summary=f"{summary}; {where}" if summary else where)
     try:
         findings = check(name)(run)
     except StageSkipped as skipped:

@@ -28,6 +28,12 @@ from harness.owner import owner_record, process_start, record_alive
 
 STAMP = "owner.json"
 STOP_TIMEOUT_S = 10.0
+# A throwaway cluster lives in memory when the machine offers a RAM-backed folder with room
+# to spare: creating a database or a table then writes no file to a disk (on a virtual
+# disk that took 0.35s per CREATE DATABASE, 0.02s in memory). TMPDIR, when set, is the
+# user's choice and wins; a migration that loads much data may want that.
+MEMORY_BASE = Path("/dev/shm")
+MEMORY_MIN_FREE = 2 << 30  # bytes
 
 
 def _folder_name() -> str:
@@ -72,6 +78,34 @@ def _may_traverse(path: Path, account: pwd.struct_passwd) -> bool:
     return True
 
 
+def _memory_base(account: pwd.struct_passwd | None) -> Path | None:
+    """MEMORY_BASE, when no temp folder is set (TMPDIR, TEMP, TMP) and it is a tmpfs the
+    server's account can reach with MEMORY_MIN_FREE bytes free (a container's 64 MB is not)."""
+    if any(os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")) or not _is_tmpfs(MEMORY_BASE):
+        return None
+    try:
+        info = os.statvfs(MEMORY_BASE)
+    except OSError:
+        return None
+    if info.f_bavail * info.f_frsize < MEMORY_MIN_FREE:
+        return None
+    return MEMORY_BASE if account is None or _may_traverse(MEMORY_BASE, account) else None
+
+
+def _is_tmpfs(path: Path) -> bool:
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    return any(len(fields) > 2 and fields[1] == str(path) and fields[2] == "tmpfs"
+               for fields in (line.split() for line in mounts))
+
+
+def cluster_base(account: pwd.struct_passwd | None) -> Path:
+    """Where a cluster's folder goes: in memory when it can be, else a reachable temp folder."""
+    return _memory_base(account) or reachable_base(account)
+
+
 def reachable_base(account: pwd.struct_passwd | None) -> Path:
     """A temp folder under which the server's account can reach what we make for it.
 
@@ -99,7 +133,7 @@ def _own_folder(path: Path) -> Path:
 
 def new_cluster_folder(account: pwd.struct_passwd | None, prefix: str = "pg-") -> Path:
     """A fresh folder for one cluster, stamped with this process as its owner."""
-    parent = _own_folder(reachable_base(account) / _folder_name())
+    parent = _own_folder(cluster_base(account) / _folder_name())
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(folder, 0o755)
     (folder / STAMP).write_text(json.dumps(owner_record()))
@@ -118,7 +152,8 @@ def owner_of(folder: Path) -> dict | None:
 def orphaned_folders() -> list[Path]:
     """Our cluster folders whose owner is known to be gone."""
     found = []
-    for base in _bases():
+    # Every place a run may have put one, whatever this run would choose.
+    for base in dict.fromkeys([MEMORY_BASE, *_bases()]):
         parent = base / _folder_name()
         if not parent.is_dir() or parent.is_symlink():
             continue

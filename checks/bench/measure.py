@@ -123,7 +123,7 @@ def verify(server: Server, project: GeneratedProject, repeat: int, env: dict | N
 
 def verify_one_process(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
     """The same, with the round trip walked whole in one process, as on a one-core runner."""
-    from checks.parallel.segments import SERIAL_ENV
+    from checks.parallel.beside import SERIAL_ENV
 
     return verify(server, project, repeat, env={SERIAL_ENV: "1"}, name="verify, one process")
 

@@ -23,11 +23,15 @@ _LEVELS = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severit
 
 
 def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | None = None,
-              only: Collection[str] | None = None) -> tuple[list[Hit], Capture]:
+              only: Collection[str] | None = None, from_base: bool = False) -> tuple[list[Hit], Capture]:
     """Every rule hit over the history, in history order, before settings apply; with
     `only`, the hits of those revisions (and env.py's). The others are still run and their
-    SQL read, as far as the transaction state they leave matters."""
+    SQL read, as far as the transaction state they leave matters. `from_base` starts the
+    run at the first of `only`, as `alembic upgrade` runs on a database at its parent."""
     order = project.upgrade_order()
+    if from_base and only is not None:
+        first = next((index for index, script in enumerate(order) if script.revision in only), len(order))
+        order = order[first:]
     up = capture(project, order, endpoint=endpoint, reported=only)
     hits: list[Hit] = []
     if up.env_error:
@@ -56,12 +60,14 @@ def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | Non
 
 
 def lint_project(project: Project, settings: LintSettings, strict: bool = False,
-                 endpoint: Endpoint | None = None, only: Collection[str] | None = None) -> list[Finding]:
+                 endpoint: Endpoint | None = None, only: Collection[str] | None = None,
+                 from_base: bool = False) -> list[Finding]:
     """strict (or lint.strict in the settings) turns warnings into errors; `endpoint` is
     the server under test, whose URL env.py sees in offline mode; `only` limits the report
-    to these revisions (the whole history is still run: its SQL is one session)."""
+    to these revisions (the whole history is still run: its SQL is one session, unless
+    `from_base`: see rule_hits)."""
     strict = strict or settings.strict
-    hits, up = rule_hits(project, settings, endpoint, only)
+    hits, up = rule_hits(project, settings, endpoint, only, from_base)
     scripts = {c.script.revision: c.script for c in up.revisions
                if only is None or c.script.revision in only}
     captured = up.by_id()

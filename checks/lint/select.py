@@ -52,3 +52,9 @@ def revisions_to_lint(order: list[Script], script_dir: str | Path, lint_all: boo
     released = read_lock(path)
     new = [script for script in order if script.revision not in released]
     return Selection(new, released=len(order) - len(new), lock=path)
+
+
+def pull_request_summary(new: list[Script], scope) -> str:
+    """A pull request's lint: its revisions only, their SQL as a deploy from the base writes it."""
+    return (f"{len(new)} revision(s) linted: those added since {scope.base_point}, read as "
+            "`alembic upgrade --sql` writes them from there")

@@ -89,6 +89,10 @@ class Worker:
             atexit.unregister(self.stop)
         return self._outcome
 
+    def finished(self) -> bool:
+        """Whether the copy has answered (or ended): waiting for it would not block."""
+        return self._outcome is not None or bool(select.select([self._read], [], [], 0)[0])
+
     def stop(self) -> None:
         """End the copy if it still runs, and reap it."""
         if self._outcome is not None:

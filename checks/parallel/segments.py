@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,13 +32,13 @@ from pathlib import Path
 
 from alembic.script import Script
 
-from checks.parallel.fork import TIMED_OUT, Worker, can_fork
+from checks.parallel.beside import allowed, fork_for, wait_for
+from checks.parallel.fork import TIMED_OUT, Worker
 from checks.result import Finding, Severity
 
 # Below this many revisions to round-trip, a worker's start-up costs more than it saves.
 MIN_REVISIONS = 40
 MIN_ENV = "ALEMBIC_VERIFY_SPLIT_MIN"  # another minimum (tests use a small one)
-SERIAL_ENV = "ALEMBIC_VERIFY_SERIAL"  # =1: no worker
 # The worker's share of the revisions: the build also pays for drift and a catalog read at
 # head while the worker walks, so the worker takes more than half (measured at 200 and 500).
 LOWER_SHARE = 0.62
@@ -53,6 +55,8 @@ class Split:
     database: str | None = None  # the worker's database, dropped by whoever ends last
     walked_here: bool = False  # the worker stopped, and its revisions were walked in this process
     ran_ahead: tuple[str, ...] = ()  # the stages the worker also ran
+    ran_here: tuple[str, ...] = ()  # those this process ran while the worker still walked
+    claims: Claims | None = None  # who runs the stages in run.run_ahead
     rows: tuple | None = None  # what the rows added up to at `stop`, on the build's way up
     walked_whole: bool = False  # the upper half left something behind: walked in one process
 
@@ -70,6 +74,8 @@ class Split:
                "output log)" if self.walked_here else "by a worker process beside the build")
         if self.ran_ahead:
             how += f", which also ran {', '.join(self.ran_ahead)}"
+        if self.ran_here:
+            how += f"; {', '.join(self.ran_here)} ran here meanwhile"
         return (f"split in two: the upper {len(walked) - self.stop} revision(s) walked here, the lower "
                 f"{self.stop - self.start} ({lower}) {how}")
 
@@ -77,6 +83,8 @@ class Split:
         """Stop the worker if it still runs, and drop its database."""
         if self.worker is not None:
             self.worker.stop()
+        if self.claims is not None:
+            self.claims.remove()
         if self.database is not None:
             with contextlib.suppress(Exception):
                 run.server.drop_database(self.database)
@@ -84,11 +92,11 @@ class Split:
 
 def plan(run, walked: list[Script], floor: int) -> Split | None:
     """Where to split the round trip of `walked` (from `floor` up), or None to walk it whole."""
-    if os.environ.get(SERIAL_ENV) == "1":
+    if not allowed():
         return None
     minimum = int(os.environ[MIN_ENV]) if os.environ.get(MIN_ENV, "").isdigit() else MIN_REVISIONS
     count = len(walked) - floor
-    if count < max(minimum, 2) or not can_fork() or _project_loaded(run.project):
+    if count < max(minimum, 2) or _project_loaded(run.project):
         return None
     stop = floor + max(1, min(count - 1, round(count * LOWER_SHARE)))
     return Split(floor, stop)
@@ -99,16 +107,23 @@ def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
     split.database = run.server.new_database_name("lower")
     run.server.adopt(split.database)  # dropped on exit even if the worker is killed
 
+    split.claims = Claims(run.run_ahead)
+
     def work() -> tuple[tuple[list[Finding], list[Finding]], dict]:
         found = job(run, walked, split.start, split.stop, _own_database(run, split.database))
-        return found, _ahead(run)
+        return found, _ahead(run, split.claims)
 
-    split.worker = _fork(run, work)
+    split.worker = fork_for(run, work)
 
 
 def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[list[Finding], list[Finding]]:
     """The worker's notes and findings; what it could not finish is walked here."""
-    outcome = _wait(run, split.worker) if split.worker else None
+    if split.worker is not None and split.claims is not None and not split.worker.finished():
+        # The stages the worker runs after its walk, and has not begun: run here, meanwhile.
+        here = _ahead(run, split.claims, MEANWHILE)
+        run.ran_ahead.update(here)
+        split.ran_here = tuple(here)
+    outcome = wait_for(run, split.worker) if split.worker else None
     split.end(run)
     if outcome is not None and outcome.failure == TIMED_OUT:
         return [Finding(Severity.ERROR, "run-timeout",
@@ -130,49 +145,59 @@ def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[l
 def start_side(run) -> Worker | None:
     """Without a split (a short history, a pull request's few revisions), a worker of its
     own runs the stages in `run.run_ahead` while this process builds."""
-    if os.environ.get(SERIAL_ENV) == "1" or not can_fork():
+    if not allowed():
         return None
-    return _fork(run, lambda: _ahead(run))
+    return fork_for(run, lambda: _ahead(run))
 
 
 def collect_side(run, worker: Worker) -> None:
     """What the side worker ran, into `run.ran_ahead`; what it could not run runs here."""
-    outcome = _wait(run, worker)
+    outcome = wait_for(run, worker)
     if outcome.failure is None:
         run.ran_ahead.update(outcome.value)
 
 
-def _fork(run, work: Callable[[], object]) -> Worker:
-    run.project.env.output.share()
+class Claims:
+    """Stages either process may run, each by whichever gets to it first: a file per stage,
+    made before the fork; removing it is the claim, and only one removal succeeds."""
 
-    def body() -> object:
-        run.progress.enabled = False  # the console is this process's; the worker answers at the end
-        return work()
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="alembic-verify-claims-"))
+        for name in names:
+            (self.folder / name).touch()
 
-    return Worker(body)
+    def claim(self, name: str) -> bool:
+        try:
+            (self.folder / name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _wait(run, worker: Worker):
-    """The worker's Outcome; past the run's limit it is stopped (each of its revisions also
-    has its own limit, as here)."""
-    limits = run.project.limits
-    left = limits.time_left() if limits is not None else None
-    return worker.wait(None if left is None else max(left, 0) + 1)
+BESIDE = "run by a worker process beside the build"
+MEANWHILE = "run while the round trip's worker walked its half"
 
 
-def _ahead(run) -> dict[str, tuple[list[Finding], str | None, float]]:
+def _ahead(run, claims: Claims | None = None,
+           note: str = BESIDE) -> dict[str, tuple[list[Finding], str | None, float, str]]:
     """The stages in `run.run_ahead` (those that need no database: lint), run in a worker
-    while the build's process is still busy: (findings, summary, seconds)."""
+    while the build's process is still busy, or by whichever process claims each first:
+    (findings, summary, seconds, where it ran)."""
     from checks.stages import check
 
     done = {}
     for name in run.run_ahead:
+        if claims is not None and not claims.claim(name):
+            continue
         started = time.monotonic()
         try:
             findings = check(name)(run)
         except Exception:  # noqa: BLE001 - the stage runs again in its turn and reports it there
             continue
-        done[name] = (findings, run.summaries.get(name), time.monotonic() - started)
+        done[name] = (findings, run.summaries.get(name), time.monotonic() - started, note)
     return done
 
 

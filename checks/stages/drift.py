@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from checks.parallel.beside import Aside
 from checks.project.project import COMPARE_OPTIONS, Database
 from checks.result import Finding, Severity
 from checks.run import Run
@@ -39,11 +40,14 @@ def check(run: Run) -> list[Finding]:
     metadatas = run.project.target_metadata()
     ignore = frozenset(run.project.settings.ignore)
     include = _include_filter(run, ignore)
-    findings, said = _autogenerate(run, build.database, metadatas, include)
+    # Two halves that need nothing from each other: autogenerate reads the built database
+    # (in a worker on the other core, when it is free) while this process builds the models'.
+    with Aside(run, lambda: _autogenerate(run, build.database, metadatas, include)) as autogenerate:
+        models = models_snapshot(run, metadatas, build.head)
+        findings, said = autogenerate.result()
     findings += long_name_findings(metadatas, build.order[-1].revision if build.order else None)
     # Tables autogenerate found missing on one side: everything inside them is implied.
     whole_tables = {obj for obj, prop in said if prop == "exists" and "." not in obj}
-    models = models_snapshot(run, metadatas, build.head)
     scope = drift_scope(run.project.captured.options, include, metadatas, models, build.head)
     for diff in diff_snapshots(narrow(models, scope), narrow(build.head, scope), expected_label="models",
                                actual_label="migrations", ignore=ignore):

@@ -10,6 +10,7 @@ declare some of that kind themselves, through DDL events.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -32,6 +33,7 @@ def drift_scope(options: dict, include_object: IncludeObject, metadatas: list, m
     declared_schemas = {schema_of(name) for name in tables} | {"public"}
     all_schemas = options.get("include_schemas", False)
 
+    @functools.cache  # asked once per object; counting a schema's objects reads them all
     def schema(name: str) -> bool:
         if not all_schemas and name not in declared_schemas:
             return False  # autogenerate reflects only the default schema then

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.lint import lint_project, parse_lint_settings
-from checks.lint.select import revisions_to_lint
+from checks.lint.select import pull_request_summary, revisions_to_lint
 from checks.pullrequest.scope import select_new
 from checks.result import Finding
 from checks.run import Run
@@ -15,7 +15,10 @@ def check(run: Run) -> list[Finding]:
     settings = parse_lint_settings(run.project.settings.lint, run.project.settings.source)
     selection = revisions_to_lint(run.project.upgrade_order(), run.project.script.dir,
                                   lint_all=run.lint_all or settings.all)
-    run.summaries["lint"] = selection.summary()
-    # A pull request's run narrows it to the revisions the pull request adds.
-    only = {script.revision for script in select_new(selection.revisions, run.scope)}
-    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint, only=only)
+    # A pull request's run narrows it to the revisions the pull request adds, read as the
+    # deploy runs them: `alembic upgrade` on a database at the base, so the base's own SQL
+    # (and the transaction state it leaves on a fresh server) is not theirs.
+    new = select_new(selection.revisions, run.scope)
+    run.summaries["lint"] = selection.summary() if run.scope is None else pull_request_summary(new, run.scope)
+    return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint,
+                        only={script.revision for script in new}, from_base=run.scope is not None)

@@ -81,3 +81,28 @@ def test_both_directions_take_one_env_run_and_only_reported_revisions_downgrade(
     assert list(capture.downgrades) == [ids[-1]]
     assert [item.script.revision for item in capture.revisions] == ids  # the history still runs
     assert not capture.by_id()[ids[0]].sites and capture.by_id()[ids[-1]].sites
+
+
+def test_from_the_base_the_sql_is_what_a_deploy_from_the_base_runs(tmp_path):
+    """A pull request's revisions are read as `alembic upgrade` runs them on a database at
+    the base: a COMMIT in a released revision ran long ago there, so the new revision's
+    CREATE INDEX CONCURRENTLY is inside env.py's transaction and fails in production."""
+    root = copy_fixture(tmp_path, "no_lock_timeout")
+    _add(root, "commits", "missing_lock_timeout_suppressed", 'op.execute("COMMIT")',
+         message="end the transaction early")
+    _add(root, "concurrently", "commits",
+         'op.create_index("ix_widgets_name_3", "widgets", ["name"], postgresql_concurrently=True)')
+    whole = {f.code for f in lint_project(Project(root), LintSettings(), only={"concurrently"})}
+    deploy = lint_project(Project(root), LintSettings(), only={"concurrently"}, from_base=True)
+    assert "concurrently-in-transaction" not in whole
+    assert [(f.code, f.revision) for f in deploy if f.code == "concurrently-in-transaction"] == \
+        [("concurrently-in-transaction", "concurrently")]
+    assert {f.revision for f in deploy} <= {"concurrently", None}
+
+
+def test_from_the_base_runs_no_revision_below_the_first_reported(tmp_path):
+    root = copy_fixture(tmp_path, "no_lock_timeout")
+    project = Project(root)
+    ids = [s.revision for s in project.upgrade_order()]
+    _, capture = rule_hits(project, LintSettings(), only={ids[-1]}, from_base=True)
+    assert [item.script.revision for item in capture.revisions] == [ids[-1]]

@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from projects import ITEMS_MODELS, Rev, build_project, items_revision
 
-from checks.parallel import fork, segments
+from checks.parallel import beside, fork, segments
 
 SPLIT = {segments.MIN_ENV: "2"}
-WHOLE = {segments.SERIAL_ENV: "1"}
+WHOLE = {beside.SERIAL_ENV: "1"}
 
 # A models file that matches the head of HISTORY (drift stays quiet).
 MODELS = ITEMS_MODELS + """\
@@ -199,8 +199,20 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie is dead, waiting for init to reap it
 
 
-def test_the_worker_runs_lint_ahead_and_finds_what_the_main_process_finds(verify, tmp_path):
+SLOW_HERE = ("import time\nfrom alembic import op as o\n"
+             "if ({} 'lower' in o.get_bind().exec_driver_sql('SELECT current_database()').scalar()):\n"
+             "    time.sleep(3)\n")
+
+
+@pytest.mark.parametrize("slow", ["worker", "main"])
+def test_lint_is_run_by_whichever_process_is_free_first_and_finds_what_one_process_finds(
+        verify, tmp_path, slow):
+    # A downgrade that sleeps in one process's database only: the other one gets to lint first.
     revisions = history()
+    sleeps = SLOW_HERE.format("" if slow == "worker" else "not")
+    at = 1 if slow == "worker" else 6  # 0002 is the worker's, 0007 this process's
+    revisions[at] = Rev(revisions[at].id, revisions[at].down, revisions[at].upgrade,
+                        sleeps + revisions[at].downgrade, file=revisions[at].file)
     revisions[4] = Rev("0005", "0004", 'op.add_column("items", sa.Column("size", sa.Integer))',
                        'op.drop_column("items", "size")')  # a DROP COLUMN in a downgrade: no finding
     revisions[5] = Rev("0006", "0005", 'op.add_column("items", sa.Column("token", sa.Text))\n'
@@ -212,7 +224,13 @@ def test_the_worker_runs_lint_ahead_and_finds_what_the_main_process_finds(verify
     found = [(f["code"], f["revision"]) for f in split.findings("lint")]
     assert found == [(f["code"], f["revision"]) for f in whole.findings("lint")]
     assert ("schema-and-data", "0006") in found, found
-    assert "which also ran lint" in split.stdout, split.stdout
+    assert _found(split) == _found(whole)
+    if slow == "worker":
+        assert "lint ran here meanwhile" in split.stdout, split.stdout
+        assert "run while the round trip's worker walked its half" in split.stdout
+    else:
+        assert "which also ran lint" in split.stdout, split.stdout
+        assert "run by a worker process beside the build" in split.stdout
     assert split.stage("lint")["status"] == whole.stage("lint")["status"] == "warn"
 
 

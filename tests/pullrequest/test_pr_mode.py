@@ -102,6 +102,7 @@ def test_full_run_reports_the_base_defect_and_a_pull_request_does_not(verify, tm
     [note] = pr.findings("fresh", "base-one-pass")
     assert "base's 2 of 4 revisions in one pass" in note["message"]
     assert "2 new revision(s) since revision 0002" in pr.stdout
+    assert "2 revision(s) linted: those added since revision 0002" in pr.stdout
     cases = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
     assert {"roundtrip[0004]", "lint[0003]"} <= cases and not any("[0002]" in c for c in cases), cases
 

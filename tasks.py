@@ -24,6 +24,19 @@ def build_images(c, major, force=False):
         raise Exit(f"build-images: {exc}", code=1) from None
 
 
+@task(help={"session": "a nox session to run (repeatable; default: tests and tests_compat)"},
+      iterable=["session"])
+def test(c, session):
+    """The suite's own tests: nox sessions side by side, the first streaming, the rest after."""
+    import sys
+
+    from harness.suite_runs import run_side_by_side
+
+    code = run_side_by_side(list(session) or ["tests", "tests_compat"], [sys.executable, "-m", "nox"])
+    if code:
+        raise Exit(code=code)
+
+
 # The developer's own database. Every task takes --url (default: $DATABASE_URL); the
 # ones that can lose data back it up first, ask, and refuse in CI without --yes.
 URL = "the database, e.g. postgresql://me@localhost/app_dev (default: $DATABASE_URL)"

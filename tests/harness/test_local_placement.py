@@ -1,17 +1,18 @@
-"""A local cluster lives in memory (a tmpfs with room to spare) unless the user set a temp
-folder; a run killed with its cluster there is cleaned up by the next, wherever that one
-puts its own."""
+"""Where a local cluster lives and on which port: in memory (a tmpfs with room to spare)
+unless the user set a temp folder, a run killed with its cluster there cleaned up by the
+next wherever that one puts its own; and a port someone takes first given up for another."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from harness import local_clusters
+from harness import local, local_clusters
 from harness.local import LocalServer
 from harness.local_clusters import STAMP, cluster_base, new_cluster_folder, orphaned_folders
 from harness.owner import owner_record
@@ -68,3 +69,24 @@ def test_a_dead_runs_folder_in_memory_is_found_when_another_run_looks(no_temp_fo
     finally:
         (folder / STAMP).unlink()
         folder.rmdir()
+
+
+def test_a_port_taken_before_the_server_binds_it_is_given_up_for_another(monkeypatch):
+    """Two test runs side by side: a free port is taken by another program first."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = [taken.getsockname()[1]]
+    free = local._free_port
+
+    def next_port() -> int:
+        return ports.pop() if ports else free()
+
+    monkeypatch.setattr(local, "_free_port", next_port)
+    try:
+        with LocalServer() as server:
+            assert server.endpoint.port != taken.getsockname()[1]
+            with server.connect() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        taken.close()

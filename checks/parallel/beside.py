@@ -58,10 +58,6 @@ class Aside:
         self._work = work
         self._worker = fork_for(run, work) if allowed() and not others_busy(run) else None
 
-    @property
-    def forked(self) -> bool:
-        return self._worker is not None
-
     def __enter__(self) -> Aside:
         return self
 

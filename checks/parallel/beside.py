@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from checks.parallel.fork import Outcome, Worker, can_fork
+from checks.errors import StageError
+from checks.parallel.fork import TIMED_OUT, Outcome, Worker, can_fork
 
 SERIAL_ENV = "ALEMBIC_VERIFY_SERIAL"  # =1: no worker process at all
 
@@ -72,4 +73,9 @@ class Aside:
             outcome = wait_for(self._run, worker)
             if outcome.failure is None:
                 return outcome.value
+            if outcome.failure == TIMED_OUT:
+                # Past the run's limit: running the half again here would only overrun it more.
+                limit = self._run.project.limits.run_limit_name()
+                raise StageError("run-timeout", f"not finished within {limit}",
+                                 hint="raise the limit, or run fewer stages (--stage)")
         return self._work()

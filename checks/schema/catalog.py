@@ -252,12 +252,12 @@ def _in_one_text(conn, begin: list[str], statements: list[bytes], end: list[str]
     texts = [*(text.encode() for text in begin), *statements, *(text.encode() for text in end)]
     cursor = conn.cursor()
     cursor.execute(b";\n".join(texts), prepare=False)
+    for _ in begin:  # their results are nothing to keep
+        cursor.nextset()
     rows = []
-    for index in range(len(texts)):
-        if len(begin) <= index < len(begin) + len(statements):
-            rows.append(cursor.fetchall())
-        if index < len(texts) - 1:
-            cursor.nextset()
+    for _ in statements:
+        rows.append(cursor.fetchall())
+        cursor.nextset()
     return rows
 
 

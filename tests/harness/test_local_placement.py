@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -43,10 +44,28 @@ def test_a_local_server_keeps_its_data_in_memory(no_temp_folder):
             assert conn.execute("SHOW data_directory").fetchone()[0] == str(datadir)
 
 
-def test_a_set_temp_folder_wins(monkeypatch, tmp_path):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+@pytest.fixture
+def temp_folder(monkeypatch):
+    """TMPDIR set to a folder of the user's own that every account can reach (the server may
+    run as another account when the suite runs as root)."""
+    folder = Path(tempfile.mkdtemp(prefix="alembic-verify-tmpdir-", dir="/tmp"))
+    folder.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(folder))
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
-    assert cluster_base(None) == tmp_path
+    yield folder
+    monkeypatch.undo()
+    tempfile.tempdir = None
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_set_temp_folder_wins(temp_folder):
+    assert cluster_base(None) == temp_folder
+    with LocalServer() as server:
+        with server.connect() as conn:
+            datadir = Path(conn.execute("SHOW data_directory").fetchone()[0])
+        assert datadir.is_relative_to(temp_folder)
+        assert not datadir.is_relative_to(local_clusters.MEMORY_BASE)
+    assert not datadir.exists()  # removed with the server
 
 
 def test_too_little_room_in_memory_falls_back_to_the_temp_folder(no_temp_folder, monkeypatch):

@@ -21,9 +21,10 @@ MAIN_PID = os.getpid()  # imported by the build, in the main process
 """
 
 # Alembic's template with an include_object that notes which process compares, and, with
-# DIE set, ends any process but the main one the moment it does.
+# DIE set, ends any process but the main one the moment it does ("sleep": hangs it instead).
 ENV = '''\
 import os
+import time
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
@@ -36,6 +37,8 @@ DIE = {die}
 def include_object(obj, name, type_, reflected, compare_to):
     with open({log!r}, "a") as log:
         log.write(f"{{os.getpid()}} {{models.MAIN_PID}}\\n")
+    if DIE == "sleep" and os.getpid() != models.MAIN_PID:
+        time.sleep(600)
     if DIE and os.getpid() != models.MAIN_PID:
         os._exit(3)
     return True
@@ -51,10 +54,10 @@ with connectable.connect() as connection:
 '''
 
 
-def _project(root: Path, die: bool = False) -> tuple[Path, Path]:
+def _project(root: Path, die: bool | str = False) -> tuple[Path, Path]:
     log = root / "compared-by.log"
     project = build_project(root, [items_revision()], models=MODELS,
-                            files={"migrations/env.py": ENV.format(die=die, log=str(log))})
+                            files={"migrations/env.py": ENV.format(die=repr(die), log=str(log))})
     return project, log
 
 
@@ -91,3 +94,15 @@ def test_a_worker_that_dies_leaves_its_half_to_the_main_process(verify, tmp_path
     assert _processes(log) == {"main"}
     assert died.code == alone.code == 1, died.stdout
     assert _drift(died) == _drift(alone) != []
+
+
+def test_a_worker_past_the_run_limit_is_stopped_and_its_half_not_run_again(verify, tmp_path):
+    """Running the half again in the main process would overrun the limit a second time."""
+    project, log = _project(tmp_path / "p", die="sleep")
+    result = verify(project, "--stage", "fresh", "--stage", "drift", "--run-timeout", "10")
+    assert result.code == 1, result.stdout
+    drift = result.stage("drift")
+    assert drift["status"] == "error", drift
+    assert [f["code"] for f in drift["findings"]] == ["run-timeout"], drift
+    assert "10 s limit" in drift["findings"][0]["message"]
+    assert _processes(log) == {"worker"}  # the main process never compared

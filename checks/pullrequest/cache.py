@@ -29,7 +29,7 @@ from checks.lockfile import checksum
 from checks.project.project import Project
 from checks.pullrequest.scope import Trust, parents
 from checks.recovery.backup import endpoint_args, endpoint_environment
-from harness.client_tools import client_tool
+from harness.client_tools import ClientTool, client_tool, recorded_tool
 from harness.errors import HarnessError
 from harness.server import Server
 
@@ -111,8 +111,9 @@ class BaseCache:
 
     def _pg_restore(self, dump: Path, server: Server, database: str, info: dict) -> str | None:
         ep = server.endpoint
+        needed = max(server.major, int(info.get("pg_dump_major") or 0))
         try:
-            tool = client_tool("pg_restore", max(server.major, int(info.get("pg_dump_major") or 0)))
+            tool = recorded_tool(info.get("pg_restore"), needed) or client_tool("pg_restore", needed)
         except HarnessError as exc:
             return str(exc)
         with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as chosen:
@@ -129,10 +130,9 @@ class BaseCache:
         return None
 
     @staticmethod
-    def _restore_list(dump: Path, major: int) -> str:
+    def _restore_list(dump: Path, tool: ClientTool) -> str:
         """The dump's table of contents less its extensions, which the run creates itself from
         the settings before the restore; read once, when the entry is written."""
-        tool = client_tool("pg_restore", major)
         listing = subprocess.run([tool.path, "--list", str(dump)], capture_output=True, text=True,
                                  errors="replace")
         if listing.returncode != 0:
@@ -156,8 +156,9 @@ class BaseCache:
                 partial.unlink(missing_ok=True)
                 trust.warnings.append(f"the base was not cached: pg_dump failed ({_tail(proc.stderr)})")
                 return
+            restore = client_tool("pg_restore", tool.major)
             info = {"key": key, "sha256": _file_sha(partial), "pg_dump_major": tool.major,
-                    "restore_list": self._restore_list(partial, tool.major),
+                    "restore_list": self._restore_list(partial, restore), "pg_restore": restore.record(),
                     "server_version": server.version, "base_revisions": len(base),
                     "base_heads": _heads(base), "created": datetime.now(UTC).isoformat(timespec="seconds")}
             # Dump first, description last, each renamed into place: a reader never trusts a

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import create_engine
+from sqlalchemy.engine.mock import MockConnection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -55,14 +56,57 @@ def models_snapshot(run: Run, metadatas: list, head: Snapshot) -> Snapshot:
             schemas = {t.schema for md in metadatas for t in md.tables.values() if t.schema}
             for schema in sorted(schemas):
                 conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            for md in metadatas:
-                md.create_all(conn)
+            _create_all(conn, metadatas)
     except SQLAlchemyError as exc:
         raise _unbuildable(run, exc) from None
     finally:
         engine.dispose()
     with run.server.connect(db.name) as conn:
         return run.snapshot(conn)
+
+
+def _create_all(conn, metadatas: list) -> None:
+    """Every MetaData's create_all on `conn`: sent as one text where it can be, else (and to
+    name what fails) statement by statement, as create_all itself sends them."""
+    statements = _ddl_statements(conn.dialect, metadatas)
+    if statements:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(";\n".join(statements))
+            return
+        except DBAPIError:
+            pass  # taken back to the savepoint: create_all says which object fails
+    for md in metadatas:
+        md.create_all(conn)
+
+
+class _NotPlainDDL(Exception):
+    pass
+
+
+def _ddl_statements(dialect, metadatas: list) -> list[str] | None:
+    """The statements create_all would send to an empty database, in order, rendered by the
+    connected dialect; None where the models do more than plain DDL (an event listener that
+    reads from its connection or binds values): those run through create_all itself. One
+    text saves create_all's round trip and bookkeeping per statement: 155 statements of
+    the bench's 60 tables took 0.15 to 0.4 s one by one, 0.13 s as one text."""
+    statements: list[str] = []
+
+    def execute(element, parameters=None, *_args) -> None:
+        compiled = element.compile(dialect=dialect)
+        if parameters or compiled.params:
+            raise _NotPlainDDL
+        text = str(compiled).strip()
+        if text:
+            statements.append(text)
+
+    mock = MockConnection(dialect, execute)
+    try:
+        for md in metadatas:
+            md.create_all(mock, checkfirst=False)
+    except Exception:  # noqa: BLE001 - whatever the models' listeners do with a mock: the plain way
+        return None
+    return statements
 
 
 def _accept_long_names(name: str) -> None:

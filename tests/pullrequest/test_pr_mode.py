@@ -168,6 +168,16 @@ def test_warm_cache_restores_the_base_and_concludes_the_same(verify, tmp_path):
     assert _judged(warm) == _judged(cold)
     assert warm.code == cold.code == 1
 
+    # The entry names the pg_restore that read it, so a warm run need not look for one; a
+    # program that is gone (another machine's cache) is looked for again.
+    [sidecar] = cache.glob("base-*.json")
+    entry = json.loads(sidecar.read_text())
+    assert Path(entry["pg_restore"]["path"]).is_file()
+    sidecar.write_text(json.dumps({**entry, "pg_restore": {**entry["pg_restore"], "path": "/nonexistent"}}))
+    elsewhere = verify(project, *args)
+    assert elsewhere.report["pull_request"]["cache"]["trusted_from_cache"] == 2
+    assert _judged(elsewhere) == _judged(cold)
+
 
 @pytest.mark.parametrize("damage", ["truncated", "unreadable"])
 def test_a_damaged_cache_entry_is_ignored_with_a_warning(verify, tmp_path, damage):

@@ -106,3 +106,26 @@ def test_models_with_no_history_are_drift(verify, tmp_path):
     assert result.stage("files")["status"] == "pass"
     found = [(f["code"], f["object"]) for f in result.findings("drift")]
     assert ("drift-autogenerate", "items") in found, found
+
+
+# The migration adds a CHECK constraint (which autogenerate does not compare); the models
+# add it in a listener that uses its connection the way only a real one allows
+# (exec_driver_sql), so they cannot be sent as one text and must go through create_all,
+# listener and all.
+LISTENER_MODELS = ITEMS_MODELS + """\
+
+
+@sa.event.listens_for(items, "after_create")
+def check_name(target, connection, **kw):
+    connection.exec_driver_sql("ALTER TABLE items ADD CONSTRAINT ck_items_name CHECK (name <> '')")
+"""
+CHECKED_ITEMS = CREATE_ITEMS + 'op.create_check_constraint("ck_items_name", "items", "name <> \'\'")\n'
+
+
+def test_models_whose_listeners_need_a_real_connection_are_built_as_create_all_builds_them(verify, tmp_path):
+    revisions = [Rev("0001", None, CHECKED_ITEMS, 'op.drop_table("items")')]
+    assert_clean(verify(build_project(tmp_path / "project", revisions, models=LISTENER_MODELS)))
+    # Without the listener's constraint the catalog comparison names it: it would have told.
+    result = verify(build_project(tmp_path / "bare", revisions), "--stage", "drift")
+    found = [(f["code"], f["object"]) for f in result.findings("drift")]
+    assert found == [("drift-catalog", "check constraint items.ck_items_name")], found

@@ -172,7 +172,7 @@ class Run:
         if os.environ.get(incremental.OFF_ENV) == "1":
             return None
         with self.server.connect(db.name) as conn:
-            if not tracking.install(conn):
+            if not incremental.install(conn):
                 self.tracking_refused = True
                 return None
         return start.for_clone() if start is not None else IncrementalSnapshots(self.version_table)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from checks.schema import prepared, queries
+from checks.schema import prepared, queries, tracking
 from checks.schema.snapshot import (
     Column,
     Constraint,
@@ -34,6 +34,9 @@ _TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 
 # Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
 _RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES)
+_PARTIAL_QUERIES = (*_RELATION_QUERIES, queries.TRIGGERS, queries.POLICIES, queries.SEQUENCES, queries.ENUMS,
+                    queries.DOMAINS, queries.FUNCTIONS)
+_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS)  # read in full when a schema changed
 _PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
 
 
@@ -67,7 +70,7 @@ class Catalog:
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
              triggers: set[int] = frozenset(), policies: set[int] = frozenset(),
-             prepare: bool = False) -> None:
+             prepare: bool | tuple[str, ...] = False) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped.
 
         Tables' triggers and policies, and sequences, are read for the oids named in their
@@ -85,7 +88,7 @@ class Catalog:
         wanted += [(queries.ENUMS, type_only), (queries.DOMAINS, type_only),
                    (queries.FUNCTIONS, only["functions"])]
         if everything or schemas:
-            wanted += [(queries.SCHEMAS, None), (queries.EXTENSIONS, None)]
+            wanted += [(query, None) for query in _WHOLE_QUERIES]
         statements = [(_full(query), {"version_table": version_table}) if only is None else
                       (query, {"version_table": version_table, "only": oid_array(only)})
                       for query, only in wanted if only is None or only]
@@ -201,7 +204,7 @@ def oid_array(oids) -> str:
 
 
 def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
-              prepare: bool = False) -> list[list[tuple]]:
+              prepare: bool | tuple[str, ...] = False) -> list[list[tuple]]:
     """Every statement's rows, sent in one round trip where the connection can pipeline.
 
     `read_only` runs them with search_path pinned (the catalog functions qualify names
@@ -210,7 +213,8 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     `prepare`, where the connection pipelines, runs them as statements prepared on it
     (`checks.schema.prepared`), all in one text: for a caller that sends them again and
     again on the suite's own databases; a one-off read of someone's database leaves its
-    session as it found it.
+    session as it found it. `prepare` may name the statements the DDL log's function
+    prepares (`tracking.install`): on a database that has it, a call replaces the text.
     """
     pipelined = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
     in_transaction = pipelined and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
@@ -227,8 +231,10 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     begin, end = ([*begin, _PIN], end) if read_only else ([], [])
     if prepare:
         # After the settings: a statement is planned for the search_path it was prepared under.
-        begin.append(prepared.ensure([query for query, _ in statements]))
-        executes = [prepared.execute(conn, query, params) for query, params in statements]
+        installed = () if prepare is True else prepare
+        texts = [query for query, _ in statements]
+        begin.append(prepared.ensure(texts, tracking.PREPARE_FUNCTION, installed))
+        executes = [prepared.execute(query, params).encode() for query, params in statements]
         return _in_one_text(conn, begin, executes, end)
     # prepare=False throughout: were psycopg to prepare any of these, its next DEALLOCATE ALL
     # (on a DROP or ALTER the migration sends) would take this module's statements with it.
@@ -282,6 +288,11 @@ _RESTORE = _set_all({name: f"current_setting('alembic_verify.{name}')" for name 
 
 
 @functools.cache
+def partial_reads() -> tuple[str, ...]:
+    """Every text `read` sends when it is not reading everything: what to prepare ahead."""
+    return (*_PARTIAL_QUERIES, *(_full(query) for query in _WHOLE_QUERIES))
+
+
 def _full(query: str) -> str:
     return queries.everything(query)
 

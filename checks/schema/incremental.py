@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 
 from checks.schema import tracking
-from checks.schema.catalog import Catalog, fetch_all
+from checks.schema.catalog import Catalog, fetch_all, partial_reads
 from checks.schema.diff import diff_snapshots
 from checks.schema.snapshot import Snapshot, View, display_name
 
@@ -89,6 +89,16 @@ SELECT relname::text, oid FROM pg_class WHERE relnamespace = 'pg_catalog'::regna
 """
 
 
+# What a step's snapshot sends, prepared on its session by the DDL log's own function.
+PREPARED = (tracking.LOG_SINCE, _PLACE, *partial_reads())
+
+
+def install(conn) -> bool:
+    """Log DDL on the database behind `conn` (autocommit) for `IncrementalSnapshots` to read,
+    and give it what they prepare their statements with; False when not allowed."""
+    return tracking.install(conn, PREPARED)
+
+
 class SnapshotMismatch(AssertionError):
     """An incremental snapshot differs from a full one: a bug in the suite, never the project's."""
 
@@ -127,7 +137,7 @@ class IncrementalSnapshots:
         since = {"since": self.since}
         # Read-only, so both get the catalog reads' settings: _PLACE costs more to plan than to run.
         log, placed = fetch_all(conn, [(tracking.LOG_SINCE, since), (_PLACE, since)], read_only=True,
-                                prepare=True)
+                                prepare=PREPARED)
         if log:
             self.since = log[-1][0]
         touched = self._touched(conn, log, placed) if self.catalog is not None else _Touched(full=True)
@@ -142,7 +152,7 @@ class IncrementalSnapshots:
                               types=touched.types, functions=touched.functions,
                               sequences=touched.sequences | touched.dropped,
                               triggers=touched.triggers | touched.dropped,
-                              policies=touched.policies | touched.dropped, prepare=True)
+                              policies=touched.policies | touched.dropped, prepare=PREPARED)
             self.partial_reads += 1
         snap = self.catalog.snapshot()
         if self.check:

@@ -7,9 +7,12 @@ Event triggers need a superuser; without one, snapshots stay full (and slower).
 
 from __future__ import annotations
 
+from checks.schema import prepared
 from checks.schema.queries import TRACKING_SCHEMA as SCHEMA
 
 _TRIGGERS = ("alembic_verify_ddl_end", "alembic_verify_sql_drop")
+# Prepares the snapshot's statements on the session that calls it (checks.schema.prepared).
+PREPARE_FUNCTION = f"{SCHEMA}.prepare_missing"
 
 # A command the log function cannot describe still leaves a row (its tag alone), so the
 # snapshot after it knows to read everything.
@@ -39,6 +42,9 @@ BEGIN
     INSERT INTO {SCHEMA}.touched (dropped, classid, objid, object_type, command_tag, names)
     SELECT true, classid, objid, object_type, tg_tag, address_names FROM pg_event_trigger_dropped_objects();
 END $$;
+"""
+# Last, so that the log starts empty.
+_START = f"""
 CREATE EVENT TRIGGER {_TRIGGERS[0]} ON ddl_command_end EXECUTE FUNCTION {SCHEMA}.on_ddl();
 CREATE EVENT TRIGGER {_TRIGGERS[1]} ON sql_drop EXECUTE FUNCTION {SCHEMA}.on_drop();
 """
@@ -60,12 +66,16 @@ def can_track(conn) -> bool:
     return bool(conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0])
 
 
-def install(conn) -> bool:
-    """Start logging DDL on the database behind `conn` (autocommit); False when not allowed."""
+def install(conn, prepare: tuple[str, ...] = ()) -> bool:
+    """Start logging DDL on the database behind `conn` (autocommit), with a function that
+    prepares the statements `prepare` on the session calling it; False when not allowed."""
     if not can_track(conn):
         return False
     conn.execute(_REMOVE)  # a clone of a database that still had it
     conn.execute(_INSTALL)
+    if prepare:
+        conn.execute(prepared.function(PREPARE_FUNCTION, list(prepare)))
+    conn.execute(_START)
     return True
 
 

@@ -16,7 +16,7 @@ from cli_support import run_cli
 from projects import build_project, items_revision
 
 from checks.bench.project import generate
-from checks.schema import take_snapshot, tracking
+from checks.schema import incremental, take_snapshot, tracking
 from checks.schema.incremental import IncrementalSnapshots, SnapshotMismatch
 
 # Each group runs as one step; the snapshot after it must equal a full one. Renames and
@@ -70,7 +70,7 @@ STEPS = [
 def tracked(pg_server, make_database):
     name = make_database("incremental")
     with pg_server.connect(name) as conn:
-        assert tracking.install(conn)
+        assert incremental.install(conn)
         yield conn
 
 
@@ -114,7 +114,7 @@ def test_a_command_it_cannot_place_reads_everything(tracked):
 def test_inside_one_transaction_as_migrations_run(pg_server, make_database):
     name = make_database("incremental")
     with pg_server.connect(name) as admin:
-        tracking.install(admin)
+        incremental.install(admin)
     with pg_server.connect(name, autocommit=False) as conn:
         taker = IncrementalSnapshots("alembic_version", check=True)
         taker.take(conn)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.schema import queries, take_snapshot, tracking
+from checks.schema import incremental, prepared, queries, take_snapshot, tracking
 from checks.schema.incremental import IncrementalSnapshots
 from checks.schema.prepared import name_of
 
@@ -23,7 +23,7 @@ def migrating(pg_server, make_database):
     """A connection inside one open transaction, as a migration's is between its steps."""
     name = make_database("prepared")
     with pg_server.connect(name) as admin:
-        assert tracking.install(admin)
+        assert incremental.install(admin)
     with pg_server.connect(name, autocommit=False) as conn:
         yield conn
         conn.rollback()
@@ -87,3 +87,20 @@ def test_a_one_off_snapshot_leaves_the_session_without_statements(pg_server, mak
             assert "t" in take_snapshot(conn).tables
         assert "t" in take_snapshot(conn).tables
         assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+
+
+def test_a_snapshot_prepares_by_calling_the_logs_function_not_by_sending_the_queries():
+    wanted = list(incremental.PREPARED[:3])
+    call = prepared.ensure(wanted, tracking.PREPARE_FUNCTION, incremental.PREPARED)
+    assert call == f"SELECT {tracking.PREPARE_FUNCTION}()"
+    # A query the function was not made with: the loop goes with the queries, as a DO block.
+    block = prepared.ensure([*wanted, "SELECT %(x)s"], tracking.PREPARE_FUNCTION, incremental.PREPARED)
+    assert block.startswith("DO ") and name_of("SELECT %(x)s") in block
+
+
+@pytest.mark.parametrize("value", ["plain", "it's", "back\\slash", "{1,2}", "", "é ü"])
+def test_values_are_written_into_an_execute_as_postgresql_reads_them(migrating, value):
+    query = "SELECT %(value)s::text, %(number)s::int"
+    migrating.execute(prepared.ensure([query]))
+    statement = prepared.execute(query, {"value": value, "number": 42})
+    assert migrating.execute(statement).fetchone() == (value, 42)

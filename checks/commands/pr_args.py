@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,25 +26,41 @@ def add_pull_request_arguments(parser) -> None:
                        f"file and restore it next time (setting: cache_dir; e.g. {DEFAULT_FOLDER})")
 
 
-def open_scope(args, project: Project, stages: list[str]) -> Scope | None:
+@dataclass(frozen=True)
+class PullRequest:
+    """The pull-request options, checked: which base (one of the two), and the cache folder."""
+
+    since: str | None
+    git_base: str | None
+    cache: Path | None
+
+
+def pull_request_options(args, project: Project, stages: list[str]) -> PullRequest | None:
+    """The options, checked before any server starts; None for a full run."""
     if not (args.since or args.git_base):
         if args.cache:
             raise ConfigError("--cache holds the base of a pull-request run; add --since REV or "
                               "--git-base REF (a full run walks every revision and needs no cache)")
         return None
+    if "recovery" in stages:
+        raise ConfigError("the recovery drills replay the whole history; run them without "
+                          "--since/--git-base")
+    folder = Path(args.cache) if args.cache else (
+        project.root / project.settings.cache_dir if project.settings.cache_dir else None)
+    if folder is not None and folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--cache {folder}: not a folder; name a folder CI keeps between runs")
+    return PullRequest(args.since, args.git_base, folder)
+
+
+def open_scope(options: PullRequest, project: Project) -> Scope:
+    """Which revisions are new. It loads the revision files: once the run has named its
+    database, so that the settings' [env] is in place for a revision that reads it on import."""
     # A full run, the usual one, imports none of the pull-request machinery.
     from checks.pullrequest.cache import BaseCache
     from checks.pullrequest.gitdiff import git_base
     from checks.pullrequest.scope import since
 
-    if "recovery" in stages:
-        raise ConfigError("the recovery drills replay the whole history; run them without "
-                          "--since/--git-base")
-    scope = since(project, args.since) if args.since else git_base(project, args.git_base)
-    folder = Path(args.cache) if args.cache else (
-        project.root / project.settings.cache_dir if project.settings.cache_dir else None)
-    if folder is not None:
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"--cache {folder}: not a folder; name a folder CI keeps between runs")
-        scope.cache = BaseCache(folder)
+    scope = since(project, options.since) if options.since else git_base(project, options.git_base)
+    if options.cache is not None:
+        scope.cache = BaseCache(options.cache)
     return scope

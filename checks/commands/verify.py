@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from checks.commands.pr_args import add_pull_request_arguments, open_scope
+from checks.commands.pr_args import add_pull_request_arguments, open_scope, pull_request_options
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
 from checks.progress import Progress
@@ -111,11 +111,7 @@ def _verify(args, outcome: Outcome) -> int:
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
     outcome.project = str(project.root)
-    if args.report_junit or args.report_html:  # the only reports that draw the revision graph
-        from checks.report.graph import read_graph
-
-        outcome.graph = read_graph(project)
-    scope = open_scope(args, project, stages)
+    pull_request = pull_request_options(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr
     progress = Progress(enabled=not args.quiet_progress)
@@ -126,10 +122,18 @@ def _verify(args, outcome: Outcome) -> int:
         shown = server.describe() if server.backend == NO_SERVER else \
             f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
         out.write(f"alembic-verify: {project.root}\n  server: {shown}\n")
-        if scope is not None:
-            out.write(f"  pull request: {scope.describe()}\n")
         out.flush()
         verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
+        # The revision files are loaded from here on, with the settings' [env] in place (the
+        # run's database named): a revision may read them when it is imported.
+        if args.report_junit or args.report_html:  # the only reports that draw the revision graph
+            from checks.report.graph import read_graph
+
+            outcome.graph = read_graph(project)
+        scope = open_scope(pull_request, project) if pull_request is not None else None
+        if scope is not None:
+            out.write(f"  pull request: {scope.describe()}\n")
+            out.flush()
         verification.scope = outcome.scope = scope
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))

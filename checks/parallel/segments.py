@@ -142,8 +142,11 @@ def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[l
 
 def start_side(run) -> Worker | None:
     """Without a split (a short history, a pull request's few revisions), a worker of its
-    own runs the stages in `run.run_ahead` while this process builds."""
-    if not allowed():
+    own runs the stages in `run.run_ahead` while this process builds. Not where the
+    project's modules are loaded already: settings an app read once would name the
+    database this process is building, and lint's offline run would reach it (a revision
+    that connects on its own) while a run in one process finds it gone."""
+    if not allowed() or _project_loaded(run.project):
         return None
     return fork_for(run, lambda: _ahead(run))
 

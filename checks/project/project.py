@@ -139,6 +139,12 @@ class Project:
                 # A revision file imports something that is not there.
                 raise ProjectError(missing.explain(exc, self.root, self.ini_path, self.env.paths)
                                    or f"cannot load a revision file: {type(exc).__name__}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - raised by a revision file's own code on import
+                raise ProjectError(
+                    f"cannot load the revision files: {type(exc).__name__}: {first_line(exc, limit=1)}; "
+                    "a revision that reads app settings when it is imported needs them in the "
+                    "settings' env table ([tool.alembic-verify.env], see the README's Settings), "
+                    "as env.py does") from None
 
     def _run_hook(self, call: Callable[[], None]) -> None:
         # Resolved on every run, never cached: a new database makes the environment forget

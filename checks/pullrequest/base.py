@@ -42,6 +42,7 @@ def apply_base(run, build, db) -> None:
         run.project.run_steps(db, base, upgrade=True, after_step=progress)
     except MigrationError as exc:
         build.error = exc
+        trust.failed = exc.revision or "?"
         return
     if cache is not None and run.committed(db):
         cache.store(trust.key, run.server, db.name, base, trust)

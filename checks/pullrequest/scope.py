@@ -27,8 +27,12 @@ class Trust:
     key: str | None = None  # the cache key, when a cache is used
     stored: bool = False  # this run wrote the cache entry
     warnings: list[str] = field(default_factory=list)  # cache entries ignored, and why
+    failed: str | None = None  # the base revision that failed to apply
 
     def sentence(self) -> str:
+        if self.failed:
+            return (f"the base did not apply: revision {self.failed} failed (see fresh); "
+                    f"none of the {self.total - self.base} new revision(s) was judged")
         if self.trusted:
             return (f"trusted {self.trusted} of {self.total} revisions from the cache "
                     f"(key {short_key(self.key)})")
@@ -40,7 +44,7 @@ class Trust:
     def to_json(self) -> dict:
         return {"base_revisions": self.base, "total_revisions": self.total,
                 "trusted_from_cache": self.trusted, "cache_key": self.key, "cache_stored": self.stored,
-                "cache_warnings": list(self.warnings)}
+                "cache_warnings": list(self.warnings), "base_failed": self.failed}
 
 
 def short_key(key: str | None) -> str:

@@ -13,7 +13,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from projects import CREATE_ITEMS, DROP_ITEMS, Rev, assert_usage_error, build_project
+from projects import (
+    APP_SETTINGS,
+    APP_SETTINGS_ENV,
+    CREATE_ITEMS,
+    DROP_ITEMS,
+    Rev,
+    assert_usage_error,
+    build_project,
+)
 
 MODELS = """\
 import sqlalchemy as sa
@@ -256,3 +264,65 @@ def test_a_downgrade_floor_inside_the_base_leaves_the_new_revisions_to_the_trip(
 
     assert result.stage("roundtrip")["status"] == "fail", result.stdout
     assert _revisions(result, "roundtrip") == {"0004"}
+
+
+# A new revision that reads the app's settings when it is imported (as mealie's do), and the
+# suite's settings that fill them from the throwaway server.
+SETTINGS_AT_IMPORT = '''\
+"""Tags, with the app's settings read at import."""
+import sqlalchemy as sa
+from alembic import op
+
+from app.settings import DATABASE_URI  # noqa: F401 - read at import, as app revisions do
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("tags")
+'''
+
+
+def _settings_project(root: Path, with_settings: bool = True) -> Path:
+    return build_project(root, BASE + NEW, models=MODELS, env="app_settings",
+                         settings=APP_SETTINGS_ENV if with_settings else None,
+                         files={"app/settings.py": APP_SETTINGS,
+                                "migrations/versions/0003_tags.py": SETTINGS_AT_IMPORT})
+
+
+@pytest.mark.parametrize("mode", [("--since", "0002"), ("--report-junit", "{junit}", "--since", "0002")],
+                         ids=["since", "with-graph"])
+def test_a_revision_reading_settings_at_import_has_them_in_a_pull_request(verify, tmp_path, mode):
+    """The revisions are loaded with the settings' env table in place, as in a full run."""
+    project = _settings_project(tmp_path / "project")
+    result = verify(project, *(arg.format(junit=tmp_path / "junit.xml") for arg in mode))
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.code == 1, result.stdout + result.stderr
+    assert result.report["pull_request"]["new_revisions"] == ["0003", "0004"]
+    assert result.stage("fresh")["status"] == "pass"
+    assert _revisions(result, "roundtrip", "downgrade-leaves-trace") == {"0004"}
+
+
+def test_a_revision_failing_on_import_is_one_line_in_a_pull_request(verify, tmp_path):
+    project = _settings_project(tmp_path / "project", with_settings=False)
+    line = assert_usage_error(verify(project, "--since", "0002"), "cannot load the revision files",
+                              "KeyError", "POSTGRES_USER")
+    assert "[tool.alembic-verify.env]" in line
+
+
+def test_a_base_that_fails_to_apply_is_not_called_applied(verify, tmp_path):
+    broken = Rev("0002", "0001", 'op.execute("SELECT no_such_function()")', file="0002_note.py")
+    result = verify(_project(tmp_path / "project", [BASE[0], broken, *NEW]), "--since", "0002")
+    assert result.code == 1
+    [failed] = result.findings("fresh", "upgrade-failed")
+    assert failed["revision"] == "0002"
+    assert "the base did not apply: revision 0002 failed (see fresh)" in result.stdout
+    assert "applied the base's" not in result.stdout
+    assert result.report["pull_request"]["cache"]["base_failed"] == "0002"

@@ -41,8 +41,10 @@ MIN_ENV = "ALEMBIC_VERIFY_SPLIT_MIN"  # another minimum (tests use a small one)
 # head while the worker walks, so the worker takes more than half (measured at 200 and 500).
 LOWER_SHARE = 0.62
 
-# (run, walked order, first index, stop index, the databases to use) -> (notes, findings)
+# (run, walked order, first index, stop index, the databases to use[, records]) -> (notes, findings);
+# given `records`, it fills them with the schemas it recorded before and after each revision.
 SegmentJob = Callable[..., tuple[list[Finding], list[Finding]]]
+Records = tuple[dict, dict]
 
 
 @dataclass
@@ -57,11 +59,21 @@ class Split:
     claims: Claims | None = None  # who runs the stages in run.run_ahead
     rows: tuple | None = None  # what the rows added up to at `stop`, on the build's way up
     walked_whole: bool = False  # the upper half left something behind: walked in one process
+    # The upper half left something behind, and the lower half was walked on from there, in
+    # this process, against the schemas the worker recorded on its way up.
+    continued_here: bool = False
+    request: Request | None = None  # this process asking the worker for those records
 
     def label(self, walked: list[Script]) -> str:
         return f"{walked[self.start].revision}..{walked[self.stop - 1].revision}"
 
     def summary(self, walked: list[Script]) -> str:
+        if self.continued_here:
+            return (f"split in two, then walked on here: the upper revisions' downgrades left the "
+                    f"database at {walked[self.stop - 1].revision} other than the build had it (a schema "
+                    f"trace, or rows), so the lower {self.stop - self.start} ({self.label(walked)}) were "
+                    "judged on that database, as one walk from head judges them, against the schemas "
+                    "the worker process recorded on its way up")
         if self.walked_whole:
             return (f"walked in one go from head: the "
                     f"upper revisions' downgrades left the database at {walked[self.stop - 1].revision} "
@@ -81,8 +93,9 @@ class Split:
         """Stop the worker if it still runs, and drop its database."""
         if self.worker is not None:
             self.worker.stop()
-        if self.claims is not None:
-            self.claims.remove()
+        for pipes in (self.claims, self.request):
+            if pipes is not None:
+                pipes.remove()
         if self.database is not None:
             with contextlib.suppress(Exception):
                 run.server.drop_database(self.database)
@@ -106,38 +119,63 @@ def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
     run.server.adopt(split.database)  # dropped on exit even if the worker is killed
 
     split.claims = Claims(run.run_ahead)
+    split.request = Request()
 
-    def work() -> tuple[tuple[list[Finding], list[Finding]], dict]:
-        found = job(run, walked, split.start, split.stop, _own_database(run, split.database))
-        return found, _ahead(run, split.claims)
+    def work() -> tuple[tuple[list[Finding], list[Finding]], dict, Records | None]:
+        split.request.in_worker()
+        records: Records = ({}, {})
+        found = job(run, walked, split.start, split.stop, _own_database(run, split.database), records)
+        ahead = _ahead(run, split.claims)
+        return found, ahead, records if split.request.wanted() else None
 
     split.worker = fork_for(run, work)
 
 
 def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[list[Finding], list[Finding]]:
     """The worker's notes and findings; what it could not finish is walked here."""
-    if split.worker is not None and split.claims is not None and not split.worker.finished():
-        # The stages the worker runs after its walk, and has not begun: run here, meanwhile.
-        here = _ahead(run, split.claims, MEANWHILE)
-        run.ran_ahead.update(here)
-        split.ran_here = tuple(here)
-    outcome = wait_for(run, split.worker) if split.worker else None
-    split.end(run)
+    if split.request is not None:
+        split.request.answer(False)
+    outcome = _finish(run, split)
     if outcome is not None and outcome.failure == TIMED_OUT:
         return [Finding(Severity.ERROR, "run-timeout",
                         f"the round trip of {split.label(walked)} did not finish within "
                         f"{run.project.limits.run_limit_name()}",
                         hint="raise the limit, or run fewer stages (--stage)")], []
     if outcome is not None and outcome.failure is None:
-        found, ahead = outcome.value
-        run.ran_ahead.update(ahead)
-        split.ran_ahead = tuple(ahead)
-        return found
+        return outcome.value[0]
     split.walked_here = True
     if outcome is not None:
         run.project.env.output.write(f"\nalembic-verify: the round trip's worker stopped, so its "
                                      f"revisions are walked again in the main process:\n{outcome.failure}")
     return job(run, walked, split.start, split.stop, _work_database(run))
+
+
+def records_below(run, split: Split) -> Records | None:
+    """The schemas the worker recorded around each lower revision, (before, after) by
+    revision, for this process to walk them on its own database; its findings are not
+    used. None when the worker failed."""
+    if split.request is not None:
+        split.request.answer(True)
+    outcome = _finish(run, split)
+    if outcome is None or outcome.failure is not None:
+        return None
+    return outcome.value[2]
+
+
+def _finish(run, split: Split):
+    """Wait for the worker (running here, meanwhile, the stages it has not begun), end it,
+    and note what it ran: its Outcome, or None without a worker."""
+    if split.worker is not None and split.claims is not None and not split.worker.finished():
+        here = _ahead(run, split.claims, MEANWHILE)
+        run.ran_ahead.update(here)
+        split.ran_here = tuple(here)
+    outcome = wait_for(run, split.worker) if split.worker else None
+    split.end(run)
+    if outcome is not None and outcome.failure is None:
+        ahead = outcome.value[1]
+        run.ran_ahead.update(ahead)
+        split.ran_ahead = tuple(ahead)
+    return outcome
 
 
 def start_side(run) -> Worker | None:
@@ -186,6 +224,37 @@ class Claims:
             with contextlib.suppress(OSError):
                 os.close(read)
         self._pipes.clear()
+
+
+class Request:
+    """The worker's last question, answered by this process once its upper half is walked:
+    whether to send the schemas it recorded (large to send, and wanted only when the upper
+    half left something behind). A pipe made before the fork: this process writes y or n,
+    the worker waits for it, or for the pipe's end when this process removes it."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+
+    def answer(self, yes: bool) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._write, b"y" if yes else b"n")
+
+    def in_worker(self) -> None:
+        """Called first in the worker: only this process may answer, so that removing the
+        pipe here ends the worker's wait."""
+        os.close(self._write)
+
+    def wanted(self) -> bool:
+        try:
+            return os.read(self._read, 1) == b"y"
+        except OSError:
+            return False
+
+    def remove(self) -> None:
+        for end in (self._read, self._write):
+            with contextlib.suppress(OSError):
+                os.close(end)
+        self._read = self._write = -1
 
 
 BESIDE = "run by a worker process beside the build"

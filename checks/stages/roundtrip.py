@@ -34,6 +34,7 @@ class Trip:
     findings: list[Finding] = field(default_factory=list)
     one_way: MigrationError | None = None  # the downgrade that declared itself irreversible
     stopped: bool = False  # a step failed: the revisions below it were never walked
+    reported: set[str] = field(default_factory=set)  # what differed, named once per walk
 
 
 def check(run: Run) -> list[Finding]:
@@ -45,12 +46,30 @@ def check(run: Run) -> list[Finding]:
     split = build.split
     # In a pull-request run only the new revisions were walked: the staircase stops at the base.
     start = split.stop if split is not None else _floor_index(run, build.walked, build.order)
-    bottom: list = []  # the state the upper half ends in, as the worker's half should start
+    below: list[Trip] = []  # the lower half's trip, when walked on here from where the upper ended
+    left_behind = False  # the upper half left the database other than the worker built it
 
-    def at_bottom(db) -> None:
-        if split is not None:
-            with run.server.connect(db.name) as conn:
-                bottom[:] = [snapshot_of(conn, run.version_table), rows.fingerprint(conn, run.version_table)]
+    def at_bottom(db, tracker, trip: Trip) -> None:
+        nonlocal left_behind
+        if split is None:
+            return
+        with run.server.connect(db.name) as conn:
+            bottom = [snapshot_of(conn, run.version_table), rows.fingerprint(conn, run.version_table)]
+        if bottom == [build.before[build.walked[split.stop].revision], split.rows]:
+            split.request.answer(False)  # the worker's findings stand; its records are not wanted
+            return
+        # The upper downgrades left something the worker's database never had: one walk
+        # from head judges the lower revisions on it. Walked on here, on this database,
+        # against the schemas the worker recorded on its way up.
+        left_behind = True
+        records = segments.records_below(run, split)
+        if records is None:
+            return
+        lower = _round_trip(run, Walk(before=records[0], after=records[1]),
+                            build.walked[split.start:split.stop], db, tracker,
+                            above=build.walked[split.stop:], reported=trip.reported)
+        if lower.one_way is None:
+            below.append(lower)
 
     try:
         notes, findings, stopped = _walk_down(run, build, build.walked[start:], _head_databases(run, build),
@@ -65,9 +84,13 @@ def check(run: Run) -> list[Finding]:
         # A one-way revision or a failed step: one walk from head ends above the worker's.
         split.end(run)
         return notes + findings
-    if bottom != [build.before[build.walked[split.stop].revision], split.rows]:
-        # The upper downgrades left something the worker's database never had: one walk
-        # from head would judge the lower revisions on it, so that is what is done.
+    if below:
+        split.continued_here = True
+        run.summaries["roundtrip"] = split.summary(build.walked)
+        return notes + findings + below[0].findings
+    if left_behind:
+        # The lower half could not be walked on (no records, or a one-way revision in it,
+        # after which one walk goes again from head): walked again in one go.
         split.end(run)
         split.walked_whole = True
         run.summaries["roundtrip"] = split.summary(build.walked)
@@ -93,9 +116,10 @@ def start_split(run: Run, build) -> segments.Split | None:
 
 
 def segment(run: Run, walked: list[Script], start: int, stop: int,
-            database) -> tuple[list[Finding], list[Finding]]:
+            database, records: segments.Records | None = None) -> tuple[list[Finding], list[Finding]]:
     """The round trip of walked[start:stop] on databases of its own (`database()` makes one),
-    the first built up to `stop` recording the schema around each revision of the segment."""
+    the first built up to `stop` recording the schema around each revision of the segment
+    (into `records`, when given: before and after, by revision)."""
     expected = Walk()
     notes: list[Finding] = []
 
@@ -108,6 +132,9 @@ def segment(run: Run, walked: list[Script], start: int, stop: int,
                 yield db, run.track(db)
                 return
             expected.before, expected.after = walk.before, walk.after
+            if records is not None:
+                records[0].update(walk.before)
+                records[1].update(walk.after)
             if walk.mismatch is not None:
                 top = walked[stop - 1].revision
                 notes.append(mismatch_note(walk.mismatch, top, f"at {top}"))
@@ -123,15 +150,15 @@ Places = Callable[[list[Script]], contextlib.AbstractContextManager]
 def _walk_down(run: Run, expected, order: list[Script], places: Places, above: list[Script] = (),
                at_bottom=None) -> tuple[list[Finding], list[Finding], bool]:
     """The staircase over `order`, from its top; `places(order)` gives a database at the top
-    of `order` (and its tracker) for each attempt, and `at_bottom(db)` sees it where the last
-    attempt ended. The notes on one-way revisions that ended a trip, the findings of the
+    of `order` (and its tracker) for each attempt, and `at_bottom(db, tracker, trip)` sees it
+    where the last attempt ended. The notes on one-way revisions that ended a trip, the findings of the
     last trip, and whether a failed step ended that one early."""
     notes: list[Finding] = []
     while order:
         with places(order) as (db, tracker):
             trip = _round_trip(run, expected, order, db, tracker, above)
             if trip.one_way is None and not trip.stopped and at_bottom is not None:
-                at_bottom(db)
+                at_bottom(db, tracker, trip)
         if trip.one_way is None:
             return notes, trip.findings, trip.stopped
         # The trip rolled back with the failed downgrade; walk again, above the one-way revision.
@@ -183,13 +210,13 @@ DOWN, UP, AGAIN = "down", "up", "again"
 
 
 def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
-                above: list[Script] = ()) -> Trip:
+                above: list[Script] = (), reported: set[str] | None = None) -> Trip:
     """Walk down the staircase: each downgrade must restore the schema from before the
     revision, and each re-upgrade, run on exactly that state, must succeed and rebuild
     the schema from after it. Walking all the way down before coming back up would miss
     an upgrade that cannot run twice: its table is gone by the time it is re-applied."""
-    trip = Trip()
-    reported: set[str] = set()
+    trip = Trip(reported=reported if reported is not None else set())
+    reported = trip.reported
     plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
     steps_done = 0
     undo = Undo(run.version_table, run.project.captured.options.get("version_table_schema"), tracker)

@@ -308,6 +308,21 @@ def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_pa
 
     assert _found(whole) == found
     assert _found(split) == _found(whole)
+    # Walked on where the upper half ended, with the worker's records, not all again from head.
+    assert "split in two, then walked on here: the upper revisions' downgrades left" in _summary(split)
+    assert "the lower 5 (0001..0005) were judged on that database" in _summary(split)
+
+
+def test_a_one_way_revision_below_what_the_upper_half_left_walks_all_again_from_head(verify, tmp_path):
+    # One walk from head stops at 0003 and walks again above it, on a new copy: the lower
+    # revisions cannot simply be walked on from where the upper half ended.
+    revisions = _upper_leaves_behind("table")
+    revisions[2] = Rev("0003", "0002", "pass", 'raise NotImplementedError("kept")')
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    split, whole = _both(verify, project)
+
+    assert _found(split) == _found(whole)
+    assert ("one-way-revision", "0003") in _found(whole), _found(whole)
     assert "walked in one go from head: the upper revisions' downgrades left" in _summary(split)
 
 

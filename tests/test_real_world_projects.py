@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from cli_support import ROOT, run_cli
 from projects import (
     ALEMBIC_INI,
@@ -268,6 +269,17 @@ def flask_project(root, files: dict[str, str]):
 def test_a_flask_migrate_project_runs_in_its_app_context_with_no_settings(verify, tmp_path):
     # No alembic.ini at the top (Flask-Migrate keeps it in migrations/), no runner hook.
     assert_clean(verify(flask_project(tmp_path / "project", {"wsgi.py": FLASK_WSGI})))
+
+
+@pytest.mark.parametrize("where", ["migrations", "."])
+def test_a_settings_file_beside_a_flask_migrate_alembic_ini_is_read(verify, tmp_path, where):
+    """Flask-Migrate keeps alembic.ini in migrations/: a settings file beside it counts, as
+    one in the project folder does."""
+    project = flask_project(tmp_path / "project", {"wsgi.py": FLASK_WSGI})
+    (project / where / "alembic-verify.toml").write_text('critical_tables = ["invoices"]\n')
+    result = verify(project, "--stage", "fresh")
+    assert [(f["code"], f["object"]) for f in result.findings("fresh", "critical-table-missing")] == \
+        [("critical-table-missing", "invoices")], result.stdout
 
 
 def test_a_flask_app_the_flask_command_would_not_find_is_named_by_a_setting(verify, tmp_path):

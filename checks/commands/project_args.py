@@ -12,8 +12,20 @@ from checks.project.settings import load_settings
 def add_project_arguments(parser) -> None:
     parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
     parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
-    parser.add_argument("--config", help="settings file (default: PROJECT/alembic-verify.toml "
-                                          "or [tool.alembic-verify] in PROJECT/pyproject.toml)")
+    parser.add_argument("--config", help="settings file (default: alembic-verify.toml in PROJECT or "
+                                          "beside alembic.ini, or [tool.alembic-verify] in "
+                                          "PROJECT/pyproject.toml)")
+
+
+def _ini_folder(root: Path, alembic_ini: str | None) -> Path | None:
+    """The folder of alembic.ini when it is not the project's own: --alembic-ini's, or
+    migrations/ where Flask-Migrate keeps it (a settings file beside it is read too)."""
+    if alembic_ini:
+        ini = Path(alembic_ini)
+        return (ini if ini.is_absolute() else root / ini).parent
+    if not (root / "alembic.ini").is_file() and (root / "migrations" / "alembic.ini").is_file():
+        return root / "migrations"
+    return None
 
 
 def open_project(args, metadata_override: str | None = None) -> Project:
@@ -21,6 +33,7 @@ def open_project(args, metadata_override: str | None = None) -> Project:
     if not root.is_dir():
         raise ConfigError(f"project directory not found: {root}; pass --project DIR, the folder "
                           "that holds alembic.ini")
-    settings = load_settings(root.resolve(), Path(args.config) if args.config else None)
+    settings = load_settings(root.resolve(), Path(args.config) if args.config else None,
+                             _ini_folder(root.resolve(), args.alembic_ini))
     return Project(root, alembic_ini=args.alembic_ini, settings=settings,
                    metadata_override=metadata_override)

@@ -87,8 +87,11 @@ def _tool_table(data: dict, path: Path) -> dict | None:
     return table
 
 
-def load_settings(project_dir: Path, config_file: Path | None = None) -> Settings:
-    """Read settings from an explicit file, alembic-verify.toml, or pyproject.toml, in that order."""
+def load_settings(project_dir: Path, config_file: Path | None = None,
+                  ini_folder: Path | None = None) -> Settings:
+    """Read settings from an explicit file, alembic-verify.toml in the project folder or in
+    `ini_folder` (where alembic.ini is, when not in the project folder), or pyproject.toml,
+    in that order."""
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"config file not found: {config_file}")
@@ -96,9 +99,10 @@ def load_settings(project_dir: Path, config_file: Path | None = None) -> Setting
         table = _tool_table(data, config_file)
         data = data if table is None else table
         return _build(data, str(config_file))
-    own = project_dir / OWN_FILE
-    if own.is_file():
-        return _build(_read_toml(own), str(own))
+    for folder in (project_dir, ini_folder):
+        own = folder / OWN_FILE if folder is not None else None
+        if own is not None and own.is_file():
+            return _build(_read_toml(own), str(own))
     pyproject = project_dir / "pyproject.toml"
     if pyproject.is_file():
         data = _tool_table(_read_toml(pyproject), pyproject)

@@ -102,6 +102,9 @@ def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[li
             said.add(_key(obj, prop))
             findings.append(Finding(Severity.ERROR, "drift-autogenerate", message, revision=head,
                                     object=obj, hint=FIX))
+    # Alembic visits tables and columns in the order of sets, which changes from one process
+    # to the next (PYTHONHASHSEED): sorted by table and object, every run lists the same.
+    findings.sort(key=lambda f: (_table_of(f.object) or "", f.object or "", f.message))
     return findings, said
 
 

@@ -94,3 +94,14 @@ def test_a_missing_module_of_a_present_package_is_not_a_missing_install(verify, 
     line = assert_usage_error(verify(project), "app/models.py line 1 imports `app.local_settings`, "
                               "which `app` does not have")
     assert "pip install" not in line
+
+
+def test_a_logging_handler_the_app_configures_is_named_where_the_app_sets_it(verify, tmp_path):
+    # A dictConfig in the app's code, not alembic.ini's sections: the fix is in that file.
+    models = ('import logging.config\n'
+              'logging.config.dictConfig({"version": 1, "handlers": {"console": '
+              '{"class": "rich.logging.RichHandler"}}})\n') + ITEMS_MODELS
+    project = build_project(tmp_path / "project", [items_revision()], models=models)
+    line = assert_usage_error(verify(project), "the logging config set up at app/models.py line 2 needs "
+                              "the package `rich`", "pip install rich")
+    assert "alembic.ini" not in line

@@ -26,10 +26,14 @@ def explain(exc: BaseException, root: Path, ini_path: Path, paths: list[str]) ->
     missing, full = _missing_module(exc, paths)
     if _raised_by_logging_config(exc):
         section = _logging_section(ini_path, missing) if missing else None
-        where = f" ({ini_path.name} [{section}])" if section else ""  # dictConfig in env.py, say
-        if missing:
-            return (f"env.py's logging config needs the package `{missing}`{where}; "
+        if missing and section:
+            return (f"env.py's logging config needs the package `{missing}` ({ini_path.name} [{section}]); "
                     f"pip install {missing}, or change the handler class in {ini_path.name}")
+        if missing:
+            # Not alembic.ini's: a dictConfig the app's own code (or env.py) runs.
+            caller = project_frame(exc, root) or "env.py"
+            return (f"the logging config set up at {caller} needs the package `{missing}`; "
+                    f"pip install {missing}, or change the handler class there")
         gist = (str(exc).strip().splitlines() or [""])[0]
         return (f"env.py's logging config failed: {type(exc).__name__}: {gist}; fix the "
                 f"[handler_*] and [formatter_*] sections of {ini_path.name}, or the logging "

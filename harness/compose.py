@@ -95,6 +95,7 @@ class ComposeServer(Server):
     """PostgreSQL `major` in a container of its own compose project, removed with all it made on exit."""
 
     backend = "compose"
+    disposable = True  # the stack and its volumes are removed when it stops
 
     def __init__(self, major: int) -> None:
         super().__init__()

@@ -170,6 +170,7 @@ def cached_cluster(inst: Installation, account: pwd.struct_passwd | None) -> Pat
 
 class LocalServer(Server):
     backend = "local"
+    disposable = True  # its cluster folder is removed when it stops
 
     def __init__(self, major: int | None = None) -> None:
         super().__init__()

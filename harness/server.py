@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
@@ -54,15 +55,22 @@ class Endpoint:
         )
 
 
+DROP_AT_ONCE = 4  # databases dropped side by side at exit
+
+
 class Server:
     """A running PostgreSQL server that hands out uniquely named throwaway databases.
 
     Subclasses implement `_start`, `_stop` and `endpoint`. Use as a context manager:
     a failed start tears down whatever it had made before the error propagates, and
-    exit drops every database this object created, then stops the server.
+    exit drops every database this object created (unless the server goes with them),
+    then stops the server.
     """
 
     backend: str = "abstract"
+    # Stopping the server removes its data (a cluster of our own, a container): dropping
+    # each database first would only delay the exit.
+    disposable: bool = False
     session_wait_s: float = sessions.WAIT_S  # how long others get to leave a database we must clone or drop
 
     def __init__(self) -> None:
@@ -98,7 +106,8 @@ class Server:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            self.drop_created_databases()
+            if not self.disposable:
+                self.drop_created_databases()
         finally:
             self._stop_quietly()
 
@@ -190,9 +199,20 @@ class Server:
             self._created.remove(name)
 
     def drop_created_databases(self) -> None:
-        for name in list(self._created):
+        """Every database this object created, dropped at once (each on connections of its
+        own): one after the other they were most of a short run's exit."""
+        def drop(name: str) -> None:
             try:
                 self.drop_database(name)
             except Exception:  # noqa: BLE001 - best effort: the server may already be gone
-                self._created.remove(name)
+                with contextlib.suppress(ValueError):
+                    self._created.remove(name)
+
+        names = list(self._created)
+        if len(names) < 2:
+            for name in names:
+                drop(name)
+            return
+        with ThreadPoolExecutor(max_workers=min(len(names), DROP_AT_ONCE)) as pool:
+            list(pool.map(drop, names))
 

@@ -132,3 +132,20 @@ def _is_dead(conn: psycopg.Connection) -> bool:
     except psycopg.OperationalError:
         return True
     return False
+
+
+def test_every_database_a_url_server_made_is_dropped_on_exit_even_one_left_in_use(pg_server, role):
+    """Dropped side by side at exit; one our own leaked session holds is still cleared."""
+    with UrlServer(role.url()) as server:
+        made = [server.create_database(f"many{n}") for n in range(6)]
+        leaked = role.connect(made[3])
+    assert set(made) & set(_databases(pg_server)) == set()
+    assert leaked.closed or _is_dead(leaked)
+
+
+def test_a_local_server_goes_with_its_databases_without_dropping_each():
+    with open_server("local") as server:
+        assert server.disposable
+        server.create_database("gone")
+        folder = server._workdir
+    assert not folder.exists()

@@ -180,7 +180,7 @@ class Project:
                     on_step: Callable[[Script, object], None] | None = None,
                     on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
                     database: Database | None = None, replace: StepReplacements | None = None,
-                    **context_options) -> None:
+                    commit_each: bool = False, **context_options) -> None:
         """Run env.py once with exactly these one-revision steps, online or offline.
 
         `state` records how far it got, for the caller to explain a failure; `on_start`
@@ -213,7 +213,7 @@ class Project:
 
         def run_env() -> None:
             with EnvironmentContext(cfg, self.script, fn=choose_steps, **context_options), \
-                    capture_configure(captured or self.captured, on_version_apply):
+                    capture_configure(captured or self.captured, on_version_apply, commit_each):
                 self.script.run_env()
 
         # The hook goes around Alembic's context, as `flask db` loads the app before Alembic
@@ -224,12 +224,14 @@ class Project:
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
                   before_steps: Callable[[object], None] | None = None,
-                  replace: StepReplacements | None = None) -> None:
+                  replace: StepReplacements | None = None, commit_each: bool = False) -> None:
         """Apply (or revert) exactly these revisions, in order, in one run of env.py.
 
         `before_steps` sees the connection once env.py has configured it, before the first
         step (env.py may have created the version table's schema by then). With no
         revisions, env.py still runs once: an empty history still tells what it configures.
+        `commit_each` commits every step as its own `alembic` command would (see
+        `capture_configure`), where env.py's transaction would otherwise hold them all.
         """
         state = StepState()
 
@@ -243,6 +245,10 @@ class Project:
         def start(context):
             _require_database(context.connection, database, self.settings.source)
             _require_starting_point(context, revisions, directions(upgrade, revisions), self.settings)
+            if commit_each and context.connection is not None:
+                # A throwaway database: a commit per step need not wait for the disk (on a
+                # --url server with durability on, that wait would be most of a step).
+                context.connection.exec_driver_sql("SET synchronous_commit = off")
             if before_steps is not None and context.connection is not None:
                 try:
                     before_steps(context.connection)
@@ -253,7 +259,7 @@ class Project:
         try:
             with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=start, database=database, replace=replace)
+                                 on_start=start, database=database, replace=replace, commit_each=commit_each)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:
@@ -325,8 +331,11 @@ class Project:
 
 
 @contextlib.contextmanager
-def capture_configure(captured: Captured, on_version_apply: Callable) -> Iterator[None]:
-    """Record what env.py passes to context.configure and add our per-step callback."""
+def capture_configure(captured: Captured, on_version_apply: Callable,
+                      commit_each: bool = False) -> Iterator[None]:
+    """Record what env.py passes to context.configure and add our per-step callback; with
+    `commit_each`, each step in a transaction of its own (Alembic's transaction_per_migration,
+    which does nothing where env.py runs inside a transaction it began itself)."""
     original = EnvironmentContext.configure
 
     def configure(self, *args, **kwargs):
@@ -334,6 +343,8 @@ def capture_configure(captured: Captured, on_version_apply: Callable) -> Iterato
         theirs = kwargs.get("on_version_apply")
         theirs = list(theirs) if isinstance(theirs, list | tuple) else [theirs] if theirs else []
         kwargs["on_version_apply"] = (*theirs, on_version_apply)
+        if commit_each:
+            kwargs["transaction_per_migration"] = True
         return original(self, *args, **kwargs)
 
     EnvironmentContext.configure = configure

@@ -10,7 +10,6 @@ downgrade raises NotImplementedError is one-way on purpose: the trip ends above 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 from checks.schema_access import snapshot_of
 from checks.stages.fresh import mismatch_note
 from checks.stages.skips import skipped_for_build
-from checks.stages.undo import Undo
 
 
 @dataclass
@@ -219,19 +217,8 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     reported = trip.reported
     plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
     steps_done = 0
-    undo = Undo(run.version_table, run.project.captured.options.get("version_table_schema"), tracker)
 
-    step_began = time.monotonic()  # the end of the last callback: the step now running began then
-
-    def after_step(revision, connection) -> None:
-        nonlocal step_began
-        took = time.monotonic() - step_began
-        try:
-            compare(revision, connection, took)
-        finally:
-            step_began = time.monotonic()
-
-    def compare(revision, connection, took: float) -> None:
+    def compare(revision, connection) -> None:
         nonlocal steps_done
         _, phase = plan[steps_done]
         steps_done += 1
@@ -241,8 +228,6 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         expected = (expected_schemas.before[revision.revision] if phase == DOWN
                     else expected_schemas.after[revision.revision])
         found = run.snapshot(connection, tracker)
-        if phase == DOWN:
-            undo.mark(revision.revision, connection, took)
         if found == expected:
             return  # the common case, and far cheaper than a diff
         labels = (("the schema before the upgrade", "the downgraded schema") if phase == DOWN
@@ -255,10 +240,12 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
                                  else _not_repeatable(revision, diff))
 
     try:
-        again = {i: undo.step(rev.revision) for i, (rev, phase) in enumerate(plan) if phase == AGAIN}
+        # Each step committed, as `alembic downgrade -1` and `alembic upgrade +1` each commit:
+        # a revision that looks at the database through a connection of its own sees what the
+        # step before it did (in one transaction it would see the build's committed schema).
         run.project.run_steps(db, [revision for revision, _ in plan],
-                              upgrade=[phase == UP for _, phase in plan], after_step=after_step,
-                              replace=again)
+                              upgrade=[phase == UP for _, phase in plan], after_step=compare,
+                              commit_each=True)
     except MigrationError as exc:
         failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
         if exc.declared_one_way and failed_phase != UP:

@@ -214,3 +214,23 @@ def test_a_policy_and_row_security_a_downgrade_leaves_are_named(verify, tmp_path
     found = [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
     assert ("downgrade-leaves-trace", "0002", "table items") in found, found
     assert ("downgrade-leaves-trace", "0002", "policy items.items_named") in found, found
+
+
+# Looks for its table through an engine of its own before creating it (mealie's first
+# revision does): it sees only what is committed.
+CHECKS_ON_ITS_OWN = """\
+from sqlalchemy import engine_from_config
+config = op.get_context().config
+engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.",
+                            poolclass=sa.pool.NullPool)
+exists = sa.inspect(engine).has_table("items")
+engine.dispose()
+if not exists:
+""" + "\n".join("    " + line for line in CREATE_ITEMS.splitlines())
+
+
+def test_a_revision_that_looks_through_its_own_connection_sees_its_downgrade(verify, tmp_path):
+    # Downgrade and re-upgrade are two commands, each committed: the re-upgrade's own look
+    # finds the table gone, as it would after `alembic downgrade -1`, and creates it again.
+    project = build_project(tmp_path / "p", [Rev("0001", None, CHECKS_ON_ITS_OWN, DROP_ITEMS)])
+    assert_clean(verify(project))

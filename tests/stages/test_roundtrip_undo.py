@@ -1,0 +1,99 @@
+"""The staircase's second downgrade of a slow revision is not run: the re-upgrade before it is
+rolled back to a savepoint instead.
+
+Observed from the project's side: a downgrade() that prints runs once per round trip when
+the savepoint serves, twice when it cannot (a commit inside the re-upgrade) or when it is
+quick enough to run again, and the findings and
+the schemas compared are the same either way (the test suite checks every incremental
+snapshot against a full one, ALEMBIC_VERIFY_SNAPSHOT_CHECK=1, so a schema the savepoint
+put back wrongly fails the run).
+"""
+
+from __future__ import annotations
+
+from projects import ENVS, ITEMS_MODELS, Rev, build_project, items_revision
+
+from checks.stages.undo import WORTH_S
+
+MODELS = ITEMS_MODELS + """\
+items.append_column(sa.Column("note", sa.Text))
+sa.Index("ix_items_note", items.c.note)
+"""
+ADD_NOTE = 'op.add_column("items", sa.Column("note", sa.Text))\nprint("upgrade 0002 ran")'
+# Slow enough (a data migration, say) that taking it back by the savepoint is worth it.
+SLOW = f"import time\ntime.sleep({WORTH_S * 2})\n"
+DROP_NOTE = SLOW + 'op.drop_column("items", "note")\nprint("downgrade 0002 ran")'
+INDEX = 'op.create_index("ix_items_note", "items", ["note"])'
+INDEX_CONCURRENTLY = """\
+with op.get_context().autocommit_block():
+    op.create_index("ix_items_note", "items", ["note"], postgresql_concurrently=True)
+"""
+
+
+DROP_INDEX = SLOW + 'op.drop_index("ix_items_note", table_name="items")\nprint("downgrade 0003 ran")'
+
+
+def _runs(project, what: str, revision: str = "0002") -> int:
+    return (project / ".alembic-verify" / "project-output.log").read_text().count(f"{what} {revision} ran")
+
+
+def _history(index: str) -> list[Rev]:
+    return [items_revision(), Rev("0002", "0001", ADD_NOTE, DROP_NOTE),
+            Rev("0003", "0002", index, DROP_INDEX)]
+
+
+def test_the_second_downgrade_is_the_re_upgrade_rolled_back(verify, tmp_path):
+    project = build_project(tmp_path / "p", _history(INDEX), models=MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    # Up in the build, then down once and up once on the staircase.
+    assert (_runs(project, "upgrade"), _runs(project, "downgrade")) == (2, 1)
+    assert _runs(project, "downgrade", "0003") == 1
+
+
+def test_a_commit_in_the_staircase_runs_the_real_downgrade(verify, tmp_path):
+    # CREATE INDEX CONCURRENTLY commits around itself: the savepoint set as 0003's re-upgrade
+    # began is gone when it is done, so its second downgrade really runs; 0002's re-upgrade
+    # commits nothing of its own, and its savepoint serves.
+    project = build_project(tmp_path / "p", _history(INDEX_CONCURRENTLY), models=MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert (_runs(project, "downgrade", "0003"), _runs(project, "downgrade", "0002")) == (2, 1)
+    assert result.findings("roundtrip") == []
+
+
+def test_a_transaction_per_migration_in_env_py_changes_nothing(verify, tmp_path):
+    # The staircase commits every step anyway; the savepoint lives inside one step.
+    env = (ENVS / "sync_template.py").read_text().replace(
+        "context.configure(connection=connection, target_metadata=target_metadata)",
+        "context.configure(connection=connection, target_metadata=target_metadata, "
+        "transaction_per_migration=True)")
+    project = build_project(tmp_path / "p", _history(INDEX), models=MODELS, files={"migrations/env.py": env})
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert (_runs(project, "downgrade", "0003"), _runs(project, "downgrade", "0002")) == (1, 1)
+
+
+def test_a_trace_is_still_named_when_the_savepoint_takes_the_step_back(verify, tmp_path):
+    revisions = [items_revision(), Rev("0002", "0001", ADD_NOTE, SLOW + 'print("downgrade 0002 ran")'),
+                 Rev("0003", "0002", INDEX, DROP_INDEX)]
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    found = [(f["code"], f["revision"]) for f in result.findings("roundtrip")]
+    assert found == [("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")], found
+    assert _runs(project, "downgrade") == 1
+
+
+def test_a_quick_downgrade_simply_runs_again(verify, tmp_path):
+    quick = 'op.drop_column("items", "note")\nprint("downgrade 0002 ran")'
+    revisions = [items_revision(), Rev("0002", "0001", ADD_NOTE, quick),
+                 Rev("0003", "0002", INDEX, DROP_INDEX)]
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert (_runs(project, "downgrade", "0003"), _runs(project, "downgrade", "0002")) == (1, 2)

@@ -326,3 +326,25 @@ def test_a_base_that_fails_to_apply_is_not_called_applied(verify, tmp_path):
     assert "the base did not apply: revision 0002 failed (see fresh)" in result.stdout
     assert "applied the base's" not in result.stdout
     assert result.report["pull_request"]["cache"]["base_failed"] == "0002"
+
+
+def test_a_base_whose_migration_creates_an_extension_is_restored_from_the_cache(verify, tmp_path):
+    """pg_trgm made by a base revision, an index that needs it (mealie's shape): the cached
+    dump restores both, so the warm run trusts it instead of warning and replaying."""
+    trgm = ('op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")\n'
+            'op.create_index("ix_items_name_trgm", "items", ["name"], postgresql_using="gin", '
+            'postgresql_ops={"name": "gin_trgm_ops"})')
+    base = [BASE[0], Rev("0002", "0001", trgm, 'op.drop_index("ix_items_name_trgm", table_name="items")',
+                         file="0002_trgm.py")]
+    models = MODELS + ('sa.Index("ix_items_name_trgm", items.c.name, postgresql_using="gin", '
+                       'postgresql_ops={"name": "gin_trgm_ops"})\n')
+    project = build_project(tmp_path / "project", [*base, *NEW], models=models.replace(
+        'sa.Column("note", sa.Text), comment="what we sell")', 'comment="what we sell")'))
+    cache = tmp_path / "cache"
+    args = ("--since", "0002", "--cache", str(cache))
+    cold = verify(project, *args)
+    warm = verify(project, *args)
+    info = warm.report["pull_request"]["cache"]
+    assert info["cache_warnings"] == [] and info["trusted_from_cache"] == 2, info
+    assert _judged(warm) == _judged(cold)
+    assert warm.stage("fresh")["status"] == "pass"

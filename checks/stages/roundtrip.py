@@ -151,13 +151,14 @@ def _walk_down(run: Run, expected, order: list[Script], places: Places, above: l
                at_bottom=None) -> tuple[list[Finding], list[Finding], bool]:
     """The staircase over `order`, from its top; `places(order)` gives a database at the top
     of `order` (and its tracker) for each attempt, and `at_bottom(db, tracker, trip)` sees it
-    where the last attempt ended. The notes on one-way revisions that ended a trip, the findings of the
-    last trip, and whether a failed step ended that one early."""
+    where a first attempt that walked all of `order` ended (after a one-way revision, the
+    walk ends above it, never at the bottom). The notes on one-way revisions that ended a
+    trip, the findings of the last trip, and whether a failed step ended that one early."""
     notes: list[Finding] = []
     while order:
         with places(order) as (db, tracker):
             trip = _round_trip(run, expected, order, db, tracker, above)
-            if trip.one_way is None and not trip.stopped and at_bottom is not None:
+            if trip.one_way is None and not trip.stopped and not notes and at_bottom is not None:
                 at_bottom(db, tracker, trip)
         if trip.one_way is None:
             return notes, trip.findings, trip.stopped

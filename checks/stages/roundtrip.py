@@ -65,11 +65,9 @@ def check(run: Run) -> list[Finding]:
         records = segments.records_below(run, split)
         if records is None:
             return
-        lower = _round_trip(run, Walk(before=records[0], after=records[1]),
-                            build.walked[split.start:split.stop], db, tracker,
-                            above=build.walked[split.stop:], reported=trip.reported)
-        if lower.one_way is None:
-            below.append(lower)
+        below.append(_round_trip(run, Walk(before=records[0], after=records[1]),
+                                 build.walked[split.start:split.stop], db, tracker,
+                                 above=build.walked[split.stop:], reported=trip.reported))
 
     try:
         notes, findings, stopped = _walk_down(run, build, build.walked[start:], _head_databases(run, build),
@@ -87,10 +85,11 @@ def check(run: Run) -> list[Finding]:
     if below:
         split.continued_here = True
         run.summaries["roundtrip"] = split.summary(build.walked)
-        return notes + findings + below[0].findings
+        lower = below[0]
+        return (_one_way_notes(lower, build.walked[split.start:split.stop], build.walked[split.stop:])
+                + findings + lower.findings)
     if left_behind:
-        # The lower half could not be walked on (no records, or a one-way revision in it,
-        # after which one walk goes again from head): walked again in one go.
+        # The lower half could not be walked on (the worker failed): walked again in one go.
         split.end(run)
         split.walked_whole = True
         run.summaries["roundtrip"] = split.summary(build.walked)
@@ -125,12 +124,7 @@ def segment(run: Run, walked: list[Script], start: int, stop: int,
 
     @contextlib.contextmanager
     def place(order):
-        first = not expected.after
-        revisions = walked[:_top(walked, order) + 1]
-        with _upgraded(run, database, revisions, start if first else None) as (db, walk):
-            if not first:
-                yield db, run.track(db)
-                return
+        with _upgraded(run, database, walked[:_top(walked, order) + 1], start) as (db, walk):
             expected.before, expected.after = walk.before, walk.after
             if records is not None:
                 records[0].update(walk.before)
@@ -147,44 +141,36 @@ def segment(run: Run, walked: list[Script], start: int, stop: int,
 Places = Callable[[list[Script]], contextlib.AbstractContextManager]
 
 
-def _walk_down(run: Run, expected, order: list[Script], places: Places, above: list[Script] = (),
+def _walk_down(run: Run, expected, order: list[Script], place: Places, above: list[Script] = (),
                at_bottom=None) -> tuple[list[Finding], list[Finding], bool]:
-    """The staircase over `order`, from its top; `places(order)` gives a database at the top
-    of `order` (and its tracker) for each attempt, and `at_bottom(db, tracker, trip)` sees it
-    where a first attempt that walked all of `order` ended (after a one-way revision, the
-    walk ends above it, never at the bottom). The notes on one-way revisions that ended a
-    trip, the findings of the last trip, and whether a failed step ended that one early."""
-    notes: list[Finding] = []
-    while order:
-        with places(order) as (db, tracker):
-            trip = _round_trip(run, expected, order, db, tracker, above)
-            if trip.one_way is None and not trip.stopped and not notes and at_bottom is not None:
-                at_bottom(db, tracker, trip)
-        if trip.one_way is None:
-            return notes, trip.findings, trip.stopped
-        # The trip rolled back with the failed downgrade; walk again, above the one-way revision.
-        position = next(i for i, rev in enumerate(order) if rev.revision == trip.one_way.revision)
-        notes.append(_one_way(trip.one_way, [*order[position + 1:], *above]))
-        order = order[position + 1:]
-    return notes, [], False
+    """The staircase over `order`, from its top, on the database `place(order)` gives (with
+    its tracker); `at_bottom(db, tracker, trip)` sees it where a walk that reached the bottom
+    of `order` ended. The note on a one-way revision that ended the walk (the revisions above
+    it were judged: each step is committed, so what they did stands), the walk's findings,
+    and whether a failed step ended it early."""
+    if not order:
+        return [], [], False
+    with place(order) as (db, tracker):
+        trip = _round_trip(run, expected, order, db, tracker, above)
+        if trip.one_way is None and not trip.stopped and at_bottom is not None:
+            at_bottom(db, tracker, trip)
+    return _one_way_notes(trip, order, above), trip.findings, trip.stopped
+
+
+def _one_way_notes(trip: Trip, order: list[Script], above: list[Script]) -> list[Finding]:
+    if trip.one_way is None:
+        return []
+    position = next(i for i, rev in enumerate(order) if rev.revision == trip.one_way.revision)
+    return [_one_way(trip.one_way, [*order[position + 1:], *above])]
 
 
 def _head_databases(run: Run, build) -> Places:
-    """A copy of the migrated database for each attempt; the database itself for the first
-    when nothing after the round trip needs it, and then a new one upgraded to the top."""
-    first = not run.keep_build_database
-
+    """The migrated database itself when nothing after the round trip needs it, else a copy."""
     @contextlib.contextmanager
     def place(order):
-        nonlocal first
-        if first:
-            first = False
+        if not run.keep_build_database:
             with run.build_database("roundtrip") as db:
                 yield db, run.track(db, build.tracker) if build.tracker else None
-        elif build.database is None:
-            top = build.walked[:_top(build.walked, order) + 1]
-            with _upgraded(run, lambda: run.work_database("roundtrip"), top) as (db, _):
-                yield db, run.track(db)
         else:
             with run.work_database("roundtrip", template=build.database) as db:
                 yield db, run.track(db, build.tracker) if build.tracker else None
@@ -270,7 +256,8 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     except MigrationError as exc:
         failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
         if exc.declared_one_way and failed_phase != UP:
-            return Trip(one_way=exc)
+            trip.one_way = exc  # the trip ends above it; what it found there stands
+            return trip
         what = "upgrade after downgrade" if failed_phase == UP else "downgrade"
         trip.findings.append(_failed(run, exc, what, [*order, *above]))
         trip.stopped = True

@@ -313,9 +313,9 @@ def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_pa
     assert "the lower 5 (0001..0005) were judged on that database" in _summary(split)
 
 
-def test_a_one_way_revision_below_what_the_upper_half_left_walks_all_again_from_head(verify, tmp_path):
-    # One walk from head stops at 0003 and walks again above it, on a new copy: the lower
-    # revisions cannot simply be walked on from where the upper half ended.
+def test_a_one_way_revision_below_what_the_upper_half_left_ends_the_walk_there(verify, tmp_path):
+    # One walk from head stops at 0003, with what it found above it; walked on from where
+    # the upper half ended, the split run stops there too.
     revisions = _upper_leaves_behind("table")
     revisions[2] = Rev("0003", "0002", "pass", 'raise NotImplementedError("kept")')
     project = build_project(tmp_path / "p", revisions, models=MODELS)
@@ -323,6 +323,17 @@ def test_a_one_way_revision_below_what_the_upper_half_left_walks_all_again_from_
 
     assert _found(split) == _found(whole)
     assert ("one-way-revision", "0003") in _found(whole), _found(whole)
+    assert "split in two, then walked on here" in _summary(split)
+
+
+def test_a_worker_that_dies_below_what_the_upper_half_left_walks_all_again_from_head(verify, tmp_path):
+    # No records to walk on with: the lower revisions are judged in one walk from head.
+    revisions = _upper_leaves_behind("table")
+    revisions[2] = history(worker_dies=True)[2]
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    split, whole = _both(verify, project)
+
+    assert _found(split) == _found(whole) != []
     assert "walked in one go from head: the upper revisions' downgrades left" in _summary(split)
 
 

@@ -72,6 +72,9 @@ def start_holder(major: int) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A run started in the background (a CI job, nohup) may inherit SIGINT ignored, and
+        # Python then never turns it into KeyboardInterrupt: give the holder Ctrl-C back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     project = proc.stdout.readline().strip()
     if not project:

@@ -35,12 +35,10 @@ def execute(query: str, params: dict) -> str:
 
 
 def _value(value: object) -> str:
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"a catalog query's parameter is a text or an integer, not {value!r}")
     if isinstance(value, int):
         return str(value)
-    if not isinstance(value, str):
-        raise TypeError(f"a catalog query's parameter is a text or an integer, not {value!r}")
     # E'' reads the same whatever standard_conforming_strings says.
     return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 

@@ -34,7 +34,7 @@ COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-bi
 COMPAT_TESTS = ["tests/stages", "tests/lint", "tests/schema", "tests/test_env_variants.py",
                 "tests/test_drivers.py", "tests/test_real_world_projects.py", "tests/test_bad_input.py",
                 "tests/test_reset_db.py", "tests/test_doctor.py", "tests/recovery", "tests/report",
-                "tests/parallel"]
+                "tests/parallel", "tests/project"]
 
 
 def _local_majors() -> set[str]:

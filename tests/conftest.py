@@ -26,11 +26,12 @@ def pg_server():
 
 @pytest.fixture
 def make_database(pg_server):
-    """make_database(purpose) -> name of a new empty database on the session server."""
+    """make_database(purpose, template=None) -> name of a new database on the session
+    server: empty, or a copy of `template`."""
     made = []
 
-    def make(purpose: str = "test") -> str:
-        name = pg_server.create_database(purpose)
+    def make(purpose: str = "test", template: str | None = None) -> str:
+        name = pg_server.create_database(purpose, template)
         made.append(name)
         return name
 

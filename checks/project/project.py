@@ -15,7 +15,6 @@ from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationStep
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import create_engine, text
@@ -29,6 +28,7 @@ from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.limits import Limits, RevisionWatch
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
+from checks.project.steps import step
 from harness.server import Endpoint
 
 # What env.py passes to context.configure that a drift comparison must honour.
@@ -189,9 +189,8 @@ class Project:
         Each revision runs under `self.limits` (on `database`, to see what it waits for).
         `replace` maps a step's index to what wraps its upgrade()/downgrade() function.
         """
-        steps = [(MigrationStep.upgrade_from_script if up else MigrationStep.downgrade_from_script)(
-            self.script.revision_map, rev) for rev, up in zip(revisions, directions(upgrade, revisions),
-                                                              strict=True)]
+        steps = [step(self.script.revision_map, rev, up)
+                 for rev, up in zip(revisions, directions(upgrade, revisions), strict=True)]
         for index, wrap in (replace or {}).items():
             steps[index].migration_fn = wrap(steps[index].migration_fn)
 

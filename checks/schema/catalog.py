@@ -38,6 +38,7 @@ _PARTIAL_QUERIES = (*_RELATION_QUERIES, queries.TRIGGERS, queries.POLICIES, quer
                     queries.DOMAINS, queries.FUNCTIONS)
 _WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS)  # read in full when a schema changed
 _PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
+_TABLE_FIELDS = ("kind", "comment", "partition_key", "partition_of", "partition_bound")
 
 
 @dataclass
@@ -57,10 +58,21 @@ class Catalog:
     enums: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
     domains: dict[int, tuple[str, str, Domain]] = field(default_factory=dict)
     functions: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+    # Every part read so far, by value, shared with copies: a part read again that equals
+    # one seen before is that one, so snapshots of equal schemas are made of the same
+    # objects and compare equal on identity. Otherwise a table re-read on a clone compares
+    # field by field against the build's at every later step of the walk (1 s of a
+    # 500-revision round trip, and growing faster than the history).
+    seen: dict = field(default_factory=dict, repr=False, compare=False)
 
     def copy(self) -> Catalog:
         """A copy whose maps can change without touching this one (the parts are shared)."""
-        return Catalog(**{name: copy.copy(value) for name, value in vars(self).items()})
+        return Catalog(**{name: value if name == "seen" else copy.copy(value)
+                          for name, value in vars(self).items()})
+
+    def _same(self, part, key=None):
+        """The part equal to `part` read before (found by `key`, if `part` is not hashable)."""
+        return self.seen.setdefault(part if key is None else key, part)
 
     def relation_oid(self, schema: str, name: str) -> int | None:
         return next((oid for oid, (s, n, _) in self.relations.items() if (s, n) == (schema, name)), None)
@@ -108,7 +120,7 @@ class Catalog:
         self._read_relations(rows, rel_only)
         self._read_types(rows, type_only)
         for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
-            self.functions[oid] = (schema, name, arguments, definition)
+            self.functions[oid] = (schema, name, arguments, self._same(definition))
 
     def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
         for part in parts:
@@ -128,24 +140,28 @@ class Catalog:
             if security:
                 self.row_security[oid] = security
             if kind in ("v", "m"):
-                self.relations[oid] = (schema, name, View(kind == "m", view_def))
+                self.relations[oid] = (schema, name, self._same(View(kind == "m", view_def)))
                 continue
             self.relations[oid] = (schema, name, Table(
                 kind=_TABLE_KINDS[kind], comment=comment, partition_key=key,
                 partition_of=display_name(parent_schema, parent) if parent else None, partition_bound=bound))
         for oid, _schema, _table, name, *values in rows(queries.COLUMNS):
-            self.columns.setdefault(oid, {})[name] = Column(*values)
+            self.columns.setdefault(oid, {})[name] = self._same(Column(*values))
         for oid in (self.relations if only is None else only):
             # A table's columns live in it; the Table is shared by every later snapshot
             # until the table is touched again, and nothing changes a snapshot's parts.
-            relation = self.relations.get(oid, (None, None, None))[2]
+            schema, name, relation = self.relations.get(oid, (None, None, None))
             if isinstance(relation, Table):
                 relation.columns = self.columns.get(oid, {})
+                relation = self._same(relation, (Table, *(getattr(relation, f) for f in _TABLE_FIELDS),
+                                                 tuple(relation.columns.items())))
+                self.relations[oid] = (schema, name, relation)
+                self.columns[oid] = relation.columns
         grouped: dict[str, dict[int, list]] = {part: {} for part in ("constraints", "indexes", "triggers",
                                                                      "policies")}
 
         def add(part: str, oid: int, item) -> None:
-            grouped[part].setdefault(oid, []).append(item)
+            grouped[part].setdefault(oid, []).append(self._same(item))
 
         for oid, schema, table, name, kind, definition, columns in rows(queries.CONSTRAINTS):
             constraint = Constraint(display_name(schema, table), name, kind, definition, tuple(columns))
@@ -163,13 +179,13 @@ class Catalog:
             getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
         for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
-            self.sequences[oid] = (schema, name, Sequence(*values, owned_by=owner))
+            self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)))
 
     def _read_types(self, rows, only: set[int] | None) -> None:
         for oid, schema, name, labels in rows(queries.ENUMS):
-            self.enums[oid] = (schema, name, tuple(labels))
+            self.enums[oid] = (schema, name, self._same(tuple(labels)))
         for oid, schema, name, base, nullable, default, checks in rows(queries.DOMAINS):
-            self.domains[oid] = (schema, name, Domain(base, nullable, default, tuple(checks)))
+            self.domains[oid] = (schema, name, self._same(Domain(base, nullable, default, tuple(checks))))
 
     # --- assembling -----------------------------------------------------------------
     def snapshot(self) -> Snapshot:

@@ -89,38 +89,50 @@ class Catalog:
         own sets: most steps touch none of them, and a query not sent costs nothing.
         `prepare` as for `fetch_all`.
         """
-        only = {"relations": relations, "types": types, "functions": functions, "sequences": sequences,
-                "triggers": triggers, "policies": policies}
-        if everything:
-            only = dict.fromkeys(only)
-        rel_only, type_only = only["relations"], only["types"]
-        wanted = [(query, rel_only) for query in _RELATION_QUERIES]
-        wanted += [(queries.TRIGGERS, only["triggers"]), (queries.POLICIES, only["policies"]),
-                   (queries.SEQUENCES, only["sequences"])]
-        wanted += [(queries.ENUMS, type_only), (queries.DOMAINS, type_only),
-                   (queries.FUNCTIONS, only["functions"])]
-        if everything or schemas:
-            wanted += [(query, None) for query in _WHOLE_QUERIES]
-        statements = [(_full(query), {"version_table": version_table}) if only is None else
-                      (query, {"version_table": version_table, "only": oid_array(only)})
-                      for query, only in wanted if only is None or only]
-        fetched = dict(zip([query for query, only in wanted if only is None or only],
-                           fetch_all(conn, statements, read_only=True, prepare=prepare), strict=True))
+        only = None if everything else Parts(relations, types, functions, sequences, triggers, policies)
+        whole = everything or schemas
+        wanted = [(query, oids) for query, oids in _wanted(only, whole) if oids is None or oids]
+        statements = [(_full(query), {"version_table": version_table}) if oids is None else
+                      (query, {"version_table": version_table, "only": oid_array(oids)})
+                      for query, oids in wanted]
+        rows = fetch_all(conn, statements, read_only=True, prepare=prepare)
+        self.apply(dict(zip([query for query, _ in wanted], rows, strict=True)), only, whole)
 
+    @staticmethod
+    def read_ahead(version_table: str, settings: Parts) -> list[tuple[str, dict]]:
+        """The partial reads of the kinds `settings` names (a Parts of setting names, or
+        None for a kind not read), for the oids the server holds in them: sent in the same
+        text as what fills them, before the client knows what a step touched. `apply`
+        takes their rows."""
+        return [(query, {"version_table": version_table,
+                         "only": prepared.Expression(f"current_setting('{setting}')")})
+                for query, setting in _wanted(settings, False) if setting]
+
+    def apply(self, fetched: dict[str, list[tuple]], only: Parts | None, whole: bool) -> None:
+        """The rows of the queries `read` or `read_ahead` sent (by query), for the objects
+        in `only` (everything when None); `whole`: the schemas and extensions were read."""
         def rows(query: str) -> list[tuple]:
             return fetched.get(query, [])
 
-        if everything or schemas:
+        if whole:
             self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
             self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
-        self._forget(_PER_RELATION, rel_only)
+        parts = only or Parts(None, None, None, None, None, None)
+        self._forget(_PER_RELATION, parts.relations)
         for part in ("triggers", "policies", "sequences", "functions"):
-            self._forget((part,), only[part])
-        self._forget(("enums", "domains"), type_only)
-        self._read_relations(rows, rel_only)
-        self._read_types(rows, type_only)
+            self._forget((part,), getattr(parts, part))
+        self._forget(("enums", "domains"), parts.types)
+        self._read_relations(rows, parts.relations)
+        self._read_types(rows, parts.types)
         for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
             self.functions[oid] = (schema, name, arguments, self._same(definition))
+
+    def forget(self, relations: set[int], types: set[int], functions: set[int]) -> None:
+        """Objects dropped: what belonged to these relations (their triggers and policies,
+        and the sequences among them), these types, these functions."""
+        self._forget(("triggers", "policies", "sequences"), relations)
+        self._forget(("enums", "domains"), types)
+        self._forget(("functions",), functions)
 
     def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
         for part in parts:
@@ -215,6 +227,31 @@ class Catalog:
         return snap
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What a partial read re-reads, by kind: sets of oids (or whatever names them)."""
+
+    relations: object
+    types: object
+    functions: object
+    sequences: object
+    triggers: object
+    policies: object
+
+
+def _wanted(only: Parts | None, whole: bool) -> list[tuple[str, object]]:
+    """Each query a read sends, with what it reads (None: everything)."""
+    parts = only or Parts(None, None, None, None, None, None)
+    wanted = [(query, parts.relations) for query in _RELATION_QUERIES]
+    wanted += [(queries.TRIGGERS, parts.triggers), (queries.POLICIES, parts.policies),
+               (queries.SEQUENCES, parts.sequences)]
+    wanted += [(queries.ENUMS, parts.types), (queries.DOMAINS, parts.types),
+               (queries.FUNCTIONS, parts.functions)]
+    if whole:
+        wanted += [(query, None) for query in _WHOLE_QUERIES]
+    return wanted
+
+
 def oid_array(oids) -> str:
     return "{" + ",".join(str(oid) for oid in sorted(oids)) + "}"
 
@@ -232,9 +269,8 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     session as it found it. `prepare` may name the statements the DDL log's function
     prepares (`tracking.install`): on a database that has it, a call replaces the text.
     """
-    pipelined = isinstance(conn, psycopg.Connection) and psycopg.Pipeline.is_supported()
-    in_transaction = pipelined and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-    if not pipelined or (read_only and not (in_transaction or conn.autocommit)):
+    in_transaction = _in_transaction(conn)
+    if not sent_together(conn, read_only):
         with conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
             if read_only:
                 conn.execute(_PIN)
@@ -261,6 +297,19 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
         for statement in end:
             conn.execute(statement, prepare=False)
     return [cursor.fetchall() for cursor in cursors]
+
+
+def _in_transaction(conn) -> bool:
+    return (isinstance(conn, psycopg.Connection)
+            and conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS)
+
+
+def sent_together(conn, read_only: bool = True) -> bool:
+    """Whether `fetch_all` sends its statements through `conn` in one go (and, asked to
+    prepare them, as one text of EXECUTEs), rather than one at a time."""
+    if not isinstance(conn, psycopg.Connection) or not psycopg.Pipeline.is_supported():
+        return False
+    return not read_only or _in_transaction(conn) or conn.autocommit
 
 
 def _in_one_text(conn, begin: list[str], statements: list[bytes], end: list[str]) -> list[list[tuple]]:

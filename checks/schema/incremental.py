@@ -13,10 +13,10 @@ snapshot with a full one and fails loudly on any difference.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from checks.schema import tracking
-from checks.schema.catalog import Catalog, fetch_all, partial_reads
+from checks.schema.catalog import Catalog, Parts, fetch_all, partial_reads, sent_together
 from checks.schema.diff import diff_snapshots
 from checks.schema.snapshot import Snapshot, View, display_name
 
@@ -81,6 +81,59 @@ UNION SELECT 'type', t.oid FROM objects o JOIN pg_type t ON t.oid = o.objid AND 
 UNION SELECT 'function', o.objid FROM objects o WHERE o.classid = 'pg_proc'::regclass
 """
 
+# What a step's snapshot re-reads, worked out where the log is: `_PLACE`'s objects, and
+# what the client adds from the log's dropped objects and the catalog it keeps (see
+# `_touched`) where the server can tell it too: a dropped relation, the table of a
+# dropped column, constraint, trigger or policy, the triggers and policies of a touched
+# table, the partitions of one. (What a dropped relation, type or function had, the
+# client forgets without reading.) Each kind's oids are kept in a setting of the
+# transaction, for the reads sent in the same text (`Catalog.read_ahead`), and returned.
+_KINDS = ("relation", "type", "function", "sequence", "trigger", "policy")  # as Parts has them
+_SETTING = "alembic_verify.only_{}"
+_DROPPED = f"""
+    SELECT d.objid, d.object_type, d.names FROM {tracking.SCHEMA}.touched d
+    WHERE d.id > %(since)s AND d.id <= %(since)s + 1000000000 AND d.dropped
+"""
+_KEEP = f"""
+WITH placed(kind, oid) AS ({_PLACE}
+), dropped AS ({_DROPPED}
+), owners AS (
+    SELECT object_type, to_regclass(quote_ident(names[1]) || '.' || quote_ident(names[2]))::oid AS oid
+    FROM dropped WHERE object_type IN ({", ".join(f"'{t}'" for t in sorted({"table constraint", "trigger",
+                                                                           "policy", "rule", "default value",
+                                                                           "table column"}))})
+      AND array_length(names, 1) >= 2
+), kept AS (
+    SELECT kind, oid FROM placed
+    UNION SELECT k.kind, d.objid FROM dropped d
+          CROSS JOIN (VALUES ('relation'), ('sequence')) k(kind)
+          WHERE d.object_type IN ('table', 'view', 'materialized view', 'foreign table', 'sequence')
+    UNION SELECT 'relation', oid FROM owners WHERE oid IS NOT NULL
+    UNION SELECT 'policy', oid FROM owners WHERE oid IS NOT NULL AND object_type = 'policy'
+), relations AS (
+    SELECT oid FROM kept WHERE kind = 'relation'
+    UNION SELECT i.inhrelid FROM kept JOIN pg_inherits i ON i.inhparent = kept.oid WHERE kind = 'relation'
+), everything AS (
+    SELECT kind, oid FROM kept WHERE kind <> 'relation'
+    UNION SELECT 'relation', oid FROM relations
+    UNION SELECT 'trigger', r.oid FROM relations r
+          WHERE EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = r.oid AND NOT t.tgisinternal)
+    UNION SELECT 'policy', r.oid FROM relations r
+          WHERE EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = r.oid)
+)
+SELECT k.kind, set_config('{_SETTING.format("")}' || k.kind,
+                          coalesce(array_agg(e.oid ORDER BY e.oid) FILTER (WHERE e.oid IS NOT NULL),
+                                   '{{}}')::text, true)
+FROM (VALUES {", ".join(f"('{kind}')" for kind in _KINDS)}) k(kind)
+LEFT JOIN everything e ON e.kind = k.kind
+GROUP BY k.kind
+"""
+# Read ahead: the kinds nearly every step touches. Each statement in the text costs the
+# round trip time (a tenth of a millisecond, empty or not), and a step that touches a
+# type, a function, a trigger or a policy reads them in a round trip of its own.
+_AHEAD = ("relation", "sequence")
+_READ_AHEAD = Parts(*(_SETTING.format(kind) if kind in _AHEAD else None for kind in _KINDS))
+
 # The catalogs `_PLACE` maps; any other object a command reports makes a full read.
 _KNOWN_CLASSES = """
 SELECT relname::text, oid FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace AND relname IN
@@ -90,7 +143,7 @@ SELECT relname::text, oid FROM pg_class WHERE relnamespace = 'pg_catalog'::regna
 
 
 # What a step's snapshot sends, prepared on its session by the DDL log's own function.
-PREPARED = (tracking.LOG_SINCE, _PLACE, *partial_reads())
+PREPARED = (tracking.LOG_SINCE, _KEEP, *partial_reads())
 
 
 def install(conn) -> bool:
@@ -114,6 +167,14 @@ class _Touched:
     triggers: set[int] = field(default_factory=set)  # tables whose triggers to re-read
     policies: set[int] = field(default_factory=set)
     dropped: set[int] = field(default_factory=set)  # relations gone: forgotten everywhere
+    gone_types: set[int] = field(default_factory=set)  # types and functions dropped
+    gone_functions: set[int] = field(default_factory=set)
+
+    def within(self, read: Parts) -> bool:
+        """Whether `read` covers everything a partial read of this would read (what a
+        dropped relation had is forgotten without a read)."""
+        wanted = (self.relations, self.types, self.functions, self.sequences, self.triggers, self.policies)
+        return all(oids <= covered for oids, covered in zip(wanted, astuple(read), strict=True))
 
 
 class IncrementalSnapshots:
@@ -126,6 +187,7 @@ class IncrementalSnapshots:
         self.check = os.environ.get(CHECK_ENV) == "1" if check is None else check
         self.full_reads = 0
         self.partial_reads = 0
+        self.read_ahead = 0  # partial reads whose rows came with the log's, in one round trip
         self._classes: dict[str, int] | None = None
 
     def for_clone(self) -> IncrementalSnapshots:
@@ -135,11 +197,21 @@ class IncrementalSnapshots:
 
     def take(self, conn) -> Snapshot:
         since = {"since": self.since}
-        # Read-only, so both get the catalog reads' settings: _PLACE costs more to plan than to run.
-        log, placed = fetch_all(conn, [(tracking.LOG_SINCE, since), (_PLACE, since)], read_only=True,
-                                prepare=PREPARED)
+        # What the step touched, and, in the same text where the connection allows, the
+        # reads of what the server found it touched: most steps need nothing more.
+        ahead = Catalog.read_ahead(self.version_table, _READ_AHEAD) if (
+            self.catalog is not None and sent_together(conn)) else []
+        # Read-only, so all get the catalog reads' settings: _KEEP costs more to plan than to run.
+        log, kept, *read = fetch_all(conn, [(tracking.LOG_SINCE, since), (_KEEP, since), *ahead],
+                                     read_only=True, prepare=PREPARED)
         if log:
             self.since = log[-1][0]
+        found = dict(kept)
+        server = [{int(oid) for oid in found[kind].strip("{}").split(",") if oid} for kind in _KINDS]
+        placed = [(kind, oid) for kind, oids in zip(_KINDS, server, strict=True) for oid in oids]
+        # What the reads sent ahead covered: nothing of the kinds not read ahead.
+        covered = Parts(*(oids if kind in _AHEAD else set()
+                          for kind, oids in zip(_KINDS, server, strict=True)))
         touched = self._touched(conn, log, placed) if self.catalog is not None else _Touched(full=True)
         if touched.full:
             self.catalog = Catalog()
@@ -147,9 +219,18 @@ class IncrementalSnapshots:
             # makes the look for missing ones (`prepared.ensure`) slower.
             self.catalog.read(conn, self.version_table, everything=True)
             self.full_reads += 1
-        elif touched.relations or touched.types or touched.functions or touched.schemas:
+        elif not (touched.relations or touched.types or touched.functions or touched.schemas
+                  or touched.gone_types or touched.gone_functions):
+            pass  # data, privileges: nothing to read again
+        elif ahead and not touched.schemas and touched.within(covered):
+            self.catalog.apply(dict(zip([query for query, _ in ahead], read, strict=True)), covered, False)
+            self.catalog.forget(touched.dropped, touched.gone_types, touched.gone_functions)
+            self.partial_reads += 1
+            self.read_ahead += 1
+        else:
             self.catalog.read(conn, self.version_table, schemas=touched.schemas, relations=touched.relations,
-                              types=touched.types, functions=touched.functions,
+                              types=touched.types | touched.gone_types,
+                              functions=touched.functions | touched.gone_functions,
                               sequences=touched.sequences | touched.dropped,
                               triggers=touched.triggers | touched.dropped,
                               policies=touched.policies | touched.dropped, prepare=PREPARED)
@@ -203,11 +284,16 @@ class IncrementalSnapshots:
             owner = catalog.relation_oid(names[0], names[1]) if len(names) >= 2 else None
             if owner is not None:
                 touched.relations.add(owner)
-                {"trigger": touched.triggers, "policy": touched.policies}.get(object_type, set()).add(owner)
+                if object_type == "policy":
+                    touched.policies.add(owner)
+                elif object_type == "trigger" and owner in catalog.triggers:
+                    # Else the trigger was a foreign key's (internal, never in a snapshot)
+                    # or made since the last snapshot, which names it as a touched one.
+                    touched.triggers.add(owner)
         elif object_type in _TYPE_TYPES:
-            touched.types.add(objid)
+            touched.gone_types.add(objid)
         elif object_type in _FUNCTION_TYPES:
-            touched.functions.add(objid)
+            touched.gone_functions.add(objid)
         elif object_type == "schema":
             touched.schemas = True
         elif object_type not in _DROP_IGNORED:

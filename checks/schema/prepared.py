@@ -34,7 +34,14 @@ def execute(query: str, params: dict) -> str:
     return f'EXECUTE "{name_of(query)}"({args})' if args else f'EXECUTE "{name_of(query)}"'
 
 
+class Expression(str):
+    """A parameter the server computes: SQL written into the EXECUTE as it is (a function
+    call; PostgreSQL takes no subquery there)."""
+
+
 def _value(value: object) -> str:
+    if isinstance(value, Expression):
+        return value
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"a catalog query's parameter is a text or an integer, not {value!r}")
     if isinstance(value, int):

@@ -86,6 +86,9 @@ def test_every_command_matches_a_full_snapshot(tracked):
             pytest.fail(f"after {step}: {exc}")
     assert taker.full_reads == 1  # the first; every step after it was read incrementally
     assert taker.partial_reads == len(STEPS)
+    # Most in the round trip that read the log; a renamed type, a trigger, a policy or a
+    # schema took a second one.
+    assert len(STEPS) // 3 < taker.read_ahead < len(STEPS), taker.read_ahead
     # The log's schema is never part of a snapshot.
     final = take_snapshot(tracked)
     assert tracking.SCHEMA not in final.schemas
@@ -200,3 +203,26 @@ def test_a_clone_that_gets_back_to_an_earlier_schema_is_made_of_its_parts(pg_ser
     assert all(a is b for a, b in zip(up.indexes, after.indexes, strict=True))
     assert down.tables["kept"] is before.tables["kept"]  # never re-read
     assert on_clone.partial_reads == 2
+
+
+def test_what_most_steps_touch_is_read_with_the_log(tracked):
+    # One round trip: the log, what it names, and those objects' rows, all in one text.
+    tracked.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+    tracked.execute("CREATE TABLE items (id serial PRIMARY KEY, m mood)")
+    taker = IncrementalSnapshots("alembic_version", check=True)
+    taker.take(tracked)
+    ahead = {
+        "ALTER TABLE items ADD COLUMN qty int CHECK (qty > 0)": True,  # a table
+        "CREATE INDEX ix_items_qty ON items (qty)": True,
+        "CREATE TABLE tags (id serial PRIMARY KEY, item_id int REFERENCES items)": True,  # and its sequence
+        "ALTER TABLE items DROP COLUMN qty": True,  # the table of a dropped column
+        "DROP TABLE tags": True,  # a dropped table, its sequence, the table it referred to
+        "ALTER TABLE items DROP COLUMN m": True,
+        "DROP TYPE mood": True,  # forgotten without a read
+        "CREATE TYPE size AS ENUM ('s', 'm')": False,  # types are read in a round trip of their own
+    }
+    for statement, in_one in ahead.items():
+        before = taker.read_ahead
+        tracked.execute(statement)
+        taker.take(tracked)  # check mode: equal to a full snapshot, or it raises
+        assert taker.read_ahead - before == int(in_one), statement

@@ -302,13 +302,17 @@ def _project_loaded(project) -> bool:
     never are: Alembic loads them outside sys.modules)."""
     roots = [Path(project.root).resolve(), *(Path(p).resolve() for p in project.env.paths)]
     suite = Path(__file__).resolve().parents[2]
+    ours = (suite / "checks", suite / "harness")
+    judged: dict[str, bool] = {}  # by folder: modules share a few hundred of them at most
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
         if not path or "site-packages" in path or "dist-packages" in path:
             continue  # installed packages, a virtualenv inside the project included
-        resolved = Path(path).resolve()
-        if resolved.is_relative_to(suite / "checks") or resolved.is_relative_to(suite / "harness"):
-            continue
-        if any(resolved.is_relative_to(root) for root in roots):
+        folder = os.path.dirname(path)
+        if folder not in judged:
+            resolved = Path(folder).resolve()
+            judged[folder] = (not any(resolved.is_relative_to(own) for own in ours)
+                              and any(resolved.is_relative_to(root) for root in roots))
+        if judged[folder]:
             return True
     return False

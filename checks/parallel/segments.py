@@ -48,6 +48,15 @@ Records = tuple[dict, dict]
 
 
 @dataclass
+class Answer:
+    """What the worker sends back when it is done."""
+
+    found: tuple[list[Finding], list[Finding]]  # the segment's notes and findings
+    ahead: dict  # the stages it ran besides (see _ahead)
+    records: Records | None  # the schemas it recorded, when this process asked for them
+
+
+@dataclass
 class Split:
     start: int  # the lower segment is walked[start:stop]; the build records from `stop` on
     stop: int
@@ -121,12 +130,12 @@ def start(run, walked: list[Script], split: Split, job: SegmentJob) -> None:
     split.claims = Claims(run.run_ahead)
     split.request = Request()
 
-    def work() -> tuple[tuple[list[Finding], list[Finding]], dict, Records | None]:
+    def work() -> Answer:
         split.request.in_worker()
         records: Records = ({}, {})
         found = job(run, walked, split.start, split.stop, _own_database(run, split.database), records)
         ahead = _ahead(run, split.claims)
-        return found, ahead, records if split.request.wanted() else None
+        return Answer(found, ahead, records if split.request.wanted() else None)
 
     split.worker = fork_for(run, work)
 
@@ -142,7 +151,7 @@ def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[l
                         f"{run.project.limits.run_limit_name()}",
                         hint="raise the limit, or run fewer stages (--stage)")], []
     if outcome is not None and outcome.failure is None:
-        return outcome.value[0]
+        return outcome.value.found
     split.walked_here = True
     if outcome is not None:
         run.project.env.output.write(f"\nalembic-verify: the round trip's worker stopped, so its "
@@ -159,7 +168,7 @@ def records_below(run, split: Split) -> Records | None:
     outcome = _finish(run, split)
     if outcome is None or outcome.failure is not None:
         return None
-    return outcome.value[2]
+    return outcome.value.records
 
 
 def _finish(run, split: Split):
@@ -172,7 +181,7 @@ def _finish(run, split: Split):
     outcome = wait_for(run, split.worker) if split.worker else None
     split.end(run)
     if outcome is not None and outcome.failure is None:
-        ahead = outcome.value[1]
+        ahead = outcome.value.ahead
         run.ran_ahead.update(ahead)
         split.ran_ahead = tuple(ahead)
     return outcome

@@ -30,6 +30,14 @@ from checks.stages.undo import Undo
 
 
 @dataclass
+class Below:
+    """What a split's upper walk decided at its bottom, where the worker's segment begins."""
+
+    left_behind: bool = False  # the upper half left the database other than the worker built it
+    lower: Trip | None = None  # the lower half's trip, walked on here from where the upper ended
+
+
+@dataclass
 class Trip:
     findings: list[Finding] = field(default_factory=list)
     one_way: MigrationError | None = None  # the downgrade that declared itself irreversible
@@ -46,32 +54,27 @@ def check(run: Run) -> list[Finding]:
     split = build.split
     # In a pull-request run only the new revisions were walked: the staircase stops at the base.
     start = split.stop if split is not None else _floor_index(run, build.walked, build.order)
-    below: list[Trip] = []  # the lower half's trip, when walked on here from where the upper ended
-    left_behind = False  # the upper half left the database other than the worker built it
 
-    def at_bottom(db, tracker, trip: Trip) -> None:
-        nonlocal left_behind
-        if split is None:
-            return
+    def at_bottom(db, tracker, trip: Trip) -> Below:
         with run.server.connect(db.name) as conn:
             bottom = [snapshot_of(conn, run.version_table), rows.fingerprint(conn, run.version_table)]
         if bottom == [build.before[build.walked[split.stop].revision], split.rows]:
             split.request.answer(False)  # the worker's findings stand; its records are not wanted
-            return
+            return Below()
         # The upper downgrades left something the worker's database never had: one walk
         # from head judges the lower revisions on it. Walked on here, on this database,
         # against the schemas the worker recorded on its way up.
-        left_behind = True
         records = segments.records_below(run, split)
         if records is None:
-            return
-        below.append(_round_trip(run, Walk(before=records[0], after=records[1]),
-                                 build.walked[split.start:split.stop], db, tracker,
-                                 above=build.walked[split.stop:], reported=trip.reported))
+            return Below(left_behind=True)
+        return Below(True, _round_trip(run, Walk(before=records[0], after=records[1]),
+                                       build.walked[split.start:split.stop], db, tracker,
+                                       above=build.walked[split.stop:], reported=trip.reported))
 
     try:
-        notes, findings, stopped = _walk_down(run, build, build.walked[start:], _head_databases(run, build),
-                                              at_bottom=at_bottom)
+        notes, findings, stopped, below = _walk_down(
+            run, build, build.walked[start:], _head_databases(run, build),
+            at_bottom=at_bottom if split is not None else None)
     except BaseException:
         if split is not None:
             split.end(run)
@@ -82,13 +85,12 @@ def check(run: Run) -> list[Finding]:
         # A one-way revision or a failed step: one walk from head ends above the worker's.
         split.end(run)
         return notes + findings
-    if below:
+    if below.lower is not None:
         split.continued_here = True
         run.summaries["roundtrip"] = split.summary(build.walked)
-        lower = below[0]
-        return (_one_way_notes(lower, build.walked[split.start:split.stop], build.walked[split.stop:])
-                + findings + lower.findings)
-    if left_behind:
+        return (_one_way_notes(below.lower, build.walked[split.start:split.stop], build.walked[split.stop:])
+                + findings + below.lower.findings)
+    if below.left_behind:
         # The lower half could not be walked on (the worker failed): walked again in one go.
         split.end(run)
         split.walked_whole = True
@@ -134,7 +136,7 @@ def segment(run: Run, walked: list[Script], start: int, stop: int,
                 notes.append(mismatch_note(walk.mismatch, top, f"at {top}"))
             yield db, walk.tracker if walk.mismatch is None else None
 
-    one_way, findings, _ = _walk_down(run, expected, walked[start:stop], place, above=walked[stop:])
+    one_way, findings, _, _ = _walk_down(run, expected, walked[start:stop], place, above=walked[stop:])
     return notes + one_way, findings
 
 
@@ -142,19 +144,21 @@ Places = Callable[[list[Script]], contextlib.AbstractContextManager]
 
 
 def _walk_down(run: Run, expected, order: list[Script], place: Places, above: list[Script] = (),
-               at_bottom=None) -> tuple[list[Finding], list[Finding], bool]:
+               at_bottom=None) -> tuple[list[Finding], list[Finding], bool, Below]:
     """The staircase over `order`, from its top, on the database `place(order)` gives (with
     its tracker); `at_bottom(db, tracker, trip)` sees it where a walk that reached the bottom
-    of `order` ended. The note on a one-way revision that ended the walk (the revisions above
-    it were judged: each step is committed, so what they did stands), the walk's findings,
-    and whether a failed step ended it early."""
+    of `order` ended, and says what it decided there. The note on a one-way revision that
+    ended the walk (the revisions above it were judged: each step is committed, so what
+    they did stands), the walk's findings, whether a failed step ended it early, and what
+    `at_bottom` decided."""
     if not order:
-        return [], [], False
+        return [], [], False, Below()
+    below = Below()
     with place(order) as (db, tracker):
         trip = _round_trip(run, expected, order, db, tracker, above)
         if trip.one_way is None and not trip.stopped and at_bottom is not None:
-            at_bottom(db, tracker, trip)
-    return _one_way_notes(trip, order, above), trip.findings, trip.stopped
+            below = at_bottom(db, tracker, trip)
+    return _one_way_notes(trip, order, above), trip.findings, trip.stopped, below
 
 
 def _one_way_notes(trip: Trip, order: list[Script], above: list[Script]) -> list[Finding]:

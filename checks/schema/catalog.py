@@ -82,12 +82,12 @@ class Catalog:
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
              triggers: set[int] = frozenset(), policies: set[int] = frozenset(),
-             prepare: bool | tuple[str, ...] = False) -> None:
+             prepared_with: tuple[str, ...] = ()) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped.
 
         Tables' triggers and policies, and sequences, are read for the oids named in their
         own sets: most steps touch none of them, and a query not sent costs nothing.
-        `prepare` as for `fetch_all`.
+        `prepared_with` as for `fetch_all`.
         """
         only = None if everything else Parts(relations, types, functions, sequences, triggers, policies)
         whole = everything or schemas
@@ -95,7 +95,7 @@ class Catalog:
         statements = [(_full(query), {"version_table": version_table}) if oids is None else
                       (query, {"version_table": version_table, "only": oid_array(oids)})
                       for query, oids in wanted]
-        rows = fetch_all(conn, statements, read_only=True, prepare=prepare)
+        rows = fetch_all(conn, statements, read_only=True, prepared_with=prepared_with)
         self.apply(dict(zip([query for query, _ in wanted], rows, strict=True)), only, whole)
 
     @staticmethod
@@ -257,17 +257,19 @@ def oid_array(oids) -> str:
 
 
 def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
-              prepare: bool | tuple[str, ...] = False) -> list[list[tuple]]:
+              prepared_with: tuple[str, ...] = ()) -> list[list[tuple]]:
     """Every statement's rows, sent in one round trip where the connection can pipeline.
 
     `read_only` runs them with search_path pinned (the catalog functions qualify names
     not on it) and the settings below, which are put back afterwards; nothing is written.
     A step's snapshot is mostly waiting for the server, so round trips are what count.
-    `prepare`, where the connection pipelines, runs them as statements prepared on it
-    (`checks.schema.prepared`), all in one text: for a caller that sends them again and
-    again on the suite's own databases; a one-off read of someone's database leaves its
-    session as it found it. `prepare` may name the statements the DDL log's function
-    prepares (`tracking.install`): on a database that has it, a call replaces the text.
+    `prepared_with`, the statements the DDL log's function was installed with
+    (`tracking.install`), runs them, where the connection pipelines, as statements
+    prepared on it (`checks.schema.prepared`), all in one text: for a caller that sends
+    them again and again on the suite's own databases (a call of that function prepares
+    what the session lacks; statements it was not made with are prepared by a block that
+    carries their text). Without it, a one-off read of someone's database leaves its
+    session as it found it.
     """
     in_transaction = _in_transaction(conn)
     if not sent_together(conn, read_only):
@@ -281,14 +283,13 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     # outside one a read-only transaction ends them.
     begin, end = ([_SAVE], [_RESTORE]) if in_transaction else (["BEGIN READ ONLY"], ["COMMIT"])
     begin, end = ([*begin, _PIN], end) if read_only else ([], [])
-    if prepare:
+    if prepared_with:
         # After the settings: a statement is planned for the search_path it was prepared under.
-        installed = () if prepare is True else prepare
         texts = [query for query, _ in statements]
-        begin.append(prepared.ensure(texts, tracking.PREPARE_FUNCTION, installed))
+        begin.append(prepared.ensure(texts, tracking.PREPARE_FUNCTION, prepared_with))
         executes = [prepared.execute(query, params).encode() for query, params in statements]
         return _in_one_text(conn, begin, executes, end)
-    # prepare=False throughout: were psycopg to prepare any of these, its next DEALLOCATE ALL
+    # psycopg's prepare=False throughout: were it to prepare any of these, its next DEALLOCATE ALL
     # (on a DROP or ALTER the migration sends) would take this module's statements with it.
     with conn.pipeline():
         for statement in begin:

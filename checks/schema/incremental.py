@@ -203,7 +203,7 @@ class IncrementalSnapshots:
             self.catalog is not None and sent_together(conn)) else []
         # Read-only, so all get the catalog reads' settings: _KEEP costs more to plan than to run.
         log, kept, *read = fetch_all(conn, [(tracking.LOG_SINCE, since), (_KEEP, since), *ahead],
-                                     read_only=True, prepare=PREPARED)
+                                     read_only=True, prepared_with=PREPARED)
         if log:
             self.since = log[-1][0]
         found = dict(kept)
@@ -233,7 +233,7 @@ class IncrementalSnapshots:
                               functions=touched.functions | touched.gone_functions,
                               sequences=touched.sequences | touched.dropped,
                               triggers=touched.triggers | touched.dropped,
-                              policies=touched.policies | touched.dropped, prepare=PREPARED)
+                              policies=touched.policies | touched.dropped, prepared_with=PREPARED)
             self.partial_reads += 1
         snap = self.catalog.snapshot()
         if self.check:

@@ -8,7 +8,6 @@ the same major where one is installed (its output is then what that server expec
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import subprocess
@@ -25,26 +24,6 @@ _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
 class ClientTool:
     path: str
     major: int
-
-    def record(self) -> dict:
-        """What `recorded_tool` needs to trust this program again without asking it."""
-        info = os.stat(self.path)
-        return {"path": self.path, "major": self.major, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
-
-
-def recorded_tool(record: object, server_major: int) -> ClientTool | None:
-    """The program `ClientTool.record` described, if it is still that very file and fits
-    `server_major`: finding one anew starts every candidate once (a tenth of a second or
-    more), which a run restoring a cached base would otherwise wait for first."""
-    if not isinstance(record, dict):
-        return None
-    try:
-        info = os.stat(record["path"])
-        fits = (record["size"], record["mtime_ns"]) == (info.st_size, info.st_mtime_ns)
-        tool = ClientTool(str(record["path"]), int(record["major"]))
-    except (KeyError, TypeError, ValueError, OSError):
-        return None
-    return tool if fits and tool.major >= server_major else None
 
 
 def _majors(paths: list[str]) -> dict[str, int]:

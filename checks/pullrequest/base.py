@@ -20,7 +20,7 @@ def apply_base(run, build, db) -> None:
     trust = scope.trust = Trust(len(base), len(build.order))
     cache = scope.cache if base else None
     if cache is not None:
-        # Only a run with a cache imports its pg_dump and pg_restore machinery.
+        # Only a run with a cache imports its pg_dump machinery.
         from checks.pullrequest.cache import cache_key
 
         trust.key = cache_key(run.project, base, run.server.major)

@@ -166,7 +166,7 @@ def test_warm_cache_restores_the_base_and_concludes_the_same(verify, tmp_path):
 
     assert cold.report["pull_request"]["cache"]["trusted_from_cache"] == 0
     assert cold.report["pull_request"]["cache"]["cache_stored"] is True
-    assert len(list(cache.glob("base-*.dump"))) == 1
+    [script] = cache.glob("base-*.sql")
     info = warm.report["pull_request"]["cache"]
     assert info["trusted_from_cache"] == 2 and info["total_revisions"] == 4, info
     assert info["cache_warnings"] == []
@@ -176,15 +176,10 @@ def test_warm_cache_restores_the_base_and_concludes_the_same(verify, tmp_path):
     assert _judged(warm) == _judged(cold)
     assert warm.code == cold.code == 1
 
-    # The entry names the pg_restore that read it, so a warm run need not look for one; a
-    # program that is gone (another machine's cache) is looked for again.
-    [sidecar] = cache.glob("base-*.json")
-    entry = json.loads(sidecar.read_text())
-    assert Path(entry["pg_restore"]["path"]).is_file()
-    sidecar.write_text(json.dumps({**entry, "pg_restore": {**entry["pg_restore"], "path": "/nonexistent"}}))
-    elsewhere = verify(project, *args)
-    assert elsewhere.report["pull_request"]["cache"]["trusted_from_cache"] == 2
-    assert _judged(elsewhere) == _judged(cold)
+    # The entry is SQL the run sends itself, as one text: no psql command in it, the rows as INSERTs.
+    text = script.read_text()
+    assert "CREATE TABLE public.items" in text and "INSERT INTO public.alembic_version" in text
+    assert not [line for line in text.splitlines() if line.startswith("\\")]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "unreadable"])
@@ -193,14 +188,14 @@ def test_a_damaged_cache_entry_is_ignored_with_a_warning(verify, tmp_path, damag
     cache = tmp_path / "cache"
     args = ("--quiet-progress", "--since", "0002", "--cache", str(cache))
     cold = verify(project, *args)
-    [dump] = cache.glob("base-*.dump")
+    [dump] = cache.glob("base-*.sql")
     if damage == "truncated":
         dump.write_bytes(dump.read_bytes()[:200])
     else:
-        # Its description agrees with it, but pg_restore cannot read it.
+        # Its description agrees with it, but the server refuses it.
         import hashlib
 
-        dump.write_bytes(b"not a pg_dump archive")
+        dump.write_bytes(b"INSERT INTO nowhere VALUES (1);")
         sidecar = dump.with_suffix(".json")
         info = json.loads(sidecar.read_text())
         info["sha256"] = hashlib.sha256(dump.read_bytes()).hexdigest()
@@ -212,7 +207,8 @@ def test_a_damaged_cache_entry_is_ignored_with_a_warning(verify, tmp_path, damag
     assert info["trusted_from_cache"] == 0
     [warning] = info["cache_warnings"]
     assert dump.name in warning and "ignored" in warning
-    assert ("checksum" in warning) if damage == "truncated" else ("pg_restore" in warning)
+    refused = 'does not load (relation "nowhere" does not exist'
+    assert ("checksum" in warning) if damage == "truncated" else (refused in warning)
     assert f"warning: {warning}" in again.stdout
     assert [f["code"] for f in again.findings("fresh", "cache-entry-ignored")] == ["cache-entry-ignored"]
     assert _judged(again) == _judged(cold)
@@ -226,7 +222,7 @@ def test_the_cache_keeps_only_the_newest_entries(verify, tmp_path):
     cache.mkdir()
     for n in range(6):  # entries of older bases, oldest first
         (cache / f"base-{n:032x}.json").write_text("{}")
-        (cache / f"base-{n:032x}.dump").write_bytes(b"old")
+        (cache / f"base-{n:032x}.sql").write_bytes(b"old")
 
     result = verify(project, "--quiet-progress", "--since", "0002", "--cache", str(cache),
                     "--stage", "fresh")
@@ -235,7 +231,7 @@ def test_the_cache_keeps_only_the_newest_entries(verify, tmp_path):
     key = result.report["pull_request"]["cache"]["cache_key"]
     kept = sorted(p.name for p in cache.glob("base-*.json"))
     assert len(kept) == 4 and f"base-{key[:32]}.json" in kept, kept
-    assert len(list(cache.glob("base-*.dump"))) == 4
+    assert len(list(cache.glob("base-*.sql"))) == 4
 
 
 @pytest.mark.parametrize(("args", "fragments"), [
@@ -343,6 +339,11 @@ def test_a_base_whose_migration_creates_an_extension_is_restored_from_the_cache(
     cache = tmp_path / "cache"
     args = ("--since", "0002", "--cache", str(cache))
     cold = verify(project, *args)
+    [script] = cache.glob("base-*.sql")
+    text = script.read_text()
+    # The extension's own comment is its owner's to set, and left out; the rest stays.
+    assert "CREATE EXTENSION IF NOT EXISTS pg_trgm" in text and "COMMENT ON EXTENSION" not in text
+    assert "CREATE INDEX ix_items_name_trgm" in text
     warm = verify(project, *args)
     info = warm.report["pull_request"]["cache"]
     assert info["cache_warnings"] == [] and info["trusted_from_cache"] == 2, info

@@ -57,6 +57,11 @@ def test_every_toml_snippet_parses_and_is_accepted_as_settings(tmp_path):
             settings = load_settings(project)
             assert settings.source.endswith("[tool.alembic-verify]")
             assert settings.env["POSTGRES_DB"] == "{database}"
+            # The README says the same goes into alembic-verify.toml: header and all.
+            (project / "pyproject.toml").unlink()
+            (project / "alembic-verify.toml").write_text(body)
+            own = load_settings(project)
+            assert own.source.endswith("alembic-verify.toml") and own.env == settings.env
         else:
             parse_lint_settings(data["lint"], "README")
 

@@ -9,6 +9,7 @@ stages look at the schema in between, so no stage replays history from base per 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,9 +402,22 @@ def directions(upgrade: bool | list[bool], revisions: list[Script]) -> list[bool
 
 
 def first_line(exc: BaseException, limit: int = 3) -> str:
-    """The gist of an error: its first few lines, joined (pydantic names the field on line 2)."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return " | ".join(lines[:limit])[:400] if lines else type(exc).__name__
+    """The gist of an error: its first few lines, joined (pydantic names the field on line 2),
+    with no memory address in it (a message must read the same in every run)."""
+    text = _ADDRESS.sub("", str(exc).strip())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if _VALIDATION.match(lines[0]):
+        # pydantic: the header, then per error its field (not indented) and what is wrong
+        # with it; every field named, not only the first.
+        fields = [line.strip() for line in text.splitlines()[1:] if line.strip() and not line[0].isspace()]
+        return f"{lines[0]}: {', '.join(fields)} | {' | '.join(lines[1:limit])}"[:400]
+    return " | ".join(lines[:limit])[:400]
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_VALIDATION = re.compile(r"^\d+ validation errors? for ")
 
 
 def _project_frame(exc: BaseException, root: Path) -> str:

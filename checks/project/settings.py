@@ -87,6 +87,14 @@ def _tool_table(data: dict, path: Path) -> dict | None:
     return table
 
 
+def _own_table(path: Path) -> dict:
+    """A settings file of the suite's own: the keys at its top, or under the same
+    [tool.alembic-verify] header as in pyproject.toml (the README's example has it)."""
+    data = _read_toml(path)
+    table = _tool_table(data, path)
+    return data if table is None else table
+
+
 def load_settings(project_dir: Path, config_file: Path | None = None,
                   ini_folder: Path | None = None) -> Settings:
     """Read settings from an explicit file, alembic-verify.toml in the project folder or in
@@ -95,14 +103,11 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError(f"config file not found: {config_file}")
-        data = _read_toml(config_file)
-        table = _tool_table(data, config_file)
-        data = data if table is None else table
-        return _build(data, str(config_file))
+        return _build(_own_table(config_file), str(config_file))
     for folder in (project_dir, ini_folder):
         own = folder / OWN_FILE if folder is not None else None
         if own is not None and own.is_file():
-            return _build(_read_toml(own), str(own))
+            return _build(_own_table(own), str(own))
     pyproject = project_dir / "pyproject.toml"
     if pyproject.is_file():
         data = _tool_table(_read_toml(pyproject), pyproject)

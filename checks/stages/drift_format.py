@@ -23,7 +23,8 @@ def _describe(diff: tuple) -> tuple[str, str]:
     if kind == "remove_table":
         name = _table_name(diff[1])
         return (f"table {name} exists after the migrations but is in no model "
-                "(drop it in a migration, or add the model)", name)
+                "(drop it in a migration, or add the model; if its model is in a module env.py "
+                "does not import, name that module in the metadata_modules setting)", name)
     if kind in ("add_column", "remove_column"):
         _, schema, table, column = diff
         name = f"{_qualify(schema, table)}.{column.name}"

@@ -9,7 +9,7 @@ from pglast.parser import ParseError
 
 from checks.lint.capture import Capture, capture, operation_line
 from checks.lint.operations import empty_downgrade, schema_and_data, vague_message
-from checks.lint.rules import RULES, Hit
+from checks.lint.rules import ENV_OFFLINE_FIX, RULES, Hit
 from checks.lint.settings import Allow, LintSettings
 from checks.lint.sql import SqlReader
 from checks.lint.squawk import squawk_hits
@@ -104,6 +104,8 @@ def _finding(hit: Hit, script, settings: LintSettings, allows: list[Allow],
     message = _message(hit, script)
     rule = RULES.get(hit.code)
     hint = rule.fix if rule else None
+    if hit.code == "offline-unsupported" and hit.revision is None:
+        hint = ENV_OFFLINE_FIX
     allow = next((a for a in allows if hit.revision and a.covers(hit.code, hit.revision, hit.object)), None)
     if allow is not None:
         return Finding(Severity.INFO, hit.code, f"{message} [suppressed in {allow.source}: {allow.reason}]",

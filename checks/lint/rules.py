@@ -107,6 +107,12 @@ def unknown_codes(codes) -> list[str]:
     return sorted(c for c in codes if c not in RULES)
 
 
+
+# offline-unsupported on env.py itself: the revisions' advice does not apply to it.
+ENV_OFFLINE_FIX = ("env.py failed when run as `alembic upgrade --sql` runs it: if it reads app settings "
+                   "that are not set here, give them in the settings' env table; if it has no offline "
+                   "branch, give it a run_migrations_offline() that needs no database")
+
 @dataclass(frozen=True)
 class Hit:
     """One rule firing on one revision, before settings and suppressions are applied."""

@@ -19,6 +19,7 @@ def test_env_without_offline_mode_is_reported_and_rules_still_run(tmp_path):
     env = [f for f in found if f.code == "offline-unsupported"]
     assert len(env) == 1 and env[0].revision is None and env[0].object == "env.py"
     assert "no offline mode" in env[0].message
+    assert "run_migrations_offline()" in env[0].hint and "op.get_bind()" not in env[0].hint
     assert ("drop-column", "drop_column_fires", "warning") in codes(found)
 
 

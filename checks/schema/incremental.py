@@ -99,15 +99,13 @@ WITH placed(kind, oid) AS ({_PLACE}
 ), dropped AS ({_DROPPED}
 ), owners AS (
     SELECT object_type, to_regclass(quote_ident(names[1]) || '.' || quote_ident(names[2]))::oid AS oid
-    FROM dropped WHERE object_type IN ({", ".join(f"'{t}'" for t in sorted({"table constraint", "trigger",
-                                                                           "policy", "rule", "default value",
-                                                                           "table column"}))})
+    FROM dropped WHERE object_type IN ({", ".join(f"'{t}'" for t in sorted(_ON_TABLE))})
       AND array_length(names, 1) >= 2
 ), kept AS (
     SELECT kind, oid FROM placed
     UNION SELECT k.kind, d.objid FROM dropped d
           CROSS JOIN (VALUES ('relation'), ('sequence')) k(kind)
-          WHERE d.object_type IN ('table', 'view', 'materialized view', 'foreign table', 'sequence')
+          WHERE d.object_type IN ({", ".join(f"'{t}'" for t in sorted(_RELATION_TYPES - {"index"}))})
     UNION SELECT 'relation', oid FROM owners WHERE oid IS NOT NULL
     UNION SELECT 'policy', oid FROM owners WHERE oid IS NOT NULL AND object_type = 'policy'
 ), relations AS (

@@ -7,7 +7,7 @@ its statements on its own, after starting a program and connecting (0.12-0.2 s f
 tables, against 0.06 s). The key is a sha256 over
 everything the base database is made of: each base revision file's content, env.py, the
 settings that act before the first revision (extensions, bootstrap), the PostgreSQL major,
-and the suite's and Alembic's versions. The sidecar repeats the full key and the dump's own
+and the suite's and Alembic's versions. The sidecar repeats the full key and the script's own
 sha256, so an entry whose name matches but whose content does not (a truncated upload, a
 hand-copied file) is dropped with a warning instead of trusted. The folder keeps the newest
 few entries; a restore counts as use.
@@ -37,6 +37,8 @@ from harness.errors import HarnessError
 from harness.server import Server
 
 KEEP = 4  # entries; a CI cache holds the base of a few target branches
+SCRIPT = ".sql"  # an entry's script, beside its .json description
+_EARLIER = (".dump",)  # what entries of earlier formats held: pruned once their description goes
 FORMAT = 3  # bump when what an entry holds changes
 # Each object pg_dump writes comes under a header naming it; an extension's comment is
 # its owner's to set (a superuser's, often): left out. The extensions themselves are kept
@@ -73,28 +75,28 @@ class BaseCache:
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         stem = self.folder / f"base-{key[:32]}"
-        return stem.with_suffix(".sql"), stem.with_suffix(".json")
+        return stem.with_suffix(SCRIPT), stem.with_suffix(".json")
 
     # --- reading ----------------------------------------------------------------
     def restore(self, key: str, server: Server, database: str, trust: Trust) -> bool:
         """Restore the entry for `key` into the empty `database`; False (with a warning in
         `trust`) when there is none or it cannot be trusted."""
-        dump, sidecar = self._paths(key)
-        if not sidecar.exists() and not dump.exists():
+        path, sidecar = self._paths(key)
+        if not sidecar.exists() and not path.exists():
             return False
-        problem, script = self._damage(key, dump, sidecar)
+        problem, script = self._damage(key, path, sidecar)
         if problem is None:
             problem = _load(script, server, database)
         if problem is not None:
-            trust.warnings.append(f"cache entry {dump.name} ignored: {problem}; the base was applied "
+            trust.warnings.append(f"cache entry {path.name} ignored: {problem}; the base was applied "
                                   "from its revisions instead")
-            self._forget(dump, sidecar)
+            self._forget(path, sidecar)
             return False
         with contextlib.suppress(OSError):
             os.utime(sidecar)
         return True
 
-    def _damage(self, key: str, dump: Path, sidecar: Path) -> tuple[str | None, bytes]:
+    def _damage(self, key: str, path: Path, sidecar: Path) -> tuple[str | None, bytes]:
         """What is wrong with the entry, if anything, and its script."""
         try:
             info = json.loads(sidecar.read_text())
@@ -103,7 +105,7 @@ class BaseCache:
         if not isinstance(info, dict) or info.get("key") != key:
             return f"{sidecar.name} describes another base (key mismatch)", b""
         try:
-            script = dump.read_bytes()
+            script = path.read_bytes()
         except OSError:
             return "the script is missing", b""
         if hashlib.sha256(script).hexdigest() != info.get("sha256"):
@@ -115,8 +117,8 @@ class BaseCache:
     # --- writing ----------------------------------------------------------------
     def store(self, key: str, server: Server, database: str, base: list[Script], trust: Trust) -> None:
         """Dump the migrated base; a failure is a warning, never the run's failure."""
-        dump, sidecar = self._paths(key)
-        partial = dump.with_name(f".{dump.name}.{os.getpid()}.partial")
+        path, sidecar = self._paths(key)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             tool = client_tool("pg_dump", server.major)
@@ -134,9 +136,9 @@ class BaseCache:
             info = {"key": key, "sha256": hashlib.sha256(script).hexdigest(), "pg_dump_major": tool.major,
                     "server_version": server.version, "base_revisions": len(base),
                     "base_heads": _heads(base), "created": datetime.now(UTC).isoformat(timespec="seconds")}
-            # Dump first, description last, each renamed into place: a reader never trusts a
-            # description whose dump is still being written (a parallel job, a killed one).
-            os.replace(partial, dump)
+            # Script first, description last, each renamed into place: a reader never trusts a
+            # description whose script is still being written (a parallel job, a killed one).
+            os.replace(partial, path)
             partial.write_text(json.dumps(info, indent=2) + "\n")
             os.replace(partial, sidecar)
         except (OSError, HarnessError) as exc:
@@ -150,18 +152,19 @@ class BaseCache:
         """Keep the newest `keep` entries; drop the rest and anything half-written."""
         entries = sorted(self.folder.glob("base-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for sidecar in entries[self.keep:]:
-            self._forget(sidecar.with_suffix(".dump"), sidecar)
-        for dump in self.folder.glob("base-*.sql"):
-            if not dump.with_suffix(".json").exists():
-                dump.unlink(missing_ok=True)
+            self._forget(sidecar.with_suffix(SCRIPT), sidecar)
+        for suffix in (SCRIPT, *_EARLIER):
+            for path in self.folder.glob(f"base-*{suffix}"):
+                if not path.with_suffix(".json").exists():
+                    path.unlink(missing_ok=True)
         for partial in self.folder.glob(".base-*.partial"):
             with contextlib.suppress(OSError):
                 if partial.stat().st_mtime < datetime.now().timestamp() - 3600:
                     partial.unlink()
 
     @staticmethod
-    def _forget(dump: Path, sidecar: Path) -> None:
-        for path in (dump, sidecar):
+    def _forget(script: Path, sidecar: Path) -> None:
+        for path in (script, sidecar):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
 

@@ -89,7 +89,7 @@ class Catalog:
         own sets: most steps touch none of them, and a query not sent costs nothing.
         `prepared_with` as for `fetch_all`.
         """
-        only = None if everything else Parts(relations, types, functions, sequences, triggers, policies)
+        only = EVERYTHING if everything else Parts(relations, types, functions, sequences, triggers, policies)
         whole = everything or schemas
         wanted = [(query, oids) for query, oids in _wanted(only, whole) if oids is None or oids]
         statements = [(_full(query), {"version_table": version_table}) if oids is None else
@@ -108,16 +108,15 @@ class Catalog:
                          "only": prepared.Expression(f"current_setting('{setting}')")})
                 for query, setting in _wanted(settings, False) if setting]
 
-    def apply(self, fetched: dict[str, list[tuple]], only: Parts | None, whole: bool) -> None:
+    def apply(self, fetched: dict[str, list[tuple]], parts: Parts, whole: bool) -> None:
         """The rows of the queries `read` or `read_ahead` sent (by query), for the objects
-        in `only` (everything when None); `whole`: the schemas and extensions were read."""
+        in `parts`; `whole`: the schemas and extensions were read."""
         def rows(query: str) -> list[tuple]:
             return fetched.get(query, [])
 
         if whole:
             self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
             self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
-        parts = only or Parts(None, None, None, None, None, None)
         self._forget(_PER_RELATION, parts.relations)
         for part in ("triggers", "policies", "sequences", "functions"):
             self._forget((part,), getattr(parts, part))
@@ -239,9 +238,11 @@ class Parts:
     policies: object
 
 
-def _wanted(only: Parts | None, whole: bool) -> list[tuple[str, object]]:
+EVERYTHING = Parts(None, None, None, None, None, None)  # every object of every kind
+
+
+def _wanted(parts: Parts, whole: bool) -> list[tuple[str, object]]:
     """Each query a read sends, with what it reads (None: everything)."""
-    parts = only or Parts(None, None, None, None, None, None)
     wanted = [(query, parts.relations) for query in _RELATION_QUERIES]
     wanted += [(queries.TRIGGERS, parts.triggers), (queries.POLICIES, parts.policies),
                (queries.SEQUENCES, parts.sequences)]

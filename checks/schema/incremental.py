@@ -221,7 +221,8 @@ class IncrementalSnapshots:
                   or touched.gone_types or touched.gone_functions):
             pass  # data, privileges: nothing to read again
         elif ahead and not touched.schemas and touched.within(covered):
-            self.catalog.apply(dict(zip([query for query, _ in ahead], read, strict=True)), covered, False)
+            fetched = dict(zip([query for query, _ in ahead], read, strict=True))
+            self.catalog.apply(fetched, covered, whole=False)
             self.catalog.forget(touched.dropped, touched.gone_types, touched.gone_functions)
             self.partial_reads += 1
             self.read_ahead += 1

@@ -42,14 +42,38 @@ class _SqlAlchemyAsPsycopg:
             nested.rollback()
 
 
+def _psycopg_under(connection) -> psycopg.Connection | None:
+    if isinstance(connection, psycopg.Connection):
+        return connection
+    driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
+    return driver if isinstance(driver, psycopg.Connection) else None
+
+
+def scalar_unprepared(connection, *statements: str):
+    """The first value the last of `statements` returns, all sent through a SQLAlchemy
+    `connection` in one text where it is psycopg's. Never prepared by psycopg, which
+    prepares a statement it has seen five times: once it holds one, the migrations' next
+    ALTER or DROP (or a ROLLBACK TO) makes it DEALLOCATE ALL, and the snapshots'
+    prepared statements would go with it at every step."""
+    driver = _psycopg_under(connection)
+    if driver is None:
+        for statement in statements[:-1]:
+            connection.exec_driver_sql(statement)
+        return connection.exec_driver_sql(statements[-1]).scalar()
+    cursor = driver.cursor()
+    cursor.execute(";\n".join(statements).encode(), prepare=False)
+    while cursor.nextset():
+        pass  # to the last statement's result
+    row = cursor.fetchone() if cursor.pgresult is not None and cursor.pgresult.ntuples else None
+    return row[0] if row else None
+
+
 def snapshot_of(connection, version_table: str = "alembic_version",
                 take: Callable[[object], Snapshot] | None = None) -> Snapshot:
     """A snapshot through `connection`, full or by `take` (an incremental taker's)."""
     take = take or functools.partial(take_snapshot, version_table=version_table)
-    if isinstance(connection, psycopg.Connection):
-        return take(connection)
-    driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
-    if isinstance(driver, psycopg.Connection):
+    driver = _psycopg_under(connection)
+    if driver is not None:
         return take(driver)
     if autocommits(connection):
         # No savepoint is possible, and nothing is uncommitted: any session sees this state.

@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from checks.bench.measure import BenchError, Measurement, run_command, server_url
 from checks.bench.project import GeneratedProject
 from checks.bench.report import Target, ratio
+from checks.pullrequest.cache import SCRIPT
 from harness.server import Server
 
 CACHE = ".alembic-verify-bench-cache"  # inside the generated project: warm across rounds
@@ -42,7 +43,7 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
         cmd = [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
                "--since", parent_of_head(project), "--cache", str(cache), "--report-json", str(report)]
-        if not any(cache.glob("base-*.dump")):
+        if not any(cache.glob(f"base-*{SCRIPT}")):
             run_command(cmd, "verify --since (filling the cache)")
         for _ in range(repeat):
             result.runs.append(run_command(cmd, "verify --since on the generated project", into=result))

@@ -181,7 +181,8 @@ class Project:
                     on_step: Callable[[Script, object], None] | None = None,
                     on_start: Callable[[object], None] | None = None, captured: Captured | None = None,
                     database: Database | None = None, replace: StepReplacements | None = None,
-                    commit_each: bool = False, **context_options) -> None:
+                    undone: Callable[[int], bool] | None = None, commit_each: bool = False,
+                    **context_options) -> None:
         """Run env.py once with exactly these one-revision steps, online or offline.
 
         `state` records how far it got, for the caller to explain a failure; `on_start`
@@ -189,6 +190,9 @@ class Project:
         What env.py passes to context.configure goes to `captured` (the project's by default).
         Each revision runs under `self.limits` (on `database`, to see what it waits for).
         `replace` maps a step's index to what wraps its upgrade()/downgrade() function.
+        `undone(index)`, asked just before each step, is True where the caller rolled the
+        step before it back (to a savepoint it set) and this one, its inverse, is not to run:
+        Alembic's heads are put back as they were before that step, and the walk goes on.
         """
         steps = [step(self.script.revision_map, rev, up)
                  for rev, up in zip(revisions, directions(upgrade, revisions), strict=True)]
@@ -202,7 +206,17 @@ class Project:
                 on_start(context)
             state.started = True
             watch.attach(context)
-            return steps
+            return steps if undone is None else taken(steps)
+
+        def taken(steps):
+            # Alembic asks for each step only once the one before it is done.
+            for index, one in enumerate(steps):
+                if index and undone(index):
+                    steps[index - 1].unbook()
+                    with watch.paused():  # its clock starts again on the step after
+                        state.done += 1
+                    continue
+                yield one
 
         def on_version_apply(ctx, step, heads, run_args):
             revision = revisions[state.done]
@@ -224,7 +238,8 @@ class Project:
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
                   before_steps: Callable[[object], None] | None = None,
-                  replace: StepReplacements | None = None, commit_each: bool = False) -> None:
+                  replace: StepReplacements | None = None, undone: Callable[[int], bool] | None = None,
+                  commit_each: bool = False) -> None:
         """Apply (or revert) exactly these revisions, in order, in one run of env.py.
 
         `before_steps` sees the connection once env.py has configured it, before the first
@@ -259,7 +274,8 @@ class Project:
         try:
             with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=start, database=database, replace=replace, commit_each=commit_each)
+                                 on_start=start, database=database, replace=replace, undone=undone,
+                                 commit_each=commit_each)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:

@@ -6,6 +6,10 @@ it walks every ancestor of the revision below to find out, at each downgrade, so
 staircase over n revisions walks the history n times (0.8 s of a 500-revision round
 trip). With one revision below and no other head that question has one answer, which
 the step gives at once; everything else is Alembic's.
+
+A step can also be unbooked: where the caller rolled its transaction back to before the
+step ran (version rows included), Alembic's own set of heads is put back as the step
+found it, so that the steps after it book themselves from the rows the database holds.
 """
 
 from __future__ import annotations
@@ -16,6 +20,19 @@ from alembic.script.revision import RevisionMap
 
 
 class Step(RevisionStep):
+    _booked: tuple[set[str], frozenset[str]] | None = None  # Alembic's heads, and as they were
+
+    def should_delete_branch(self, heads: set[str]) -> bool:
+        # The first question Alembic's bookkeeping asks a step, with its own set of heads.
+        self._booked = (heads, frozenset(heads))
+        return super().should_delete_branch(heads)
+
+    def unbook(self) -> None:
+        """Put Alembic's heads back as they were before this step booked itself."""
+        heads, before = self._booked
+        heads.clear()
+        heads.update(before)
+
     def _unmerge_to_revisions(self, heads: set[str]) -> tuple[str, ...]:
         below = self.to_revisions
         if len(below) == 1 and set(heads) <= {self.revision.revision}:

@@ -13,7 +13,7 @@ snapshot with a full one and fails loudly on any difference.
 from __future__ import annotations
 
 import os
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 
 from checks.schema import tracking
 from checks.schema.catalog import Catalog, Parts, fetch_all, partial_reads, sent_together
@@ -171,8 +171,10 @@ class _Touched:
     def within(self, read: Parts) -> bool:
         """Whether `read` covers everything a partial read of this would read (what a
         dropped relation had is forgotten without a read)."""
-        wanted = (self.relations, self.types, self.functions, self.sequences, self.triggers, self.policies)
-        return all(oids <= covered for oids, covered in zip(wanted, astuple(read), strict=True))
+        # Field by field: dataclasses.astuple would deep-copy every set, at every step.
+        return (self.relations <= read.relations and self.types <= read.types
+                and self.functions <= read.functions and self.sequences <= read.sequences
+                and self.triggers <= read.triggers and self.policies <= read.policies)
 
 
 class IncrementalSnapshots:

@@ -10,7 +10,6 @@ downgrade raises NotImplementedError is one-way on purpose: the trip ends above 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,26 +209,15 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     reported = trip.reported
     plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
     steps_done = 0
-    undo = Undo(run.version_table, run.project.captured.options.get("version_table_schema"), tracker)
-    step_began = time.monotonic()  # the end of the last callback: the step now running began then
+    undo = Undo(tracker)
 
     def after_step(revision, connection) -> None:
-        nonlocal step_began
-        took = time.monotonic() - step_began
-        try:
-            compare(revision, connection, took)
-        finally:
-            step_began = time.monotonic()
-
-    def compare(revision, connection, took: float) -> None:
         nonlocal steps_done
         _, phase = plan[steps_done]
         steps_done += 1
         run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
         if phase == AGAIN:
             return  # the same state DOWN already checked
-        if phase == DOWN:
-            undo.downgraded(revision.revision, took)
         expected = (expected_schemas.before[revision.revision] if phase == DOWN
                     else expected_schemas.after[revision.revision])
         found = run.snapshot(connection, tracker)
@@ -237,6 +225,16 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
             name_differences(revision, phase, expected, found)
         if phase == UP:
             undo.take_back(revision.revision, connection)
+
+    def undone(index: int) -> bool:
+        """Whether step `index` is a second downgrade the savepoint already took back."""
+        nonlocal steps_done
+        revision, phase = plan[index]
+        if phase != AGAIN or not undo.taken_back(revision.revision):
+            return False
+        steps_done += 1
+        run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
+        return True
 
     def name_differences(revision, phase: str, expected: Snapshot, found: Snapshot) -> None:
         labels = (("the schema before the upgrade", "the downgraded schema") if phase == DOWN
@@ -252,11 +250,10 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         # Each step committed, as `alembic downgrade -1` and `alembic upgrade +1` each commit:
         # a revision that looks at the database through a connection of its own sees what the
         # step before it did (in one transaction it would see the build's committed schema).
-        taken = {i: (undo.up if phase == UP else undo.again)(rev.revision)
-                 for i, (rev, phase) in enumerate(plan) if phase in (UP, AGAIN)}
+        under_savepoint = {i: undo.up(rev.revision) for i, (rev, phase) in enumerate(plan) if phase == UP}
         run.project.run_steps(db, [revision for revision, _ in plan],
                               upgrade=[phase == UP for _, phase in plan], after_step=after_step,
-                              replace=taken, commit_each=True)
+                              replace=under_savepoint, undone=undone, commit_each=True)
     except MigrationError as exc:
         failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
         if exc.declared_one_way and failed_phase != UP:

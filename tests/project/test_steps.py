@@ -49,3 +49,4 @@ def test_one_parent_and_no_other_head_walks_nothing(tmp_path):
     script.revision_map._get_ancestor_nodes = lambda *a, **k: walked.append(a) or original(*a, **k)
     assert Step(script.revision_map, revision, False)._unmerge_to_revisions({"0005"}) == ("0004",)
     assert walked == []  # Alembic 1.20's own step walks the ancestors of 0004 for the same answer
+

@@ -57,9 +57,9 @@ def scalar_unprepared(connection, *statements: str):
     prepared statements would go with it at every step."""
     driver = _psycopg_under(connection)
     if driver is None:
-        for statement in statements[:-1]:
-            connection.exec_driver_sql(statement)
-        return connection.exec_driver_sql(statements[-1]).scalar()
+        for statement in statements:
+            result = connection.exec_driver_sql(statement)
+        return result.scalar() if result.returns_rows else None
     cursor = driver.cursor()
     cursor.execute(";\n".join(statements).encode(), prepare=False)
     while cursor.nextset():

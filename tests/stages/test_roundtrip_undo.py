@@ -116,3 +116,28 @@ def test_a_merge_and_the_branches_below_it_are_taken_back_too(verify, tmp_path):
     assert result.code == 0, result.stdout + result.stderr
     assert [_runs(project, "downgrade", r) for r in ("0004", "0003", "0002")] == [1, 1, 1]
     assert result.findings("roundtrip") == []
+
+
+def test_the_snapshots_prepared_statements_outlive_every_step(verify, tmp_path):
+    # psycopg prepares a statement it has run five times, and once it holds one, answers
+    # the next ALTER, DROP or ROLLBACK TO with DEALLOCATE ALL: the savepoint's own
+    # statements, run at every revision, must never be among them, or the snapshots'
+    # prepared statements would be dropped (and made again) every few steps.
+    columns = [f"c{i}" for i in range(2, 12)]
+    models = ITEMS_MODELS + "".join(f'items.append_column(sa.Column("{c}", sa.Integer))\n' for c in columns)
+    count = ("op.get_bind().exec_driver_sql(\"SELECT count(*) FROM pg_prepared_statements "
+             "WHERE starts_with(name, 'alembic_verify_')\").scalar()")
+    revisions = [items_revision()]
+    for number, column in enumerate(columns, start=2):
+        down = f'op.drop_column("items", "{column}")'
+        if column != columns[-1]:  # head's downgrade runs before the walk's first snapshot
+            down += f'\nprint("prepared after the ALTER:", {count})'
+        revisions.append(Rev(f"{number:04d}", f"{number - 1:04d}",
+                             f'op.add_column("items", sa.Column("{column}", sa.Integer))', down))
+    project = build_project(tmp_path / "p", revisions, models=models)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 0, result.stdout + result.stderr
+    log = (project / ".alembic-verify" / "project-output.log").read_text()
+    counts = [int(line.rsplit(" ", 1)[1]) for line in log.splitlines() if line.startswith("prepared after")]
+    assert len(counts) == len(columns) - 1 and all(counts), counts

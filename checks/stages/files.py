@@ -29,6 +29,7 @@ class RevisionFile:
     revision: str | None = None
     down_revisions: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    branch_labels: tuple[str, ...] = ()
     functions: set[str] = field(default_factory=set)
     syntax_error: str | None = None
     syntax_line: int | None = None
@@ -72,6 +73,8 @@ def parse_revision_file(path: Path) -> RevisionFile:
                 info.down_revisions = _names(value)
             elif name == "depends_on":
                 info.depends_on = _names(value)
+            elif name == "branch_labels":
+                info.branch_labels = _names(value)
     return info
 
 
@@ -121,6 +124,7 @@ def check(run: Run) -> list[Finding]:
                 file=str(infos[-1].path), line=assignment_line(str(infos[-1].path), "revision"),
                 hint="give each file its own id (alembic revision generates one) and fix the "
                      "down_revision of the files that follow"))
+    labels = {label for infos in by_id.values() for label in infos[0].branch_labels}
     for revision, infos in by_id.items():
         info = infos[0]
         for parent in info.down_revisions:
@@ -132,7 +136,7 @@ def check(run: Run) -> list[Finding]:
                     line=assignment_line(str(info.path), "down_revision"),
                     hint="restore the missing file, or point down_revision at an existing revision"))
         for needed in info.depends_on:
-            if needed not in by_id:
+            if not _names_a_revision(needed, by_id, labels):
                 findings.append(Finding(
                     Severity.ERROR, "missing-dependency",
                     f"{info.path.name}: depends_on {needed} names no revision file",
@@ -154,6 +158,12 @@ def check(run: Run) -> list[Finding]:
     locked = {f.revision for f in findings if f.code == "locked-revision-changed"}
     findings += edited_findings(run.scope, locked)
     return findings
+
+
+def _names_a_revision(name: str, by_id: dict, labels: set[str]) -> bool:
+    """What Alembic resolves a depends_on entry to: a revision id or a branch label (not
+    the start of an id, which it answers with a KeyError)."""
+    return name in by_id or name in labels
 
 
 def _load_check(run: Run) -> list[Finding]:

@@ -121,3 +121,19 @@ def test_a_revision_whose_imports_need_a_missing_package_names_the_package(verif
     [finding] = result.findings("files")
     assert finding["code"] == "history-unloadable"
     assert "needs the package `prettylogs`" in finding["message"], finding["message"]
+
+
+def test_depends_on_a_branch_label_is_no_missing_dependency(verify, tmp_path):
+    # quetz's plugins depend on `"quetz"`, the label of the core branch.
+    revisions = [Rev("a1110001", None, CREATE_ITEMS, DROP_ITEMS), Rev("b2220002", "a1110001"),
+                 Rev("c3330003", "b2220002")]
+    project = build_project(tmp_path / "project", revisions)
+    versions = project / "migrations" / "versions"
+    base = versions / revisions[0].filename
+    base.write_text(base.read_text().replace("branch_labels = None", 'branch_labels = ("core",)'))
+    top = versions / revisions[2].filename
+    top.write_text(top.read_text().replace("depends_on = None", 'depends_on = ("core", "b2220002")'))
+    result = verify(project, "--stage", "files", "--stage", "heads", "--stage", "fresh")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.findings("files") == []

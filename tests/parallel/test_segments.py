@@ -298,8 +298,8 @@ def _upper_leaves_behind(what: str) -> list[Rev]:
 
 
 @pytest.mark.parametrize(("what", "found"), [
-    ("table", [("downgrade-leaves-trace", "0007"), ("roundtrip-differs", "0006"),
-               ("downgrade-failed", "0001")]),
+    # (0006's re-upgrade runs on the table 0007 left, and is not blamed for it.)
+    ("table", [("downgrade-leaves-trace", "0007"), ("downgrade-failed", "0001")]),
     ("row", [("reupgrade-failed", "0002")]),
 ])
 def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_path, what, found):

@@ -234,3 +234,17 @@ def test_a_revision_that_looks_through_its_own_connection_sees_its_downgrade(ver
     # finds the table gone, as it would after `alembic downgrade -1`, and creates it again.
     project = build_project(tmp_path / "p", [Rev("0001", None, CHECKS_ON_ITS_OWN, DROP_ITEMS)])
     assert_clean(verify(project))
+
+
+def test_a_trace_is_blamed_on_the_downgrade_that_left_it_not_on_the_re_upgrade_below(verify, tmp_path):
+    # full-stack-fastapi-template's shape: 0003's downgrade leaves a default behind; 0002's
+    # re-upgrade then runs on a schema that has it, and builds nothing different itself.
+    revisions = [items_revision(),
+                 Rev("0002", "0001", 'op.add_column("items", sa.Column("note", sa.Text))',
+                     'op.drop_column("items", "note")'),
+                 Rev("0003", "0002", "op.alter_column(\"items\", \"name\", server_default=\"x\")", "pass")]
+    project = build_project(tmp_path / "project", revisions)
+    result = verify(project, "--stage", "fresh", "--stage", "roundtrip")
+
+    found = [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
+    assert found == [("downgrade-leaves-trace", "0003", "items.name")], found

@@ -10,7 +10,8 @@ so a schema the savepoint put back wrongly fails the run).
 
 from __future__ import annotations
 
-from projects import ENVS, ITEMS_MODELS, Rev, build_project, items_revision
+import pytest
+from projects import ENVS, FIXTURE_DBAPI, ITEMS_MODELS, Rev, build_project, items_revision
 
 MODELS = ITEMS_MODELS + """\
 items.append_column(sa.Column("note", sa.Text))
@@ -118,6 +119,8 @@ def test_a_merge_and_the_branches_below_it_are_taken_back_too(verify, tmp_path):
     assert result.findings("roundtrip") == []
 
 
+@pytest.mark.skipif(FIXTURE_DBAPI != "psycopg", reason="the snapshots prepare their statements on psycopg 3 "
+                    "only (SQLAlchemy 1.4 projects migrate on psycopg2: nothing of ours is prepared)")
 def test_the_snapshots_prepared_statements_outlive_every_step(verify, tmp_path):
     # psycopg prepares a statement it has run five times, and once it holds one, answers
     # the next ALTER, DROP or ROLLBACK TO with DEALLOCATE ALL: the savepoint's own

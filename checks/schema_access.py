@@ -60,11 +60,11 @@ def scalar_unprepared(connection, *statements: str):
         for statement in statements:
             result = connection.exec_driver_sql(statement)
         return result.scalar() if result.returns_rows else None
-    cursor = driver.cursor()
-    cursor.execute(";\n".join(statements).encode(), prepare=False)
-    while cursor.nextset():
-        pass  # to the last statement's result
-    row = cursor.fetchone() if cursor.pgresult is not None and cursor.pgresult.ntuples else None
+    with driver.cursor() as cursor:
+        cursor.execute(";\n".join(statements).encode(), prepare=False)
+        while cursor.nextset():
+            pass  # to the last statement's result
+        row = cursor.fetchone() if cursor.pgresult is not None and cursor.pgresult.ntuples else None
     return row[0] if row else None
 
 

@@ -29,6 +29,8 @@ class Step(RevisionStep):
 
     def unbook(self) -> None:
         """Put Alembic's heads back as they were before this step booked itself."""
+        if self._booked is None:
+            raise RuntimeError(f"{self.revision.revision} was never booked by Alembic: nothing to take back")
         heads, before = self._booked
         heads.clear()
         heads.update(before)

@@ -87,6 +87,7 @@ class Run:
         self.progress = progress or Progress(enabled=False)
         self._build: Build | None = None
         self._build_failure: ProjectError | None = None
+        self._planned: Build | None = None  # forked ahead of the build (start_workers)
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
         self.summaries: dict[str, str] = {}  # a stage's one line on what it covered, by stage name
         # Only the round trip compares against the schema before each revision; without
@@ -184,12 +185,8 @@ class Run:
         if self._build_failure is not None:
             raise self._build_failure  # the project cannot run at all; every stage says so
         started = time.monotonic()
-        order = self.project.upgrade_order()
-        build = Build(order, walked=order)
-        if self.split_planner is not None and self.scope is None and self.snapshot_every_step:
-            build.split = self.split_planner(self, build)
-        if build.split is None and self.run_ahead:
-            self.side = segments.start_side(self)
+        build = self._planned or self._plan(self.project.upgrade_order())
+        self._planned = None
         try:
             with self.work_database("fresh") as db:
                 if self.scope is None:
@@ -210,6 +207,36 @@ class Run:
             build.split.end(self)  # nothing to round-trip
         build.duration_s = time.monotonic() - started
         self._build = build
+        return build
+
+    def start_workers(self) -> None:
+        """Fork now what works beside the build (the round trip's lower half, or the stages
+        that need no database), so that the stages before it run beside them too. Whatever
+        keeps the history from loading is left for the build to report."""
+        if self._build is not None or self._planned is not None or self._build_failure is not None:
+            return
+        try:
+            order = self.project.upgrade_order()
+        except ProjectError:
+            return
+        self._planned = self._plan(order)
+
+    def stop_workers(self) -> None:
+        """The build never ran (the files stage failed, the run's time ran out): end what
+        start_workers forked."""
+        planned, self._planned = self._planned, None
+        if planned is not None and planned.split is not None:
+            planned.split.end(self)
+        side, self.side = self.side, None
+        if side is not None:
+            side.stop()
+
+    def _plan(self, order: list[Script]) -> Build:
+        build = Build(order, walked=order)
+        if self.split_planner is not None and self.scope is None and self.snapshot_every_step:
+            build.split = self.split_planner(self, build)
+        if build.split is None and self.run_ahead:
+            self.side = segments.start_side(self)
         return build
 
     def _apply_history(self, build: Build, db: Database) -> None:

@@ -24,7 +24,6 @@ def validate_stage_names(names: list[str]) -> list[str]:
 
 def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     results: list[StageResult] = []
-    files_failed = False
     selected = validate_stage_names(names)
     # The round trip and the recovery drills compare against the schema after each revision.
     run.snapshot_every_step = bool({"roundtrip", "recovery"} & set(selected))
@@ -35,9 +34,21 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         from checks.stages.roundtrip import start_split
 
         run.split_planner = start_split
-    if {"fresh", "drift", "roundtrip"} & set(selected):
+    builds = bool({"fresh", "drift", "roundtrip"} & set(selected))
+    if builds:
         # Something builds the history: lint, which needs no database, runs beside it.
         run.run_ahead = tuple(name for name in ("lint",) if name in selected)
+        # The workers start before the files stage, which then runs beside them.
+        run.start_workers()
+    try:
+        _run_in_turn(run, selected, results, on_result)
+    finally:
+        run.stop_workers()
+    return results
+
+
+def _run_in_turn(run: Run, selected: list[str], results: list[StageResult], on_result) -> None:
+    files_failed = False
     for name in selected:
         started = time.monotonic()
         if files_failed:
@@ -58,7 +69,6 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         results.append(result)
         if on_result:
             on_result(result)
-    return results
 
 
 def _revision_path(run: Run, revision: str) -> str | None:

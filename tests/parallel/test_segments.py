@@ -126,6 +126,32 @@ def test_the_worker_leaves_no_database_behind(verify, pg_server, tmp_path):
     assert after - before == set()
 
 
+def test_files_failing_after_the_worker_forked_ends_it_and_leaves_no_database(verify, pg_server, tmp_path):
+    # The worker forks before the files stage (which then runs beside it); when the files
+    # fail, nothing is built, and the worker, busy in its own database, is ended with the run.
+    revisions = history()
+    sleeps = ("import time\n"
+              "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
+              "    time.sleep(60)\n")
+    revisions[1] = Rev("0002", "0001", sleeps + revisions[1].upgrade, revisions[1].downgrade,
+                       file="0002_note.py")
+    revisions.append(Rev("0008", "0007", file="0008_again.py"))  # a second file with id 0008
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    with pg_server.connect() as conn:
+        before = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    result = verify(project, env=SPLIT, timeout=50)  # never the worker's minute of sleep
+    with pg_server.connect() as conn:
+        after = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+    left = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True).stdout.split()
+
+    assert result.code == 1, result.stdout
+    assert [(f["code"], f["revision"]) for f in result.findings("files")] == [("duplicate-revision", "0008")]
+    assert {name: result.stage(name)["status"] for name in ("fresh", "roundtrip", "lint")} == {
+        "fresh": "skip", "roundtrip": "skip", "lint": "skip"}
+    assert after - before == set()
+    assert left == []
+
+
 def test_a_project_module_already_imported_keeps_the_walk_whole(tmp_path, monkeypatch):
     # Settings an app reads at import would name the build's database in the worker.
     project = build_project(tmp_path / "p", history(), models=MODELS)

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from alembic.script import Script
 
 from checks.parallel.beside import allowed, fork_for, wait_for
 from checks.parallel.fork import TIMED_OUT, Worker
+from checks.project.loaded import project_module_files
 from checks.result import Finding, Severity
 
 # Below this many revisions to round-trip, a worker's start-up costs more than it saves.
@@ -309,19 +308,4 @@ def _work_database(run) -> Callable[[], contextlib.AbstractContextManager]:
 def _project_loaded(project) -> bool:
     """Whether any of the project's own modules is imported already (env.py and revisions
     never are: Alembic loads them outside sys.modules)."""
-    roots = [Path(project.root).resolve(), *(Path(p).resolve() for p in project.env.paths)]
-    suite = Path(__file__).resolve().parents[2]
-    ours = (suite / "checks", suite / "harness")
-    judged: dict[str, bool] = {}  # by folder: modules share a few hundred of them at most
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if not path or "site-packages" in path or "dist-packages" in path:
-            continue  # installed packages, a virtualenv inside the project included
-        folder = os.path.dirname(path)
-        if folder not in judged:
-            resolved = Path(folder).resolve()
-            judged[folder] = (not any(resolved.is_relative_to(own) for own in ours)
-                              and any(resolved.is_relative_to(root) for root in roots))
-        if judged[folder]:
-            return True
-    return False
+    return bool(project_module_files(project))

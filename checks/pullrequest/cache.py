@@ -5,9 +5,10 @@ plain format with rows as INSERTs, so it loads through the run's own connection 
 text, in one round trip and one transaction: a pg_restore of the same base sends each of
 its statements on its own, after starting a program and connecting (0.12-0.2 s for 60
 tables, against 0.06 s). The key is a sha256 over
-everything the base database is made of: each base revision file's content, env.py, the
-settings that act before the first revision (extensions, bootstrap), the PostgreSQL major,
-and the suite's and Alembic's versions. The sidecar repeats the full key and the script's own
+everything the base database is made of: each base revision file's content, the project's
+own modules the revisions import, env.py, the settings that act before the first revision
+or inside it (extensions, bootstrap, env), the PostgreSQL major, and the suite's and
+Alembic's versions. The sidecar repeats the full key and the script's own
 sha256, so an entry whose name matches but whose content does not (a truncated upload, a
 hand-copied file) is dropped with a warning instead of trusted. The folder keeps the newest
 few entries; a restore counts as use.
@@ -29,6 +30,7 @@ import alembic
 from alembic.script import Script
 
 from checks.lockfile import checksum
+from checks.project.loaded import project_module_files
 from checks.project.project import Project, first_line
 from checks.pullrequest.scope import Trust, parents
 from checks.recovery.backup import endpoint_args, endpoint_environment
@@ -64,8 +66,18 @@ def cache_key(project: Project, base: list[Script], server_major: int) -> str:
              f"postgresql {server_major}", f"env.py {checksum(env_py) if env_py.is_file() else '-'}",
              f"extensions {sorted(settings.extensions)}", f"bootstrap {settings.bootstrap}"]
     parts += [f"{script.revision} {checksum(Path(script.path))}" for script in base]
+    # What the revisions import from the project when they are loaded (an enum's values,
+    # a custom type): an edit there changes what they build. Loaded before any env.py run
+    # in this process, so env.py's own imports (the models) are not among them.
+    root = Path(project.root).resolve()
+    parts += [f"module {_shown(path, root)} {checksum(path)}" for path in project_module_files(project)]
+    parts.append(f"env {sorted(settings.env.items())}")
     digest.update("\n".join(parts).encode())
     return digest.hexdigest()
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 class BaseCache:

@@ -352,3 +352,59 @@ def test_a_base_whose_migration_creates_an_extension_is_restored_from_the_cache(
     assert info["cache_warnings"] == [] and info["trusted_from_cache"] == 2, info
     assert _judged(warm) == _judged(cold)
     assert warm.stage("fresh")["status"] == "pass"
+
+
+KINDS_REVISION = '''"""Adds a kind whose labels the app defines."""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from app.kinds import KINDS
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("items", sa.Column("note", sa.Text))
+    op.execute("CREATE TYPE kind AS ENUM (%s)" % ", ".join(f"'{label}'" for label in KINDS))
+    op.add_column("items", sa.Column("kind", postgresql.ENUM(name="kind", create_type=False)))
+    op.execute("COMMENT ON TABLE items IS 'what we sell'")
+
+
+def downgrade():
+    op.execute("COMMENT ON TABLE items IS NULL")
+    op.drop_column("items", "kind")
+    op.execute("DROP TYPE kind")
+    op.drop_column("items", "note")
+'''
+
+
+def test_a_cached_base_is_not_trusted_after_a_module_its_revisions_import_changed(verify, tmp_path):
+    """A base revision takes an enum's labels from the app: once the app adds a label, the
+    cached base (built with the old labels) is another database, and trusting it would make
+    the models look ahead of the migrations."""
+    models = MODELS.replace("import sqlalchemy as sa\n",
+                            "import sqlalchemy as sa\n\nfrom app.kinds import KINDS\n")
+    models = models.replace('sa.Column("note", sa.Text), comment="what we sell")',
+                            'sa.Column("note", sa.Text), sa.Column("kind", sa.Enum(*KINDS, name="kind")), '
+                            'comment="what we sell")')
+    project = build_project(tmp_path / "project", [BASE[0], *NEW], models=models,
+                            files={"app/kinds.py": 'KINDS = ("tool", "part")\n',
+                                   "migrations/versions/0002_kinds.py": KINDS_REVISION})
+    cache = tmp_path / "cache"
+    args = ("--quiet-progress", "--since", "0002", "--cache", str(cache))
+    cold = verify(project, *args)
+    assert verify(project, *args).report["pull_request"]["cache"]["trusted_from_cache"] == 2
+
+    (project / "app" / "kinds.py").write_text('KINDS = ("tool", "part", "kit")\n')
+    warm = verify(project, *args)
+    uncached = verify(project, "--quiet-progress", "--since", "0002")
+
+    info = warm.report["pull_request"]["cache"]
+    assert info["trusted_from_cache"] == 0 and info["cache_stored"] is True, info
+    assert info["cache_key"] != cold.report["pull_request"]["cache"]["cache_key"]
+    assert warm.stage("drift")["status"] == "pass", warm.stage("drift")
+    assert _judged(warm) == _judged(uncached)

@@ -193,8 +193,14 @@ class Server:
         # No WITH (FORCE): it would signal every session, autovacuum's too, which an
         # ordinary role may not; _disconnect clears what is ours and PostgreSQL the rest.
         self._disconnect(name)
+        drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
         with self.connect() as conn, sessions.still_in_use(name):
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(drop)
+            # What a killed client's CREATE DATABASE, still running or committed just after
+            # the DROP looked, made after all.
+            sessions.wait_for_creation(conn, name)
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(drop)
         if name in self._created:
             self._created.remove(name)
 

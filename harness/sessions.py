@@ -142,3 +142,16 @@ def still_in_use(database: str):
 
 def current_role(conn: psycopg.Connection) -> str:
     return conn.execute("SELECT current_user").fetchone()[0]
+
+
+def wait_for_creation(conn: psycopg.Connection, database: str, wait_s: float = WAIT_S) -> None:
+    """Let a CREATE DATABASE of `database` that one of our role's sessions still runs finish.
+    A client killed while its CREATE DATABASE ran (a worker stopped with the run) leaves a
+    server process that completes it regardless, and commits it after a DROP sent meanwhile
+    found nothing to drop."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND usename = current_user "
+            "AND state = 'active' AND query ILIKE 'CREATE DATABASE%%' AND strpos(query, %s) > 0",
+            (f'"{database}"',)).fetchone()[0]:
+        time.sleep(0.02)

@@ -8,10 +8,12 @@ and DROP DATABASE stop it themselves.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import psycopg
 import pytest
+from psycopg import sql
 from roles import ordinary_role
 
 from checks.recovery.database import recreate
@@ -63,6 +65,37 @@ def test_our_own_session_left_open_in_our_database_is_disconnected(pg_server, ro
 def test_harness_sessions_carry_the_run_in_application_name(pg_server, role_server):
     with role_server.connect() as conn:
         assert conn.execute("SHOW application_name").fetchone()[0] == f"alembic-verify {role_server.run_id}"
+
+
+def test_a_database_still_being_created_when_dropped_is_dropped_once_created(pg_server, role, role_server):
+    # A worker killed while its CREATE DATABASE ran leaves a server process that finishes it;
+    # the DROP sent meanwhile finds nothing, and the database would outlive the run. Here the
+    # CREATE waits for a session on its template, so it is still running when the drop comes.
+    name = role_server.new_database_name("late")
+    template = pg_server.connect("template1")
+    creator = role.connect()
+    creator.autocommit = True
+    done: list[object] = []
+    thread = threading.Thread(target=lambda: done.append(
+        creator.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))))
+    thread.start()
+    try:
+        with pg_server.connect() as conn:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not conn.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE state = 'active' "
+                    "AND query LIKE 'CREATE DATABASE%%' AND strpos(query, %s) > 0", (name,)).fetchone():
+                time.sleep(0.02)
+        threading.Timer(0.5, template.close).start()  # the CREATE goes ahead half a second later
+        role_server.drop_database(name)
+        thread.join(10)
+        assert done, "the CREATE DATABASE never finished"
+        assert name not in _databases(pg_server)
+    finally:
+        thread.join(10)
+        template.close()
+        creator.close()
+        pg_server.drop_database(name)
 
 
 # --- autovacuum, the process an ordinary role may never signal ------------------------------

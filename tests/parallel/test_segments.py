@@ -152,6 +152,48 @@ def test_files_failing_after_the_worker_forked_ends_it_and_leaves_no_database(ve
     assert left == []
 
 
+# The files stage of a verify run, made to wait for a file the worker's first revision writes
+# in its own database: it sees the file only if the worker started before it.
+FILES_WAITS_FOR_THE_WORKER = """\
+import os, pathlib, sys, time
+import checks.stages.files as files
+original = files.check
+def check(run):
+    marker = pathlib.Path(os.environ["MARKER"])
+    deadline = time.monotonic() + 20
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pathlib.Path(os.environ["SEEN"]).write_text("yes" if marker.exists() else "no")
+    return original(run)
+files.check = check
+sys.argv[0] = "checks"
+from checks.cli import entry
+entry()
+"""
+
+
+def test_the_files_stage_runs_while_the_worker_walks(pg_server, tmp_path):
+    revisions = history()
+    writes = ("import os, pathlib\n"
+              "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
+              "    pathlib.Path(os.environ['MARKER']).write_text('walking')\n")
+    revisions[1] = Rev("0002", "0001", writes + revisions[1].upgrade, revisions[1].downgrade,
+                       file="0002_note.py")
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    seen = tmp_path / "seen"
+    proc = subprocess.run([sys.executable, "-c", FILES_WAITS_FOR_THE_WORKER, "verify", "--project",
+                           str(project), "--url", url, "--stage", "files", "--stage", "fresh",
+                           "--stage", "roundtrip", "--quiet-progress"],
+                          capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2],
+                          env={**os.environ, **SPLIT, "MARKER": str(tmp_path / "marker"), "SEEN": str(seen)})
+
+    assert seen.read_text() == "yes", proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "by a worker process beside the build" in proc.stdout, proc.stdout
+
+
 def test_a_project_module_already_imported_keeps_the_walk_whole(tmp_path, monkeypatch):
     # Settings an app reads at import would name the build's database in the worker.
     project = build_project(tmp_path / "p", history(), models=MODELS)

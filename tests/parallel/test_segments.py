@@ -23,6 +23,19 @@ from checks.parallel import beside, fork, segments
 SPLIT = {segments.MIN_ENV: "2"}
 WHOLE = {beside.SERIAL_ENV: "1"}
 
+
+def in_worker(imports: str, statement: str) -> str:
+    """Revision code that runs `statement` only in the worker's database (named `..._lower`)."""
+    return (f"import {imports}\n"
+            "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
+            f"    {statement}\n")
+
+
+def worker_first(revisions: list[Rev], code: str) -> None:
+    """Run `code` at the start of 0002's upgrade (the worker's half)."""
+    second = revisions[1]
+    revisions[1] = Rev(second.id, second.down, code + second.upgrade, second.downgrade, file=second.file)
+
 # A models file that matches the head of HISTORY (drift stays quiet).
 MODELS = ITEMS_MODELS + """\
 items.append_column(sa.Column("note", sa.Text))
@@ -38,8 +51,7 @@ def history(lower_trace: bool = False, upper_not_repeatable: bool = False, one_w
     default = ", server_default=str(uuid.uuid4())" if upper_not_repeatable else ""
     token = f'import uuid\nop.add_column("items", sa.Column("token", sa.Text{default}))'
     # A revision that kills the process walking it, but only in the worker's database.
-    dies = ("import os\nif 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
-            "    os._exit(3)" if worker_dies else "pass")
+    dies = in_worker("os", "os._exit(3)") if worker_dies else "pass"
     revisions = [
         items_revision(),
         Rev("0002", "0001", 'op.add_column("items", sa.Column("note", sa.Text))', trace, file="0002_note.py"),
@@ -130,11 +142,7 @@ def test_files_failing_after_the_worker_forked_ends_it_and_leaves_no_database(ve
     # The worker forks before the files stage (which then runs beside it); when the files
     # fail, nothing is built, and the worker, busy in its own database, is ended with the run.
     revisions = history()
-    sleeps = ("import time\n"
-              "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
-              "    time.sleep(60)\n")
-    revisions[1] = Rev("0002", "0001", sleeps + revisions[1].upgrade, revisions[1].downgrade,
-                       file="0002_note.py")
+    worker_first(revisions, in_worker("time", "time.sleep(60)"))
     revisions.append(Rev("0008", "0007", file="0008_again.py"))  # a second file with id 0008
     project = build_project(tmp_path / "p", revisions, models=MODELS)
     with pg_server.connect() as conn:
@@ -174,11 +182,8 @@ entry()
 
 def test_the_files_stage_runs_while_the_worker_walks(pg_server, tmp_path):
     revisions = history()
-    writes = ("import os, pathlib\n"
-              "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
-              "    pathlib.Path(os.environ['MARKER']).write_text('walking')\n")
-    revisions[1] = Rev("0002", "0001", writes + revisions[1].upgrade, revisions[1].downgrade,
-                       file="0002_note.py")
+    marks = "pathlib.Path(os.environ['MARKER']).write_text('walking')"
+    worker_first(revisions, in_worker("os, pathlib", marks))
     project = build_project(tmp_path / "p", revisions, models=MODELS)
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     seen = tmp_path / "seen"
@@ -408,9 +413,7 @@ def test_a_worker_that_dies_below_what_the_upper_half_left_walks_all_again_from_
 def test_ctrl_c_while_the_worker_walks_ends_both_and_leaves_no_database(pg_server, tmp_path):
     # The worker's revision sleeps in its own database only, so Ctrl-C lands while it walks.
     revisions = history()
-    revisions[2] = Rev("0003", "0002", "import time\n"
-                       "if 'lower' in op.get_bind().exec_driver_sql('SELECT current_database()').scalar():\n"
-                       "    time.sleep(60)")
+    revisions[2] = Rev("0003", "0002", in_worker("time", "time.sleep(60)"))
     project = build_project(tmp_path / "p", revisions, models=MODELS)
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     with pg_server.connect() as conn:

@@ -47,7 +47,7 @@ def _compose_image(major: str) -> bool:
     if not shutil.which("docker"):
         return False
     prefix = os.environ.get("VERIFY_PG_IMAGE_PREFIX")
-    official, built = f"postgres:{major}", f"alembic-verify/postgres:{major}"
+    official, built = f"postgres:{major}", f"alembic-preflight/postgres:{major}"
     candidates = [f"{prefix}:{major}"] if prefix else [official, built]
     for image in candidates:
         probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True)

@@ -89,5 +89,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The `alembic-verify` console script."""
+    """The `alembic-preflight` console script."""
     sys.exit(main())

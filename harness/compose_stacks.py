@@ -20,11 +20,11 @@ from docker.models.volumes import Volume
 from harness.docker_engine import engine
 from harness.owner import owner_alive, owner_token
 
-PROJECT_PREFIX = "alembic-verify-"
-SUITE_LABEL = "io.alembic-verify.suite"
-RUN_LABEL = "io.alembic-verify.run"
-CREATED_LABEL = "io.alembic-verify.created"
-OWNER_LABEL = "io.alembic-verify.owner"
+PROJECT_PREFIX = "alembic-preflight-"
+SUITE_LABEL = "io.alembic-preflight.suite"
+RUN_LABEL = "io.alembic-preflight.run"
+CREATED_LABEL = "io.alembic-preflight.created"
+OWNER_LABEL = "io.alembic-preflight.owner"
 PROJECT_LABEL = "com.docker.compose.project"
 # Stacks whose owner cannot be checked from here (another host on a shared engine)
 # are removed once older than this; VERIFY_STALE_AFTER (seconds) overrides it.
@@ -96,7 +96,7 @@ def remove_stale_stacks() -> list[str]:
         try:
             remove_stack(project)
         except docker.errors.APIError as exc:  # best effort: it must not stop this run
-            print(f"alembic-verify: could not remove stale compose project {project}: {exc}", file=sys.stderr)
+            print(f"alembic-preflight: could not remove stale compose project {project}: {exc}", file=sys.stderr)
         else:
             removed.append(project)
     return removed

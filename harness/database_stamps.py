@@ -22,7 +22,7 @@ from harness.owner import owner_record, record_alive
 if TYPE_CHECKING:
     from harness.server import Server
 
-SUITE = "alembic-verify"
+SUITE = "alembic-preflight"
 NAME_PATTERN = r"verify\_%"  # Server.new_database_name's prefix, as a LIKE pattern
 
 
@@ -74,7 +74,7 @@ def drop_orphaned_databases(server: Server) -> list[str]:
         try:
             server.drop_database(name)
         except (psycopg.Error, HarnessError) as exc:  # another role's, or in use: it must not stop this run
-            print(f"alembic-verify: could not drop database {name}, left by a killed run: "
+            print(f"alembic-preflight: could not drop database {name}, left by a killed run: "
                   f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}", file=sys.stderr)
         else:
             dropped.append(name)

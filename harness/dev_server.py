@@ -18,7 +18,7 @@ from harness.url import UrlServer
 COMPOSE_DEV_FILE = COMPOSE_FILE.with_name("compose.dev.yml")
 # VERIFY_DEV_NAME gives a second dev server of its own (its own compose project and volume),
 # so two checkouts, or a test beside a developer's server, never share one by accident.
-NAME = os.environ.get("VERIFY_DEV_NAME", "alembic-verify")
+NAME = os.environ.get("VERIFY_DEV_NAME", "alembic-preflight")
 PROJECT = f"dev-{NAME}"  # outside the throwaway prefix: never swept
 SERVICE = "dev"
 VOLUME = f"{NAME}-dev-data"

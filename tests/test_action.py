@@ -123,7 +123,7 @@ def run_action(tmp_path: Path, inputs: dict[str, str]) -> tuple[dict[str, str], 
     image, major = image_to_run()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    shim = bin_dir / "alembic-verify"
+    shim = bin_dir / "alembic-preflight"
     shim.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m checks "$@"\n')
     shim.chmod(0o755)
     context = {f"inputs.{name}": str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
@@ -133,7 +133,7 @@ def run_action(tmp_path: Path, inputs: dict[str, str]) -> tuple[dict[str, str], 
     summary = tmp_path / "summary.md"
     log = []
     for step in ACTION["runs"]["steps"]:
-        if "run" not in step or step["name"] == "Install alembic-verify":
+        if "run" not in step or step["name"] == "Install alembic-preflight":
             continue
         condition = step.get("if", "")
         if "inputs.url == ''" in condition and context["inputs.url"]:
@@ -163,7 +163,7 @@ def run_action(tmp_path: Path, inputs: dict[str, str]) -> tuple[dict[str, str], 
 def workspace_with_example(tmp_path: Path) -> Path:
     workspace = tmp_path / "workspace"
     shutil.copytree(ROOT / "example", workspace / "app",
-                    ignore=shutil.ignore_patterns("__pycache__", ".alembic-verify"))
+                    ignore=shutil.ignore_patterns("__pycache__", ".alembic-preflight"))
     return workspace
 
 
@@ -179,9 +179,9 @@ def test_the_action_verifies_the_example_and_keeps_its_reports(tmp_path):
     workspace_with_example(tmp_path)
     context, log = run_action(tmp_path, {"project": "app"})
     assert context["steps.server.exit"] == "0" and context["steps.verify.outputs.exit-code"] == "0", log
-    reports = tmp_path / "runner" / "alembic-verify-reports"
+    reports = tmp_path / "runner" / "alembic-preflight-reports"
     assert (reports / "junit.xml").is_file() and (reports / "report.html").is_file(), log
-    assert "## alembic-verify: PASS" in (tmp_path / "summary.md").read_text()
+    assert "## alembic-preflight: PASS" in (tmp_path / "summary.md").read_text()
     assert "steps.verdict.exit" not in context and context["steps.stop.exit"] == "0", log
     container = context["steps.server.outputs.container"]
     assert container and not container_exists(container), log
@@ -200,5 +200,5 @@ def test_the_action_fails_on_an_unreviewed_drop_and_annotates_it(tmp_path):
     assert context["steps.verify.outputs.exit-code"] == "1", log
     assert context["steps.verdict.exit"] == "1", log  # "Fail when verify failed" failed the action
     assert "::error file=app/migrations/versions/0004_drop_notes.py,line=10" in log, log
-    assert (tmp_path / "runner" / "alembic-verify-reports" / "report.html").is_file()
+    assert (tmp_path / "runner" / "alembic-preflight-reports" / "report.html").is_file()
     assert not container_exists(context["steps.server.outputs.container"]), log

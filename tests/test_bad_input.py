@@ -168,8 +168,8 @@ def test_unknown_setting(verify, tmp_path):
 
 
 def test_settings_that_are_not_toml(verify, clean_project):
-    (clean_project / "alembic-verify.toml").write_text("ignore = [items\n")
-    assert_usage_error(verify(clean_project), "alembic-verify.toml: not valid TOML")
+    (clean_project / "alembic-preflight.toml").write_text("ignore = [items\n")
+    assert_usage_error(verify(clean_project), "alembic-preflight.toml: not valid TOML")
 
 
 def test_unknown_stage(verify, clean_project):

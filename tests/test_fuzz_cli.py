@@ -32,13 +32,13 @@ BAD_TEXT = {  # what the file holds, what the one line must say
 @pytest.mark.parametrize("case", BAD_TEXT)
 def test_settings_file_that_is_not_utf8_text(verify, project, case):
     data, says = BAD_TEXT[case]
-    (project / "alembic-verify.toml").write_bytes(data)
-    assert_usage_error(verify(project), "alembic-verify.toml", says, "save the file as UTF-8"
+    (project / "alembic-preflight.toml").write_bytes(data)
+    assert_usage_error(verify(project), "alembic-preflight.toml", says, "save the file as UTF-8"
                        if "UTF-8" in says else "remove it")
 
 
 def test_settings_with_a_bom_and_unicode_names_are_read(verify, project):
-    (project / "alembic-verify.toml").write_bytes(
+    (project / "alembic-preflight.toml").write_bytes(
         codecs.BOM_UTF8
         + 'critical_tables = ["items"]\nignore = ["tabelle_größe", "\\"quoted\\".x"]\n'.encode())
     result = verify(project, "--stage", "fresh")
@@ -46,7 +46,7 @@ def test_settings_with_a_bom_and_unicode_names_are_read(verify, project):
 
 
 def test_a_20mb_settings_file_is_read(verify, project):
-    (project / "alembic-verify.toml").write_text("# " + "x" * HUGE + "\ncritical_tables = [\"items\"]\n")
+    (project / "alembic-preflight.toml").write_text("# " + "x" * HUGE + "\ncritical_tables = [\"items\"]\n")
     result = verify(project, "--stage", "fresh")
     assert result.code == 0, result.stdout + result.stderr
 

@@ -88,11 +88,11 @@ SETTINGS_TABLES = st.dictionaries(SETTING_KEYS, VALUES, max_size=4)
 
 def settings_text(table: dict, where: str) -> str:
     body = "".join(f"{toml_string(k)} = {toml_value(v)}\n" for k, v in table.items())
-    return (f"[tool.alembic-verify]\n{body}" if where == "pyproject.toml" else body)
+    return (f"[tool.alembic-preflight]\n{body}" if where == "pyproject.toml" else body)
 
 
 @BOUNDED
-@given(SETTINGS_TABLES, st.sampled_from(["pyproject.toml", "alembic-verify.toml"]), ENCODINGS)
+@given(SETTINGS_TABLES, st.sampled_from(["pyproject.toml", "alembic-preflight.toml"]), ENCODINGS)
 def test_settings_files_load_or_say_why(table, name, how):
     folder = workdir()
     text = settings_text(table, name)
@@ -111,7 +111,7 @@ def test_settings_files_load_or_say_why(table, name, how):
 
 
 @BOUNDED
-@given(VALUES, st.sampled_from(["tool = {}\n", "[tool]\nalembic-verify = {}\n", "[tool]\nx = {}\n"]))
+@given(VALUES, st.sampled_from(["tool = {}\n", "[tool]\nalembic-preflight = {}\n", "[tool]\nx = {}\n"]))
 def test_a_pyproject_whose_tool_table_is_odd_loads_or_says_why(value, shape):
     folder = workdir()
     (folder / "pyproject.toml").write_text(shape.format(toml_value(value)))
@@ -123,7 +123,7 @@ def test_a_pyproject_whose_tool_table_is_odd_loads_or_says_why(value, shape):
 
 
 @BOUNDED
-@given(st.binary(max_size=300), st.sampled_from(["pyproject.toml", "alembic-verify.toml"]))
+@given(st.binary(max_size=300), st.sampled_from(["pyproject.toml", "alembic-preflight.toml"]))
 def test_settings_files_of_arbitrary_bytes_load_or_say_why(data, name):
     folder = workdir()
     (folder / name).write_bytes(data)
@@ -143,7 +143,7 @@ NAMES = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters=
 def test_a_bom_unicode_and_quoted_names_read_as_written(ignore, ini, env, how):
     folder = workdir()
     table = {"ignore": ignore, "alembic_ini": ini, "env": env}
-    (folder / "alembic-verify.toml").write_bytes(settings_text(table, "alembic-verify.toml").encode(how))
+    (folder / "alembic-preflight.toml").write_bytes(settings_text(table, "alembic-preflight.toml").encode(how))
     loaded = load_settings(folder)
     assert (loaded.ignore, loaded.alembic_ini, loaded.env) == (ignore, ini, env)
 

@@ -78,7 +78,7 @@ def test_revision_folders_set_at_run_time_come_from_the_settings(verify, tmp_pat
     assert_usage_error(verify(project), "no revision folder", "version_locations")
 
     (project / "pyproject.toml").write_text(
-        '[tool.alembic-verify]\nversion_locations = ["plugins/*/alembic/versions"]\n')
+        '[tool.alembic-preflight]\nversion_locations = ["plugins/*/alembic/versions"]\n')
     assert_clean(verify(project))
 
 
@@ -123,5 +123,5 @@ def test_an_ini_with_named_environments_says_which_setting_picks_one(verify, tmp
     project = build_project(tmp_path / "project", [items_revision()], files={"alembic.ini": ini})
     assert_usage_error(verify(project), "ini_section = \"core\"", "alembic -n")
 
-    (project / "pyproject.toml").write_text('[tool.alembic-verify]\nini_section = "core"\n')
+    (project / "pyproject.toml").write_text('[tool.alembic-preflight]\nini_section = "core"\n')
     assert_clean(verify(project))

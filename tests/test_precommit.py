@@ -61,7 +61,7 @@ def app_repo(tmp_path, hook_repo, precommit_home):
     """A git repository holding the example Alembic project, the README's hooks installed."""
     repo_path, rev = hook_repo
     root = tmp_path / "app"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".alembic-verify"))
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".alembic-preflight"))
     config = readme_precommit_config()
     config["repos"][0].update(repo=str(repo_path), rev=rev)
     (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -94,8 +94,8 @@ def committed(root: Path) -> list[str]:
 def test_the_readme_config_uses_the_fast_hook_at_commit_and_the_full_one_at_push():
     hooks = {hook["id"]: hook for hook in readme_precommit_config()["repos"][0]["hooks"]}
     offered = {hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == offered == {"alembic-verify-fast", "alembic-verify"}
-    assert "stages" not in hooks["alembic-verify-fast"] and hooks["alembic-verify"]["stages"] == ["pre-push"]
+    assert set(hooks) == offered == {"alembic-preflight-fast", "alembic-preflight"}
+    assert "stages" not in hooks["alembic-preflight-fast"] and hooks["alembic-preflight"]["stages"] == ["pre-push"]
 
 
 def test_an_unreviewed_drop_column_blocks_the_commit(app_repo):
@@ -145,7 +145,7 @@ def test_a_safe_revision_and_a_reviewed_drop_pass(app_repo):
 
 def test_the_full_hook_runs_every_stage_on_a_throwaway_server(app_repo):
     root, env = app_repo
-    argv = [sys.executable, "-m", "pre_commit", "run", "alembic-verify", "--hook-stage", "pre-push",
+    argv = [sys.executable, "-m", "pre_commit", "run", "alembic-preflight", "--hook-stage", "pre-push",
             "--all-files", "--verbose"]
     result = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=900,
                             env={**os.environ, **env})

@@ -43,11 +43,11 @@ def test_project_output_goes_to_a_log_file(verify, tmp_path):
     for text in ("Running upgrade", "hello from the app"):
         assert text not in result.stdout + result.stderr, result.stdout + result.stderr
     log = _log_path(result.stdout)
-    assert log == project / ".alembic-verify" / "project-output.log"
+    assert log == project / ".alembic-preflight" / "project-output.log"
     content = log.read_text()
     assert "INFO [alembic.runtime.migration] Running upgrade  -> 0001" in content
     assert "models loaded: hello from the app" in content
-    assert (project / ".alembic-verify" / ".gitignore").read_text().endswith("*\n")
+    assert (project / ".alembic-preflight" / ".gitignore").read_text().endswith("*\n")
 
 
 def test_project_output_on_the_console_under_verbose(verify, tmp_path):
@@ -84,7 +84,7 @@ def test_the_last_words_of_an_env_py_that_exits_explain_it(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()], files={"migrations/env.py": exits})
     assert_usage_error(verify(project), "SystemExit",
                        'its last output: "DATABASE_URL is not set; export it first"',
-                       str(project / ".alembic-verify" / "project-output.log"))
+                       str(project / ".alembic-preflight" / "project-output.log"))
 
 
 def test_a_missing_module_of_a_present_package_is_not_a_missing_install(verify, tmp_path):

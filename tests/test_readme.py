@@ -55,13 +55,13 @@ def test_every_toml_snippet_parses_and_is_accepted_as_settings(tmp_path):
             project.mkdir()
             (project / "pyproject.toml").write_text(body)
             settings = load_settings(project)
-            assert settings.source.endswith("[tool.alembic-verify]")
+            assert settings.source.endswith("[tool.alembic-preflight]")
             assert settings.env["POSTGRES_DB"] == "{database}"
-            # The README says the same goes into alembic-verify.toml: header and all.
+            # The README says the same goes into alembic-preflight.toml: header and all.
             (project / "pyproject.toml").unlink()
-            (project / "alembic-verify.toml").write_text(body)
+            (project / "alembic-preflight.toml").write_text(body)
             own = load_settings(project)
-            assert own.source.endswith("alembic-verify.toml") and own.env == settings.env
+            assert own.source.endswith("alembic-preflight.toml") and own.env == settings.env
         else:
             parse_lint_settings(data["lint"], "README")
 
@@ -101,7 +101,7 @@ def test_every_command_names_what_exists():
     for argv in commands():
         tool = argv[0]
         seen.add(tool)
-        if argv[:3] == ["python", "-m", "checks"] or tool == "alembic-verify":
+        if argv[:3] == ["python", "-m", "checks"] or tool == "alembic-preflight":
             args = argv[3:] if tool == "python" else argv[1:]
             parser.parse_args(args)  # exits (SystemExit) on an unknown command or option
         elif tool == "nox":
@@ -141,7 +141,7 @@ def test_a_plain_pip_install_gives_every_stage_and_the_console_script(pg_server,
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True,
                    capture_output=True, timeout=600)
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
-    proc = subprocess.run([str(env_dir / "bin" / "alembic-verify"), "verify", "--project", str(EXAMPLE),
+    proc = subprocess.run([str(env_dir / "bin" / "alembic-preflight"), "verify", "--project", str(EXAMPLE),
                            "--url", url, "--quiet-progress"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -163,5 +163,5 @@ def test_the_workflow_snippet_passes_actionlint_and_gives_the_action_only_its_in
     proc = actionlint(tmp_path, {"readme-example.yml": body})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     steps = [step for job in yaml.safe_load(body)["jobs"].values() for step in job["steps"]]
-    [ours] = [step for step in steps if step.get("uses", "").split("@")[0].endswith("/alembic-verify")]
+    [ours] = [step for step in steps if step.get("uses", "").split("@")[0].endswith("/alembic-preflight")]
     assert set(ours["with"]) <= set(ACTION["inputs"]), ours["with"]

@@ -72,7 +72,7 @@ def test_env_py_connecting_to_another_database_is_refused(verify, tmp_path, pg_s
     result = verify(project, env={"APP_DATABASE_URL": decoy_url})
 
     assert_usage_error(result, f"env.py connected to database {decoy!r}", "nothing was run there",
-                       "[tool.alembic-verify] env")
+                       "[tool.alembic-preflight] env")
     with pg_server.connect(decoy) as conn:
         tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
         rows = conn.execute("SELECT id, note FROM precious ORDER BY id").fetchall()
@@ -90,7 +90,7 @@ DATABASE_URI = URL.create("postgresql+asyncpg", username=os.environ["DB_USER"],
                           port=int(os.environ["DB_PORT"]), database=os.environ["DB_NAME"])
 """
 ASYNCPG_ENV = """\
-[tool.alembic-verify.env]
+[tool.alembic-preflight.env]
 DB_HOST = "{host}"
 DB_PORT = "{port}"
 DB_USER = "{user}"
@@ -276,7 +276,7 @@ def test_a_settings_file_beside_a_flask_migrate_alembic_ini_is_read(verify, tmp_
     """Flask-Migrate keeps alembic.ini in migrations/: a settings file beside it counts, as
     one in the project folder does."""
     project = flask_project(tmp_path / "project", {"wsgi.py": FLASK_WSGI})
-    (project / where / "alembic-verify.toml").write_text('critical_tables = ["invoices"]\n')
+    (project / where / "alembic-preflight.toml").write_text('critical_tables = ["invoices"]\n')
     result = verify(project, "--stage", "fresh")
     assert [(f["code"], f["object"]) for f in result.findings("fresh", "critical-table-missing")] == \
         [("critical-table-missing", "invoices")], result.stdout
@@ -286,7 +286,7 @@ def test_a_flask_app_the_flask_command_would_not_find_is_named_by_a_setting(veri
     project = flask_project(tmp_path / "project", {"web/server.py": FLASK_WSGI, "web/__init__.py": ""})
     assert_usage_error(verify(project), "current_app", "flask_app")
 
-    (project / "pyproject.toml").write_text('[tool.alembic-verify]\nflask_app = "web.server:app"\n')
+    (project / "pyproject.toml").write_text('[tool.alembic-preflight]\nflask_app = "web.server:app"\n')
     assert_clean(verify(project))
 
 

@@ -109,7 +109,7 @@ def verify(server: Server, project: GeneratedProject, repeat: int, env: dict | N
     import json
 
     result = Measurement(name)
-    with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         report = Path(tmp) / "report.json"
         for _ in range(repeat):
             result.runs.append(run_command(
@@ -185,7 +185,7 @@ def pytest_alembic(server: Server, project: GeneratedProject, repeat: int) -> Me
     except ImportError:
         result.skipped = "pytest-alembic is not installed (pip install pytest-alembic)"
         return result
-    with tempfile.TemporaryDirectory(prefix="alembic-verify-peer-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="alembic-preflight-peer-") as tmp:
         root = Path(tmp)
         (root / "tests").mkdir()
         (root / "tests" / "conftest.py").write_text(CONFTEST)
@@ -252,7 +252,7 @@ def server_starts(major: int | None, repeat: int) -> list[Measurement]:
         cold.skipped = warm.skipped = f"no local PostgreSQL: {exc}"
     else:
         for _ in range(repeat):
-            with tempfile.TemporaryDirectory(prefix="alembic-verify-cold-") as cache:
+            with tempfile.TemporaryDirectory(prefix="alembic-preflight-cold-") as cache:
                 # An empty cache: the start includes initdb, as on a new machine or CI runner.
                 def empty_cache(stack: ExitStack, cache: str = cache) -> None:
                     stack.enter_context(mock.patch.object(local, "CACHE_ROOT", Path(cache)))
@@ -275,10 +275,10 @@ def _compose_unavailable(major: int) -> str | None:
         from harness.compose import compose_available
     except ImportError:
         return "harness.compose is not available in this checkout"
-    probe = subprocess.run(["docker", "image", "inspect", f"alembic-verify/postgres:{major}"],
+    probe = subprocess.run(["docker", "image", "inspect", f"alembic-preflight/postgres:{major}"],
                            capture_output=True) if _has_docker() else None
     if probe is None or probe.returncode != 0:
-        return (f"no Docker image alembic-verify/postgres:{major}; "
+        return (f"no Docker image alembic-preflight/postgres:{major}; "
                 f"run `invoke build-images --major {major}`")
     return compose_available(major)
 

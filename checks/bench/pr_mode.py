@@ -22,7 +22,7 @@ from checks.bench.report import Target, ratio
 from checks.pullrequest.cache import SCRIPT
 from harness.server import Server
 
-CACHE = ".alembic-verify-bench-cache"  # inside the generated project: warm across rounds
+CACHE = ".alembic-preflight-bench-cache"  # inside the generated project: warm across rounds
 LIMIT = 1.0  # x the floor
 
 
@@ -38,7 +38,7 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
     """`verify --since <head's parent> --cache DIR`, every stage, on a warm cache."""
     result = Measurement("pull request")
     cache = project.root / CACHE
-    with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",

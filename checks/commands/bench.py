@@ -47,7 +47,7 @@ def run(args) -> int:
     if args.repeat < 1 or any(n < 1 or not 1 <= _tables(args, n) <= n for n in sizes):
         raise ConfigError("need --repeat >= 1 and, for every size, 1 <= --tables <= --revisions")
     out = sys.stdout
-    with tempfile.TemporaryDirectory(prefix="alembic-verify-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         root = Path(args.keep) if args.keep else Path(tmp)
         projects = [generate((root / f"r{n}").resolve(), n, _tables(args, n), args.seed) for n in sizes]
         for project in projects:

@@ -12,8 +12,8 @@ from checks.project.settings import load_settings
 def add_project_arguments(parser) -> None:
     parser.add_argument("--project", default=".", help="folder holding alembic.ini (default: .)")
     parser.add_argument("--alembic-ini", help="alembic.ini path, if not PROJECT/alembic.ini")
-    parser.add_argument("--config", help="settings file (default: alembic-verify.toml in PROJECT or "
-                                          "beside alembic.ini, or [tool.alembic-verify] in "
+    parser.add_argument("--config", help="settings file (default: alembic-preflight.toml in PROJECT or "
+                                          "beside alembic.ini, or [tool.alembic-preflight] in "
                                           "PROJECT/pyproject.toml)")
 
 

@@ -121,7 +121,7 @@ def _verify(args, outcome: Outcome) -> int:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         shown = server.describe() if server.backend == NO_SERVER else \
             f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
-        out.write(f"alembic-verify: {project.root}\n  server: {shown}\n")
+        out.write(f"alembic-preflight: {project.root}\n  server: {shown}\n")
         out.flush()
         verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
         # The revision files are loaded from here on, with the settings' [env] in place (the

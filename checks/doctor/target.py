@@ -81,7 +81,7 @@ def connect(target: Target) -> psycopg.Connection:
     endpoint = target.endpoint
     params = {"host": endpoint.host, "port": endpoint.port, "dbname": endpoint.maintenance_db,
               "connect_timeout": 10, "options": SESSION_OPTIONS,
-              "application_name": "alembic-verify doctor"}
+              "application_name": "alembic-preflight doctor"}
     if endpoint.user:
         params["user"] = endpoint.user
     if endpoint.password:

@@ -46,7 +46,7 @@ except ImportError:  # Alembic < 1.11: batch operations subclass Operations itse
 
 # env.py may build its URL from environment variables; offline mode never connects.
 OFFLINE_ENDPOINT = Endpoint("offline.invalid", 5432, "offline", "offline")
-OFFLINE_DATABASE = "alembic_verify_offline"
+OFFLINE_DATABASE = "alembic_preflight_offline"
 
 
 @dataclass

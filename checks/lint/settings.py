@@ -1,12 +1,12 @@
 """The lint stage's settings: the `lint` table of the suite's configuration.
 
-    [tool.alembic-verify.lint]
+    [tool.alembic-preflight.lint]
     strict = false                      # warnings fail the stage, like --strict
     all = false                         # lint released revisions (revisions.lock) too, like --lint-all
     squawk = ["ban-char-field"]         # squawk rules to report as well (default: none)
     severity = { vague-message = "error", missing-lock-timeout = "off" }
 
-    [[tool.alembic-verify.lint.allow]]  # a suppression, with its reason
+    [[tool.alembic-preflight.lint.allow]]  # a suppression, with its reason
     rule = "drop-column"
     revision = "3f1c2a"
     object = "customers.legacy_name"    # optional: only this object

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from checks.errors import StageError
 from checks.parallel.fork import TIMED_OUT, Outcome, Worker, can_fork
 
-SERIAL_ENV = "ALEMBIC_VERIFY_SERIAL"  # =1: no worker process at all
+SERIAL_ENV = "ALEMBIC_PREFLIGHT_SERIAL"  # =1: no worker process at all
 
 
 def allowed() -> bool:

@@ -35,7 +35,7 @@ from checks.result import Finding, Severity
 
 # Below this many revisions to round-trip, a worker's start-up costs more than it saves.
 MIN_REVISIONS = 40
-MIN_ENV = "ALEMBIC_VERIFY_SPLIT_MIN"  # another minimum (tests use a small one)
+MIN_ENV = "ALEMBIC_PREFLIGHT_SPLIT_MIN"  # another minimum (tests use a small one)
 # The worker's share of the revisions: the build also pays for drift and a catalog read at
 # head while the worker walks, so the worker takes more than half (measured at 200 and 500).
 LOWER_SHARE = 0.62
@@ -153,7 +153,7 @@ def collect(run, walked: list[Script], split: Split, job: SegmentJob) -> tuple[l
         return outcome.value.found
     split.walked_here = True
     if outcome is not None:
-        run.project.env.output.write(f"\nalembic-verify: the round trip's worker stopped, so its "
+        run.project.env.output.write(f"\nalembic-preflight: the round trip's worker stopped, so its "
                                      f"revisions are walked again in the main process:\n{outcome.failure}")
     return job(run, walked, split.start, split.stop, _work_database(run))
 

@@ -2,7 +2,7 @@
 
 env.py, the models and the app print and log while they run (Alembic's INFO lines from
 `fileConfig(config.config_file_name)`, an app's startup banner); none of it belongs in
-the report. It goes to `.alembic-verify/project-output.log` in the project folder
+the report. It goes to `.alembic-preflight/project-output.log` in the project folder
 (ignored by git, like .pytest_cache; rewritten by each run, on its first line; a temporary
 file if the folder is read-only); `verify` names the file once, at the end. Under `-v` it
 goes to stderr instead. The last lines are kept in memory either way: they explain failures.
@@ -24,7 +24,7 @@ from harness.errors import mask_passwords
 TAIL_LINES = 50
 
 
-FOLDER = ".alembic-verify"
+FOLDER = ".alembic-preflight"
 LOG_NAME = "project-output.log"
 
 
@@ -77,11 +77,11 @@ class ProjectOutput(io.TextIOBase):
         if self._file is None:
             try:
                 self.folder.mkdir(exist_ok=True)
-                (self.folder / ".gitignore").write_text("# written by alembic-verify\n*\n")
+                (self.folder / ".gitignore").write_text("# written by alembic-preflight\n*\n")
                 self._file = (self.folder / LOG_NAME).open("w", buffering=1)  # noqa: SIM115 - for the whole run
             except OSError:
                 self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - for the whole run
-                    "w", prefix="alembic-verify-project-", suffix=".log", delete=False, buffering=1)
+                    "w", prefix="alembic-preflight-project-", suffix=".log", delete=False, buffering=1)
             self.path = Path(self._file.name)
         return self._file
 

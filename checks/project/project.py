@@ -144,7 +144,7 @@ class Project:
                 raise ProjectError(
                     f"cannot load the revision files: {type(exc).__name__}: {first_line(exc, limit=1)}; "
                     "a revision that reads app settings when it is imported needs them in the "
-                    "settings' env table ([tool.alembic-verify.env], see the README's Settings), "
+                    "settings' env table ([tool.alembic-preflight.env], see the README's Settings), "
                     "as env.py does") from None
 
     def _run_hook(self, call: Callable[[], None]) -> None:
@@ -388,7 +388,7 @@ def _require_database(connection, database: Database, source: str) -> None:
         raise ProjectError(
             f"env.py connected to database {row[0]!r}{port}, not the throwaway database "
             f"{database.name!r} it was given; nothing was run there. Point env.py's URL at the "
-            "suite's server: map the app's settings in [tool.alembic-verify] env, e.g. "
+            "suite's server: map the app's settings in [tool.alembic-preflight] env, e.g. "
             'env = { POSTGRES_SERVER = "{host}", POSTGRES_PORT = "{port}", POSTGRES_DB = "{database}" }'
             f" (settings read from {source})")
 

@@ -1,5 +1,5 @@
-"""The suite's per-project settings: `[tool.alembic-verify]` in the target's
-pyproject.toml, or an `alembic-verify.toml` beside alembic.ini. Unknown keys are errors."""
+"""The suite's per-project settings: `[tool.alembic-preflight]` in the target's
+pyproject.toml, or an `alembic-preflight.toml` beside alembic.ini. Unknown keys are errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from checks.errors import ConfigError, shown
 from checks.textfile import read_text
 
-TOOL_NAME = "alembic-verify"
+TOOL_NAME = "alembic-preflight"
 OWN_FILE = f"{TOOL_NAME}.toml"
 
 
@@ -59,7 +59,7 @@ class Settings:
     lock_timeout: str | None = None
     statement_timeout: str | None = None
     # Pull-request runs (--since/--git-base): where the migrated base is cached between runs,
-    # relative to the project (e.g. ".alembic-verify/cache"); --cache overrides it.
+    # relative to the project (e.g. ".alembic-preflight/cache"); --cache overrides it.
     cache_dir: str | None = None
 
     source: str = "defaults"
@@ -78,7 +78,7 @@ def _read_toml(path: Path) -> dict:
 
 
 def _tool_table(data: dict, path: Path) -> dict | None:
-    """[tool.alembic-verify], None when absent; an error when `tool` or it is not a table."""
+    """[tool.alembic-preflight], None when absent; an error when `tool` or it is not a table."""
     tool = data.get("tool", {})
     table = tool.get(TOOL_NAME) if isinstance(tool, dict) else None
     if not isinstance(tool, dict) or (table is not None and not isinstance(table, dict)):
@@ -89,7 +89,7 @@ def _tool_table(data: dict, path: Path) -> dict | None:
 
 def _own_table(path: Path) -> dict:
     """A settings file of the suite's own: the keys at its top, or under the same
-    [tool.alembic-verify] header as in pyproject.toml (the README's example has it)."""
+    [tool.alembic-preflight] header as in pyproject.toml (the README's example has it)."""
     data = _read_toml(path)
     table = _tool_table(data, path)
     return data if table is None else table
@@ -97,7 +97,7 @@ def _own_table(path: Path) -> dict:
 
 def load_settings(project_dir: Path, config_file: Path | None = None,
                   ini_folder: Path | None = None) -> Settings:
-    """Read settings from an explicit file, alembic-verify.toml in the project folder or in
+    """Read settings from an explicit file, alembic-preflight.toml in the project folder or in
     `ini_folder` (where alembic.ini is, when not in the project folder), or pyproject.toml,
     in that order."""
     if config_file is not None:

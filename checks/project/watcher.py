@@ -101,7 +101,7 @@ class LockWatcher:
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._conninfo, autocommit=True, options=_OPTIONS,
-                                         application_name="alembic-verify watcher")
+                                         application_name="alembic-preflight watcher")
         return self._conn
 
     def _signal(self, function: str, pid: int) -> bool:

@@ -6,4 +6,4 @@
 """
 
 # Named in `verify --help`, which should not import the cache's dump and restore machinery.
-DEFAULT_FOLDER = ".alembic-verify/cache"
+DEFAULT_FOLDER = ".alembic-preflight/cache"

@@ -53,7 +53,7 @@ _PSQL_COMMAND = re.compile(r"^\\(un)?restrict\b")
 
 def _suite_version() -> str:
     try:
-        return metadata.version("alembic-verify")
+        return metadata.version("alembic-preflight")
     except metadata.PackageNotFoundError:
         return "unknown"
 
@@ -62,7 +62,7 @@ def cache_key(project: Project, base: list[Script], server_major: int) -> str:
     digest = hashlib.sha256()
     settings = project.settings
     env_py = Path(project.script.dir) / "env.py"
-    parts = [f"format {FORMAT}", f"alembic-verify {_suite_version()}", f"alembic {alembic.__version__}",
+    parts = [f"format {FORMAT}", f"alembic-preflight {_suite_version()}", f"alembic {alembic.__version__}",
              f"postgresql {server_major}", f"env.py {checksum(env_py) if env_py.is_file() else '-'}",
              f"extensions {sorted(settings.extensions)}", f"bootstrap {settings.bootstrap}"]
     parts += [f"{script.revision} {checksum(Path(script.path))}" for script in base]

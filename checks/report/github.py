@@ -48,7 +48,7 @@ def annotations(results: list[StageResult], project: str, workspace: str) -> lis
             if command is None or not finding.file or result.status is Status.SKIP:
                 continue
             props = {"file": _repo_path(project, finding.file, workspace), "line": str(finding.line or 1),
-                     "title": f"alembic-verify {result.name}: {finding.code}"}
+                     "title": f"alembic-preflight {result.name}: {finding.code}"}
             message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
             rendered = ",".join(f"{key}={escape_property(value)}" for key, value in props.items())
             lines.append(mask_passwords(f"::{command} {rendered}::{escape_data(message)}"))
@@ -61,7 +61,7 @@ def _cell(text: str) -> str:
 
 def summary(results: list[StageResult], project: str, error: str | None = None) -> str:
     status = "error" if error else overall_status(results).value
-    lines = [f"## alembic-verify: {status.upper()}", "", f"Project: `{project}`", ""]
+    lines = [f"## alembic-preflight: {status.upper()}", "", f"Project: `{project}`", ""]
     if error:
         lines += [f"> The run ended early: {_cell(error)}", ""]
     lines += ["| Stage | Status | Errors | Warnings | Time |", "|---|---|---:|---:|---:|"]
@@ -95,4 +95,4 @@ def report_github(results: list[StageResult], project: str, error: str | None, s
                 handle.write(summary(results, project, error))
         except OSError as exc:
             # The verdict matters more than its summary: say so and go on.
-            stream.write(f"::warning title=alembic-verify::cannot write the step summary: {exc.strerror}\n")
+            stream.write(f"::warning title=alembic-preflight::cannot write the step summary: {exc.strerror}\n")

@@ -182,14 +182,14 @@ def build_html(results: list[StageResult], nodes: list[Node], project: str, serv
     first = worst_first[0].id if worst_first else ""
     data = json.dumps(findings).replace("</", "<\\/")
     body = (
-        f'<h1>alembic-verify: <span class="status-{status}">{status.upper()}</span></h1>'
+        f'<h1>alembic-preflight: <span class="status-{status}">{status.upper()}</span></h1>'
         f"<div>{escape(project)}{' on ' + escape(server) if server else ''}</div>"
         + (f'<p class="status-error">The run ended early: {escape(error)}</p>' if error else "")
         + f'<h2>Revisions</h2><div id="layout"><div id="graph">{graph_svg(nodes, findings)}</div>'
         f'<div id="details"></div></div>'
         f"<h2>Stages</h2>{_stage_table(results)}"
         f"<h2>Drift</h2>{_drift_table(results)}{_other_findings(results)}")
-    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>alembic-verify report'
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>alembic-preflight report'
             f'</title><style>{CSS}</style></head><body data-first="{escape(first)}">{body}'
             f'<script type="application/json" id="findings-data">{data}</script>'
             f"<script>{SCRIPT}</script></body></html>\n")

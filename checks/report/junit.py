@@ -46,8 +46,8 @@ def _cases(result: StageResult, revisions: list[str]) -> list[tuple[str, list[Fi
 
 def build_junit(results: list[StageResult], revisions: list[str], error: str | None = None,
                 project: str = "") -> ET.Element:
-    suites = ET.Element("testsuites", name="alembic-verify")
-    suite = ET.SubElement(suites, "testsuite", name="alembic-verify")
+    suites = ET.Element("testsuites", name="alembic-preflight")
+    suite = ET.SubElement(suites, "testsuite", name="alembic-preflight")
     if project:
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="project", value=project)
@@ -55,7 +55,7 @@ def build_junit(results: list[StageResult], revisions: list[str], error: str | N
     for result in results:
         cases = _cases(result, revisions)
         for name, findings in cases:
-            case = ET.SubElement(suite, "testcase", classname=f"alembic-verify.{result.name}", name=name,
+            case = ET.SubElement(suite, "testcase", classname=f"alembic-preflight.{result.name}", name=name,
                                  time=f"{result.duration_s / len(cases):.3f}")
             counts["tests"] += 1
             errors = [f for f in findings if f.severity is Severity.ERROR]
@@ -72,7 +72,7 @@ def build_junit(results: list[StageResult], revisions: list[str], error: str | N
                 ET.SubElement(case, "system-out").text = "\n\n".join(finding_text(f) for f in rest)
     if error:
         # The run ended before its stages could say everything: CI must not show green.
-        case = ET.SubElement(suite, "testcase", classname="alembic-verify", name="verify", time="0")
+        case = ET.SubElement(suite, "testcase", classname="alembic-preflight", name="verify", time="0")
         ET.SubElement(case, "error", message=error, type="run-error").text = error
         counts["tests"] += 1
         counts["errors"] += 1

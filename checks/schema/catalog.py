@@ -350,8 +350,8 @@ def _set_all(values: dict[str, str]) -> str:
 
 
 _PIN = _set_all({name: f"'{value}'" for name, value in _SETTINGS.items()})
-_SAVE = _set_all({f"alembic_verify.{name}": f"current_setting('{name}')" for name in _SETTINGS})
-_RESTORE = _set_all({name: f"current_setting('alembic_verify.{name}')" for name in _SETTINGS})
+_SAVE = _set_all({f"alembic_preflight.{name}": f"current_setting('{name}')" for name in _SETTINGS})
+_RESTORE = _set_all({name: f"current_setting('alembic_preflight.{name}')" for name in _SETTINGS})
 
 
 @functools.cache

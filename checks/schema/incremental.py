@@ -6,7 +6,7 @@ with it: a table's columns, constraints, indexes, triggers and policies; the tab
 foreign keys, defaults or triggers refer to it; the views over it; the columns of a
 touched type; a partitioned table's partitions. Commands the log cannot place (an
 extension, a schema renamed, an object kind the snapshot does not map) make that one
-snapshot a full read. `ALEMBIC_VERIFY_SNAPSHOT_CHECK=1` compares every incremental
+snapshot a full read. `ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK=1` compares every incremental
 snapshot with a full one and fails loudly on any difference.
 """
 
@@ -20,8 +20,8 @@ from checks.schema.catalog import Catalog, Parts, fetch_all, partial_reads, sent
 from checks.schema.diff import diff_snapshots
 from checks.schema.snapshot import Snapshot, View, display_name
 
-CHECK_ENV = "ALEMBIC_VERIFY_SNAPSHOT_CHECK"
-OFF_ENV = "ALEMBIC_VERIFY_FULL_SNAPSHOTS"  # =1: every snapshot a full one, no event triggers
+CHECK_ENV = "ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK"
+OFF_ENV = "ALEMBIC_PREFLIGHT_FULL_SNAPSHOTS"  # =1: every snapshot a full one, no event triggers
 
 # Privileges are not part of a snapshot; a DROP's objects come through sql_drop.
 _IGNORED_TAGS = {"GRANT", "REVOKE", "ALTER DEFAULT PRIVILEGES"}
@@ -89,7 +89,7 @@ UNION SELECT 'function', o.objid FROM objects o WHERE o.classid = 'pg_proc'::reg
 # client forgets without reading.) Each kind's oids are kept in a setting of the
 # transaction, for the reads sent in the same text (`Catalog.read_ahead`), and returned.
 _KINDS = ("relation", "type", "function", "sequence", "trigger", "policy")  # as Parts has them
-_SETTING = "alembic_verify.only_{}"
+_SETTING = "alembic_preflight.only_{}"
 _DROPPED = f"""
     SELECT d.objid, d.object_type, d.names FROM {tracking.SCHEMA}.touched d
     WHERE d.id > %(since)s AND d.id <= %(since)s + 1000000000 AND d.dropped

@@ -13,7 +13,7 @@ import hashlib
 import re
 
 _PARAM = re.compile(r"%\((\w+)\)s")
-_PREFIX = "alembic_verify_"
+_PREFIX = "alembic_preflight_"
 
 
 def name_of(query: str) -> str:
@@ -73,8 +73,8 @@ def _loop(queries: list[str]) -> str:
 def function(name: str, queries: list[str]) -> str:
     """CREATE FUNCTION `name`(): it prepares those of `queries` the session has not (or no
     longer); see `ensure`. No search_path of its own: each is planned for the caller's."""
-    return f"CREATE FUNCTION {name}() RETURNS void LANGUAGE plpgsql AS $alembic_verify${_loop(queries)}\n" \
-           "$alembic_verify$"
+    return f"CREATE FUNCTION {name}() RETURNS void LANGUAGE plpgsql AS $alembic_preflight${_loop(queries)}\n" \
+           "$alembic_preflight$"
 
 
 def ensure(queries: list[str], function_name: str | None = None, installed: tuple[str, ...] = ()) -> str:
@@ -83,7 +83,7 @@ def ensure(queries: list[str], function_name: str | None = None, installed: tupl
     block that carries them."""
     if function_name is not None and set(installed).issuperset(queries):
         return f"SELECT {function_name}()"
-    return f"DO $alembic_verify${_loop(queries)} $alembic_verify$"
+    return f"DO $alembic_preflight${_loop(queries)} $alembic_preflight$"
 
 
 def _numbered(query: str) -> str:

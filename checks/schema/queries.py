@@ -13,7 +13,7 @@ serves every set of oids, so the server can keep its plan.
 from __future__ import annotations
 
 # Where the incremental snapshot's DDL log lives, only on the suite's throwaway databases.
-TRACKING_SCHEMA = "alembic_verify_ddl"
+TRACKING_SCHEMA = "alembic_preflight_ddl"
 
 
 def _user_schema(alias: str) -> str:

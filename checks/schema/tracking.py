@@ -10,7 +10,7 @@ from __future__ import annotations
 from checks.schema import prepared
 from checks.schema.queries import TRACKING_SCHEMA as SCHEMA
 
-_TRIGGERS = ("alembic_verify_ddl_end", "alembic_verify_sql_drop")
+_TRIGGERS = ("alembic_preflight_ddl_end", "alembic_preflight_sql_drop")
 # Prepares the snapshot's statements on the session that calls it (checks.schema.prepared).
 PREPARE_FUNCTION = f"{SCHEMA}.prepare_missing"
 

@@ -60,5 +60,5 @@ def mismatch_note(mismatch: str, revision: str | None, where: str = "at head") -
         Severity.ERROR, "snapshot-mismatch",
         f"{where}, {mismatch}; the round trip compared full snapshots instead of trusting it",
         revision=revision,
-        hint="a bug in alembic-verify, not in the project: please report it with the revision that "
+        hint="a bug in alembic-preflight, not in the project: please report it with the revision that "
              f"touches the object named; {OFF_ENV}=1 works around it")

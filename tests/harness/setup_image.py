@@ -17,7 +17,7 @@ from harness.images.build import build_root, chroot_run, debootstrap, import_roo
 from harness.images.mirror import debian_mirrors
 
 SUITE = "bookworm"
-REPOSITORY = "alembic-verify/setup-test"
+REPOSITORY = "alembic-preflight/setup-test"
 # What the README assumes a fresh machine has: python3 with venv (Debian splits it off).
 PROVISION = """set -eu
 export DEBIAN_FRONTEND=noninteractive
@@ -28,7 +28,7 @@ rm -rf /var/lib/apt/lists/* /etc/resolv.conf
 python3 --version
 """
 CHANGES = ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "ENV LANG=C.UTF-8",
-           'LABEL io.alembic-verify.image="1"', 'CMD ["/bin/bash"]']
+           'LABEL io.alembic-preflight.image="1"', 'CMD ["/bin/bash"]']
 
 
 def image_tag() -> str:
@@ -41,7 +41,7 @@ def setup_image() -> str:
     name = image_tag()
     if image_present(name):
         return name
-    with build_root("alembic-verify-setup-") as root:
+    with build_root("alembic-preflight-setup-") as root:
         debootstrap(SUITE, root, debian_mirrors())
         (root / "tmp/provision.sh").write_text(PROVISION)
         chroot_run(root, ["/bin/sh", "/tmp/provision.sh"], "install python3 and python3-venv")

@@ -253,7 +253,7 @@ def test_built_image_honours_the_official_variables(pg, docker_engine, tmp_path)
 def test_wheel_images_hold_the_wheels_server_alone(pg, docker_engine):
     """The 15 image's root, its own PostgreSQL replaced: one major's programs, the wheel's client tools."""
     image = built_image(docker_engine, pg)
-    assert "io.alembic-verify.server-wheel" in docker_engine.images.get(image).labels
+    assert "io.alembic-preflight.server-wheel" in docker_engine.images.get(image).labels
     script = "ls /usr/lib/postgresql; psql --version; pg_dump --version; pg_isready --version"
     output = docker_engine.containers.run(image, ["sh", "-c", script], remove=True).decode().split("\n")
     assert output[0] == str(pg), "only the wheel's major in /usr/lib/postgresql"
@@ -352,7 +352,7 @@ def test_run_killed_mid_stage_is_cleaned_up_by_the_next_run(major, docker_engine
 # --- compose.test.yml and the CI workflow agree ---------------------------------
 @pytest.mark.docker
 def test_compose_file_has_a_service_per_major(docker_engine):
-    services = run_compose("alembic-verify-config", ["config", "--services"], {}).split()
+    services = run_compose("alembic-preflight-config", ["config", "--services"], {}).split()
     assert sorted(services) == sorted(f"pg{m}" for m in MAJORS)
     assert compose_file() == ROOT / "compose.test.yml"
 

@@ -48,7 +48,7 @@ def test_a_local_server_keeps_its_data_in_memory(no_temp_folder):
 def temp_folder(monkeypatch):
     """TMPDIR set to a folder of the user's own that every account can reach (the server may
     run as another account when the suite runs as root)."""
-    folder = Path(tempfile.mkdtemp(prefix="alembic-verify-tmpdir-", dir="/tmp"))
+    folder = Path(tempfile.mkdtemp(prefix="alembic-preflight-tmpdir-", dir="/tmp"))
     folder.chmod(0o755)
     monkeypatch.setenv("TMPDIR", str(folder))
     monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again

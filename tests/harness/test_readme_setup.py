@@ -77,7 +77,7 @@ def test_the_readme_setup_installs_what_every_hint_names(image):
         "set -euo pipefail",
         "mkdir /src && cd /src && tar -x",
         setup_block(),
-        "echo '--- alembic-verify'; alembic-verify --help",
+        "echo '--- alembic-preflight'; alembic-preflight --help",
         "echo '--- checks'; python -m checks verify --help >/dev/null",
         "echo '--- nox'; nox -l",
         "echo '--- invoke'; invoke --list",
@@ -92,7 +92,7 @@ def test_the_readme_setup_installs_what_every_hint_names(image):
     out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     assert proc.returncode == 0, f"exit {proc.returncode}\n{out[-4000:]}\n{err[-4000:]}"
     sections = dict(part.split("\n", 1) for part in out.split("--- ")[1:])
-    assert "verify" in sections["alembic-verify"]
+    assert "verify" in sections["alembic-preflight"]
     sessions = set(re.findall(r"^[*-] (\w+)", sections["nox"], re.M))
     tasks = set(re.findall(r"^\s+([a-z][a-z-]+)", sections["invoke"], re.M))
     assert {"verify", "tests", "tests_compat"} <= sessions, sections["nox"]

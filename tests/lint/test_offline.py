@@ -51,7 +51,7 @@ def test_lint_is_repeatable(tmp_path):
 @pytest.mark.skipif(shutil.which("squawk") is None, reason="squawk-cli is not installed")
 def test_squawk_rules_chosen_in_settings(tmp_path):
     root = copy_fixture(tmp_path, "no_lock_timeout")
-    (root / "alembic-verify.toml").write_text(
+    (root / "alembic-preflight.toml").write_text(
         'sys_path = ["../_env"]\n[lint]\nsquawk = ["ban-char-field"]\n')
     path = next((root / "versions").glob("*_safe.py"))
     path.write_text(path.read_text().replace('sa.Column("note", sa.Text())', 'sa.Column("note", sa.CHAR(3))'))

@@ -53,7 +53,7 @@ def test_lint_all_reads_the_released_revisions_too(verify, released_project):
 
 
 def test_the_lint_all_setting_reads_the_released_revisions_too(verify, released_project):
-    (released_project / "pyproject.toml").write_text("[tool.alembic-verify.lint]\nall = true\n")
+    (released_project / "pyproject.toml").write_text("[tool.alembic-preflight.lint]\nall = true\n")
     risky, _, result = lint_run(verify, released_project)
     assert risky == [("drop-column", "0002"), ("drop-table", "0003")], result.stdout
 

@@ -89,7 +89,7 @@ def test_no_finding_strays_onto_another_revision(reports, project):
 
 def test_config_suppression_names_its_file(reports):
     suppressed = [f for f in reports["rules"].findings("lint", "rename-table") if f["severity"] == "info"]
-    assert "alembic-verify.toml" in suppressed[0]["message"]
+    assert "alembic-preflight.toml" in suppressed[0]["message"]
 
 
 def test_strict_turns_warnings_into_failures(verify):

@@ -32,7 +32,7 @@ def test_bad_settings_say_what_to_write(data, fragment):
 
 def test_unknown_code_in_the_config_fails_the_cli(tmp_path, verify):
     root = copy_fixture(tmp_path, "no_lock_timeout")
-    (root / "alembic-verify.toml").write_text(
+    (root / "alembic-preflight.toml").write_text(
         'sys_path = ["../_env"]\n[lint.severity]\nmissing-lock-timeuot = "off"\n')
     result = verify(root, "--stage", "lint", "--quiet-progress")
     assert result.code == 2
@@ -41,7 +41,7 @@ def test_unknown_code_in_the_config_fails_the_cli(tmp_path, verify):
 
 def test_severity_off_and_error(tmp_path):
     root = copy_fixture(tmp_path, "no_lock_timeout")
-    settings = root / "alembic-verify.toml"
+    settings = root / "alembic-preflight.toml"
     settings.write_text('sys_path = ["../_env"]\n[lint.severity]\nmissing-lock-timeout = "off"\n')
     assert lint(root) == []
     settings.write_text('sys_path = ["../_env"]\n[lint.severity]\nmissing-lock-timeout = "error"\n')
@@ -50,7 +50,7 @@ def test_severity_off_and_error(tmp_path):
 
 def test_strict_in_the_settings(tmp_path):
     root = copy_fixture(tmp_path, "no_lock_timeout")
-    (root / "alembic-verify.toml").write_text('sys_path = ["../_env"]\n[lint]\nstrict = true\n')
+    (root / "alembic-preflight.toml").write_text('sys_path = ["../_env"]\n[lint]\nstrict = true\n')
     assert codes(lint(root)) == [("missing-lock-timeout", "missing_lock_timeout_fires", "error"),
                                  ("missing-lock-timeout", "missing_lock_timeout_suppressed", "info")]
 

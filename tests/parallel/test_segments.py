@@ -122,7 +122,7 @@ def test_a_worker_that_dies_is_walked_again_in_the_main_process(verify, tmp_path
     assert _found(split) == _found(whole) == [
         ("downgrade-leaves-trace", "0002"), ("reupgrade-failed", "0002")]
     assert "walked again here after the worker process stopped" in _summary(split), split.stdout
-    log = (project / ".alembic-verify" / "project-output.log").read_text()
+    log = (project / ".alembic-preflight" / "project-output.log").read_text()
     assert "exit code 3" in log
 
 

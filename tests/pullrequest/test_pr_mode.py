@@ -313,7 +313,7 @@ def test_a_revision_failing_on_import_is_one_line_in_a_pull_request(verify, tmp_
     project = _settings_project(tmp_path / "project", with_settings=False)
     line = assert_usage_error(verify(project, "--since", "0002"), "cannot load the revision files",
                               "KeyError", "POSTGRES_USER")
-    assert "[tool.alembic-verify.env]" in line
+    assert "[tool.alembic-preflight.env]" in line
 
 
 def test_a_base_that_fails_to_apply_is_not_called_applied(verify, tmp_path):

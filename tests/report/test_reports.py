@@ -100,15 +100,15 @@ def test_github_annotations_name_file_and_line(reported):
     annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
     expected = ("::warning file=db/migrations/versions/0002a_revision.py,"
                 f"line={line_of(a, 'op.drop_column')},"
-                "title=alembic-verify lint%3A drop-column::0002a_revision.py drops a column")
+                "title=alembic-preflight lint%3A drop-column::0002a_revision.py drops a column")
     assert any(line.startswith(expected) for line in annotations), "\n".join(annotations)
     assert any(line.startswith("::error file=db/migrations/versions/0002a_revision.py,"
-                               f"line={line_of(a, 'def downgrade')},title=alembic-verify roundtrip%3A")
+                               f"line={line_of(a, 'def downgrade')},title=alembic-preflight roundtrip%3A")
                for line in annotations)
     # A message's line breaks are escaped: one workflow command per line.
     assert all("%0Afix: " in line for line in annotations)
     summary = (tmp / "summary.md").read_text()
-    assert "## alembic-verify: FAIL" in summary
+    assert "## alembic-preflight: FAIL" in summary
     assert "| roundtrip | ❌ fail | 3 | 0 |" in summary
     assert "`migrations/versions/0002a_revision.py:" in summary
 

@@ -1,5 +1,5 @@
 """Incremental snapshots equal full ones: after every command here, on a long generated
-history, and (ALEMBIC_VERIFY_SNAPSHOT_CHECK=1, set for the whole session in conftest.py)
+history, and (ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK=1, set for the whole session in conftest.py)
 on every fixture project any test verifies.
 
 Each incremental snapshot below is taken in check mode, which reads a full one beside it
@@ -141,7 +141,7 @@ def test_long_generated_history_round_trips_with_every_snapshot_checked(pg_serve
     project = generate(tmp_path / "gen", revisions=60, tables=15)
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     result = run_cli("verify", "--project", str(project.root), "--stage", "fresh", "--stage", "roundtrip",
-                     url=url, report=tmp_path / "report.json", env={"ALEMBIC_VERIFY_SNAPSHOT_CHECK": "1"},
+                     url=url, report=tmp_path / "report.json", env={"ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK": "1"},
                      timeout=600)
     assert result.code == 0, result.stdout + result.stderr
     for stage in ("fresh", "roundtrip"):

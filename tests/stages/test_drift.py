@@ -84,7 +84,7 @@ def test_a_table_whose_model_env_py_never_imports_points_at_metadata_modules(ver
     assert finding["object"] == "jobs" and "in no model" in finding["message"]
     assert "metadata_modules" in finding["message"]
 
-    (root / "pyproject.toml").write_text('[tool.alembic-verify]\nmetadata_modules = ["app.jobs"]\n')
+    (root / "pyproject.toml").write_text('[tool.alembic-preflight]\nmetadata_modules = ["app.jobs"]\n')
     assert verify(root, "--stage", "drift").code == 0
 
 

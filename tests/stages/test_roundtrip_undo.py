@@ -4,7 +4,7 @@ savepoint instead.
 Observed from the project's side: a downgrade() that prints runs once per round trip when
 the savepoint serves, twice when it cannot (a commit inside the re-upgrade, an autocommit
 connection), and the findings and the schemas compared are the same either way (the test
-suite checks every incremental snapshot against a full one, ALEMBIC_VERIFY_SNAPSHOT_CHECK=1,
+suite checks every incremental snapshot against a full one, ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK=1,
 so a schema the savepoint put back wrongly fails the run).
 """
 
@@ -30,7 +30,7 @@ DROP_INDEX = 'op.drop_index("ix_items_note", table_name="items")\nprint("downgra
 
 
 def _runs(project, what: str, revision: str = "0002") -> int:
-    return (project / ".alembic-verify" / "project-output.log").read_text().count(f"{what} {revision} ran")
+    return (project / ".alembic-preflight" / "project-output.log").read_text().count(f"{what} {revision} ran")
 
 
 def _history(index: str) -> list[Rev]:
@@ -129,7 +129,7 @@ def test_the_snapshots_prepared_statements_outlive_every_step(verify, tmp_path):
     columns = [f"c{i}" for i in range(2, 12)]
     models = ITEMS_MODELS + "".join(f'items.append_column(sa.Column("{c}", sa.Integer))\n' for c in columns)
     count = ("op.get_bind().exec_driver_sql(\"SELECT count(*) FROM pg_prepared_statements "
-             "WHERE starts_with(name, 'alembic_verify_')\").scalar()")
+             "WHERE starts_with(name, 'alembic_preflight_')\").scalar()")
     revisions = [items_revision()]
     for number, column in enumerate(columns, start=2):
         down = f'op.drop_column("items", "{column}")'
@@ -141,6 +141,6 @@ def test_the_snapshots_prepared_statements_outlive_every_step(verify, tmp_path):
     result = verify(project, "--stage", "roundtrip")
 
     assert result.code == 0, result.stdout + result.stderr
-    log = (project / ".alembic-verify" / "project-output.log").read_text()
+    log = (project / ".alembic-preflight" / "project-output.log").read_text()
     counts = [int(line.rsplit(" ", 1)[1]) for line in log.splitlines() if line.startswith("prepared after")]
     assert len(counts) == len(columns) - 1 and all(counts), counts

@@ -95,7 +95,8 @@ def test_the_readme_config_uses_the_fast_hook_at_commit_and_the_full_one_at_push
     hooks = {hook["id"]: hook for hook in readme_precommit_config()["repos"][0]["hooks"]}
     offered = {hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == offered == {"alembic-preflight-fast", "alembic-preflight"}
-    assert "stages" not in hooks["alembic-preflight-fast"] and hooks["alembic-preflight"]["stages"] == ["pre-push"]
+    assert "stages" not in hooks["alembic-preflight-fast"]
+    assert hooks["alembic-preflight"]["stages"] == ["pre-push"]
 
 
 def test_an_unreviewed_drop_column_blocks_the_commit(app_repo):

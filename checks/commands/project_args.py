@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from checks.errors import ConfigError
@@ -15,6 +16,9 @@ def add_project_arguments(parser) -> None:
     parser.add_argument("--config", help="settings file (default: alembic-preflight.toml in PROJECT or "
                                           "beside alembic.ini, or [tool.alembic-preflight] in "
                                           "PROJECT/pyproject.toml)")
+    parser.add_argument("--driver", help="the PostgreSQL driver env.py is handed, e.g. psycopg2 "
+                                          "(default: setting driver, else the one the project's "
+                                          "URL or SQLAlchemy names)")
 
 
 def _ini_folder(root: Path, alembic_ini: str | None) -> Path | None:
@@ -35,5 +39,9 @@ def open_project(args, metadata_override: str | None = None) -> Project:
                           "that holds alembic.ini")
     settings = load_settings(root.resolve(), Path(args.config) if args.config else None,
                              _ini_folder(root.resolve(), args.alembic_ini))
-    return Project(root, alembic_ini=args.alembic_ini, settings=settings,
-                   metadata_override=metadata_override)
+    project = Project(root, alembic_ini=args.alembic_ini, settings=settings,
+                      metadata_override=metadata_override, driver_override=args.driver)
+    if project.drivers.note:
+        # Not on stdout: commands such as `current` print what scripts read there.
+        print(f"note: {project.drivers.note}", file=sys.stderr)
+    return project

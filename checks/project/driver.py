@@ -1,11 +1,16 @@
 """Which PostgreSQL driver each URL names: the one env.py is handed, and the suite's own.
 
-SQLAlchemy 1.4 has no `postgresql+psycopg` dialect, and a project pinned to 1.4 usually has
-only psycopg2 installed; an async env.py needs an async driver; an env.py written against
-psycopg2 (or asyncpg) should get that driver. So the URL env.py sees names the driver the
-project itself names (alembic.ini's sqlalchemy.url, env.py's imports) when this environment
-can load it, else the best one this SQLAlchemy offers. The suite's own connections need a
-synchronous driver, whatever env.py uses.
+env.py is handed the driver the project's own `alembic upgrade` would use: the one the
+project names (env.py's imports, alembic.ini's sqlalchemy.url), else the one its SQLAlchemy
+gives a bare `postgresql://` URL (psycopg2 up to SQLAlchemy 2.0, psycopg from 2.1). A
+revision can behave differently under another driver, so the suite does not pick its own.
+Where that driver is not installed the project's own run would fail as well: env.py is
+handed one that is, and the run says so. An async env.py needs an async driver. The
+`driver` setting overrides all of this. The suite's own connections need a synchronous
+driver, whatever env.py uses.
+
+`gather` reads the facts in the project's environment (its SQLAlchemy, its packages);
+`pick` is a plain function of them.
 """
 
 from __future__ import annotations
@@ -18,45 +23,145 @@ from pathlib import Path
 
 import sqlalchemy
 from sqlalchemy.dialects import registry
+from sqlalchemy.engine.url import make_url
 
-from checks.errors import ProjectError
+from checks.errors import ConfigError, ProjectError
 
 # Driver name -> the module it imports, for the drivers env.py files are seen with.
 MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "asyncpg": "asyncpg", "pg8000": "pg8000",
            "psycopg2cffi": "psycopg2cffi"}
+# Driver name -> what to pip install for it.
+PACKAGES = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg",
+            "pg8000": "pg8000", "psycopg2cffi": "psycopg2cffi"}
 SYNC_PREFERENCE = ("psycopg", "psycopg2", "pg8000", "psycopg2cffi")
 ASYNC_PREFERENCE = ("psycopg", "asyncpg")  # psycopg 3 serves both ways
 
-_SYNC_FIX = ("pip install psycopg2-binary" if sqlalchemy.__version__.startswith("1.")
-             else "pip install 'psycopg[binary]'")
 _INI_DRIVER = re.compile(r"^\s*postgres(?:ql)?\+(\w+)://", re.IGNORECASE)
 _IMPORTS = re.compile(r"^\s*(?:import|from)\s+(psycopg2|asyncpg|pg8000|psycopg)\b", re.MULTILINE)
 _ASYNC_ENV = re.compile(r"async_engine_from_config|create_async_engine|AsyncEngine|\.run_sync\(")
 
 
 @functools.cache
-def usable(driver: str) -> bool:
-    """Whether this SQLAlchemy has the dialect and its DBAPI module imports."""
-    module = MODULES.get(driver)
-    if module is None:
-        return False
+def has_dialect(driver: str) -> bool:
+    """Whether this SQLAlchemy has a dialect for the driver (1.4 has none for psycopg 3)."""
     try:
-        # Imported, not only found: a broken install must fall back here, not fail in env.py.
-        importlib.import_module(module)
         registry.load(f"postgresql.{driver}")
-    except Exception:  # noqa: BLE001 - ImportError, NoSuchModuleError, a dialect failing to import
+    except Exception:  # noqa: BLE001 - NoSuchModuleError, or a dialect failing to import
         return False
     return True
 
 
-def _first_usable(names) -> str | None:
-    return next((name for name in names if usable(name)), None)
+@functools.cache
+def usable(driver: str) -> bool:
+    """Whether this SQLAlchemy has the dialect and its DBAPI module imports."""
+    if driver not in MODULES or not has_dialect(driver):
+        return False
+    try:
+        # Imported, not only found: a broken install must fall back here, not fail in env.py.
+        importlib.import_module(MODULES[driver])
+    except Exception:  # noqa: BLE001 - ImportError, or a module failing on import
+        return False
+    return True
+
+
+def sqlalchemy_default() -> str | None:
+    """The driver this SQLAlchemy gives a bare postgresql:// URL, asked of SQLAlchemy itself."""
+    try:
+        return make_url("postgresql://").get_dialect().driver
+    except Exception:  # noqa: BLE001 - a SQLAlchemy without a default PostgreSQL dialect
+        return None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the choice depends on, all of it read in the project's environment."""
+
+    sqlalchemy: str  # its version, for messages
+    default: str | None  # the driver it gives a bare postgresql:// URL
+    dialects: frozenset[str]  # the drivers it has a dialect for
+    usable: frozenset[str]  # those whose DBAPI module imports too
+    ini_url: str | None = None  # alembic.ini's sqlalchemy.url, uninterpolated
+    env_source: str = ""  # env.py's text
+
+
+def gather(ini_url: str | None, env_py: Path | None) -> Facts:
+    return Facts(sqlalchemy.__version__, sqlalchemy_default(), frozenset(filter(has_dialect, MODULES)),
+                 frozenset(filter(usable, MODULES)), ini_url, _read(env_py))
+
+
+@dataclass(frozen=True)
+class Choice:
+    driver: str
+    note: str | None = None  # why it is not the driver the project's own run would use
+
+
+def pick(facts: Facts, pinned: str | None = None, named_as: str = "the driver setting") -> Choice:
+    """The driver env.py is handed: `pinned` (the setting, as `named_as` shows where) if any,
+    else the one the project's own `alembic upgrade` would use, or a stand-in with a note."""
+    if pinned is not None:
+        problem = _unusable(facts, pinned)
+        if problem:
+            raise ConfigError(f"{named_as} {problem}")
+        return Choice(pinned)
+    wants_async = bool(_ASYNC_ENV.search(facts.env_source))
+
+    def fits(name: str | None) -> bool:
+        return name in facts.usable and (name in ASYNC_PREFERENCE or not wants_async)
+
+    ini = _INI_DRIVER.match(facts.ini_url or "")
+    ini_driver = ini.group(1).lower() if ini else None
+    # env.py's imports first: its code depends on that DBAPI, while the ini's URL is often a
+    # placeholder nobody runs.
+    named = next(filter(fits, [*_IMPORTS.findall(facts.env_source), ini_driver]), None)
+    if named:
+        return Choice(named)
+    found = next(filter(fits, ASYNC_PREFERENCE if wants_async else (facts.default, *SYNC_PREFERENCE)), None)
+    if found is None:
+        kind, fix = ("an async PostgreSQL driver", "asyncpg") if wants_async else \
+            ("a PostgreSQL driver", PACKAGES.get(facts.default, PACKAGES["psycopg2"]))
+        raise ProjectError(f"env.py needs {kind} that SQLAlchemy {facts.sqlalchemy} can load, and none "
+                           f"is installed; install the one the project uses, e.g. pip install {fix}")
+    # Where the project's own run would load a driver that cannot be loaded here, say so.
+    if ini_driver is not None and _unusable(facts, ini_driver):
+        wanted, source = ini_driver, "alembic.ini's sqlalchemy.url names"
+    elif ini_driver is None and not wants_async and facts.default and found != facts.default:
+        wanted, source = facts.default, f"SQLAlchemy {facts.sqlalchemy} gives a bare postgresql:// URL"
+    else:
+        return Choice(found)
+    return Choice(found, f"env.py is handed {found}: {source} the driver {wanted}, which "
+                         f"{_unusable(facts, wanted)} (or set driver = \"{found}\" in the suite's "
+                         f"settings to keep {found})")
+
+
+def _unusable(facts: Facts, name: str) -> str | None:
+    """Why `name` cannot be handed to env.py ('is not installed ...'), or None if it can."""
+    if name not in MODULES:
+        return f"is not a PostgreSQL driver the suite knows; use one of: {', '.join(MODULES)}"
+    if name not in facts.dialects:
+        return (f"has no dialect in SQLAlchemy {facts.sqlalchemy}; use one it has: "
+                f"{', '.join(d for d in MODULES if d in facts.dialects)}")
+    if name not in facts.usable:
+        return (f"is not installed in the project's environment; pip install {PACKAGES[name]} into "
+                "the Python that runs the suite")
+    return None
+
+
+def missing_driver(module: str, where: str) -> str | None:
+    """The message for a driver's DBAPI module that `where` needed and could not import."""
+    name = next((driver for driver, its in MODULES.items() if its == module), None)
+    if name is None:
+        return None
+    installed = ", ".join(d for d in MODULES if usable(d)) or "none"
+    return (f"the driver {name} used at {where} is not installed in the project's environment "
+            f"(No module named {module!r}); pip install {PACKAGES[name]} into the Python that runs the "
+            f"suite (with the project's requirements), or name an installed driver there ({installed})")
 
 
 @dataclass(frozen=True)
 class Drivers:
     project: str  # what env.py is handed: sqlalchemy.url, DATABASE_URL, {url}
     suite: str  # the suite's own connections, including the one shared with env.py
+    note: str | None = None  # why `project` is not the one the project's own run would use
 
     @property
     def shared(self) -> str:
@@ -68,32 +173,19 @@ class Drivers:
 @functools.cache
 def suite_driver() -> str:
     # SQLAlchemy 1.4 has no psycopg 3 dialect: `usable` skips it there.
-    found = _first_usable(SYNC_PREFERENCE)
+    found = next(filter(usable, SYNC_PREFERENCE), None)
     if found is None:
+        fix = "psycopg2-binary" if sqlalchemy.__version__.startswith("1.") else PACKAGES["psycopg"]
         raise ProjectError(f"SQLAlchemy {sqlalchemy.__version__} has no PostgreSQL driver installed "
-                           f"that the suite can use; {_SYNC_FIX}")
+                           f"that the suite can use; pip install {fix}")
     return found
 
 
-def choose(ini_url: str | None, env_py: Path | None) -> Drivers:
+def choose(ini_url: str | None, env_py: Path | None, pinned: str | None = None,
+           named_as: str = "the driver setting") -> Drivers:
     """The drivers for a project whose alembic.ini says `ini_url` and whose env.py is `env_py`."""
-    source = _read(env_py)
-    wants_async = bool(_ASYNC_ENV.search(source))
-    # env.py's imports first: its code depends on that DBAPI, while the ini's URL is often a
-    # placeholder nobody runs.
-    named = _IMPORTS.findall(source)
-    named += [m.group(1).lower() for m in [_INI_DRIVER.match(ini_url or "")] if m]
-    for name in named:
-        if usable(name) and (name in ASYNC_PREFERENCE or not wants_async):
-            return Drivers(name, suite_driver())
-    preference = ASYNC_PREFERENCE if wants_async else SYNC_PREFERENCE
-    project = _first_usable(preference)
-    if project is None:
-        kind, fix = ("an async PostgreSQL driver", "pip install asyncpg") if wants_async else \
-            ("a PostgreSQL driver", _SYNC_FIX)
-        raise ProjectError(f"env.py needs {kind} that SQLAlchemy {sqlalchemy.__version__} can load, and "
-                           f"none is installed; install the one the project uses, e.g. {fix}")
-    return Drivers(project, suite_driver())
+    chosen = pick(gather(ini_url, env_py), pinned, named_as)
+    return Drivers(chosen.driver, suite_driver(), chosen.note)
 
 
 def _read(path: Path | None) -> str:
@@ -103,7 +195,7 @@ def _read(path: Path | None) -> str:
         return ""
 
 
-def for_config(cfg) -> Drivers:
+def for_config(cfg, pinned: str | None = None, named_as: str = "the driver setting") -> Drivers:
     """The drivers for the project an Alembic Config (script_location already resolved) describes."""
     try:
         # Raw: a template such as %(DB_URL)s must not fail here; it simply names no driver.
@@ -114,4 +206,4 @@ def for_config(cfg) -> Drivers:
     folder = Path(location)
     # A `package:folder` location needs the project's sys.path; its env.py is not read here.
     env_py = folder / "env.py" if location and (folder.is_absolute() or ":" not in location) else None
-    return choose(ini_url, env_py)
+    return choose(ini_url, env_py, pinned, named_as)

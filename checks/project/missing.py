@@ -1,10 +1,11 @@
 """What a project needs that is not there: a package, a folder on sys.path, a logging handler.
 
 An env.py that cannot import something fails before any migration runs, and the raw
-error ("No module named 'rich'") hides the fix. Three causes are common and each has its
-own fix: a dev dependency used only by alembic.ini's logging config (a RichHandler, say),
-a package that is not installed in the suite's Python, and a folder of the project's own
-that `alembic` would import from prepend_sys_path but the ini does not list.
+error ("No module named 'rich'") hides the fix. Four causes are common and each has its
+own fix: the database driver the project's URL names, a dev dependency used only by
+alembic.ini's logging config (a RichHandler, say), a package that is not installed in the
+suite's Python, and a folder of the project's own that `alembic` would import from
+prepend_sys_path but the ini does not list.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import logging.config
 import traceback
 from pathlib import Path
 
+from checks.project import driver
+
 # Folders a project's own packages do not live in.
 _SKIP = {"node_modules", "site-packages", "__pycache__", "venv", "env"}
 
@@ -24,6 +27,10 @@ def explain(exc: BaseException, root: Path, ini_path: Path, paths: list[str]) ->
 
     `paths` are the folders the project was given on sys.path."""
     missing, full = _missing_module(exc, paths)
+    # Before the logging config: a handler's module may build the app's engine on import.
+    named = driver.missing_driver(missing, project_frame(exc, root) or "env.py") if missing else None
+    if named:
+        return named
     if _raised_by_logging_config(exc):
         section = _logging_section(ini_path, missing) if missing else None
         if missing and section:

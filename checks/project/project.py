@@ -79,7 +79,7 @@ class StepState:
 
 class Project:
     def __init__(self, root: Path, alembic_ini: str | None = None, settings: Settings | None = None,
-                 metadata_override: str | None = None) -> None:
+                 metadata_override: str | None = None, driver_override: str | None = None) -> None:
         self.root = root.resolve()
         if not self.root.is_dir():
             raise ProjectError(f"project directory not found: {root}")
@@ -88,7 +88,9 @@ class Project:
         self.env = ProjectEnvironment(self.root, self.settings)
         ini = locations.read_ini(self.ini_path, self.root, self.settings.ini_section)
         self.env.paths = locations.sys_path(ini, self.root, self.settings)
-        self.drivers = driver.for_config(self.config())
+        pinned = driver_override or self.settings.driver
+        named_as = f"--driver {pinned}" if driver_override else f"{self.settings.source}: driver = {pinned!r}"
+        self.drivers = driver.for_config(self.config(), pinned, named_as)
         self.env.driver = self.drivers.project
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()

@@ -32,6 +32,13 @@ class Settings:
     sys_path: list[str] = field(default_factory=list)
     # Environment variables for env.py, with {host} {port} {user} {password} {database} {url}.
     env: dict[str, str] = field(default_factory=dict)
+    # The PostgreSQL driver env.py is handed, in every URL and in the shared connection:
+    # "psycopg2", "psycopg" (psycopg 3), "asyncpg", "pg8000" or "psycopg2cffi"; its package
+    # must be installed beside the suite; --driver overrides it. Unset, it is the one the
+    # project names (env.py's imports, alembic.ini's sqlalchemy.url), else the one its
+    # SQLAlchemy gives a bare postgresql:// URL (psycopg2 up to SQLAlchemy 2.0, psycopg from
+    # 2.1): the driver the project's own `alembic upgrade` would load.
+    driver: str | None = None
     # "module:function" given a SQLAlchemy connection to an empty database before the first revision.
     bootstrap: str | None = None
     # "module:function" that receives a zero-argument callable and must call it (app contexts).
@@ -118,7 +125,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
 
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
               "extensions"}
-_STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner",
+_STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner", "driver",
                 "flask_app", "downgrade_floor"}
 
 

@@ -119,7 +119,8 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
     except Exception as exc:  # noqa: BLE001 - one stage's crash must not take the report with it
         # Our bug or an unforeseen project shape: the stage says so in one line, the other
         # stages still run, and the traceback goes to the project log for the bug report.
-        run.project.env.output.write(f"\nalembic-preflight: the {name} stage crashed:\n{traceback.format_exc()}")
+        run.project.env.output.write(f"\nalembic-preflight: the {name} stage crashed:\n"
+                                     f"{traceback.format_exc()}")
         return StageResult(name, Status.ERROR, [Finding(
             Severity.ERROR, "stage-crashed",
             f"the {name} stage stopped on an unexpected {type(exc).__name__}: {first_line(exc)}",

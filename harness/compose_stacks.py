@@ -96,7 +96,8 @@ def remove_stale_stacks() -> list[str]:
         try:
             remove_stack(project)
         except docker.errors.APIError as exc:  # best effort: it must not stop this run
-            print(f"alembic-preflight: could not remove stale compose project {project}: {exc}", file=sys.stderr)
+            print(f"alembic-preflight: could not remove stale compose project {project}: {exc}",
+                  file=sys.stderr)
         else:
             removed.append(project)
     return removed

@@ -78,7 +78,8 @@ VARIANTS = {
     "app settings": dict(env="app_settings", settings=APP_SETTINGS_ENV,
                          files={"app/settings.py": APP_SETTINGS}),
     "bootstrap hook": dict(revisions=[ADD_NOTE], models=ITEMS_WITH_NOTE, files={
-        "app/bootstrap.py": BOOTSTRAP, "alembic-preflight.toml": 'bootstrap = "app.bootstrap:create_tables"\n'}),
+        "app/bootstrap.py": BOOTSTRAP,
+        "alembic-preflight.toml": 'bootstrap = "app.bootstrap:create_tables"\n'}),
     "runner hook": dict(env="app_context", settings='runner = "app.context:in_app_context"\n',
                         files={"app/context.py": APP_CONTEXT}),
     "extra sys_path": dict(package_dir="src", settings='sys_path = ["src"]\n'),

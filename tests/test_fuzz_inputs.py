@@ -143,7 +143,8 @@ NAMES = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters=
 def test_a_bom_unicode_and_quoted_names_read_as_written(ignore, ini, env, how):
     folder = workdir()
     table = {"ignore": ignore, "alembic_ini": ini, "env": env}
-    (folder / "alembic-preflight.toml").write_bytes(settings_text(table, "alembic-preflight.toml").encode(how))
+    text = settings_text(table, "alembic-preflight.toml")
+    (folder / "alembic-preflight.toml").write_bytes(text.encode(how))
     loaded = load_settings(folder)
     assert (loaded.ignore, loaded.alembic_ini, loaded.env) == (ignore, ini, env)
 

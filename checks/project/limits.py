@@ -193,7 +193,8 @@ class RevisionWatch:
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(SIGNAL, self._on_signal)
             self._armed = True
-        self._thread = threading.Thread(target=self._run, name="alembic-preflight revision watch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="alembic-preflight revision watch",
+                                        daemon=True)
         self._thread.start()
         return self
 

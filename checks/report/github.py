@@ -95,4 +95,5 @@ def report_github(results: list[StageResult], project: str, error: str | None, s
                 handle.write(summary(results, project, error))
         except OSError as exc:
             # The verdict matters more than its summary: say so and go on.
-            stream.write(f"::warning title=alembic-preflight::cannot write the step summary: {exc.strerror}\n")
+            stream.write("::warning title=alembic-preflight::"
+                         f"cannot write the step summary: {exc.strerror}\n")

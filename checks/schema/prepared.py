@@ -73,8 +73,8 @@ def _loop(queries: list[str]) -> str:
 def function(name: str, queries: list[str]) -> str:
     """CREATE FUNCTION `name`(): it prepares those of `queries` the session has not (or no
     longer); see `ensure`. No search_path of its own: each is planned for the caller's."""
-    return f"CREATE FUNCTION {name}() RETURNS void LANGUAGE plpgsql AS $alembic_preflight${_loop(queries)}\n" \
-           "$alembic_preflight$"
+    return f"CREATE FUNCTION {name}() RETURNS void LANGUAGE plpgsql AS " \
+           f"$alembic_preflight${_loop(queries)}\n$alembic_preflight$"
 
 
 def ensure(queries: list[str], function_name: str | None = None, installed: tuple[str, ...] = ()) -> str:

@@ -64,7 +64,8 @@ def test_our_own_session_left_open_in_our_database_is_disconnected(pg_server, ro
 
 def test_harness_sessions_carry_the_run_in_application_name(pg_server, role_server):
     with role_server.connect() as conn:
-        assert conn.execute("SHOW application_name").fetchone()[0] == f"alembic-preflight {role_server.run_id}"
+        shown = conn.execute("SHOW application_name").fetchone()[0]
+        assert shown == f"alembic-preflight {role_server.run_id}"
 
 
 def test_a_database_still_being_created_when_dropped_is_dropped_once_created(pg_server, role, role_server):

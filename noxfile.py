@@ -103,7 +103,7 @@ for _name, _stage in STAGE_SESSIONS.items():
 @nox.session
 def tests(session: nox.Session) -> None:
     """The suite's own tests, against real PostgreSQL servers (and Docker for compose)."""
-    _install_suite(session, "test", "lint", "servers")
+    _install_suite(session, "test", "lint", "servers", "docs")
     session.run("pytest", *session.posargs)
 
 
@@ -123,6 +123,14 @@ def lint(session: nox.Session) -> None:
     """ruff over the suite's code."""
     session.install("ruff")
     session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Write the settings and lint-rule references from the code, then build the manual (site/)."""
+    _install_suite(session, "docs")
+    session.run("python", "docs/generate.py")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

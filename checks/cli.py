@@ -48,9 +48,11 @@ class _Command(_Parser):
 
 def _parser() -> argparse.ArgumentParser:
     from checks.commands import HELP
+    from checks.version import DISTRIBUTION, VERSION
 
     parser = _Parser(prog="python -m checks",
                                      description="Verify an Alembic project against throwaway PostgreSQL.")
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Command)
     for name, text in HELP.items():
         sub.add_parser(name, help=text, command=name)

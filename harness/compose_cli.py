@@ -14,7 +14,11 @@ from pathlib import Path
 
 from harness.errors import ServerError
 
-COMPOSE_FILE = Path(__file__).resolve().parent.parent / "compose.test.yml"
+# At a checkout's root; an installed wheel carries it inside this package (package-data, from
+# the symlink beside this module), so the compose backend works from either.
+_HERE = Path(__file__).resolve().parent
+COMPOSE_FILE = next((folder / "compose.test.yml" for folder in (_HERE.parent, _HERE)
+                     if (folder / "compose.test.yml").is_file()), _HERE.parent / "compose.test.yml")
 CANDIDATES = (("docker", "compose"), ("docker-compose",))
 
 

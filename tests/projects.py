@@ -65,6 +65,16 @@ op.create_table("items", sa.Column("id", sa.Integer, primary_key=True),
                 sa.Column("name", sa.Text, nullable=False))
 """
 DROP_ITEMS = 'op.drop_table("items")'
+# A second table with an enum type of its own, which drop_table leaves behind.
+TAGS_MODELS = ITEMS_MODELS + """\
+tag_kind = sa.Enum("red", "blue", name="tag_kind")
+tags = sa.Table("tags", metadata, sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("kind", tag_kind, nullable=False))
+"""
+CREATE_TAGS = """\
+op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("kind", sa.Enum("red", "blue", name="tag_kind"), nullable=False))
+"""
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The pre-commit hooks, run by real pre-commit on a real git repository of an Alembic project.
 
 The hook repository is this checkout, uncommitted changes included (copied into a fresh git
-repository, as pre-commit installs hooks from a commit). The configuration is the README's
-own snippet, pointed at that commit. pre-commit builds the hook's environment (a pip install
+repository, as pre-commit installs hooks from a commit). The configuration is the manual's
+own snippet (docs/ci.md), pointed at that commit. pre-commit builds the hook's environment (a pip install
 of the suite) once for this module.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cli_support import EXAMPLE, ROOT, needs_example
-from test_readme import snippets
+from doc_pages import snippets
 
 pytestmark = needs_example
 
@@ -30,7 +30,7 @@ def git(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedP
                           env={**os.environ, **GIT_IDENTITY, **(env or {})})
 
 
-def readme_precommit_config() -> dict:
+def documented_precommit_config() -> dict:
     [config] = [yaml.safe_load(body) for body in snippets("yaml") if "repos:" in body]
     return config
 
@@ -58,11 +58,11 @@ def precommit_home(tmp_path_factory, hook_repo) -> Path:
 
 @pytest.fixture
 def app_repo(tmp_path, hook_repo, precommit_home):
-    """A git repository holding the example Alembic project, the README's hooks installed."""
+    """A git repository holding the example Alembic project, the documented hooks installed."""
     repo_path, rev = hook_repo
     root = tmp_path / "app"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__", ".alembic-preflight"))
-    config = readme_precommit_config()
+    config = documented_precommit_config()
     config["repos"][0].update(repo=str(repo_path), rev=rev)
     (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     env = {"PRE_COMMIT_HOME": str(precommit_home)}
@@ -91,8 +91,8 @@ def committed(root: Path) -> list[str]:
     return git(root, "log", "--format=%s").stdout.splitlines()
 
 
-def test_the_readme_config_uses_the_fast_hook_at_commit_and_the_full_one_at_push():
-    hooks = {hook["id"]: hook for hook in readme_precommit_config()["repos"][0]["hooks"]}
+def test_the_documented_config_uses_the_fast_hook_at_commit_and_the_full_one_at_push():
+    hooks = {hook["id"]: hook for hook in documented_precommit_config()["repos"][0]["hooks"]}
     offered = {hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
     assert set(hooks) == offered == {"alembic-preflight-fast", "alembic-preflight"}
     assert "stages" not in hooks["alembic-preflight-fast"]

@@ -146,7 +146,7 @@ class Project:
                 raise ProjectError(
                     f"cannot load the revision files: {type(exc).__name__}: {first_line(exc, limit=1)}; "
                     "a revision that reads app settings when it is imported needs them in the "
-                    "settings' env table ([tool.alembic-preflight.env], see the README's Settings), "
+                    "settings' env table ([tool.alembic-preflight.env], see docs/reference/settings.md), "
                     "as env.py does") from None
 
     def _run_hook(self, call: Callable[[], None]) -> None:

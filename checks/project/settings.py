@@ -96,7 +96,7 @@ def _tool_table(data: dict, path: Path) -> dict | None:
 
 def _own_table(path: Path) -> dict:
     """A settings file of the suite's own: the keys at its top, or under the same
-    [tool.alembic-preflight] header as in pyproject.toml (the README's example has it)."""
+    [tool.alembic-preflight] header as in pyproject.toml (the documented examples have it)."""
     data = _read_toml(path)
     table = _tool_table(data, path)
     return data if table is None else table

@@ -104,7 +104,7 @@ def _sites(frame, depth: int) -> tuple[tuple[str, int], ...]:
 
 def line_in(sites: tuple[tuple[str, int], ...], path: str) -> int | None:
     """The innermost call site in `path`: the `op.xxx(...)` line, or the line calling the
-    helper that called op."""
+    project's own function that called op."""
     return next((line for file, line in sites if _same(file, path)), None)
 
 

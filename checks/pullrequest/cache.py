@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import alembic
@@ -34,6 +33,7 @@ from checks.project.loaded import project_module_files
 from checks.project.project import Project, first_line
 from checks.pullrequest.scope import Trust, parents
 from checks.recovery.backup import endpoint_args, endpoint_environment
+from checks.version import VERSION
 from harness.client_tools import client_tool
 from harness.errors import HarnessError
 from harness.server import Server
@@ -51,18 +51,11 @@ _HEADER = re.compile(r"^-- (?:Data for )?Name: (?P<name>.*?); Type: (?P<type>[^;
 _PSQL_COMMAND = re.compile(r"^\\(un)?restrict\b")
 
 
-def _suite_version() -> str:
-    try:
-        return metadata.version("alembic-preflight")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def cache_key(project: Project, base: list[Script], server_major: int) -> str:
     digest = hashlib.sha256()
     settings = project.settings
     env_py = Path(project.script.dir) / "env.py"
-    parts = [f"format {FORMAT}", f"alembic-preflight {_suite_version()}", f"alembic {alembic.__version__}",
+    parts = [f"format {FORMAT}", f"alembic-preflight {VERSION}", f"alembic {alembic.__version__}",
              f"postgresql {server_major}", f"env.py {checksum(env_py) if env_py.is_file() else '-'}",
              f"extensions {sorted(settings.extensions)}", f"bootstrap {settings.bootstrap}"]
     parts += [f"{script.revision} {checksum(Path(script.path))}" for script in base]

@@ -15,6 +15,7 @@ from pathlib import Path
 from checks.errors import ConfigError
 from checks.report.graph import Node
 from checks.result import Finding, Severity, StageResult, Status, overall_status
+from checks.version import VERSION
 from harness.errors import mask_passwords
 
 COLOURS = {"error": "#d73a49", "warning": "#e3a008", "info": "#2f80ed", "clean": "#2da44e"}
@@ -188,7 +189,8 @@ def build_html(results: list[StageResult], nodes: list[Node], project: str, serv
         + f'<h2>Revisions</h2><div id="layout"><div id="graph">{graph_svg(nodes, findings)}</div>'
         f'<div id="details"></div></div>'
         f"<h2>Stages</h2>{_stage_table(results)}"
-        f"<h2>Drift</h2>{_drift_table(results)}{_other_findings(results)}")
+        f"<h2>Drift</h2>{_drift_table(results)}{_other_findings(results)}"
+        f'<footer id="generator">alembic-preflight {escape(VERSION)}</footer>')
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>alembic-preflight report'
             f'</title><style>{CSS}</style></head><body data-first="{escape(first)}">{body}'
             f'<script type="application/json" id="findings-data">{data}</script>'

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from checks.errors import ConfigError
 from checks.result import StageResult, overall_status
+from checks.version import VERSION
 from harness.errors import mask_passwords
 
 
@@ -30,6 +31,7 @@ def build_report(project: str, backend: str | None, postgres_version: str | None
                  scope: dict | None = None) -> dict:
     """`scope`: a pull-request run's new revisions and what it trusted from the cache."""
     report = {
+        "alembic_preflight": VERSION,  # which suite judged: findings change between versions
         "project": project,
         "backend": backend,
         "postgres_version": postgres_version,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from checks.errors import ConfigError
 from checks.result import Finding, Severity, StageResult, Status
+from checks.version import VERSION
 from harness.errors import mask_passwords
 
 # Stages that judge each revision on its own: a clean revision is a passing test.
@@ -48,8 +49,9 @@ def build_junit(results: list[StageResult], revisions: list[str], error: str | N
                 project: str = "") -> ET.Element:
     suites = ET.Element("testsuites", name="alembic-preflight")
     suite = ET.SubElement(suites, "testsuite", name="alembic-preflight")
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="alembic-preflight", value=VERSION)
     if project:
-        properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="project", value=project)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for result in results:

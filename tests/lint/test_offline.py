@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from cli_support import EXAMPLE, needs_example
-from helpers import codes, copy_fixture, lint
+from lint_support import codes, copy_fixture, lint
 
 from checks.lint import rule_hits
 from checks.lint.settings import LintSettings

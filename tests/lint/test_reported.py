@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from alembic.script import ScriptDirectory
-from helpers import copy_fixture
+from lint_support import copy_fixture
 
 from checks.lint import lint_project, rule_hits
 from checks.lint.settings import LintSettings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import codes, copy_fixture, lint
+from lint_support import codes, copy_fixture, lint
 
 from checks.errors import ConfigError
 from checks.lint import parse_lint_settings

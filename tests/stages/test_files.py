@@ -41,7 +41,7 @@ def test_files_stage_names_the_defective_revision(verify, tmp_path, code):
 
 
 
-# Files the Rev helper cannot write, as Alembic revision files in their own words.
+# Files Rev cannot write, as Alembic revision files in their own words.
 REVISION_TEMPLATE = '''"""{doc}"""
 from alembic import op
 

@@ -5,23 +5,15 @@ from __future__ import annotations
 from projects import (
     CORE_STAGES,
     CREATE_ITEMS,
+    CREATE_TAGS,
     DROP_ITEMS,
     ITEMS_MODELS,
+    TAGS_MODELS,
     Rev,
     assert_clean,
     build_project,
     items_revision,
 )
-
-TAGS_MODELS = ITEMS_MODELS + """\
-tag_kind = sa.Enum("red", "blue", name="tag_kind")
-tags = sa.Table("tags", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                sa.Column("kind", tag_kind, nullable=False))
-"""
-CREATE_TAGS = """\
-op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True),
-                sa.Column("kind", sa.Enum("red", "blue", name="tag_kind"), nullable=False))
-"""
 
 
 def test_downgrade_that_raises_is_named(verify, tmp_path):

@@ -59,14 +59,16 @@ def test_project_output_on_the_console_under_verbose(verify, tmp_path):
     assert "Running upgrade" not in result.stdout and "project output" not in result.stdout
 
 
+# acme_console: a handler package a project has as a dev dependency, installed nowhere here
+# (a real one, rich, may be there as another tool's dependency).
 def test_a_logging_handler_from_a_missing_package_is_named(verify, tmp_path):
     ini = ALEMBIC_INI.replace("class = StreamHandler\nargs = (sys.stderr,)",
-                              "class = rich.logging.RichHandler\nargs = ()")
+                              "class = acme_console.logging.FancyHandler\nargs = ()")
     project = build_project(tmp_path / "project", [items_revision()], files={"alembic.ini": ini})
     result = verify(project)
     line = assert_usage_error(
-        result, "env.py's logging config needs the package `rich` (alembic.ini [handler_console]); "
-        "pip install rich")
+        result, "env.py's logging config needs the package `acme_console` (alembic.ini [handler_console]); "
+        "pip install acme_console")
     assert "history" not in line and "failed before running" not in line
     assert result.report is not None and result.stage("fresh")["status"] == "error"
 
@@ -100,8 +102,8 @@ def test_a_logging_handler_the_app_configures_is_named_where_the_app_sets_it(ver
     # A dictConfig in the app's code, not alembic.ini's sections: the fix is in that file.
     models = ('import logging.config\n'
               'logging.config.dictConfig({"version": 1, "handlers": {"console": '
-              '{"class": "rich.logging.RichHandler"}}})\n') + ITEMS_MODELS
+              '{"class": "acme_console.logging.FancyHandler"}}})\n') + ITEMS_MODELS
     project = build_project(tmp_path / "project", [items_revision()], models=models)
     line = assert_usage_error(verify(project), "the logging config set up at app/models.py line 2 needs "
-                              "the package `rich`", "pip install rich")
+                              "the package `acme_console`", "pip install acme_console")
     assert "alembic.ini" not in line

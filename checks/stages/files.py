@@ -7,95 +7,22 @@ nothing, a missing upgrade() or downgrade(), a file Alembic never loads.
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass, field
-from pathlib import Path
-
 from alembic.util import CommandError
 
 from checks.lockfile import check_lock
 from checks.project import missing
 from checks.project.project import first_line
+from checks.project.revision_files import RevisionFile, revision_files
 from checks.project.source_lines import assignment_line, def_line
 from checks.pullrequest.scope import edited_findings
 from checks.result import Finding, Severity
 from checks.run import Run
-from checks.textfile import python_source
-
-
-@dataclass
-class RevisionFile:
-    path: Path
-    revision: str | None = None
-    down_revisions: tuple[str, ...] = ()
-    depends_on: tuple[str, ...] = ()
-    branch_labels: tuple[str, ...] = ()
-    functions: set[str] = field(default_factory=set)
-    syntax_error: str | None = None
-    syntax_line: int | None = None
-
-
-def _names(node: ast.expr | None) -> tuple[str, ...]:
-    if node is None:
-        return ()
-    try:
-        value = ast.literal_eval(node)
-    except ValueError:
-        return ()
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(v for v in value if isinstance(v, str))
-
-
-def parse_revision_file(path: Path) -> RevisionFile:
-    info = RevisionFile(path)
-    try:
-        tree = ast.parse(python_source(path), str(path))
-    except (SyntaxError, ValueError, OSError) as exc:  # ValueError: a NUL byte or bad encoding
-        info.syntax_error = f"{type(exc).__name__}: {exc}"
-        info.syntax_line = getattr(exc, "lineno", None)
-        return info
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            info.functions.add(node.name)
-        targets: list[tuple[str, ast.expr | None]] = []
-        if isinstance(node, ast.Assign):
-            targets = [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            targets = [(node.target.id, node.value)]
-        for name, value in targets:
-            if name == "revision":
-                found = _names(value)
-                info.revision = found[0] if found else None
-            elif name == "down_revision":
-                info.down_revisions = _names(value)
-            elif name == "depends_on":
-                info.depends_on = _names(value)
-            elif name == "branch_labels":
-                info.branch_labels = _names(value)
-    return info
-
-
-def revision_files(run: Run) -> list[RevisionFile]:
-    script = run.project.script
-    # Alembic < 1.10 never looks below a version folder.
-    recursive = getattr(script, "recursive_version_locations", False)
-    found: list[RevisionFile] = []
-    for location in script._version_locations:
-        folder = Path(location)
-        pattern = "**/*.py" if recursive else "*.py"
-        for path in sorted(folder.glob(pattern)):
-            if not path.name.startswith("_"):
-                found.append(parse_revision_file(path))
-    return found
 
 
 def check(run: Run) -> list[Finding]:
     """A duplicated revision id silently drops one migration from every fresh database;
     a dangling down_revision or a missing downgrade() breaks deploys and rollbacks."""
-    files = revision_files(run)
+    files = revision_files(run.project.script)
     findings: list[Finding] = []
     by_id: dict[str, list[RevisionFile]] = {}
     for info in files:

@@ -49,6 +49,11 @@ class Settings:
     # The oldest revision the project still promises to downgrade past; older ones are not
     # downgraded in the round trip.
     downgrade_floor: str | None = None
+    # Whether the project writes downgrades. `false` for a project that only rolls forward
+    # (every revision has upgrade() only): no missing-downgrade errors, no round trip, no lint
+    # about empty downgrades. Unset, it is recognised: false when no revision file and no
+    # script.py.mako template defines downgrade(), true otherwise.
+    downgrades: bool | None = None
     # Settings of the lint stage, validated there.
     lint: dict = field(default_factory=dict)
     # Time limits (checks/project/limits.py, validated there): seconds one revision and the
@@ -142,6 +147,8 @@ def _build(data: dict, source: str) -> Settings:
     for key in sorted(_STRING_KEYS & set(data)):
         if not isinstance(data[key], str) or not data[key].strip():
             raise ConfigError(f"{source}: {key} must be a non-empty string, e.g. {key} = \"...\"")
+    if "downgrades" in data and not isinstance(data["downgrades"], bool):
+        raise ConfigError(f"{source}: downgrades must be true or false (no quotes), e.g. downgrades = false")
     for key in _LIST_KEYS & set(data):
         if not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
             raise ConfigError(f"{source}: {key} must be a list of strings")

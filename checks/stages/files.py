@@ -11,6 +11,7 @@ from alembic.util import CommandError
 
 from checks.lockfile import check_lock
 from checks.project import missing
+from checks.project.policies import no_downgrades
 from checks.project.project import first_line
 from checks.project.revision_files import RevisionFile, revision_files
 from checks.project.source_lines import assignment_line, def_line
@@ -52,6 +53,8 @@ def check(run: Run) -> list[Finding]:
                 hint="give each file its own id (alembic revision generates one) and fix the "
                      "down_revision of the files that follow"))
     labels = {label for infos in by_id.values() for label in infos[0].branch_labels}
+    script, settings = run.project.script, run.project.settings
+    required = ("upgrade",) if no_downgrades(settings, script, files) else ("upgrade", "downgrade")
     for revision, infos in by_id.items():
         info = infos[0]
         for parent in info.down_revisions:
@@ -70,21 +73,27 @@ def check(run: Run) -> list[Finding]:
                     revision=revision, object=needed, file=str(info.path),
                     line=assignment_line(str(info.path), "depends_on"),
                     hint="fix or remove the depends_on entry"))
-        for function in ("upgrade", "downgrade"):
+        for function in required:
             if function not in info.functions:
                 findings.append(Finding(
                     Severity.ERROR, f"missing-{function}",
                     f"{info.path.name} defines no {function}() function", revision=revision,
                     object=f"{info.path.name}:{function}", file=str(info.path),
-                    line=assignment_line(str(info.path), "revision"),
-                    hint=f"add def {function}() -> None: with the operations that "
-                         f"{'apply' if function == 'upgrade' else 'undo'} this revision"))
+                    line=assignment_line(str(info.path), "revision"), hint=_MISSING[function]))
     if not findings:
         findings += _load_check(run)
     findings += check_lock(run.project.script.dir, files)
     locked = {f.revision for f in findings if f.code == "locked-revision-changed"}
     findings += edited_findings(run.scope, locked)
     return findings
+
+
+_MISSING = {
+    "upgrade": "add def upgrade() -> None: with the operations that apply this revision",
+    "downgrade": "add def downgrade() -> None: with the operations that undo this revision (or one that "
+                 "raises NotImplementedError, if it cannot be undone); a project that writes no "
+                 "downgrades says so with downgrades = false in the suite's settings",
+}
 
 
 def _names_a_revision(name: str, by_id: dict, labels: set[str]) -> bool:

@@ -18,13 +18,14 @@ from alembic.script import Script
 
 from checks.errors import ConfigError, MigrationError
 from checks.parallel import rows, segments
+from checks.project.policies import no_downgrades
 from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run, Walk
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 from checks.schema_access import snapshot_of
 from checks.stages.fresh import mismatch_note
-from checks.stages.skips import skipped_for_build
+from checks.stages.skips import skipped_for_build, skipped_without_downgrades
 from checks.stages.undo import Undo
 
 
@@ -47,6 +48,9 @@ class Trip:
 def check(run: Run) -> list[Finding]:
     """A downgrade nobody ran fails in the middle of an incident, when a rollback is the
     plan; one that leaves a table or type behind breaks the next upgrade."""
+    policy = no_downgrades(run.project.settings, run.project.script)
+    if policy is not None:
+        return skipped_without_downgrades(policy)
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
@@ -105,6 +109,8 @@ def check(run: Run) -> list[Finding]:
 
 def start_split(run: Run, build) -> segments.Split | None:
     """The split planner `verify` gives the run: a worker walks the lower revisions."""
+    if no_downgrades(run.project.settings, run.project.script) is not None:
+        return None  # nothing to walk: the stage says why
     try:
         floor = _floor_index(run, build.walked, build.order)
     except ConfigError:

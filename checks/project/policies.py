@@ -1,0 +1,60 @@
+"""What a project does by design: declared in the suite's settings, or recognised.
+
+A policy changes verdicts (no downgrades: nothing to round-trip; heads kept apart: nothing
+to merge), so every verdict it changes says how it was established. Recognition reads the
+files' source, never imports them: a fact read from a file holds whichever interpreter
+runs the project.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from checks.project.revision_files import RevisionFile, revision_files
+from checks.project.settings import Settings
+from checks.textfile import python_source
+
+TEMPLATE = "script.py.mako"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A choice the project made; `how` says where it was read, for the messages it changes."""
+
+    declared: bool  # in the suite's settings; else recognised from the files
+    how: str
+
+
+def no_downgrades(settings: Settings, script: ScriptDirectory,
+                  files: list[RevisionFile] | None = None) -> Policy | None:
+    """The project rolls forward only: `downgrades = false`, or, unset, no revision file and
+    no script.py.mako defines a downgrade(). None when it writes downgrades."""
+    if settings.downgrades is not None:
+        return None if settings.downgrades else Policy(True, f"declared: downgrades = false in "
+                                                             f"{settings.source}")
+    files = revision_files(script) if files is None else files
+    revisions = [info for info in files if info.revision is not None]
+    written = any("downgrade" in info.functions for info in revisions)
+    if not revisions or written or _writes_downgrade(Path(script.dir) / TEMPLATE):
+        return None
+    return Policy(False, "recognised: no revision file and no script.py.mako template defines a downgrade()")
+
+
+# A Mako template is not Python (multidb's defines downgrade_${name}() in a `% for` loop):
+# a definition is a line that starts one.
+_DEFINES_DOWNGRADE = re.compile(r"^[ \t]*(async[ \t]+)?def[ \t]+downgrade", re.M)
+
+
+def _writes_downgrade(template: Path) -> bool:
+    """Whether the template new revisions are made from defines downgrade() (one that cannot
+    be read is taken to: a policy is never recognised from a file nobody could read)."""
+    if not template.is_file():
+        return False
+    try:
+        return bool(_DEFINES_DOWNGRADE.search(python_source(template)))
+    except (SyntaxError, ValueError, OSError):
+        return True

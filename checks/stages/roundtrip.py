@@ -351,10 +351,11 @@ def _floor_advice(run: Run, revision: str, order: list[Script]) -> str:
 
 def _one_way(exc: MigrationError, above: list[Script]) -> Finding:
     checked = f"the {len(above)} revision(s) above it were checked" if above else "nothing above it to check"
+    why = ("defines no downgrade()" if def_line(exc.path, "downgrade") is None else
+           "declares its downgrade irreversible (it raises NotImplementedError)")
     return Finding(
         Severity.WARNING, "one-way-revision",
-        f"{exc.revision} ({Path(exc.path).name}) declares its downgrade irreversible (it raises "
-        f"NotImplementedError); the round trip stops there: {checked}",
+        f"{exc.revision} ({Path(exc.path).name}) {why}; the round trip stops there: {checked}",
         revision=exc.revision, object=exc.path, file=exc.path,
         line=exc.line or (def_line(exc.path, "downgrade") if exc.path else None),
         hint=(f"nothing to do if rollbacks past {exc.revision} are not promised; say so with "

@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 
+from checks.errors import ConfigError, shown
 from checks.project.revision_files import RevisionFile, revision_files
 from checks.project.settings import Settings
 from checks.textfile import python_source
@@ -58,3 +59,28 @@ def _writes_downgrade(template: Path) -> bool:
         return bool(_DEFINES_DOWNGRADE.search(python_source(template)))
     except (SyntaxError, ValueError, OSError):
         return True
+
+
+def labelled_heads(settings: Settings, heads: list[Script]) -> tuple[dict[str, str], Policy] | None:
+    """Several heads kept apart by design: {head revision: its label} and how that was
+    established, when every head has a branch label no other head has, among those the
+    `heads` setting declares (when set) or all of them; None otherwise."""
+    labels = {label for head in heads for label in head.branch_labels}  # Alembic gives a branch's
+    declared = [entry.removesuffix("@head") for entry in settings.heads]  # label to its descendants
+    unknown = [entry for entry, label in zip(settings.heads, declared, strict=True) if label not in labels]
+    if unknown:
+        real = f"its branch labels are: {', '.join(sorted(labels))}" if labels else (
+            "it has none: set branch_labels on the first revision of each branch")
+        raise ConfigError(f"{settings.source}: heads: {shown(unknown[0])} names no branch label of this "
+                          f"history; {real}")
+    candidates = set(declared) if declared else labels
+    own: dict[str, str] = {}
+    for head in heads:
+        others = {label for other in heads if other is not head for label in other.branch_labels}
+        mine = sorted(set(head.branch_labels) & candidates - others)
+        if not mine:
+            return None
+        own[head.revision] = mine[0]
+    how = (f"declared: heads in {settings.source}" if declared else
+           "recognised: each head has a branch label of its own")
+    return own, Policy(bool(declared), how)

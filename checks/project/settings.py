@@ -54,6 +54,12 @@ class Settings:
     # about empty downgrades. Unset, it is recognised: false when no revision file and no
     # script.py.mako template defines downgrade(), true otherwise.
     downgrades: bool | None = None
+    # Heads the history keeps apart by design, deployed with `alembic upgrade heads` (an
+    # expand/contract history): their branch labels, e.g. ["expand@head", "contract@head"].
+    # Those heads pass the heads stage instead of being told to merge. Unset, several heads
+    # pass when each has a branch label of its own (`branch_labels` on its branch's first
+    # revision); unlabelled heads still fail.
+    heads: list[str] = field(default_factory=list)
     # Settings of the lint stage, validated there.
     lint: dict = field(default_factory=dict)
     # Time limits (checks/project/limits.py, validated there): seconds one revision and the
@@ -122,7 +128,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
 
 
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
-              "extensions"}
+              "extensions", "heads"}
 _STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner",
                 "flask_app", "downgrade_floor"}
 

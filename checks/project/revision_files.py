@@ -8,11 +8,13 @@ to import it, and without running any of the project's code.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from checks.project.source_lines import assignment_line
 from checks.textfile import python_source
 
 
@@ -82,4 +84,24 @@ def revision_files(script: ScriptDirectory) -> list[RevisionFile]:
         for path in sorted(folder.glob(pattern)):
             if not path.name.startswith("_"):
                 found.append(parse_revision_file(path))
+    return found
+
+
+def uncovered_folders(script: ScriptDirectory) -> dict[Path, int]:
+    """Folders under the scripts folder that hold revision files (a module-level
+    `revision = ...`) no version location covers, with how many each holds: files Alembic
+    never reads, however many revisions they add."""
+    recursive = getattr(script, "recursive_version_locations", False)
+    locations = {Path(location).resolve() for location in script._version_locations}
+    found: dict[Path, int] = {}
+    for folder, subfolders, names in os.walk(script.dir):
+        here = Path(folder).resolve()
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith((".", "_"))
+                               and not (recursive and here in locations))
+        if here in locations or (recursive and not locations.isdisjoint(here.parents)):
+            continue
+        count = sum(1 for name in names if name.endswith(".py") and not name.startswith("_")
+                    and assignment_line(str(here / name), "revision") is not None)
+        if count:
+            found[here] = count
     return found

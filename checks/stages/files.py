@@ -7,13 +7,15 @@ nothing, a missing upgrade() or downgrade(), a file Alembic never loads.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.util import CommandError
 
 from checks.lockfile import check_lock
 from checks.project import missing
 from checks.project.policies import no_downgrades
 from checks.project.project import first_line
-from checks.project.revision_files import RevisionFile, revision_files
+from checks.project.revision_files import RevisionFile, revision_files, uncovered_folders
 from checks.project.source_lines import assignment_line, def_line
 from checks.pullrequest.scope import edited_findings
 from checks.result import Finding, Severity
@@ -82,6 +84,7 @@ def check(run: Run) -> list[Finding]:
                     line=assignment_line(str(info.path), "revision"), hint=_MISSING[function]))
     if not findings:
         findings += _load_check(run)
+    findings += _uncovered(run)
     findings += check_lock(run.project.script.dir, files)
     locked = {f.revision for f in findings if f.code == "locked-revision-changed"}
     findings += edited_findings(run.scope, locked)
@@ -94,6 +97,29 @@ _MISSING = {
                  "raises NotImplementedError, if it cannot be undone); a project that writes no "
                  "downgrades says so with downgrades = false in the suite's settings",
 }
+
+
+def _uncovered(run: Run) -> list[Finding]:
+    """Revision files in folders Alembic is not told to read: their revisions never run."""
+    folders = uncovered_folders(run.project.script)
+    if not folders:
+        return []
+    root = run.project.root
+    where = [_relative(folder, root) for folder in folders]
+    read = [_relative(Path(location).resolve(), root) for location in run.project.script._version_locations]
+    counts = ", ".join(f"{count} in {folder}" for folder, count in zip(where, folders.values(), strict=True))
+    wanted = ", ".join(f'"{folder}"' for folder in [*read, *where])
+    return [Finding(
+        Severity.WARNING, "revisions-not-read",
+        f"revision files Alembic never reads ({counts}): no version location covers them (it reads "
+        f"{', '.join(read)})", object=", ".join(where),
+        hint=f"set version_locations = [{wanted}] in the suite's settings if a wrapper adds them at run "
+             "time; else list them in alembic.ini's version_locations (or, for subfolders, set "
+             "recursive_version_locations = true there), or delete them")]
+
+
+def _relative(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _names_a_revision(name: str, by_id: dict, labels: set[str]) -> bool:

@@ -37,12 +37,17 @@ def no_downgrades(settings: Settings, script: ScriptDirectory,
     if settings.downgrades is not None:
         return None if settings.downgrades else Policy(True, f"declared: downgrades = false in "
                                                              f"{settings.source}")
-    files = revision_files(script) if files is None else files
-    revisions = [info for info in files if info.revision is not None]
-    written = any("downgrade" in info.functions for info in revisions)
-    if not revisions or written or _writes_downgrade(Path(script.dir) / TEMPLATE):
-        return None
-    return Policy(False, "recognised: no revision file and no script.py.mako template defines a downgrade()")
+    if _writes_downgrade(Path(script.dir) / TEMPLATE):
+        return None  # the common case, told by one file
+    seen = False  # a history with no revision yet has no policy to recognise
+    for info in revision_files(script) if files is None else files:
+        if info.revision is None:
+            continue
+        if "downgrade" in info.functions:
+            return None  # read no further
+        seen = True
+    return Policy(False, "recognised: no revision file and no script.py.mako template defines a "
+                         "downgrade()") if seen else None
 
 
 # A Mako template is not Python (multidb's defines downgrade_${name}() in a `% for` loop):

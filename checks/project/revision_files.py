@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,18 +74,15 @@ def parse_revision_file(path: Path) -> RevisionFile:
     return info
 
 
-def revision_files(script: ScriptDirectory) -> list[RevisionFile]:
-    """Every file Alembic reads as a revision in the script's version locations, parsed."""
+def revision_files(script: ScriptDirectory) -> Iterator[RevisionFile]:
+    """Every file Alembic reads as a revision in the script's version locations, parsed
+    one at a time (a reader that stops early parses no more)."""
     # Alembic < 1.10 never looks below a version folder.
-    recursive = getattr(script, "recursive_version_locations", False)
-    found: list[RevisionFile] = []
+    pattern = "**/*.py" if getattr(script, "recursive_version_locations", False) else "*.py"
     for location in script._version_locations:
-        folder = Path(location)
-        pattern = "**/*.py" if recursive else "*.py"
-        for path in sorted(folder.glob(pattern)):
+        for path in sorted(Path(location).glob(pattern)):
             if not path.name.startswith("_"):
-                found.append(parse_revision_file(path))
-    return found
+                yield parse_revision_file(path)
 
 
 def uncovered_folders(script: ScriptDirectory) -> dict[Path, int]:

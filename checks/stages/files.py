@@ -25,7 +25,7 @@ from checks.run import Run
 def check(run: Run) -> list[Finding]:
     """A duplicated revision id silently drops one migration from every fresh database;
     a dangling down_revision or a missing downgrade() breaks deploys and rollbacks."""
-    files = revision_files(run.project.script)
+    files = list(revision_files(run.project.script))
     findings: list[Finding] = []
     by_id: dict[str, list[RevisionFile]] = {}
     for info in files:

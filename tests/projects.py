@@ -87,6 +87,7 @@ class Rev:
     upgrade: str = "pass"
     downgrade: str | None = "pass"
     file: str | None = None
+    labels: tuple[str, ...] | None = None  # its branch_labels
 
     @property
     def filename(self) -> str:
@@ -96,7 +97,8 @@ class Rev:
         lines = ['"""A fixture revision."""', "import sqlalchemy as sa", "from alembic import op", ""]
         if self.id is not None:
             lines.append(f"revision = {self.id!r}")
-        lines += [f"down_revision = {self.down!r}", "branch_labels = None", "depends_on = None", ""]
+        lines += [f"down_revision = {self.down!r}", f"branch_labels = {self.labels!r}", "depends_on = None",
+                  ""]
         lines += _function("upgrade", self.upgrade)
         if self.downgrade is not None:
             lines += _function("downgrade", self.downgrade)

@@ -23,9 +23,9 @@ from checks.lint.settings import LintSettings, parse_lint_settings
 from checks.lint.suppress import inline_allows
 from checks.lockfile import Entry, read_lock, write_lock
 from checks.project.locations import read_ini, script_location
+from checks.project.revision_files import parse_revision_file
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import assignment_line, def_line
-from checks.stages.files import parse_revision_file
 
 # database=None: nothing written into the work tree. Local runs draw afresh each time (and so
 # find new cases); CI draws the same examples every run, so a red CI is never luck.

@@ -14,6 +14,7 @@ from checks.lint.settings import Allow, LintSettings
 from checks.lint.sql import SqlReader
 from checks.lint.squawk import squawk_hits
 from checks.lint.suppress import inline_allows
+from checks.project.policies import no_downgrades
 from checks.project.project import Project
 from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
@@ -36,6 +37,8 @@ def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | Non
     hits: list[Hit] = []
     if up.env_error:
         hits.append(Hit("offline-unsupported", None, "env.py", up.env_error))
+    # A project that writes no downgrades on purpose has nothing for empty-downgrade to judge.
+    downgrades = no_downgrades(project.settings, project.script) is None
     reader = SqlReader(up.version_table, up.preamble)
     # Without env.py, nobody emitted BEGIN; Alembic's default is one transaction.
     reader.in_transaction = bool(up.env_error)
@@ -53,7 +56,7 @@ def rule_hits(project: Project, settings: LintSettings, endpoint: Endpoint | Non
             hits.append(Hit("sql-unparsable", revision, Path(item.script.path).name, str(exc)))
         hits += reader.hits[before:]
         hits += schema_and_data(item)
-        hits += empty_downgrade(item, up.downgrades.get(revision))
+        hits += empty_downgrade(item, up.downgrades.get(revision)) if downgrades else []
         hits += vague_message(item.script)
         hits += squawk_hits(revision, item.sql, settings.squawk)
     return _unique(hits), up

@@ -56,6 +56,17 @@ class Settings:
     # The oldest revision the project still promises to downgrade past; older ones are not
     # downgraded in the round trip.
     downgrade_floor: str | None = None
+    # Whether the project writes downgrades. `false` for a project that only rolls forward
+    # (every revision has upgrade() only): no missing-downgrade errors, no round trip, no lint
+    # about empty downgrades. Unset, it is recognised: false when no revision file and no
+    # script.py.mako template defines downgrade(), true otherwise.
+    downgrades: bool | None = None
+    # Heads the history keeps apart by design, deployed with `alembic upgrade heads` (an
+    # expand/contract history): their branch labels, e.g. ["expand@head", "contract@head"].
+    # Those heads pass the heads stage instead of being told to merge. Unset, several heads
+    # pass when each has a branch label of its own (`branch_labels` on its branch's first
+    # revision); unlabelled heads still fail.
+    heads: list[str] = field(default_factory=list)
     # Settings of the lint stage, validated there.
     lint: dict = field(default_factory=dict)
     # Time limits (checks/project/limits.py, validated there): seconds one revision and the
@@ -124,7 +135,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
 
 
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
-              "extensions"}
+              "extensions", "heads"}
 _STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner", "driver",
                 "flask_app", "downgrade_floor"}
 
@@ -149,6 +160,8 @@ def _build(data: dict, source: str) -> Settings:
     for key in sorted(_STRING_KEYS & set(data)):
         if not isinstance(data[key], str) or not data[key].strip():
             raise ConfigError(f"{source}: {key} must be a non-empty string, e.g. {key} = \"...\"")
+    if "downgrades" in data and not isinstance(data["downgrades"], bool):
+        raise ConfigError(f"{source}: downgrades must be true or false (no quotes), e.g. downgrades = false")
     for key in _LIST_KEYS & set(data):
         if not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
             raise ConfigError(f"{source}: {key} must be a list of strings")

@@ -14,6 +14,8 @@ found it, so that the steps after it book themselves from the rows the database 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.runtime.migration import RevisionStep
 from alembic.script import Script
 from alembic.script.revision import RevisionMap
@@ -21,6 +23,17 @@ from alembic.script.revision import RevisionMap
 
 class Step(RevisionStep):
     _booked: tuple[set[str], frozenset[str]] | None = None  # Alembic's heads, and as they were
+
+    def __init__(self, revision_map: RevisionMap, revision: Script, is_upgrade: bool) -> None:
+        if is_upgrade or hasattr(revision.module, "downgrade"):
+            super().__init__(revision_map, revision, is_upgrade)
+            return
+        # Alembic reads the function as it books the steps, so a revision without downgrade()
+        # would fail them all before any ran. It fails its own step instead, as a downgrade
+        # that raises NotImplementedError does: the steps above it run, and it is one-way.
+        super().__init__(revision_map, revision, True)
+        self.is_upgrade = False
+        self.migration_fn = _no_downgrade(revision)
 
     def should_delete_branch(self, heads: set[str]) -> bool:
         # The first question Alembic's bookkeeping asks a step, with its own set of heads.
@@ -41,6 +54,12 @@ class Step(RevisionStep):
             # Alembic drops from `below` its members' own ancestors: one revision is never its own.
             return below
         return super()._unmerge_to_revisions(heads)
+
+
+def _no_downgrade(revision: Script):
+    def downgrade(**_kw) -> None:
+        raise NotImplementedError(f"{Path(revision.path).name} defines no downgrade() function")
+    return downgrade
 
 
 def step(revision_map: RevisionMap, revision: Script, upgrade: bool) -> Step:

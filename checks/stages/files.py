@@ -7,95 +7,25 @@ nothing, a missing upgrade() or downgrade(), a file Alembic never loads.
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.util import CommandError
 
 from checks.lockfile import check_lock
 from checks.project import missing
+from checks.project.policies import no_downgrades
 from checks.project.project import first_line
+from checks.project.revision_files import RevisionFile, revision_files, uncovered_folders
 from checks.project.source_lines import assignment_line, def_line
 from checks.pullrequest.scope import edited_findings
 from checks.result import Finding, Severity
 from checks.run import Run
-from checks.textfile import python_source
-
-
-@dataclass
-class RevisionFile:
-    path: Path
-    revision: str | None = None
-    down_revisions: tuple[str, ...] = ()
-    depends_on: tuple[str, ...] = ()
-    branch_labels: tuple[str, ...] = ()
-    functions: set[str] = field(default_factory=set)
-    syntax_error: str | None = None
-    syntax_line: int | None = None
-
-
-def _names(node: ast.expr | None) -> tuple[str, ...]:
-    if node is None:
-        return ()
-    try:
-        value = ast.literal_eval(node)
-    except ValueError:
-        return ()
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(v for v in value if isinstance(v, str))
-
-
-def parse_revision_file(path: Path) -> RevisionFile:
-    info = RevisionFile(path)
-    try:
-        tree = ast.parse(python_source(path), str(path))
-    except (SyntaxError, ValueError, OSError) as exc:  # ValueError: a NUL byte or bad encoding
-        info.syntax_error = f"{type(exc).__name__}: {exc}"
-        info.syntax_line = getattr(exc, "lineno", None)
-        return info
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            info.functions.add(node.name)
-        targets: list[tuple[str, ast.expr | None]] = []
-        if isinstance(node, ast.Assign):
-            targets = [(t.id, node.value) for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            targets = [(node.target.id, node.value)]
-        for name, value in targets:
-            if name == "revision":
-                found = _names(value)
-                info.revision = found[0] if found else None
-            elif name == "down_revision":
-                info.down_revisions = _names(value)
-            elif name == "depends_on":
-                info.depends_on = _names(value)
-            elif name == "branch_labels":
-                info.branch_labels = _names(value)
-    return info
-
-
-def revision_files(run: Run) -> list[RevisionFile]:
-    script = run.project.script
-    # Alembic < 1.10 never looks below a version folder.
-    recursive = getattr(script, "recursive_version_locations", False)
-    found: list[RevisionFile] = []
-    for location in script._version_locations:
-        folder = Path(location)
-        pattern = "**/*.py" if recursive else "*.py"
-        for path in sorted(folder.glob(pattern)):
-            if not path.name.startswith("_"):
-                found.append(parse_revision_file(path))
-    return found
 
 
 def check(run: Run) -> list[Finding]:
     """A duplicated revision id silently drops one migration from every fresh database;
     a dangling down_revision or a missing downgrade() breaks deploys and rollbacks."""
-    files = revision_files(run)
+    files = list(revision_files(run.project.script))
     findings: list[Finding] = []
     by_id: dict[str, list[RevisionFile]] = {}
     for info in files:
@@ -125,6 +55,8 @@ def check(run: Run) -> list[Finding]:
                 hint="give each file its own id (alembic revision generates one) and fix the "
                      "down_revision of the files that follow"))
     labels = {label for infos in by_id.values() for label in infos[0].branch_labels}
+    script, settings = run.project.script, run.project.settings
+    required = ("upgrade",) if no_downgrades(settings, script, files) else ("upgrade", "downgrade")
     for revision, infos in by_id.items():
         info = infos[0]
         for parent in info.down_revisions:
@@ -143,21 +75,51 @@ def check(run: Run) -> list[Finding]:
                     revision=revision, object=needed, file=str(info.path),
                     line=assignment_line(str(info.path), "depends_on"),
                     hint="fix or remove the depends_on entry"))
-        for function in ("upgrade", "downgrade"):
+        for function in required:
             if function not in info.functions:
                 findings.append(Finding(
                     Severity.ERROR, f"missing-{function}",
                     f"{info.path.name} defines no {function}() function", revision=revision,
                     object=f"{info.path.name}:{function}", file=str(info.path),
-                    line=assignment_line(str(info.path), "revision"),
-                    hint=f"add def {function}() -> None: with the operations that "
-                         f"{'apply' if function == 'upgrade' else 'undo'} this revision"))
+                    line=assignment_line(str(info.path), "revision"), hint=_MISSING[function]))
     if not findings:
         findings += _load_check(run)
+    findings += _uncovered(run)
     findings += check_lock(run.project.script.dir, files)
     locked = {f.revision for f in findings if f.code == "locked-revision-changed"}
     findings += edited_findings(run.scope, locked)
     return findings
+
+
+_MISSING = {
+    "upgrade": "add def upgrade() -> None: with the operations that apply this revision",
+    "downgrade": "add def downgrade() -> None: with the operations that undo this revision (or one that "
+                 "raises NotImplementedError, if it cannot be undone); a project that writes no "
+                 "downgrades says so with downgrades = false in the suite's settings",
+}
+
+
+def _uncovered(run: Run) -> list[Finding]:
+    """Revision files in folders Alembic is not told to read: their revisions never run."""
+    folders = uncovered_folders(run.project.script)
+    if not folders:
+        return []
+    root = run.project.root
+    where = [_relative(folder, root) for folder in folders]
+    read = [_relative(Path(location).resolve(), root) for location in run.project.script._version_locations]
+    counts = ", ".join(f"{count} in {folder}" for folder, count in zip(where, folders.values(), strict=True))
+    wanted = ", ".join(f'"{folder}"' for folder in [*read, *where])
+    return [Finding(
+        Severity.WARNING, "revisions-not-read",
+        f"revision files Alembic never reads ({counts}): no version location covers them (it reads "
+        f"{', '.join(read)})", object=", ".join(where),
+        hint=f"set version_locations = [{wanted}] in the suite's settings if a wrapper adds them at run "
+             "time; else list them in alembic.ini's version_locations (or, for subfolders, set "
+             "recursive_version_locations = true there), or delete them")]
+
+
+def _relative(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _names_a_revision(name: str, by_id: dict, labels: set[str]) -> bool:

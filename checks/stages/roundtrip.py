@@ -18,13 +18,14 @@ from alembic.script import Script
 
 from checks.errors import ConfigError, MigrationError
 from checks.parallel import rows, segments
+from checks.project.policies import no_downgrades
 from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run, Walk
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 from checks.schema_access import snapshot_of
 from checks.stages.fresh import mismatch_note
-from checks.stages.skips import skipped_for_build
+from checks.stages.skips import skipped_for_build, skipped_without_downgrades
 from checks.stages.undo import Undo
 
 
@@ -47,6 +48,9 @@ class Trip:
 def check(run: Run) -> list[Finding]:
     """A downgrade nobody ran fails in the middle of an incident, when a rollback is the
     plan; one that leaves a table or type behind breaks the next upgrade."""
+    policy = no_downgrades(run.project.settings, run.project.script)
+    if policy is not None:
+        return skipped_without_downgrades(policy)
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
@@ -105,6 +109,8 @@ def check(run: Run) -> list[Finding]:
 
 def start_split(run: Run, build) -> segments.Split | None:
     """The split planner `verify` gives the run: a worker walks the lower revisions."""
+    if no_downgrades(run.project.settings, run.project.script) is not None:
+        return None  # nothing to walk: the stage says why
     try:
         floor = _floor_index(run, build.walked, build.order)
     except ConfigError:
@@ -345,10 +351,11 @@ def _floor_advice(run: Run, revision: str, order: list[Script]) -> str:
 
 def _one_way(exc: MigrationError, above: list[Script]) -> Finding:
     checked = f"the {len(above)} revision(s) above it were checked" if above else "nothing above it to check"
+    why = ("defines no downgrade()" if def_line(exc.path, "downgrade") is None else
+           "declares its downgrade irreversible (it raises NotImplementedError)")
     return Finding(
         Severity.WARNING, "one-way-revision",
-        f"{exc.revision} ({Path(exc.path).name}) declares its downgrade irreversible (it raises "
-        f"NotImplementedError); the round trip stops there: {checked}",
+        f"{exc.revision} ({Path(exc.path).name}) {why}; the round trip stops there: {checked}",
         revision=exc.revision, object=exc.path, file=exc.path,
         line=exc.line or (def_line(exc.path, "downgrade") if exc.path else None),
         hint=(f"nothing to do if rollbacks past {exc.revision} are not promised; say so with "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from checks.project.policies import Policy
 from checks.result import Finding, Severity
 from checks.run import Build
 
@@ -21,3 +22,12 @@ def skipped_for_build(build: Build) -> list[Finding]:
         Severity.INFO, "skipped",
         f"the migrations do not apply to an empty database (upgrade of {err.revision} "
         "failed); see the fresh stage", revision=err.revision), build_failed=True)
+
+
+def skipped_without_downgrades(policy: Policy) -> list[Finding]:
+    """The project rolls forward only: there is nothing to downgrade."""
+    change = ("remove that setting once the revisions write downgrade()" if policy.declared else
+              "set downgrades = false in the suite's settings to say so, or true to require them")
+    raise StageSkipped(Finding(
+        Severity.INFO, "skipped", f"the project writes no downgrades ({policy.how}): nothing to "
+                                  f"round-trip; {change}"))

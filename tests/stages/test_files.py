@@ -137,3 +137,40 @@ def test_depends_on_a_branch_label_is_no_missing_dependency(verify, tmp_path):
 
     assert result.code == 0, result.stdout + result.stderr
     assert result.findings("files") == []
+
+
+def test_revision_files_in_folders_no_version_location_covers_are_named(verify, tmp_path):
+    # A year folder below versions/, and a sibling folder a wrapper adds at run time:
+    # Alembic reads neither, so their revisions never run, and nothing else says so.
+    project = build_project(tmp_path / "project", [items_revision()], files={
+        "migrations/versions/2024/0002_a.py": Rev("0002", "0001").source(),
+        "migrations/plugin_versions/0003_b.py": Rev("0003", "0001").source(),
+        "migrations/helpers/common.py": "LIMIT = 3\n",  # no revision file: not one of them
+        "migrations/versions/__pycache__/stale.py": "revision = 'x'\n"})
+    result = verify(project, "--stage", "files")
+
+    assert result.code == 0, result.stdout + result.stderr
+    [finding] = result.findings("files")
+    assert (finding["code"], finding["severity"]) == ("revisions-not-read", "warning")
+    assert finding["object"] == "migrations/plugin_versions, migrations/versions/2024"
+    assert "1 in migrations/plugin_versions, 1 in migrations/versions/2024" in finding["message"]
+    assert ('version_locations = ["migrations/versions", "migrations/plugin_versions", '
+            '"migrations/versions/2024"]') in finding["hint"]
+
+    settings = 'version_locations = ["migrations/versions", "migrations/plugin_versions", ' \
+               '"migrations/versions/2024"]\n'
+    (project / "pyproject.toml").write_text(f"[tool.alembic-preflight]\n{settings}")
+    result = verify(project, "--stage", "files", "--stage", "heads")
+    assert result.findings("files") == [], "covered now: read, and no warning"
+    assert {h for h in result.findings("heads")[0]["object"].split()} == {"0002", "0003"}
+
+
+def test_subfolders_read_recursively_are_covered(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision()],
+                            files={"migrations/versions/2024/0002_a.py": Rev("0002", "0001").source()})
+    ini = project / "alembic.ini"
+    ini.write_text(ini.read_text().replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n"))
+    result = verify(project, "--stage", "files", "--stage", "heads")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.findings("files") == [] and result.findings("heads") == []

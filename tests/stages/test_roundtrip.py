@@ -240,3 +240,22 @@ def test_a_trace_is_blamed_on_the_downgrade_that_left_it_not_on_the_re_upgrade_b
 
     found = [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
     assert found == [("downgrade-leaves-trace", "0003", "items.name")], found
+
+
+def test_a_revision_without_downgrade_is_one_way_not_a_broken_env(verify, tmp_path):
+    # The others write downgrades; 0002 has none: Alembic cannot roll back past it, as
+    # when it raises NotImplementedError, and 0003 above it is still round-tripped.
+    revisions = [items_revision(), Rev("0002", "0001", CREATE_TAGS, None, file="0002_tags.py"),
+                 Rev("0003", "0002", "op.execute(\"COMMENT ON TABLE items IS 'stock'\")")]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS)
+    result = verify(project, "--stage", "roundtrip")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("roundtrip")
+    assert [(f["code"], f["severity"], f["revision"]) for f in found] == [
+        ("one-way-revision", "warning", "0002"), ("downgrade-leaves-trace", "error", "0003")], found
+    assert "0002_tags.py) defines no downgrade()" in found[0]["message"]
+    assert "env.py" not in result.stdout + result.stderr
+
+    result = verify(project)
+    assert [f["code"] for f in result.findings("files")] == ["missing-downgrade"], "still an error there"

@@ -256,6 +256,10 @@ def test_fix_runs_the_printed_stamp_after_a_backup(pg_server, make_database, pro
     assert refused.code == 2, refused.stdout + refused.stderr
     fixed = doctor(project, url, "--fix", "--yes", "--backups", str(tmp_path / "backups"))
     assert fixed.code == 0, fixed.stdout + fixed.stderr
+    # It writes to the database: the first line must not promise otherwise.
+    header = fixed.stdout.splitlines()[0]
+    assert "read-only" not in header and "--fix stamps it" in header, header
+    assert "read-only" in doctor(project, url).stdout.splitlines()[0]
     with pg_server.connect(name) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
     assert list((tmp_path / "backups").glob("*.dump")), "a backup was taken before the stamp"

@@ -133,3 +133,30 @@ def test_changed_foreign_key_action_is_reported_with_both_actions(verify, tmp_pa
     assert any("ON DELETE SET NULL is in the models" in m for m in messages), messages
     assert any("ON DELETE CASCADE is in the migrated schema" in m for m in messages), messages
     assert all(f["object"].startswith("foreign key items.") for f in result.findings("drift"))
+
+
+CATALOG_FIXES = {
+    "server default": ({"qty_default": '"5"'}, "items.qty",
+                       ['op.alter_column("items", "qty", server_default=sa.text(\'5\'))',
+                        "compare_server_default"]),
+    "check constraint": ({"check": '"qty >= 0"'}, "check constraint items.ck_items_qty",
+                         ['op.drop_constraint("ck_items_qty", "items", type_="check")',
+                          'op.create_check_constraint("ck_items_qty", "items", "(qty >= 0)")']),
+    "enum label": ({"extra": 'status.enums.append("archived")'}, "enum status",
+                   ["op.execute(\"ALTER TYPE status ADD VALUE 'archived'\")"]),
+    "sequence": ({"extra": 'sa.Sequence("ticket_numbers", metadata=metadata)'}, "sequence ticket_numbers",
+                 ['op.execute(sa.schema.CreateSequence(sa.Sequence("ticket_numbers")))']),
+}
+
+
+@pytest.mark.parametrize("what", CATALOG_FIXES)
+def test_a_difference_autogenerate_cannot_see_gets_the_code_to_write_not_autogenerate(verify, tmp_path, what):
+    # `alembic revision --autogenerate` would write nothing for it: the hint says what to write.
+    changes, obj, code = CATALOG_FIXES[what]
+    result = verify(project(tmp_path / "project", **changes), "--stage", "drift")
+
+    [finding] = result.findings("drift", "drift-catalog")
+    assert (finding["object"], finding["revision"]) == (obj, "0001"), finding
+    assert "--autogenerate -m" not in finding["hint"] and "alembic revision -m" in finding["hint"], finding
+    for fragment in code:
+        assert fragment in finding["hint"], finding["hint"]

@@ -23,7 +23,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from checks.errors import ProjectError
-from checks.project.settings import OWN_FILE, TOOL_NAME, Settings
+from checks.project.settings import Settings
 from checks.textfile import read_text, starts_with_bom
 
 # Alembic's legacy split of prepend_sys_path, for inis without path_separator.
@@ -52,10 +52,8 @@ def _ini_source(given: str | None, settings: Settings) -> str:
     if settings.alembic_ini != "alembic.ini":
         return (f"the setting alembic_ini = {settings.alembic_ini!r} in {settings.source} names no file; "
                 "fix it (relative to the project folder), or pass --alembic-ini FILE")
-    where = (settings.source if settings.source != "defaults"
-             else f"[tool.{TOOL_NAME}] of pyproject.toml or {OWN_FILE}")
     return (f"point --project at the folder that holds it, pass --alembic-ini FILE, or set alembic_ini "
-            f"in {where} (relative to the project folder)")
+            f"in {settings.home()} (relative to the project folder)")
 
 
 def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:

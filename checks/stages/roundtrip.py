@@ -47,6 +47,28 @@ class Trip:
 def check(run: Run) -> list[Finding]:
     """A downgrade nobody ran fails in the middle of an incident, when a rollback is the
     plan; one that leaves a table or type behind breaks the next upgrade."""
+    findings = _walk(run)
+    build = run.build()
+    if build.error is None:
+        _say_not_walked(findings, build.walked[_floor_index(run, build.walked, build.order):])
+    return findings
+
+
+STOPPED = ("downgrade-failed", "reupgrade-failed")
+
+
+def _say_not_walked(findings: list[Finding], walked: list[Script]) -> None:
+    """A step that failed ends the trip: say how much of the history it left unjudged."""
+    ids = [revision.revision for revision in walked]
+    for finding in findings:
+        stopped = finding.code in STOPPED and finding.revision in ids
+        below = ids[:ids.index(finding.revision)] if stopped else []
+        if below:
+            finding.message += (f"; the round trip stopped there: {len(below)} revision(s) below it "
+                                f"({below[0]}..{below[-1]}) were not walked")
+
+
+def _walk(run: Run) -> list[Finding]:
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
@@ -336,7 +358,7 @@ def _floor_index(run: Run, order, history=None) -> int:
 def _floor_advice(run: Run, revision: str, order: list[Script]) -> str:
     above = next((order[i + 1].revision for i, rev in enumerate(order[:-1]) if rev.revision == revision),
                  None)
-    where = run.project.settings.source
+    where = run.project.settings.home()
     if above is None:
         return "or, if head is not meant to be rolled back, raise NotImplementedError in its downgrade()"
     return (f"or, if rolling back past {revision} is not supported, raise NotImplementedError in its "

@@ -13,6 +13,8 @@ from projects import (
     items_revision,
 )
 
+from checks.parallel import beside, segments
+
 TAGS_MODELS = ITEMS_MODELS + """\
 tag_kind = sa.Enum("red", "blue", name="tag_kind")
 tags = sa.Table("tags", metadata, sa.Column("id", sa.Integer, primary_key=True),
@@ -248,3 +250,18 @@ def test_a_trace_is_blamed_on_the_downgrade_that_left_it_not_on_the_re_upgrade_b
 
     found = [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
     assert found == [("downgrade-leaves-trace", "0003", "items.name")], found
+
+
+def test_a_trip_that_stops_says_how_many_revisions_below_were_not_walked(verify, tmp_path):
+    # Split or not (the worker walks 0001..0002), the trip ends at 0003 and 0002, 0001 are never walked.
+    revisions = [items_revision(), Rev("0002", "0001"),
+                 Rev("0003", "0002", CREATE_TAGS, 'op.drop_table("no_such_table")'), Rev("0004", "0003")]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS)
+    for env in ({segments.MIN_ENV: "2"}, {beside.SERIAL_ENV: "1"}):
+        result = verify(project, "--stage", "roundtrip", env=env)
+        [finding] = result.findings("roundtrip")
+        assert (finding["code"], finding["revision"]) == ("downgrade-failed", "0003"), finding
+        assert "the round trip stopped there: 2 revision(s) below it (0001..0002) were not walked" \
+            in finding["message"], finding["message"]
+        assert 'downgrade_floor = "0004" ([tool.alembic-preflight] of pyproject.toml' in finding["hint"], \
+            finding["hint"]

@@ -219,6 +219,7 @@ def _top(walked: list[Script], order: list[Script]) -> int:
 
 # The staircase, per revision from head down: undo it, redo it, undo it again.
 DOWN, UP, AGAIN = "down", "up", "again"
+STAIRCASE = (DOWN, UP, AGAIN)
 
 
 def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
@@ -229,7 +230,7 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     an upgrade that cannot run twice: its table is gone by the time it is re-applied."""
     trip = Trip(reported=reported if reported is not None else set())
     reported = trip.reported
-    plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
+    plan = [(revision, phase) for revision in reversed(order) for phase in STAIRCASE]
     steps_done = 0
     undo = Undo(tracker)
 
@@ -237,8 +238,8 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         nonlocal steps_done
         _, phase = plan[steps_done]
         steps_done += 1
-        run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
         if phase == AGAIN:
+            walked(revision)
             return  # the same state DOWN already checked
         expected = (expected_schemas.before[revision.revision] if phase == DOWN
                     else expected_schemas.after[revision.revision])
@@ -257,8 +258,12 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         if phase != AGAIN or not undo.taken_back(revision.revision):
             return False
         steps_done += 1
-        run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
+        walked(revision)
         return True
+
+    def walked(revision) -> None:
+        """Progress in revisions, each done once its three steps are."""
+        run.progress.step("roundtrip", steps_done // len(STAIRCASE), len(order), revision.revision)
 
     # What the downgrade of the revision now walked left differing (its own trace, or one
     # a later revision's downgrade left): the re-upgrade runs on it, and is not blamed for it.

@@ -19,6 +19,7 @@ from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import diff_snapshots
 from checks.schema.scope import narrow
+from checks.stages.drift_blame import Blame
 from checks.stages.drift_fixes import catalog_fix
 from checks.stages.drift_format import describe_autogenerate_diff
 from checks.stages.drift_models import models_snapshot
@@ -61,6 +62,7 @@ def check(run: Run) -> list[Finding]:
                                 revision=build.order[-1].revision if build.order else None,
                                 object=diff.object,
                                 hint=catalog_fix(diff, models, build.head, run.project.captured.options)))
+    Blame(build).assign(findings)
     return findings
 
 

@@ -160,3 +160,31 @@ def test_a_difference_autogenerate_cannot_see_gets_the_code_to_write_not_autogen
     assert "--autogenerate -m" not in finding["hint"] and "alembic revision -m" in finding["hint"], finding
     for fragment in code:
         assert fragment in finding["hint"], finding["hint"]
+
+
+def test_a_difference_names_the_revision_that_made_the_object_what_it_is(verify, tmp_path):
+    # 0002 set the default and the type drift sees; 0003, the head, touched neither.
+    revisions = [
+        Rev("0001", None, UPGRADE, DOWNGRADE),
+        Rev("0002", "0001", 'op.alter_column("items", "qty", server_default="2")\n'
+                            'op.add_column("items", sa.Column("label", sa.Text))',
+            'op.drop_column("items", "label")\nop.alter_column("items", "qty", server_default="1")',
+            file="0002_label.py"),
+        Rev("0003", "0002", 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))',
+            'op.drop_table("notes")'),
+    ]
+    extra = ('sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True))\n'
+             'items.append_column(sa.Column("label", sa.Integer))')
+    models = MODELS.format(**{**AGREEING, "qty_default": '"5"', "extra": extra})
+    root = build_project(tmp_path / "project", revisions, models=models)
+
+    found = {f["object"]: f for f in verify(root).findings("drift")}
+    assert set(found) == {"items.qty", "items.label"}, found
+    for finding in found.values():
+        assert finding["revision"] == "0002" and finding["file"].endswith("0002_label.py"), finding
+        assert "at head" not in finding["message"], finding
+
+    # Without the round trip no schema is recorded per revision: the head, said so.
+    alone = {f["object"]: f for f in verify(root, "--stage", "drift").findings("drift")}
+    assert {obj: f["revision"] for obj, f in alone.items()} == {"items.qty": "0003", "items.label": "0003"}
+    assert all("at head" in f["message"] for f in alone.values()), alone

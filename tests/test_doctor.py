@@ -54,6 +54,17 @@ def _alembic(project, url, *argv):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def _migrated(pg_server, make_database, project, revision, *statements):
+    """A new "real" database upgraded to `revision` with plain alembic, then altered by hand: (name, url)."""
+    name = make_database("app_dev")
+    url = _url(pg_server, name)
+    _alembic(project, url, "upgrade", revision)
+    with pg_server.connect(name) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    return name, url
+
+
 def _url(pg_server, database, user=None, password=None):
     # The driver the fixture's SQLAlchemy has: alembic itself runs the project with it.
     url = pg_server.url(database).set(drivername=FIXTURE_DRIVER)
@@ -158,11 +169,7 @@ def test_no_project_is_one_line(tmp_path, doctor):
 
 def test_no_version_table_names_the_matching_revision_and_a_plain_stamp(pg_server, make_database,
                                                                         project, doctor):
-    name = make_database("app_dev")
-    url = _url(pg_server, name)
-    _alembic(project, url, "upgrade", "0002")
-    with pg_server.connect(name) as conn:
-        conn.execute("DROP TABLE alembic_version")
+    _, url = _migrated(pg_server, make_database, project, "0002", "DROP TABLE alembic_version")
     result = doctor(project, url)
     assert result.code == 1, result.stdout + result.stderr
     assert "no-version-table" in _codes(result, "revision")
@@ -256,7 +263,42 @@ def test_fix_runs_the_printed_stamp_after_a_backup(pg_server, make_database, pro
     assert refused.code == 2, refused.stdout + refused.stderr
     fixed = doctor(project, url, "--fix", "--yes", "--backups", str(tmp_path / "backups"))
     assert fixed.code == 0, fixed.stdout + fixed.stderr
+    # It writes to the database: the first line must not promise otherwise.
+    header = fixed.stdout.splitlines()[0]
+    assert "read-only" not in header and "--fix stamps it" in header, header
+    assert "read-only" in doctor(project, url).stdout.splitlines()[0]
     with pg_server.connect(name) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
     assert list((tmp_path / "backups").glob("*.dump")), "a backup was taken before the stamp"
     assert _codes(doctor(project, url), "revision") == ["behind", "pending"]
+
+
+def test_revisions_with_the_same_schema_name_the_earliest_and_say_what_each_is(pg_server, make_database,
+                                                                               tmp_path, doctor):
+    # After 0001, 0002 and 0003 the schema is the same: the schema proves only 0001 ran.
+    project = build_project(tmp_path / "proj", [
+        Rev("0001", None, CREATE_ITEMS, DROP_ITEMS),
+        Rev("0002", "0001", "op.execute(\"INSERT INTO items (name) VALUES ('first')\")",
+            'op.execute("DELETE FROM items")'),
+        Rev("0003", "0002"),
+        Rev("0004", "0003", 'op.add_column("items", sa.Column("price", sa.Integer))',
+            'op.drop_column("items", "price")'),
+    ], models=MODELS, env="database_url")
+    name, url = _migrated(pg_server, make_database, project, "0003",
+                          "UPDATE alembic_version SET version_num = 'feedbeef0042'")
+    result = doctor(project, url)
+    [matched] = result.findings("match", "schema-matches")
+    assert (matched["revision"], matched["hint"]) == ("0001", "alembic stamp --purge 0001"), result.stdout
+    [ties] = result.findings("match", "schema-ties")
+    assert "0002 (changes data only" in ties["message"] and "0003 (empty" in ties["message"], ties
+    assert "0001 (" not in ties["message"] and "stamp --purge 0003" in ties["message"], ties
+
+    # As close, but not the same schema: not called identical, nor data only.
+    with pg_server.connect(name) as conn:
+        conn.execute("ALTER TABLE items ADD COLUMN price text")
+    result = doctor(project, url)
+    [matched] = result.findings("match", "schema-matches")
+    assert matched["revision"] == "0004", result.stdout
+    [ties] = result.findings("match", "schema-ties")
+    assert "identical" not in ties["message"] and "data only" not in ties["message"], ties
+    assert "0003" in ties["message"] and "as close" in ties["message"], ties

@@ -125,3 +125,22 @@ def test_an_ini_with_named_environments_says_which_setting_picks_one(verify, tmp
 
     (project / "pyproject.toml").write_text('[tool.alembic-preflight]\nini_section = "core"\n')
     assert_clean(verify(project))
+
+
+def test_a_missing_alembic_ini_names_where_its_path_came_from(verify, tmp_path):
+    # No settings at all: there is no "settings source" to name, only where one would go.
+    project = build_project(tmp_path / "project", [items_revision()])
+    (project / "alembic.ini").rename(project / "migrations.ini")
+    line = assert_usage_error(verify(project), f"no alembic.ini at {project / 'alembic.ini'}",
+                              "--alembic-ini FILE", "[tool.alembic-preflight]", "alembic-preflight.toml")
+    assert "defaults" not in line
+
+    # The setting named it: that setting, its value and its file.
+    (project / "pyproject.toml").write_text('[tool.alembic-preflight]\nalembic_ini = "config/alembic.ini"\n')
+    assert_usage_error(verify(project), "alembic_ini = 'config/alembic.ini'",
+                       f"{project / 'pyproject.toml'} [tool.alembic-preflight]")
+
+    # The option named it: the option, not the setting it overrides.
+    line = assert_usage_error(verify(project, "--alembic-ini", "elsewhere.ini"),
+                              "--alembic-ini elsewhere.ini names no file")
+    assert "alembic_ini =" not in line and "pyproject.toml" not in line

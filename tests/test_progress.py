@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 
+from projects import CREATE_ITEMS, DROP_ITEMS, Rev, build_project
+
 from checks import progress as progress_module
 from checks.progress import Progress
+from checks.project.project import Project
+from checks.run import Run
+from checks.stages import roundtrip
 
 
 class Clock:
@@ -45,3 +50,15 @@ def test_disabled_progress_prints_nothing(monkeypatch):
     clock.now += 10
     bar.step("roundtrip", 2, 2, "b")
     assert out.getvalue() == ""
+
+
+def test_the_round_trip_counts_revisions_not_steps(pg_server, tmp_path):
+    # Each revision is three steps (down, up, down again); the line counts revisions.
+    revisions = [Rev("0001", None, CREATE_ITEMS, DROP_ITEMS), Rev("0002", "0001"), Rev("0003", "0002")]
+    project = Project(build_project(tmp_path / "project", revisions))
+    shown = []
+    bar = Progress(enabled=False)
+    bar.step = lambda stage, done, total, revision: shown.append((stage, done, total, revision))
+    assert roundtrip.check(Run(project, pg_server, bar)) == []
+    assert [step for step in shown if step[0] == "roundtrip"] == [
+        ("roundtrip", 1, 3, "0003"), ("roundtrip", 2, 3, "0002"), ("roundtrip", 3, 3, "0001")]

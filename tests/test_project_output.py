@@ -13,7 +13,10 @@ from pathlib import Path
 
 from projects import (
     ALEMBIC_INI,
+    CREATE_ITEMS,
+    DROP_ITEMS,
     ITEMS_MODELS,
+    Rev,
     assert_clean,
     assert_usage_error,
     build_project,
@@ -107,3 +110,17 @@ def test_a_logging_handler_the_app_configures_is_named_where_the_app_sets_it(ver
     line = assert_usage_error(verify(project), "the logging config set up at app/models.py line 2 needs "
                               "the package `acme_console`", "pip install acme_console")
     assert "alembic.ini" not in line
+
+
+def test_revision_code_output_during_lint_goes_to_the_log(verify, tmp_path):
+    # env.py without an offline mode: lint runs each revision in a bare offline context,
+    # outside env.py's run, and what the revision prints is the project's output still.
+    revision = Rev("0001", None, 'print("upgrade says hello")\n' + CREATE_ITEMS,
+                   'print("downgrade says hello")\n' + DROP_ITEMS)
+    project = build_project(tmp_path / "project", [revision], env="offline_noop")
+    result = verify(project, "--stage", "lint")
+    [finding] = result.findings("lint", "offline-unsupported")
+    assert finding["revision"] is None and result.stage("lint")["status"] == "warn"
+    assert "says hello" not in result.stdout + result.stderr, result.stdout + result.stderr
+    content = _log_path(result.stdout).read_text()
+    assert "upgrade says hello" in content and "downgrade says hello" in content

@@ -24,7 +24,7 @@ from harness.select import BACKENDS, open_server
 def add_arguments(parser) -> None:
     add_project_arguments(parser)
     parser.add_argument("--url", help="the database to diagnose (default: alembic.ini's sqlalchemy.url, "
-                                      "else DATABASE_URL); only read, never written")
+                                      "else DATABASE_URL); only read, never written, unless --fix")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="where the throwaway server for building the history comes from")
     parser.add_argument("--server-url", help="an existing server for the throwaway databases")
@@ -66,7 +66,9 @@ def _diagnose(args, outcome: Outcome, where: dict) -> int:
     where["database"], where["source"] = target.describe(), target.source
     with connect(target) as conn:
         conn.execute("SELECT 1")  # unreachable or refused: say so before starting any server
-    out.write(f"doctor: {target.describe()} (from {target.source}), read-only\n")
+    access = ("read first; then --fix stamps it with the revision its schema matches (a backup "
+              "before, a question unless --yes)") if args.fix else "read-only"
+    out.write(f"doctor: {target.describe()} (from {target.source}), {access}\n")
     out.flush()
     with open_server(args.backend, args.pg, args.server_url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()

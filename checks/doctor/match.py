@@ -7,7 +7,9 @@ alike, so they do not move the match.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from checks.doctor.history import History
 from checks.project.project import Project
@@ -19,7 +21,8 @@ from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 class Match:
     revision: str  # "base" or a revision id
     differences: list[SchemaDifference]
-    ties: list[str]  # other revisions exactly as close: revisions that change no schema
+    ties: list[str]  # later revisions after which the schema is the same: they change none
+    near: list[str] = field(default_factory=list)  # other schemas exactly as close, but different
 
 
 def best_match(history: History, live: Snapshot, ignore: frozenset[str]) -> Match | None:
@@ -30,10 +33,13 @@ def best_match(history: History, live: Snapshot, ignore: frozenset[str]) -> Matc
         return None
     fewest = min(len(diffs) for _, diffs in scored)
     closest = [(label, diffs) for label, diffs in scored if len(diffs) == fewest]
-    # The latest of equals: revisions between them change data only, and stamping the
-    # earliest would run those again.
-    label, diffs = closest[-1]
-    return Match(label, diffs, [other for other, _ in closest[:-1]])
+    # Of equally close schemas, the latest; of revisions that leave it the same, the
+    # earliest: the schema proves that one ran, not the ones after it.
+    latest = history.states[closest[-1][0]]
+    same = [(label, diffs) for label, diffs in closest if history.states[label] == latest]
+    label, diffs = same[0]
+    return Match(label, diffs, [other for other, _ in same[1:]],
+                 [other for other, _ in closest if history.states[other] != latest])
 
 
 def match_findings(match: Match | None, history: History, stamp: str) -> list[Finding]:
@@ -55,9 +61,17 @@ def match_findings(match: Match | None, history: History, stamp: str) -> list[Fi
         revision=None if revision == "base" else revision,
         hint=f"{stamp} {revision}"))
     if match.ties:
+        kinds = {script.revision: _what_it_changes(script) for script in history.order}
+        named = ", ".join(f"{tie} ({kinds.get(tie, 'changes no schema')})" for tie in match.ties)
         found.append(Finding(Severity.INFO, "schema-ties",
-                             f"the schema after {', '.join(match.ties)} is identical: those revisions "
-                             "change no schema (data only); check their data by hand"))
+                             f"the schema after {after} is also the schema after {named}: the schema "
+                             f"cannot tell whether they ran; if their work is in the database, "
+                             f"{stamp} {match.ties[-1]} instead"))
+    if match.near:
+        found.append(Finding(Severity.INFO, "schema-ties",
+                             f"the schema after {', '.join(match.near)} is as close ({count} "
+                             f"difference{'s' * (count != 1)}) but not the same; compare the differences "
+                             f"below with those revisions before stamping"))
     for difference in match.differences:
         found.append(Finding(Severity.WARNING, "match-difference", difference.message,
                              object=difference.object))
@@ -66,6 +80,27 @@ def match_findings(match: Match | None, history: History, stamp: str) -> list[Fi
                              f"the fresh build stopped at {history.error.revision}: {history.error}; "
                              "revisions after it were not compared", revision=history.error.revision))
     return found
+
+
+def _what_it_changes(script) -> str:
+    """Why a revision leaves the schema as it was: no code, a merge, or code on the data."""
+    if not _runs_code(script):
+        return "a merge point, empty" if script.is_merge_point else "empty: its upgrade() does nothing"
+    return "changes data only, or nothing the schema shows"
+
+
+def _runs_code(script) -> bool:
+    try:
+        tree = ast.parse(Path(script.path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):  # a .pyc-only revision: assume it does something
+        return True
+    upgrade = next((node for node in ast.walk(tree)
+                    if isinstance(node, ast.FunctionDef) and node.name == "upgrade"), None)
+    if upgrade is None:
+        return False
+    return any(not isinstance(statement, ast.Pass)
+               and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+               for statement in upgrade.body)
 
 
 def stamp_command(project: Project, purge: bool) -> str:

@@ -161,10 +161,12 @@ def capture(project: Project, revisions: list[Script], endpoint: Endpoint | None
         if failure is not None and not started and first:
             # env.py failed before the first revision: it cannot run offline.
             result.env_error = failure
-            for item in pending:
-                _run_bare(item, True, project.limits)
-                if item.reported:
-                    _run_bare(result.downgrade(item.script), False, project.limits)
+            # Revision code prints here too: into the project's log, as under env.py.
+            with project.env.active(database.endpoint, database.name):
+                for item in pending:
+                    _run_bare(item, True, project.limits)
+                    if item.reported:
+                        _run_bare(result.downgrade(item.script), False, project.limits)
             break
         first = False
         pending = pending[done:]

@@ -40,10 +40,20 @@ def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    setting = "--alembic-ini FILE" if given else f"alembic_ini in {settings.source}"
-    raise ProjectError(
-        f"no alembic.ini at {candidates[0]}; point --project at the folder that holds it, pass "
-        f"{setting} (relative to the project folder), or run `alembic init migrations` to create one")
+    raise ProjectError(f"no alembic.ini at {candidates[0]}: {_ini_source(given, settings)}, "
+                       "or run `alembic init migrations` to create one")
+
+
+def _ini_source(given: str | None, settings: Settings) -> str:
+    """Where the missing ini's path came from, and how to give the right one."""
+    if given:
+        return (f"--alembic-ini {given} names no file (read from the project folder, then the "
+                "working directory); pass the path of the project's alembic.ini")
+    if settings.alembic_ini != "alembic.ini":
+        return (f"the setting alembic_ini = {settings.alembic_ini!r} in {settings.source} names no file; "
+                "fix it (relative to the project folder), or pass --alembic-ini FILE")
+    return (f"point --project at the folder that holds it, pass --alembic-ini FILE, or set alembic_ini "
+            f"in {settings.home()} (relative to the project folder)")
 
 
 def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:

@@ -86,6 +86,12 @@ class Settings:
     def keys(cls) -> list[str]:
         return [f.name for f in fields(cls) if f.name != "source"]
 
+    def home(self) -> str:
+        """Where a setting goes: the file these came from, or where one would be read."""
+        if self.source != "defaults":
+            return self.source
+        return f"[tool.{TOOL_NAME}] of pyproject.toml or {OWN_FILE}"
+
 
 def _read_toml(path: Path) -> dict:
     text = read_text(path)

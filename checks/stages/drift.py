@@ -19,6 +19,8 @@ from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import diff_snapshots
 from checks.schema.scope import narrow
+from checks.stages.drift_blame import Blame
+from checks.stages.drift_fixes import catalog_fix
 from checks.stages.drift_format import describe_autogenerate_diff
 from checks.stages.drift_models import models_snapshot
 from checks.stages.drift_names import long_name_findings, without_truncation_pairs
@@ -58,7 +60,9 @@ def check(run: Run) -> list[Finding]:
             continue  # autogenerate already said it, in Alembic's words
         findings.append(Finding(Severity.ERROR, "drift-catalog", diff.message,
                                 revision=build.order[-1].revision if build.order else None,
-                                object=diff.object, hint=FIX))
+                                object=diff.object,
+                                hint=catalog_fix(diff, models, build.head, run.project.captured.options)))
+    Blame(build).assign(findings)
     return findings
 
 

@@ -51,6 +51,28 @@ def check(run: Run) -> list[Finding]:
     policy = no_downgrades(run.project.settings, run.project.script)
     if policy is not None:
         return skipped_without_downgrades(policy)
+    findings = _walk(run)
+    build = run.build()
+    if build.error is None:
+        _say_not_walked(findings, build.walked[_floor_index(run, build.walked, build.order):])
+    return findings
+
+
+STOPPED = ("downgrade-failed", "reupgrade-failed")
+
+
+def _say_not_walked(findings: list[Finding], walked: list[Script]) -> None:
+    """A step that failed ends the trip: say how much of the history it left unjudged."""
+    ids = [revision.revision for revision in walked]
+    for finding in findings:
+        stopped = finding.code in STOPPED and finding.revision in ids
+        below = ids[:ids.index(finding.revision)] if stopped else []
+        if below:
+            finding.message += (f"; the round trip stopped there: {len(below)} revision(s) below it "
+                                f"({below[0]}..{below[-1]}) were not walked")
+
+
+def _walk(run: Run) -> list[Finding]:
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)
@@ -203,6 +225,7 @@ def _top(walked: list[Script], order: list[Script]) -> int:
 
 # The staircase, per revision from head down: undo it, redo it, undo it again.
 DOWN, UP, AGAIN = "down", "up", "again"
+STAIRCASE = (DOWN, UP, AGAIN)
 
 
 def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
@@ -213,7 +236,7 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
     an upgrade that cannot run twice: its table is gone by the time it is re-applied."""
     trip = Trip(reported=reported if reported is not None else set())
     reported = trip.reported
-    plan = [(revision, phase) for revision in reversed(order) for phase in (DOWN, UP, AGAIN)]
+    plan = [(revision, phase) for revision in reversed(order) for phase in STAIRCASE]
     steps_done = 0
     undo = Undo(tracker)
 
@@ -221,8 +244,8 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         nonlocal steps_done
         _, phase = plan[steps_done]
         steps_done += 1
-        run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
         if phase == AGAIN:
+            walked(revision)
             return  # the same state DOWN already checked
         expected = (expected_schemas.before[revision.revision] if phase == DOWN
                     else expected_schemas.after[revision.revision])
@@ -241,8 +264,12 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         if phase != AGAIN or not undo.taken_back(revision.revision):
             return False
         steps_done += 1
-        run.progress.step("roundtrip", steps_done, len(plan), revision.revision)
+        walked(revision)
         return True
+
+    def walked(revision) -> None:
+        """Progress in revisions, each done once its three steps are."""
+        run.progress.step("roundtrip", steps_done // len(STAIRCASE), len(order), revision.revision)
 
     # What the downgrade of the revision now walked left differing (its own trace, or one
     # a later revision's downgrade left): the re-upgrade runs on it, and is not blamed for it.
@@ -342,7 +369,7 @@ def _floor_index(run: Run, order, history=None) -> int:
 def _floor_advice(run: Run, revision: str, order: list[Script]) -> str:
     above = next((order[i + 1].revision for i, rev in enumerate(order[:-1]) if rev.revision == revision),
                  None)
-    where = run.project.settings.source
+    where = run.project.settings.home()
     if above is None:
         return "or, if head is not meant to be rolled back, raise NotImplementedError in its downgrade()"
     return (f"or, if rolling back past {revision} is not supported, raise NotImplementedError in its "

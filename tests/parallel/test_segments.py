@@ -444,3 +444,23 @@ def test_ctrl_c_while_the_worker_walks_ends_both_and_leaves_no_database(pg_serve
     with pg_server.connect() as conn:
         after = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
     assert after - before == set()
+
+
+def test_findings_of_both_halves_come_in_one_walk_s_order(verify, tmp_path):
+    # A one-way revision in the worker's half (its note), traces in both halves above it, and
+    # a re-upgrade that builds another schema (a random default): every finding, in one order.
+    revisions = history(upper_not_repeatable=True)
+    revisions[2] = Rev("0003", "0002", "pass", 'raise NotImplementedError("kept")')
+    revisions[3] = Rev("0004", "0003", revisions[3].upgrade, "pass")
+    revisions[6] = Rev("0007", "0006", 'op.execute("COMMENT ON COLUMN items.token IS \'opaque\'")', "pass")
+    project = build_project(tmp_path / "p", revisions, models=MODELS)
+    split, whole = _both(verify, project)
+
+    def found(result):
+        return [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
+
+    assert [(code, revision) for code, revision, _ in found(whole)] == [
+        ("one-way-revision", "0003"), ("downgrade-leaves-trace", "0007"), ("roundtrip-differs", "0006"),
+        ("downgrade-leaves-trace", "0004")], whole.stdout
+    assert found(split) == found(whole), split.stdout
+    assert "by a worker process beside the build" in _summary(split), split.stdout

@@ -133,3 +133,58 @@ def test_changed_foreign_key_action_is_reported_with_both_actions(verify, tmp_pa
     assert any("ON DELETE SET NULL is in the models" in m for m in messages), messages
     assert any("ON DELETE CASCADE is in the migrated schema" in m for m in messages), messages
     assert all(f["object"].startswith("foreign key items.") for f in result.findings("drift"))
+
+
+CATALOG_FIXES = {
+    "server default": ({"qty_default": '"5"'}, "items.qty",
+                       ['op.alter_column("items", "qty", server_default=sa.text(\'5\'))',
+                        "compare_server_default"]),
+    "check constraint": ({"check": '"qty >= 0"'}, "check constraint items.ck_items_qty",
+                         ['op.drop_constraint("ck_items_qty", "items", type_="check")',
+                          'op.create_check_constraint("ck_items_qty", "items", "(qty >= 0)")']),
+    "enum label": ({"extra": 'status.enums.append("archived")'}, "enum status",
+                   ["op.execute(\"ALTER TYPE status ADD VALUE 'archived'\")"]),
+    "sequence": ({"extra": 'sa.Sequence("ticket_numbers", metadata=metadata)'}, "sequence ticket_numbers",
+                 ['op.execute(sa.schema.CreateSequence(sa.Sequence("ticket_numbers")))']),
+}
+
+
+@pytest.mark.parametrize("what", CATALOG_FIXES)
+def test_a_difference_autogenerate_cannot_see_gets_the_code_to_write_not_autogenerate(verify, tmp_path, what):
+    # `alembic revision --autogenerate` would write nothing for it: the hint says what to write.
+    changes, obj, code = CATALOG_FIXES[what]
+    result = verify(project(tmp_path / "project", **changes), "--stage", "drift")
+
+    [finding] = result.findings("drift", "drift-catalog")
+    assert (finding["object"], finding["revision"]) == (obj, "0001"), finding
+    assert "--autogenerate -m" not in finding["hint"] and "alembic revision -m" in finding["hint"], finding
+    for fragment in code:
+        assert fragment in finding["hint"], finding["hint"]
+
+
+def test_a_difference_names_the_revision_that_made_the_object_what_it_is(verify, tmp_path):
+    # 0002 set the default and the type drift sees; 0003, the head, touched neither.
+    revisions = [
+        Rev("0001", None, UPGRADE, DOWNGRADE),
+        Rev("0002", "0001", 'op.alter_column("items", "qty", server_default="2")\n'
+                            'op.add_column("items", sa.Column("label", sa.Text))',
+            'op.drop_column("items", "label")\nop.alter_column("items", "qty", server_default="1")',
+            file="0002_label.py"),
+        Rev("0003", "0002", 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))',
+            'op.drop_table("notes")'),
+    ]
+    extra = ('sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True))\n'
+             'items.append_column(sa.Column("label", sa.Integer))')
+    models = MODELS.format(**{**AGREEING, "qty_default": '"5"', "extra": extra})
+    root = build_project(tmp_path / "project", revisions, models=models)
+
+    found = {f["object"]: f for f in verify(root).findings("drift")}
+    assert set(found) == {"items.qty", "items.label"}, found
+    for finding in found.values():
+        assert finding["revision"] == "0002" and finding["file"].endswith("0002_label.py"), finding
+        assert "at head" not in finding["message"], finding
+
+    # Without the round trip no schema is recorded per revision: the head, said so.
+    alone = {f["object"]: f for f in verify(root, "--stage", "drift").findings("drift")}
+    assert {obj: f["revision"] for obj, f in alone.items()} == {"items.qty": "0003", "items.label": "0003"}
+    assert all("at head" in f["message"] for f in alone.values()), alone

@@ -15,6 +15,8 @@ from projects import (
     items_revision,
 )
 
+from checks.parallel import beside, segments
+
 
 def test_downgrade_that_raises_is_named(verify, tmp_path):
     revisions = [items_revision(),
@@ -259,3 +261,18 @@ def test_a_revision_without_downgrade_is_one_way_not_a_broken_env(verify, tmp_pa
 
     result = verify(project)
     assert [f["code"] for f in result.findings("files")] == ["missing-downgrade"], "still an error there"
+
+
+def test_a_trip_that_stops_says_how_many_revisions_below_were_not_walked(verify, tmp_path):
+    # Split or not (the worker walks 0001..0002), the trip ends at 0003 and 0002, 0001 are never walked.
+    revisions = [items_revision(), Rev("0002", "0001"),
+                 Rev("0003", "0002", CREATE_TAGS, 'op.drop_table("no_such_table")'), Rev("0004", "0003")]
+    project = build_project(tmp_path / "project", revisions, models=TAGS_MODELS)
+    for env in ({segments.MIN_ENV: "2"}, {beside.SERIAL_ENV: "1"}):
+        result = verify(project, "--stage", "roundtrip", env=env)
+        [finding] = result.findings("roundtrip")
+        assert (finding["code"], finding["revision"]) == ("downgrade-failed", "0003"), finding
+        assert "the round trip stopped there: 2 revision(s) below it (0001..0002) were not walked" \
+            in finding["message"], finding["message"]
+        assert 'downgrade_floor = "0004" ([tool.alembic-preflight] of pyproject.toml' in finding["hint"], \
+            finding["hint"]

@@ -68,8 +68,9 @@ def _say_not_walked(findings: list[Finding], walked: list[Script]) -> None:
         stopped = finding.code in STOPPED and finding.revision in ids
         below = ids[:ids.index(finding.revision)] if stopped else []
         if below:
+            span = below[0] if len(below) == 1 else f"{below[0]}..{below[-1]}"
             finding.message += (f"; the round trip stopped there: {len(below)} revision(s) below it "
-                                f"({below[0]}..{below[-1]}) were not walked")
+                                f"({span}) were not walked")
 
 
 def _walk(run: Run) -> list[Finding]:

@@ -120,7 +120,7 @@ def _unbuildable(run: Run, exc: SQLAlchemyError) -> StageError:
     extension = needed_extension(database_says)
     if extension:
         hint = (f"the models need the extension {extension}: add extensions = [\"{extension}\"] to the "
-                f"suite's settings ({run.project.settings.source}) so every database gets it first, "
+                f"suite's settings ({run.project.settings.home()}) so every database gets it first, "
                 f"and create it in a migration (op.execute('CREATE EXTENSION IF NOT EXISTS "
                 f"\"{extension}\"')) so a fresh server does too")
     else:

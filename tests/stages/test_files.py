@@ -145,7 +145,7 @@ def test_revision_files_in_folders_no_version_location_covers_are_named(verify, 
     project = build_project(tmp_path / "project", [items_revision()], files={
         "migrations/versions/2024/0002_a.py": Rev("0002", "0001").source(),
         "migrations/plugin_versions/0003_b.py": Rev("0003", "0001").source(),
-        "migrations/helpers/common.py": "LIMIT = 3\n",  # no revision file: not one of them
+        "migrations/shared/common.py": "LIMIT = 3\n",  # no revision file: not one of them
         "migrations/versions/__pycache__/stale.py": "revision = 'x'\n"})
     result = verify(project, "--stage", "files")
 

@@ -1,6 +1,8 @@
 """The process the suite starts with the project's Python: it serves the suite's requests
-until the suite closes the pipe. Started as `python -m projectside READ_FD WRITE_FD` with
-this package's private copy first on sys.path (see checks.project.agent)."""
+until the suite closes the pipe. Started with this package's private copy first on sys.path
+(see checks.project.agent); the requests come on stdin and the answers go to stdout, which
+are then taken away from the project's code: its input is empty, and what it prints goes to
+stderr, the project log."""
 
 from __future__ import annotations
 
@@ -112,9 +114,12 @@ class Agent:
 
 
 def main() -> None:
-    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
-    channel = Channel(read_fd, write_fd)
-    sys.stdin = io.StringIO()  # the project's code must never wait on a terminal
+    channel = Channel(os.dup(0), os.dup(1))
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(nothing, 0)  # the project's code must never wait on input
+    os.close(nothing)
+    os.dup2(2, 1)  # nor write into the channel
+    sys.stdin = io.StringIO()
     Agent(channel).serve()
 
 

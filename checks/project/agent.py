@@ -42,32 +42,30 @@ class AgentFailure(Exception):
         return str(self.details.get("type"))
 
 
+# Run from a folder of its own given on the command line: `-m` would need it as the working
+# directory, and a container running the project's Python sees only the paths it mounts.
+_BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); "
+         "runpy.run_module('projectside', run_name='__main__')")
+
+
 class Agent:
-    def __init__(self, python: str, output: IO[str] | None = None) -> None:
-        self.python = python
+    def __init__(self, python: str | list[str], output: IO[str] | None = None) -> None:
+        """`python` is the project's interpreter, or a command that runs it (in a container)."""
+        command = [python] if isinstance(python, str) else list(python)
+        self.python = " ".join(command)
         self._folder = Path(tempfile.mkdtemp(prefix="alembic-preflight-agent-"))
-        shutil.copytree(PACKAGE, self._folder / PACKAGE.name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        to_agent_read, to_agent_write = os.pipe()
-        from_agent_read, from_agent_write = os.pipe()
+        shutil.copytree(PACKAGE, self._folder / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
         try:
             self._process = subprocess.Popen(
-                [python, "-m", PACKAGE.name, str(to_agent_read), str(from_agent_write)],
-                cwd=self._folder, pass_fds=(to_agent_read, from_agent_write), stdin=subprocess.DEVNULL,
-                stdout=output if output is not None else subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                [*command, "-c", _BOOT, str(self._folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=output if output is not None else subprocess.DEVNULL, text=True, encoding="utf-8",
                 env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         except OSError as exc:
-            for fd in (to_agent_read, to_agent_write, from_agent_read, from_agent_write):
-                os.close(fd)
             shutil.rmtree(self._folder, ignore_errors=True)
-            raise ProjectError(f"cannot start the project's Python {python}: {exc.strerror}; point "
+            raise ProjectError(f"cannot start the project's Python {self.python}: {exc.strerror}; point "
                                "--python (or the python setting) at the project's interpreter") from None
-        finally:
-            if hasattr(self, "_process"):
-                os.close(to_agent_read)
-                os.close(from_agent_write)
-        self._writer = os.fdopen(to_agent_write, "w", encoding="utf-8")
-        self._reader = os.fdopen(from_agent_read, "r", encoding="utf-8")
+        self._writer = self._process.stdin
+        self._reader = self._process.stdout
 
     def request(self, op: str, on_event: EventHandler | None = None, **args) -> object:
         """Send one request and return its answer, handling the events it sends meanwhile."""

@@ -10,13 +10,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from projects import Rev, build_project, items_revision
-
-from checks.project.agent import Agent, opening
-from checks.project.project import Project
-
-OLD_STACK = ["SQLAlchemy==1.3.24", "alembic==1.5.8", "psycopg2-binary==2.9.9"]
-OLD_URL_DRIVER = "psycopg2"
+from agent_runs import OLDEST_STACK, walk_two_revisions
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +19,7 @@ def old_python(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("old-stack") / "venv"
     venv.create(folder, with_pip=True)
     python = folder / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *OLD_STACK],
+    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *OLDEST_STACK],
                    check=True, timeout=600)
     return python
 
@@ -41,32 +35,12 @@ def everything_in(folder: Path) -> dict[str, bytes]:
 
 def test_the_old_stack_runs_the_history_and_is_left_as_it_was(old_python, tmp_path, pg_server, make_database):
     environment = old_python.parent.parent
-    before = everything_in(environment)
-    frozen = pip_freeze(old_python)
-    project = Project(build_project(tmp_path / "p", [items_revision(), Rev(
-        "0002", "0001", 'op.add_column("items", sa.Column("price", sa.Integer))',
-        'op.drop_column("items", "price")')], env="connection"))
-    name = make_database()
-    url = pg_server.url(name, OLD_URL_DRIVER).render_as_string(hide_password=False)
-    columns = []
-    with Agent(str(old_python)) as agent:
-        facts = agent.request("facts")
-        agent.request("open", **opening(project))
-        history = agent.request("history")
-        connection = agent.connection()
-
-        def on_event(event: str, data: dict):
-            if event == "step":
-                columns.append(connection.execute(
-                    "SELECT count(*) FROM information_schema.columns WHERE table_name = %(t)s", {"t": "items"}
-                ).scalar())
-
-        result = agent.request("run", on_event=on_event, url=url,
-                               plan=[[r["revision"], True] for r in history["revisions"]])
-    assert (facts["sqlalchemy"], facts["alembic"], facts["default_driver"]) == ("1.3.24", "1.5.8", "psycopg2")
-    assert result == {"started": True, "done": 2, "error": None} and columns == [2, 3]
-    with pg_server.connect(name) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+    before, frozen = everything_in(environment), pip_freeze(old_python)
+    walked = walk_two_revisions(str(old_python), tmp_path / "p", pg_server, make_database())
+    assert (walked.facts["sqlalchemy"], walked.facts["alembic"], walked.facts["default_driver"]) == \
+        ("1.3.24", "1.5.8", "psycopg2")
+    assert walked.result == {"started": True, "done": 2, "error": None}
+    assert walked.columns_after_each_step == [2, 3] and walked.recorded == [("0002",)]
     # Nothing of the suite's was installed or left there, and nothing else changed.
     assert pip_freeze(old_python) == frozen
     assert everything_in(environment) == before

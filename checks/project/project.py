@@ -133,14 +133,10 @@ class Project:
         return self._script
 
     def upgrade_order(self) -> list[Script]:
-        """Every revision, parents before children (the order one-at-a-time upgrades take).
-
-        Loaded inside the project's context, as `flask db heads` loads them: a revision file
-        may read the app (`current_app`, the app's models) when it is imported."""
-        order: list[Script] = []
+        """Every revision, parents before children (the order one-at-a-time upgrades take)."""
         with self.env.active():
             try:
-                self.in_context(lambda: order.extend(self.script.walk_revisions("base", "heads")))
+                return self.load_revisions()
             except ProjectError:
                 raise
             except CommandError as exc:
@@ -155,6 +151,28 @@ class Project:
                     "a revision that reads app settings when it is imported needs them in the "
                     "settings' env table ([tool.alembic-preflight.env], see docs/reference/settings.md), "
                     "as env.py does, or the app's context (flask_app, or a runner hook)") from None
+
+    def load_revisions(self) -> list[Script]:
+        """The revisions in upgrade order, as Alembic loads them; whatever a revision file
+        raises on import is raised here.
+
+        A revision file that fails to import on its own is loaded again inside the project's
+        context, as `flask db heads` would load it: it may read the app (`current_app`, the
+        app's models) when imported. Not first: an app that migrates the database when it
+        is created must only be created where a database is there to migrate (and found out)."""
+        order: list[Script] = []
+
+        def load() -> None:
+            order[:] = self.script.walk_revisions("base", "heads")
+
+        try:
+            load()
+        except CommandError:
+            raise  # the history itself, not an import
+        except Exception:
+            if self.settings.runner is None and not self._wants_flask():
+                raise
+            self.in_context(load)
         return order[::-1]
 
     def in_context(self, call: Callable[[], None]) -> None:
@@ -166,8 +184,7 @@ class Project:
         The runner is resolved on every call (it is the project's to set up and tear down);
         the Flask app is created once (`flask_app.FlaskApp`)."""
         runner = self.env.hook(self.settings.runner, "runner hook")
-        if runner is None and self._flask is None and (
-                self.settings.flask_app or flask_app.wants_app(Path(self.script.dir) / "env.py")):
+        if runner is None and self._flask is None and self._wants_flask():
             self._flask = flask_app.FlaskApp(self.settings.flask_app, self.settings.source)
         if runner is None and self._flask is not None:
             runner = self._flask.run
@@ -175,6 +192,9 @@ class Project:
             call()
         else:
             runner(call)
+
+    def _wants_flask(self) -> bool:
+        return bool(self.settings.flask_app) or flask_app.wants_app(Path(self.script.dir) / "env.py")
 
     # --- running ----------------------------------------------------------------
     def bootstrap(self, database: Database) -> None:

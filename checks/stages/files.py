@@ -131,11 +131,9 @@ def _names_a_revision(name: str, by_id: dict, labels: set[str]) -> bool:
 
 def _load_check(run: Run) -> list[Finding]:
     """Alembic itself must be able to load and order the whole history (cycles, imports)."""
-    ordered: list = []
     try:
         with run.project.env.active():
-            # In the project's context, as its own migration command loads them (see upgrade_order).
-            run.project.in_context(lambda: ordered.extend(run.project.script.walk_revisions("base", "heads")))
+            ordered = run.project.load_revisions()
     except ProjectError:
         raise  # the context itself could not be set up: the settings' fault, said as such
     except CommandError as exc:

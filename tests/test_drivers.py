@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from checks.errors import ConfigError
 from checks.project import driver
-from checks.project.connection import shared_connection
+from projectside.connection import lent_connection
 
 SA_VERSION = tuple(int(part) for part in sqlalchemy.__version__.split(".")[:2])
 SA2 = SA_VERSION >= (2, 0)
@@ -212,7 +212,7 @@ def test_engine_begin_on_the_shared_connection_commits_like_an_engine(pg_server,
     # it yields the connection and commits at the end of its block.
     database = make_database("shared")
     url = pg_server.endpoint.url(database, driver.suite_driver())
-    with pytest.raises(RuntimeError), shared_connection(url) as shared:
+    with pytest.raises(RuntimeError), lent_connection(url) as shared:
         assert isinstance(shared, Connection) and not shared.in_transaction()
         with shared.connect() as connection, connection.begin() as same:
             assert same is shared
@@ -225,7 +225,7 @@ def test_engine_begin_on_the_shared_connection_commits_like_an_engine(pg_server,
 def test_what_env_py_leaves_open_is_the_suites_to_end(pg_server, make_database):
     database = make_database("shared")
     url = pg_server.endpoint.url(database, driver.suite_driver())
-    with pytest.raises(RuntimeError), shared_connection(url) as shared:
+    with pytest.raises(RuntimeError), lent_connection(url) as shared:
         shared.begin()  # env.py's own transaction, never ended (1.4's legacy mode has no autobegin)
         shared.execute(text("CREATE TABLE lent (id int)"))
         with shared.begin() as same:
@@ -236,6 +236,6 @@ def test_what_env_py_leaves_open_is_the_suites_to_end(pg_server, make_database):
         assert shared.in_transaction() and not shared.closed
         raise RuntimeError("the suite's block fails: what env.py left open is rolled back")
     assert not _table_exists(pg_server, database)
-    with shared_connection(url) as shared:
+    with lent_connection(url) as shared:
         shared.execute(text("CREATE TABLE lent (id int)"))
     assert _table_exists(pg_server, database), "left open by env.py, committed by the suite"

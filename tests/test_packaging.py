@@ -92,8 +92,8 @@ def test_the_sdist_and_the_wheel_pass_twine_check(dist):
 def test_the_wheel_carries_what_it_needs_and_nothing_else(dist):
     names = set(zipfile.ZipFile(_wheel(dist)).namelist())
     tops = {name.split("/")[0] for name in names}
-    assert tops == {"checks", "harness", f"alembic_preflight-{VERSION}.dist-info"}, tops
-    modules = {name for name in _tracked("checks", "harness") if name.endswith(".py")}
+    assert tops == {"checks", "harness", "projectside", f"alembic_preflight-{VERSION}.dist-info"}, tops
+    modules = {name for name in _tracked("checks", "harness", "projectside") if name.endswith(".py")}
     assert modules - names == set(), "modules left out of the wheel"
     assert DATA_FILES - names == set(), "files the packages read at run time left out"
     extra = {n for n in names - modules - DATA_FILES if not n.startswith("alembic_preflight-")}

@@ -259,8 +259,8 @@ app.extensions["models"] = metadata
 """
 
 
-def flask_project(root, files: dict[str, str]):
-    project = build_project(root, [items_revision()], env="flask_current_app",
+def flask_project(root, files: dict[str, str], env: str = "flask_current_app"):
+    project = build_project(root, [items_revision()], env=env,
                             files={"migrations/alembic.ini": FLASK_MIGRATE_INI, **files})
     (project / "alembic.ini").unlink()
     return project
@@ -280,6 +280,62 @@ def test_a_settings_file_beside_a_flask_migrate_alembic_ini_is_read(verify, tmp_
     result = verify(project, "--stage", "fresh")
     assert [(f["code"], f["object"]) for f in result.findings("fresh", "critical-table-missing")] == \
         [("critical-table-missing", "invoices")], result.stdout
+
+
+# A factory that may run once per process (it registers on module-level objects in real
+# apps), and a revision that reads the app when it is imported, as `flask db` allows.
+ONCE_FACTORY = """\
+import os
+
+from flask import Flask
+
+from app.models import metadata
+
+made = []
+
+
+def create_app():
+    if made:
+        raise RuntimeError("create_app() may run once per process")
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config["ITEMS_TABLE"] = "items"
+    app.extensions["models"] = metadata
+    made.append(app)
+    return app
+"""
+READS_THE_APP = """\
+import sqlalchemy as sa
+from alembic import op
+from flask import current_app
+
+revision = "0001"
+down_revision = None
+TABLE = current_app.config["ITEMS_TABLE"]
+
+
+def upgrade():
+    op.create_table(TABLE, sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("name", sa.Text, nullable=False))
+
+
+def downgrade():
+    op.drop_table(TABLE)
+"""
+
+
+def test_a_flask_factory_runs_once_and_revisions_load_inside_its_app_context(verify, tmp_path):
+    project = flask_project(tmp_path / "project", {
+        "factory.py": ONCE_FACTORY, "alembic-preflight.toml": 'flask_app = "factory:create_app()"\n'},
+        env="flask_migrate")
+    for old in (project / "migrations" / "versions").glob("*.py"):
+        old.unlink()
+    (project / "migrations" / "versions" / "0001_items.py").write_text(READS_THE_APP)
+    assert_clean(verify(project))
+    # Lint alone runs env.py offline once per stretch of revisions: one app for all of them.
+    linted = verify(project, "--stage", "lint")
+    assert linted.code == 0, linted.stdout + linted.stderr
+    assert not linted.findings("lint", "offline-unsupported"), linted.stdout
 
 
 def test_a_flask_app_the_flask_command_would_not_find_is_named_by_a_setting(verify, tmp_path):

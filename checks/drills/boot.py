@@ -12,9 +12,9 @@ from pathlib import Path
 
 from alembic.runtime.environment import EnvironmentContext
 
-from checks.project.connection import shared_connection
 from checks.project.output import ProjectOutput
 from checks.project.project import Captured, Database, Project, capture_configure
+from projectside.connection import lent_connection
 
 WAIT_S = 60.0
 # How long an instance holds its first revision uncommitted: long enough that every other
@@ -30,7 +30,7 @@ def boot(project: Project, database: Database, log_folder: Path, go, results) ->
     go.wait(WAIT_S)
     try:
         with _lingering(), project.env.active(database.endpoint, database.name), \
-                shared_connection(url) as conn:
+                lent_connection(url) as conn:
             _upgrade_heads(project, project.config(database, conn))
     except BaseException as exc:  # noqa: BLE001 - whatever the boot died of is the drill's finding
         text = str(exc).strip()

@@ -29,12 +29,13 @@ from pathlib import Path
 
 from alembic.operations import Operations
 from alembic.operations.ops import MigrateOperation
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
 
 from checks.errors import ProjectError
 from checks.project import missing
-from checks.project.limits import Limits, RevisionWatch
+from checks.project.limits import RevisionWatch
 from checks.project.project import Captured, Database, Project, StepState, first_line
 from checks.project.source_lines import call_sites, line_in
 from harness.server import Endpoint
@@ -164,9 +165,9 @@ def capture(project: Project, revisions: list[Script], endpoint: Endpoint | None
             # Revision code prints here too: into the project's log, as under env.py.
             with project.env.active(database.endpoint, database.name):
                 for item in pending:
-                    _run_bare(item, True, project.limits)
+                    _run_bare(project, item, True)
                     if item.reported:
-                        _run_bare(result.downgrade(item.script), False, project.limits)
+                        _run_bare(project, result.downgrade(item.script), False)
             break
         first = False
         pending = pending[done:]
@@ -264,20 +265,26 @@ def _downgrade_aside(context: MigrationContext, recording: _Recording, item: Rev
         recorder.take(item)
 
 
-def _run_bare(item: RevisionCapture, upgrade: bool, limits: Limits | None) -> None:
-    """One revision in a bare PostgreSQL offline context, bypassing env.py."""
+def _run_bare(project: Project, item: RevisionCapture, upgrade: bool) -> None:
+    """One revision in a bare PostgreSQL offline context, bypassing env.py: set up as
+    `alembic upgrade --sql` sets it up, so a revision asking `context.is_offline_mode()`
+    (or reading `context.config`) gets its answer."""
     buffer = io.StringIO()
     recorder = _Recorder(buffer)
-    context = MigrationContext.configure(
-        dialect_name="postgresql",
-        opts={"as_sql": True, "output_buffer": buffer, "literal_binds": True})
+    module = item.script.module
+    function = module.upgrade if upgrade else module.downgrade
+    watch = RevisionWatch(project.limits, None, [item.script], [upgrade], StepState())
+    cfg = project.config()
+    cfg.output_buffer = buffer
     try:
-        module = item.script.module
-        function = module.upgrade if upgrade else module.downgrade
-        watch = RevisionWatch(limits, None, [item.script], [upgrade], StepState())
-        with watch.reporting(), Operations.context(context), _recording(recorder):
+        with watch.reporting(), EnvironmentContext(cfg, project.script, as_sql=True) as environment, \
+                _recording(recorder):
+            environment.configure(dialect_name="postgresql", as_sql=True, output_buffer=buffer,
+                                  literal_binds=True)
+            context = environment.get_context()
             watch.attach(context)
-            function()
+            with Operations.context(context):
+                function()
     except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
         item.error = f"{type(exc).__name__}: {first_line(exc)}"
     recorder.take(item)

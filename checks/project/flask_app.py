@@ -8,43 +8,26 @@ for a runner hook, the suite finds the app the way the `flask` command does (FLA
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from checks.errors import ProjectError
-
-_USES_CURRENT_APP = re.compile(r"^\s*from\s+flask\s+import\s+.*\bcurrent_app\b|\bflask\.current_app\b",
-                               re.MULTILINE)
+from projectside.context import FlaskApp as _FlaskApp
+from projectside.context import ProjectFailure, wants_flask_app
 
 
 def wants_app(env_py: Path) -> bool:
     """Whether env.py reads Flask's current_app."""
-    try:
-        return bool(_USES_CURRENT_APP.search(env_py.read_text(errors="replace")))
-    except OSError:
-        return False
+    return wants_flask_app(str(env_py))
 
 
-def app_context_runner(reference: str | None, source: str) -> Callable[[Callable[[], None]], None]:
-    """A runner that calls its argument inside the Flask app's context, as `flask db` does.
+class FlaskApp(_FlaskApp):
+    """`projectside.context.FlaskApp`, its failures said as the suite's."""
 
-    Imported when called, inside the project's environment: the app reads DATABASE_URL and
-    friends as it is created, so it must be created for each database the suite hands out.
-    """
-
-    def run(call: Callable[[], None]) -> None:
-        from flask.cli import NoAppException, ScriptInfo, load_dotenv
-
-        load_dotenv()  # .flaskenv and .env, as the flask command reads them
+    def run(self, call: Callable[[], None]) -> None:
         try:
-            app = ScriptInfo(app_import_path=reference).load_app()
-        except NoAppException as exc:
-            hint = (f"fix flask_app = {reference!r} in {source}" if reference else
-                    f'set flask_app = "package:create_app()" (what FLASK_APP names) in {source}')
-            raise ProjectError(f"env.py reads Flask's current_app, and no Flask app was found "
-                               f"({str(exc).strip().splitlines()[0]}); {hint}, or a runner hook") from None
+            app = self.app()
+        except ProjectFailure as exc:
+            raise ProjectError(str(exc)) from None
         with app.app_context():
             call()
-
-    return run

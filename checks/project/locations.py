@@ -165,7 +165,7 @@ def sys_path(cfg: Config, root: Path, settings: Settings) -> list[str]:
 def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, settings: Settings) -> None:
     """Point the scripts at the revision folders, from the settings or from alembic.ini."""
     # Alembic 1.7 keeps None where later versions keep [].
-    chosen = _expand(settings.version_locations, root) or script.version_locations or []
+    chosen = expand(settings.version_locations, root) or script.version_locations or []
     script.version_locations = [resolve(loc, root, ini_path.parent) for loc in chosen]
     found = script._version_locations
     if not any(Path(path).is_dir() for path in found):  # str paths before Alembic 1.15
@@ -177,7 +177,7 @@ def version_locations(script: ScriptDirectory, root: Path, ini_path: Path, setti
             "yet needs the empty folder")
 
 
-def _expand(locations: list[str], root: Path) -> list[str]:
+def expand(locations: list[str], root: Path) -> list[str]:
     """Glob patterns in the setting: plugin systems gather `plugins/*/alembic/versions` in code."""
     expanded: list[str] = []
     for location in locations:

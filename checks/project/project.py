@@ -8,9 +8,8 @@ stages look at the schema in between, so no stage replays history from base per 
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +23,14 @@ from sqlalchemy.pool import NullPool
 
 from checks.errors import MigrationError, ProjectError
 from checks.project import driver, flask_app, locations, missing
-from checks.project.connection import shared_connection
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.limits import Limits, RevisionWatch
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
-from checks.project.steps import step
 from harness.server import Endpoint
+from projectside.connection import lent_connection
+from projectside.run import capture_configure as configure_hook
+from projectside.steps import Step
 
 # What env.py passes to context.configure that a drift comparison must honour.
 COMPARE_OPTIONS = ("include_object", "include_name", "include_schemas", "compare_type",
@@ -96,6 +96,7 @@ class Project:
         self.captured = Captured()
         self._script: ScriptDirectory | None = None
         self.limits: Limits | None = None  # time limits, for throwaway databases (verify) only
+        self._flask: flask_app.FlaskApp | None = None
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
@@ -135,7 +136,9 @@ class Project:
         """Every revision, parents before children (the order one-at-a-time upgrades take)."""
         with self.env.active():
             try:
-                return list(reversed(list(self.script.walk_revisions("base", "heads"))))
+                return self.load_revisions()
+            except ProjectError:
+                raise
             except CommandError as exc:
                 raise ProjectError(f"cannot order the revisions: {exc}") from None
             except ImportError as exc:
@@ -147,20 +150,51 @@ class Project:
                     f"cannot load the revision files: {type(exc).__name__}: {first_line(exc, limit=1)}; "
                     "a revision that reads app settings when it is imported needs them in the "
                     "settings' env table ([tool.alembic-preflight.env], see docs/reference/settings.md), "
-                    "as env.py does") from None
+                    "as env.py does, or the app's context (flask_app, or a runner hook)") from None
 
-    def _run_hook(self, call: Callable[[], None]) -> None:
-        # Resolved on every run, never cached: a new database makes the environment forget
-        # the project's modules, and a runner from the old import would set up an
-        # application context that the freshly imported env.py cannot see.
+    def load_revisions(self) -> list[Script]:
+        """The revisions in upgrade order, as Alembic loads them; whatever a revision file
+        raises on import is raised here.
+
+        A revision file that fails to import on its own is loaded again inside the project's
+        context, as `flask db heads` would load it: it may read the app (`current_app`, the
+        app's models) when imported. Not first: an app that migrates the database when it
+        is created must only be created where a database is there to migrate (and found out)."""
+        order: list[Script] = []
+
+        def load() -> None:
+            order[:] = self.script.walk_revisions("base", "heads")
+
+        try:
+            load()
+        except CommandError:
+            raise  # the history itself, not an import
+        except Exception:
+            if self.settings.runner is None and not self._wants_flask():
+                raise
+            self.in_context(load)
+        return order[::-1]
+
+    def in_context(self, call: Callable[[], None]) -> None:
+        """`call()` inside the context the project's migration command gives its code: the
+        runner hook, or the Flask app's context for an env.py that reads `current_app`.
+
+        The hook goes around Alembic's context, as `flask db` loads the app before Alembic
+        starts: an app whose factory runs Alembic itself would otherwise tear ours down.
+        The runner is resolved on every call (it is the project's to set up and tear down);
+        the Flask app is created once (`flask_app.FlaskApp`)."""
         runner = self.env.hook(self.settings.runner, "runner hook")
-        wants_flask = self.settings.flask_app or flask_app.wants_app(Path(self.script.dir) / "env.py")
-        if runner is None and wants_flask:
-            runner = flask_app.app_context_runner(self.settings.flask_app, self.settings.source)
+        if runner is None and self._flask is None and self._wants_flask():
+            self._flask = flask_app.FlaskApp(self.settings.flask_app, self.settings.source)
+        if runner is None and self._flask is not None:
+            runner = self._flask.run
         if runner is None:
             call()
         else:
             runner(call)
+
+    def _wants_flask(self) -> bool:
+        return bool(self.settings.flask_app) or flask_app.wants_app(Path(self.script.dir) / "env.py")
 
     # --- running ----------------------------------------------------------------
     def bootstrap(self, database: Database) -> None:
@@ -196,7 +230,7 @@ class Project:
         step before it back (to a savepoint it set) and this one, its inverse, is not to run:
         Alembic's heads are put back as they were before that step, and the walk goes on.
         """
-        steps = [step(self.script.revision_map, rev, up)
+        steps = [Step(self.script.revision_map, rev, up)
                  for rev, up in zip(revisions, directions(upgrade, revisions), strict=True)]
         for index, wrap in (replace or {}).items():
             steps[index].migration_fn = wrap(steps[index].migration_fn)
@@ -232,10 +266,8 @@ class Project:
                     capture_configure(captured or self.captured, on_version_apply, commit_each):
                 self.script.run_env()
 
-        # The hook goes around Alembic's context, as `flask db` loads the app before Alembic
-        # starts: an app whose factory runs Alembic itself would otherwise tear ours down.
         with watch.reporting():
-            self._run_hook(run_env)
+            self.in_context(run_env)
 
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
@@ -274,7 +306,7 @@ class Project:
 
         shared_url = database.endpoint.url(database.name, self.drivers.shared)
         try:
-            with self.env.active(database.endpoint, database.name), shared_connection(shared_url) as conn:
+            with self.env.active(database.endpoint, database.name), lent_connection(shared_url) as conn:
                 self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
                                  on_start=start, database=database, replace=replace, undone=undone,
                                  commit_each=commit_each)
@@ -348,28 +380,11 @@ class Project:
         return items
 
 
-@contextlib.contextmanager
-def capture_configure(captured: Captured, on_version_apply: Callable,
-                      commit_each: bool = False) -> Iterator[None]:
-    """Record what env.py passes to context.configure and add our per-step callback; with
-    `commit_each`, each step in a transaction of its own (Alembic's transaction_per_migration,
-    which does nothing where env.py runs inside a transaction it began itself)."""
-    original = EnvironmentContext.configure
-
-    def configure(self, *args, **kwargs):
-        captured.options = dict(kwargs)
-        theirs = kwargs.get("on_version_apply")
-        theirs = list(theirs) if isinstance(theirs, list | tuple) else [theirs] if theirs else []
-        kwargs["on_version_apply"] = (*theirs, on_version_apply)
-        if commit_each:
-            kwargs["transaction_per_migration"] = True
-        return original(self, *args, **kwargs)
-
-    EnvironmentContext.configure = configure
-    try:
-        yield
-    finally:
-        EnvironmentContext.configure = original
+def capture_configure(captured: Captured, on_version_apply: Callable, commit_each: bool = False):
+    """Record what env.py passes to context.configure into `captured` and add our per-step
+    callback (`projectside.run.capture_configure`)."""
+    return configure_hook(lambda options: setattr(captured, "options", dict(options)), on_version_apply,
+                          commit_each)
 
 
 class _CallbackFailed(Exception):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alembic.util import CommandError
 
+from checks.errors import ProjectError
 from checks.lockfile import check_lock
 from checks.project import missing
 from checks.project.policies import no_downgrades
@@ -132,7 +133,9 @@ def _load_check(run: Run) -> list[Finding]:
     """Alembic itself must be able to load and order the whole history (cycles, imports)."""
     try:
         with run.project.env.active():
-            ordered = list(run.project.script.walk_revisions("base", "heads"))
+            ordered = run.project.load_revisions()
+    except ProjectError:
+        raise  # the context itself could not be set up: the settings' fault, said as such
     except CommandError as exc:
         return [Finding(Severity.ERROR, "history-unloadable", f"Alembic cannot order the history: {exc}",
                         hint="fix the down_revision chain it names")]

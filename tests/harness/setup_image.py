@@ -1,4 +1,5 @@
-"""A container of Debian bookworm's own python3, for running the README's set-up as a stranger would.
+"""Containers of a Debian suite's own python3: bookworm's, for running the README's set-up as a
+stranger would; bullseye's (Python 3.9), for the oldest project stack the suite supports.
 
 Built from Debian's packages through the host's apt configuration (nothing can be pulled),
 with the same debootstrap and import steps as the PostgreSQL images, then cached under a
@@ -31,18 +32,18 @@ CHANGES = ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
            'LABEL io.alembic-preflight.image="1"', 'CMD ["/bin/bash"]']
 
 
-def image_tag() -> str:
-    recipe = "\n".join([SUITE, PROVISION, *CHANGES])
-    return f"{REPOSITORY}:{SUITE}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
+def image_tag(suite: str = SUITE) -> str:
+    recipe = "\n".join([suite, PROVISION, *CHANGES])
+    return f"{REPOSITORY}:{suite}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
-def setup_image() -> str:
+def setup_image(suite: str = SUITE) -> str:
     """The image's name, built first if this machine has none (needs root and debootstrap)."""
-    name = image_tag()
+    name = image_tag(suite)
     if image_present(name):
         return name
     with build_root("alembic-preflight-setup-") as root:
-        debootstrap(SUITE, root, debian_mirrors())
+        debootstrap(suite, root, debian_mirrors())
         (root / "tmp/provision.sh").write_text(PROVISION)
         chroot_run(root, ["/bin/sh", "/tmp/provision.sh"], "install python3 and python3-venv")
         repository, tag = name.split(":")

@@ -23,6 +23,41 @@ def test_env_without_offline_mode_is_reported_and_rules_still_run(tmp_path):
     assert ("drop-column", "drop_column_fires", "warning") in codes(found)
 
 
+ASKS_OFFLINE = '''"""a revision that asks which mode it runs in
+
+Revision ID: asks_offline
+Revises: drop_column_fires
+"""
+from alembic import context, op
+
+revision = "asks_offline"
+down_revision = "drop_column_fires"
+
+
+def upgrade() -> None:
+    if context.is_offline_mode():
+        op.execute("COMMENT ON TABLE widgets IS 'offline'")
+    else:
+        op.execute("COMMENT ON TABLE widgets IS 'online'")
+
+
+def downgrade() -> None:
+    op.execute("COMMENT ON TABLE widgets IS NULL")
+'''
+
+
+def test_in_the_bare_offline_context_a_revision_can_ask_for_the_mode(tmp_path):
+    """Where env.py has no offline mode, the revisions run as `alembic upgrade --sql` runs
+    them: `context.is_offline_mode()`, what the offline fix recommends, answers True."""
+    root = copy_fixture(tmp_path, "online_only")
+    (root / "versions" / "03_asks_offline.py").write_text(ASKS_OFFLINE)
+    hits, capture = rule_hits(Project(root), LintSettings())
+    assert capture.env_error is not None  # the bare context was used
+    asks = capture.by_id()["asks_offline"]
+    assert asks.error is None and "COMMENT ON TABLE widgets IS 'offline'" in asks.sql
+    assert "asks_offline" not in {hit.revision for hit in hits if hit.code == "offline-unsupported"}
+
+
 def test_a_revision_that_cannot_run_offline_does_not_hide_the_rest(tmp_path):
     hits, capture = rule_hits(Project(copy_fixture(tmp_path, "rules")), LintSettings())
     failed = [c for c in capture.revisions if c.error]

@@ -10,7 +10,7 @@ from alembic.runtime.migration import RevisionStep
 from alembic.script import ScriptDirectory
 from projects import Rev, build_project
 
-from checks.project.steps import Step
+from projectside.steps import Step
 
 
 def _script(tmp_path) -> ScriptDirectory:

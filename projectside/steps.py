@@ -1,4 +1,4 @@
-"""The one-revision steps `Project.drive_steps` hands Alembic.
+"""The one-revision steps a run of env.py hands Alembic.
 
 Alembic's own step, when it books a downgrade, asks whether the revision below is
 already an ancestor of itself (the case of a merge whose parents depend on each other):
@@ -17,14 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic.runtime.migration import RevisionStep
-from alembic.script import Script
-from alembic.script.revision import RevisionMap
 
 
 class Step(RevisionStep):
     _booked: tuple[set[str], frozenset[str]] | None = None  # Alembic's heads, and as they were
 
-    def __init__(self, revision_map: RevisionMap, revision: Script, is_upgrade: bool) -> None:
+    def __init__(self, revision_map, revision, is_upgrade: bool) -> None:
         if is_upgrade or hasattr(revision.module, "downgrade"):
             super().__init__(revision_map, revision, is_upgrade)
             return
@@ -56,11 +54,7 @@ class Step(RevisionStep):
         return super()._unmerge_to_revisions(heads)
 
 
-def _no_downgrade(revision: Script):
+def _no_downgrade(revision):
     def downgrade(**_kw) -> None:
         raise NotImplementedError(f"{Path(revision.path).name} defines no downgrade() function")
     return downgrade
-
-
-def step(revision_map: RevisionMap, revision: Script, upgrade: bool) -> Step:
-    return Step(revision_map, revision, upgrade)

@@ -1,0 +1,127 @@
+"""The process the suite starts with the project's Python: it serves the suite's requests
+until the suite closes the pipe. Started with this package's private copy first on sys.path
+(see checks.project.agent); the requests come on stdin and the answers go to stdout, which
+are then taken away from the project's code: its input is empty, and what it prints goes to
+stderr, the project log."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+from .channel import Channel
+from .context import Context, ProjectFailure, wants_flask_app
+from .errors import described
+from .facts import describe as describe_facts
+
+
+class Agent:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.context: Context | None = None
+        self.history = None
+        self.ini: dict = {}
+        from .run import Paused
+
+        self.paused = Paused()
+
+    # --- requests ---------------------------------------------------------------
+    def op_facts(self) -> dict:
+        return describe_facts()
+
+    def op_open(self, root: str, paths: list, ini: dict, runner: str | None = None,
+                flask_app: str | None = None, source: str = "defaults",
+                variables: dict | None = None) -> None:
+        env_py = os.path.join(ini["script_location"], "env.py")
+        self.context = Context(root, paths, runner, flask_app, wants_flask_app(env_py), source)
+        self.context.set_environment(variables)
+        self.ini = ini
+
+    def op_history(self) -> dict:
+        from .history import History
+
+        def load():
+            if self.history is None:
+                self.history = History(self.ini)
+            return self.history.describe()
+
+        return self._context().run(load)
+
+    def op_run(self, plan: list, url: str, variables: dict | None = None, pause_before: list = (),
+               ask_skip: bool = False, commit_each: bool = False, lend: bool = True) -> dict:
+        from .connection import lent_connection
+        from .history import config
+        from .run import Walk
+
+        context = self._context()
+        context.set_environment(variables)
+        walk = Walk(self.history, plan, self.event, self.paused, list(pause_before), ask_skip, commit_each)
+        cfg = config(dict(self.ini, url=url))
+        try:
+            if lend:
+                with lent_connection(url) as connection:
+                    cfg.attributes["connection"] = connection
+                    context.run(lambda: walk.run(cfg, {}))
+            else:
+                context.run(lambda: walk.run(cfg, {}))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return {"started": walk.started, "done": walk.done, "error": described(exc)}
+        finally:
+            self.paused.connection = None
+        return {"started": walk.started, "done": walk.done, "error": None}
+
+    def op_sql(self, statements: list) -> list:
+        return self.paused.rows(statements)
+
+    # --- plumbing ---------------------------------------------------------------
+    def _context(self) -> Context:
+        if self.context is None:
+            raise ProjectFailure("the project was not opened")
+        if self.history is None and self.ini:
+            from .history import History
+
+            self.history = self.context.run(lambda: History(self.ini))
+        return self.context
+
+    def event(self, name: str, data: dict):
+        """Tell the suite, serve what it asks meanwhile, and return what it resumes with."""
+        self.channel.send({"event": name, "data": data})
+        return self.serve(until_resume=True)
+
+    def serve(self, until_resume: bool = False):
+        while True:
+            message = self.channel.receive()
+            if message is None:
+                sys.exit(0)  # the suite has gone: nothing is left to do
+            op, args = message.get("op"), message.get("args") or {}
+            if op == "resume":
+                if until_resume:
+                    return args.get("value")
+                continue
+            handler = getattr(self, "op_" + str(op), None)
+            if handler is None:
+                self.channel.send({"error": {"type": "UnknownRequest", "message": f"no such request: {op}"}})
+                continue
+            try:
+                self.channel.send({"ok": handler(**args)})
+            except ProjectFailure as exc:
+                self.channel.send({"error": {"type": "ProjectFailure", "message": str(exc)}})
+            except Exception as exc:  # noqa: BLE001 - the project's code, or ours: the suite decides
+                self.channel.send({"error": described(exc)})
+
+
+def main() -> None:
+    channel = Channel(os.dup(0), os.dup(1))
+    nothing = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(nothing, 0)  # the project's code must never wait on input
+    os.close(nothing)
+    os.dup2(2, 1)  # nor write into the channel
+    sys.stdin = io.StringIO()
+    Agent(channel).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Failures as data: what the suite needs to explain one in a line, and the whole of it for
+the project log."""
+
+from __future__ import annotations
+
+import traceback
+
+
+def described(exc: BaseException) -> dict:
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    orig = getattr(exc, "orig", None)  # a DBAPI error under SQLAlchemy's
+    missing = exc
+    while missing is not None and not isinstance(missing, ModuleNotFoundError):
+        missing = missing.__cause__ or missing.__context__
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "database_error": f"{type(orig).__name__}: {orig}" if orig is not None else None,
+        "missing_module": getattr(missing, "name", None),
+        "frames": [[frame.filename, frame.lineno, frame.name] for frame in frames],
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "base": not isinstance(exc, Exception),  # SystemExit from env.py, say
+    }

@@ -1,0 +1,150 @@
+"""Running env.py with an explicit list of one-revision steps, pausing for the suite.
+
+The suite looks at the database between steps through the migration's own connection,
+inside its transaction: nothing else sees the uncommitted schema. So at each point it
+asks for (env.py configured, before a step's function, after each step) this process
+sends an event and, until the suite says to resume, runs the statements the suite sends
+on that connection and returns their rows. What the suite decides (skip a step whose
+inverse it rolled back, say) comes back with the resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from .steps import Step
+
+
+class Paused:
+    """Where the suite's statements run while env.py waits: the migration's connection."""
+
+    def __init__(self) -> None:
+        self.connection = None
+
+    def rows(self, statements: list) -> list:
+        """Each statement's rows (None for a statement that returns none), in order."""
+        if self.connection is None:
+            raise RuntimeError("no migration connection to run statements on (offline mode)")
+        from sqlalchemy import text
+
+        connection = self.connection
+        # SQLAlchemy 1.3 runs a plain string with execute(); 1.4 and 2 with exec_driver_sql().
+        plain = getattr(connection, "exec_driver_sql", None) or connection.execute
+        results = []
+        for statement, params in statements:
+            # The suite writes psycopg's %(name)s; SQLAlchemy binds it for any driver.
+            result = connection.execute(text(_named(statement)), params) if params else plain(statement)
+            results.append([list(row) for row in result.fetchall()] if result.returns_rows else None)
+        return results
+
+
+def _named(statement: str) -> str:
+    import re
+
+    converted = re.sub(r"%\((\w+)\)s", r":\1", statement).replace("%%", "%")
+    return converted.replace("::", "\\:\\:")
+
+
+def configure_options(kwargs: dict) -> dict:
+    """What env.py passed to context.configure, as data the suite can read."""
+    plain = {}
+    for key, value in kwargs.items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            plain[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            plain[key] = list(value)
+        else:
+            plain[key] = "<callable>" if callable(value) else "<object>"
+    return plain
+
+
+@contextlib.contextmanager
+def capture_configure(on_configure, on_version_apply, commit_each: bool):
+    """Hand env.py's context.configure call to `on_configure` and add our per-step callback;
+    with `commit_each`, each step in a transaction of its own (Alembic's
+    transaction_per_migration)."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    original = EnvironmentContext.configure
+
+    def configure(self, *args, **kwargs):
+        on_configure(kwargs)
+        theirs = kwargs.get("on_version_apply")
+        theirs = list(theirs) if isinstance(theirs, (list, tuple)) else [theirs] if theirs else []
+        kwargs["on_version_apply"] = (*theirs, on_version_apply)
+        if commit_each:
+            kwargs["transaction_per_migration"] = True
+        return original(self, *args, **kwargs)
+
+    EnvironmentContext.configure = configure
+    try:
+        yield
+    finally:
+        EnvironmentContext.configure = original
+
+
+class Walk:
+    """One run of env.py over `plan` ([revision id, upgrade?] pairs)."""
+
+    def __init__(self, history, plan: list, event, paused: Paused, pause_before: list, ask_skip: bool,
+                 commit_each: bool) -> None:
+        self.history = history
+        self.plan = plan
+        self.event = event  # event(name, data) -> what the suite resumed with
+        self.paused = paused
+        self.pause_before = set(pause_before)
+        self.ask_skip = ask_skip
+        self.commit_each = commit_each
+        self.started = False
+        self.done = 0
+        self.options: dict = {}
+
+    def steps(self) -> list:
+        revision_map = self.history.script.revision_map
+        steps = [Step(revision_map, revision_map.get_revision(rev), up) for rev, up in self.plan]
+        for index in self.pause_before:
+            steps[index].migration_fn = self._paused_first(index, steps[index].migration_fn)
+        return steps
+
+    def _paused_first(self, index: int, function):
+        def run(**kwargs):
+            from alembic import op
+
+            self.paused.connection = op.get_bind()
+            self.event("before_function", {"index": index})
+            return function(**kwargs)
+        run.__name__ = function.__name__  # Alembic names the step after it
+        return run
+
+    def run(self, cfg, options: dict) -> None:
+        from alembic.runtime.environment import EnvironmentContext
+
+        steps = self.steps()
+        script = self.history.script
+
+        def choose_steps(_heads, context):
+            self.paused.connection = context.connection
+            self.started = True
+            self.event("started", {"options": configure_options(self.options)})
+            return steps if not self.ask_skip else self._taken(steps)
+
+        def on_version_apply(ctx, step, heads, run_args):
+            self.done += 1
+            self.paused.connection = ctx.connection
+            self.event("step", {"index": self.done - 1})
+
+        def on_configure(kwargs):
+            self.options = dict(kwargs)
+
+        with EnvironmentContext(cfg, script, fn=choose_steps, **options), \
+                capture_configure(on_configure, on_version_apply, self.commit_each):
+            script.run_env()
+
+    def _taken(self, steps):
+        # Alembic asks for each step only once the one before it is done.
+        for index, one in enumerate(steps):
+            if index and self.event("skip", {"index": index}):
+                steps[index - 1].unbook()
+                self.done += 1
+                continue
+            yield one

@@ -28,7 +28,8 @@ class Blame:
             if finding.object is None or not finding.code.startswith("drift-"):
                 continue
             if not self.recorded:
-                finding.message += AT_HEAD
+                if not _only_in_models(finding.message):  # no revision made it: none to name
+                    finding.message += AT_HEAD
                 continue
             revision = self._made(finding)
             if revision is not None:

@@ -174,17 +174,21 @@ def test_a_difference_names_the_revision_that_made_the_object_what_it_is(verify,
             'op.drop_table("notes")'),
     ]
     extra = ('sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True))\n'
-             'items.append_column(sa.Column("label", sa.Integer))')
+             'items.append_column(sa.Column("label", sa.Integer))\n'
+             'items.append_column(sa.Column("unmigrated", sa.Text))')
     models = MODELS.format(**{**AGREEING, "qty_default": '"5"', "extra": extra})
     root = build_project(tmp_path / "project", revisions, models=models)
 
     found = {f["object"]: f for f in verify(root).findings("drift")}
-    assert set(found) == {"items.qty", "items.label"}, found
+    assert set(found) == {"items.qty", "items.label", "items.unmigrated"}, found
+    assert "at head" not in found.pop("items.unmigrated")["message"]  # no revision made it
     for finding in found.values():
         assert finding["revision"] == "0002" and finding["file"].endswith("0002_label.py"), finding
         assert "at head" not in finding["message"], finding
 
     # Without the round trip no schema is recorded per revision: the head, said so.
     alone = {f["object"]: f for f in verify(root, "--stage", "drift").findings("drift")}
+    # A column only the models have was made by no revision: there is none to name, so no note.
+    assert "at head" not in alone.pop("items.unmigrated")["message"]
     assert {obj: f["revision"] for obj, f in alone.items()} == {"items.qty": "0003", "items.label": "0003"}
     assert all("at head" in f["message"] for f in alone.values()), alone

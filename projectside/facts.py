@@ -19,19 +19,27 @@ def _version(module_name: str) -> str | None:
     return getattr(module, "__version__", None) or "unknown"
 
 
-def usable_drivers() -> list:
-    """The drivers whose DBAPI imports here and whose dialect this SQLAlchemy has."""
+def has_dialect(driver: str) -> bool:
+    """Whether this SQLAlchemy has a dialect for the driver (1.4 has none for psycopg 3)."""
     from sqlalchemy.dialects import registry
 
-    found = []
-    for name, module in DRIVER_MODULES.items():
-        try:
-            importlib.import_module(module)
-            registry.load("postgresql." + name)
-        except Exception:  # noqa: BLE001 - ImportError, NoSuchModuleError, a dialect failing to import
-            continue
-        found.append(name)
-    return found
+    try:
+        registry.load("postgresql." + driver)
+    except Exception:  # noqa: BLE001 - NoSuchModuleError, or a dialect failing to import
+        return False
+    return True
+
+
+def usable(driver: str) -> bool:
+    """Whether this SQLAlchemy has the dialect and the driver's DBAPI module imports."""
+    if driver not in DRIVER_MODULES or not has_dialect(driver):
+        return False
+    try:
+        # Imported, not only found: a broken install must count as missing.
+        importlib.import_module(DRIVER_MODULES[driver])
+    except Exception:  # noqa: BLE001 - ImportError, or a module failing on import
+        return False
+    return True
 
 
 def default_driver() -> str | None:
@@ -50,6 +58,7 @@ def describe() -> dict:
         "executable": sys.executable,
         "alembic": _version("alembic"),
         "sqlalchemy": _version("sqlalchemy"),
-        "drivers": usable_drivers() if _version("sqlalchemy") else [],
+        "dialects": [name for name in DRIVER_MODULES if has_dialect(name)] if _version("sqlalchemy") else [],
+        "drivers": [name for name in DRIVER_MODULES if usable(name)] if _version("sqlalchemy") else [],
         "default_driver": default_driver() if _version("sqlalchemy") else None,
     }

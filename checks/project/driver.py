@@ -16,20 +16,16 @@ driver, whatever env.py uses.
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy
-from sqlalchemy.dialects import registry
-from sqlalchemy.engine.url import make_url
 
 from checks.errors import ConfigError, ProjectError
+from projectside import facts as environment
+from projectside.facts import DRIVER_MODULES as MODULES
 
-# Driver name -> the module it imports, for the drivers env.py files are seen with.
-MODULES = {"psycopg": "psycopg", "psycopg2": "psycopg2", "asyncpg": "asyncpg", "pg8000": "pg8000",
-           "psycopg2cffi": "psycopg2cffi"}
 # Driver name -> what to pip install for it.
 PACKAGES = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg",
             "pg8000": "pg8000", "psycopg2cffi": "psycopg2cffi"}
@@ -41,35 +37,11 @@ _IMPORTS = re.compile(r"^\s*(?:import|from)\s+(psycopg2|asyncpg|pg8000|psycopg)\
 _ASYNC_ENV = re.compile(r"async_engine_from_config|create_async_engine|AsyncEngine|\.run_sync\(")
 
 
-@functools.cache
-def has_dialect(driver: str) -> bool:
-    """Whether this SQLAlchemy has a dialect for the driver (1.4 has none for psycopg 3)."""
-    try:
-        registry.load(f"postgresql.{driver}")
-    except Exception:  # noqa: BLE001 - NoSuchModuleError, or a dialect failing to import
-        return False
-    return True
-
-
-@functools.cache
-def usable(driver: str) -> bool:
-    """Whether this SQLAlchemy has the dialect and its DBAPI module imports."""
-    if driver not in MODULES or not has_dialect(driver):
-        return False
-    try:
-        # Imported, not only found: a broken install must fall back here, not fail in env.py.
-        importlib.import_module(MODULES[driver])
-    except Exception:  # noqa: BLE001 - ImportError, or a module failing on import
-        return False
-    return True
-
-
-def sqlalchemy_default() -> str | None:
-    """The driver this SQLAlchemy gives a bare postgresql:// URL, asked of SQLAlchemy itself."""
-    try:
-        return make_url("postgresql://").get_dialect().driver
-    except Exception:  # noqa: BLE001 - a SQLAlchemy without a default PostgreSQL dialect
-        return None
+# What a DBAPI is and whether it loads is the project's environment's to say: the same
+# functions serve its own process (projectside) and this one.
+has_dialect = functools.cache(environment.has_dialect)
+usable = functools.cache(environment.usable)
+sqlalchemy_default = environment.default_driver
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ nothing, a missing upgrade() or downgrade(), a file Alembic never loads.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def parse_revision_file(path: Path) -> RevisionFile:
     except (SyntaxError, ValueError, OSError) as exc:  # ValueError: a NUL byte or bad encoding
         info.syntax_error = f"{type(exc).__name__}: {exc}"
         info.syntax_line = getattr(exc, "lineno", None)
+        info.revision = _revision_line(path)
         return info
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
@@ -76,6 +78,20 @@ def parse_revision_file(path: Path) -> RevisionFile:
             elif name == "branch_labels":
                 info.branch_labels = _names(value)
     return info
+
+
+# `revision = "0002"` (a type annotation, other quotes or none left by a broken edit allowed).
+_REVISION_LINE = re.compile(r"""^revision\b[^=\n]*=\s*['"]?([\w-]+)""", re.MULTILINE)
+
+
+def _revision_line(path: Path) -> str | None:
+    """The id a file that does not parse declares on its own line, so the files whose
+    down_revision names it are not also reported as pointing at nothing."""
+    try:
+        found = _REVISION_LINE.search(path.read_bytes().decode("utf-8", "replace"))
+    except OSError:
+        return None
+    return found.group(1) if found else None
 
 
 def revision_files(run: Run) -> list[RevisionFile]:
@@ -125,10 +141,11 @@ def check(run: Run) -> list[Finding]:
                 hint="give each file its own id (alembic revision generates one) and fix the "
                      "down_revision of the files that follow"))
     labels = {label for infos in by_id.values() for label in infos[0].branch_labels}
+    unparsable = {info.revision for info in files if info.syntax_error}
     for revision, infos in by_id.items():
         info = infos[0]
         for parent in info.down_revisions:
-            if parent not in by_id:
+            if parent not in by_id and parent not in unparsable:
                 findings.append(Finding(
                     Severity.ERROR, "missing-down-revision",
                     f"{info.path.name}: down_revision {parent} names no revision file",

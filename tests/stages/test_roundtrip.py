@@ -15,6 +15,8 @@ from projects import (
     items_revision,
 )
 
+from checks.parallel.beside import SERIAL_ENV
+
 
 def test_downgrade_that_raises_is_named(verify, tmp_path):
     revisions = [items_revision(),
@@ -191,6 +193,21 @@ def test_an_upgrade_that_cannot_run_twice_is_named_by_the_staircase(verify, tmp_
     [finding] = result.findings("roundtrip")
     assert (finding["code"], finding["revision"]) == ("reupgrade-failed", "0002"), finding
     assert finding["object"].endswith("0002_seed.py") and "duplicate key" in finding["message"]
+
+
+def test_the_revision_at_the_bottom_of_the_walk_is_upgraded_again_too(verify, tmp_path):
+    # 0001's downgrade forgets the publication it made (which the schema comparison does not
+    # read): only upgrading 0001 a second time shows it, and 0001 is where the walk ends.
+    upgrade = CREATE_ITEMS + 'op.execute("CREATE PUBLICATION items_feed FOR TABLE items")'
+    revisions = [Rev("0001", None, upgrade, DROP_ITEMS, file="0001_feed.py"), Rev("0002", "0001")]
+    project = build_project(tmp_path / "project", revisions)
+    # One walk in this process, never split with a worker (which would walk 0001 itself).
+    result = verify(project, "--stage", "roundtrip", env={SERIAL_ENV: "1"})
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("roundtrip")
+    assert [(f["code"], f["revision"]) for f in found] == [("reupgrade-failed", "0001")], found
+    assert 'publication "items_feed" already exists' in found[0]["message"], found[0]
 
 
 def test_a_downgrade_that_leaves_its_index_behind_is_named_with_the_index(verify, tmp_path):

@@ -102,8 +102,9 @@ def check_lock(script_dir: str | Path, files: Iterable) -> list[Finding]:
         file = current.get(revision)
         if file is None:
             findings.append(Finding(
-                Severity.WARNING, "locked-revision-removed",
-                f"revision {revision} ({entry.file}) is in {path.name} but no file declares it any more",
+                Severity.ERROR, "locked-revision-removed",
+                f"revision {revision} ({entry.file}) is in {path.name} but no file declares it any more: "
+                f"every database at {revision} stops with \"Can't locate revision\"",
                 revision=revision, object=entry.file,
                 hint="if the history was squashed, run `python -m checks lock` to forget it; "
                      "otherwise restore the file from version control: databases still record it"))

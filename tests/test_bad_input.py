@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from cli_support import run_cli
 from projects import Rev, assert_clean, assert_no_secret, assert_usage_error, build_project, items_revision
 
 ROLE = "verify_pw"
@@ -142,6 +143,22 @@ def test_url_of_another_dialect(verify, clean_project, url):
 def test_url_that_is_no_url(verify, clean_project):
     assert_usage_error(verify(clean_project, "--url", f"{SECRET} at localhost"), "not a database URL",
                        secrets=(SECRET,))
+
+
+@pytest.mark.parametrize(("hosts", "url"), [
+    ("h1:5432,h2:5432", f"postgresql://app:{SECRET}@h1:5432,h2:5432/shop"),
+    ("h1,h2", f"postgresql://app:{SECRET}@h1,h2/shop"),
+    ("h1,h2", f"postgresql://app:{SECRET}@/shop?host=h1&host=h2"),
+])
+def test_a_url_with_several_hosts_is_refused_wherever_a_url_is_read(verify, clean_project, hosts, url):
+    # libpq would take whichever host answered first: throwaway databases, a stamp or a
+    # restore could land on a server nobody named alone.
+    expected = (f"names several hosts ({hosts}); give one host", )
+    assert_usage_error(verify(clean_project, "--url", url), "--url", *expected, secrets=(SECRET,))
+    project = ("--project", str(clean_project))
+    assert_usage_error(run_cli("current", *project, env={"DATABASE_URL": url}), "DATABASE_URL", *expected,
+                       secrets=(SECRET,))
+    assert_usage_error(run_cli("doctor", *project, "--url", url), "--url", *expected, secrets=(SECRET,))
 
 
 def test_password_never_appears_in_a_full_run(verify, tmp_path, password_url):

@@ -130,10 +130,19 @@ def test_statement_timeout_from_the_settings_applies_to_the_migration(verify, tm
     _assert_ended(result, ("canceling statement due to statement timeout",))
 
 
+SECONDS = "must be a number of seconds, 0 or more"
+
+
 @pytest.mark.parametrize(("settings", "args", "fragment"), [
-    ('revision_timeout = "soon"\n', (), "revision_timeout must be a number of seconds"),
+    ('revision_timeout = "soon"\n', (), f"revision_timeout {SECONDS} (0 for no limit), not 'soon'"),
     ('lock_timeout = "a fortnight"\n', (), "lock_timeout must be a PostgreSQL duration"),
-    (None, ("--run-timeout", "-1"), "--run-timeout must be a number of seconds"),
+    (None, ("--run-timeout", "-1"), f"--run-timeout {SECONDS} (0 for no limit), not -1"),
+    (None, ("--revision-timeout", "-5"), f"--revision-timeout {SECONDS} (0 for no limit), not -5"),
+    # nan and inf are floats to argparse and to TOML; either would switch the limit off
+    (None, ("--revision-timeout", "nan"), f"--revision-timeout {SECONDS} (0 for no limit), not nan"),
+    (None, ("--run-timeout", "inf"), f"--run-timeout {SECONDS} (0 for no limit), not inf"),
+    ("revision_timeout = nan\n", (), f"revision_timeout {SECONDS} (0 for no limit), not nan"),
+    ("run_timeout = -inf\n", (), f"run_timeout {SECONDS} (0 for no limit), not -inf"),
 ])
 def test_bad_limits_are_one_line_errors(verify, tmp_path, settings, args, fragment):
     result = verify(build_project(tmp_path / "project", [items_revision()], settings=settings), *args)

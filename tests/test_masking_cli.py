@@ -13,6 +13,7 @@ from projects import ENVS, assert_no_secret, assert_usage_error, build_project, 
 from test_bad_input import ROLE, password_url  # noqa: F401 - a fixture: a role with scram-sha-256
 
 from checks.project.output import FOLDER, LOG_NAME
+from harness.errors import HarnessError
 
 SECRET = "Zebra9"  # inside every password below; must never be printed
 PASSWORDS = [f"{SECRET} with space", f"p@ss:{SECRET}/?#%&", f"""q'u"o\\te{SECRET}"""]
@@ -69,3 +70,28 @@ def test_env_py_printing_its_url_is_masked_on_the_console_and_in_the_log(verbose
     assert_no_secret(result, SECRET, quote(SECRET))
     if log.exists():
         assert SECRET not in log.read_text() and quote(SECRET) not in log.read_text()
+
+
+LEAKED = f"postgresql://app:{SECRET}@db.internal/shop"
+
+
+@pytest.mark.parametrize(("error", "code", "exit_code"), [
+    (RuntimeError(f"cannot reach {LEAKED}"), "stage-crashed", 1),
+    (HarnessError(f"cannot use the server at {LEAKED}"), "project-error", 2),
+])
+def test_a_finding_made_from_an_exception_is_masked_on_the_console(error, code, exit_code, monkeypatch,
+                                                                   capsys, tmp_path):
+    # Such exceptions come from our bugs and unforeseen shapes, which no fixture can name in
+    # advance: the stage raises one, and the real command prints it.
+    from checks.cli import main
+    from checks.stages import heads
+
+    def crash(run):
+        raise error
+
+    monkeypatch.setattr(heads, "check", crash)
+    project = build_project(tmp_path / "project", [items_revision()])
+    assert main(["verify", "--project", str(project), "--stage", "heads", "--quiet-progress"]) == exit_code
+    out, err = capsys.readouterr()
+    assert f"✗ {code}: " in out and "app:***@db.internal" in out, out
+    assert SECRET not in out + err

@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     project = open_project(args)
     target = Target.from_url(args.url)  # reading is safe anywhere
-    at = revisions.current(target)
+    at = revisions.known_current(project, target)
     heads = {s.revision for s in revisions.heads(project)}
     if not at:
         sys.stdout.write(f"current: {target.describe()} has no version table (never migrated; "

@@ -66,6 +66,11 @@ def _as_tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def unknown_revision(version_table: str, revision: str) -> str:
+    return (f"{version_table} says {revision}, which no revision file declares (a deleted or renamed "
+            "file, a branch not merged here, or a database ahead of this checkout)")
+
+
 def revision_findings(position: Position, version_table: str) -> list[Finding]:
     """A database behind its scripts fails at the first query of new code; one at a revision
     the scripts do not know stops every `alembic upgrade` with "Can't locate revision"."""
@@ -85,9 +90,7 @@ def revision_findings(position: Position, version_table: str) -> list[Finding]:
     if position.unknown:
         for revision in position.unknown:
             found.append(Finding(Severity.ERROR, "unknown-revision",
-                                 f"{version_table} says {revision}, which no revision file declares "
-                                 "(a deleted or renamed file, a branch not merged here, or a database "
-                                 "ahead of this checkout)",
+                                 unknown_revision(version_table, revision),
                                  revision=revision, object=version_table))
         return found
     at = ", ".join(position.versions) or "base (empty version table)"

@@ -12,13 +12,13 @@ import os
 from dataclasses import dataclass
 
 import psycopg
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
 from checks.errors import ConfigError
 from checks.project.project import Project
 from harness.errors import ServerError
 from harness.server import Endpoint
+from harness.url import parse_url
 
 # Alembic's `init` template writes this placeholder; it names no database.
 _PLACEHOLDER_BACKEND = "driver"
@@ -60,11 +60,7 @@ def choose_target(url: str | None, project: Project) -> Target:
 
 
 def _parse(text: str, where: str, allow_placeholder: bool = False) -> URL | None:
-    try:
-        parsed = make_url(text)
-    except ArgumentError:
-        raise ConfigError(f"{where} is not a database URL; expected "
-                          "postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
+    parsed = parse_url(text, where)
     backend = parsed.get_backend_name()
     if allow_placeholder and backend == _PLACEHOLDER_BACKEND:
         return None

@@ -33,6 +33,7 @@ stage that starts after the deadline is not run.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import signal
 import sys
@@ -126,8 +127,11 @@ class Limits:
 
 
 def _seconds(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where} must be a number of seconds (0 for no limit), not {value!r}")
+    # nan compares false with everything and inf never runs out: both would switch the limit off
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        shown_value = f"{value:g}" if isinstance(value, float) else repr(value)
+        raise ConfigError(f"{where} must be a number of seconds, 0 or more (0 for no limit), "
+                          f"not {shown_value}")
     return float(value)
 
 

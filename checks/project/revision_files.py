@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ def parse_revision_file(path: Path) -> RevisionFile:
     except (SyntaxError, ValueError, OSError) as exc:  # ValueError: a NUL byte or bad encoding
         info.syntax_error = f"{type(exc).__name__}: {exc}"
         info.syntax_line = getattr(exc, "lineno", None)
+        info.revision = _revision_line(path)
         return info
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
@@ -72,6 +74,20 @@ def parse_revision_file(path: Path) -> RevisionFile:
             elif name == "branch_labels":
                 info.branch_labels = _names(value)
     return info
+
+
+# `revision = "0002"` (a type annotation, other quotes or none left by a broken edit allowed).
+_REVISION_LINE = re.compile(r"""^revision\b[^=\n]*=\s*['"]?([\w-]+)""", re.MULTILINE)
+
+
+def _revision_line(path: Path) -> str | None:
+    """The id a file that does not parse declares on its own line, so the files whose
+    down_revision names it are not also reported as pointing at nothing."""
+    try:
+        found = _REVISION_LINE.search(path.read_bytes().decode("utf-8", "replace"))
+    except OSError:
+        return None
+    return found.group(1) if found else None
 
 
 def revision_files(script: ScriptDirectory) -> Iterator[RevisionFile]:

@@ -16,7 +16,8 @@ from alembic.util import CommandError
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from checks.errors import ConfigError
+from checks.doctor.revision import unknown_revision
+from checks.errors import ConfigError, VerifyError
 from checks.project.project import Database, Project
 from checks.recovery.backup import recorded_revisions
 from checks.recovery.target import Target
@@ -36,6 +37,24 @@ def current(target: Target, project: Project | None = None) -> list[str]:
         return recorded_revisions(target)
     captured = project.captured
     return recorded_revisions(target, captured.version_table, captured.options.get("version_table_schema"))
+
+
+def known_current(project: Project, target: Target) -> list[str]:
+    """The revision(s) the version table records, refused in one line when one names a
+    revision no file declares: Alembic cannot step from it ("Can't locate revision")."""
+    at = current(target, project)
+    with project.env.active():
+        unknown = [rev for rev in at if not _in_history(project, rev)]
+    if unknown:
+        table = project.captured.version_table
+        raise UnknownRevisionError(f"{target.describe()}: {unknown_revision(table, unknown[0])}; "
+                                   "`invoke doctor` finds the revision the schema matches and the "
+                                   "stamp that repairs it")
+    return at
+
+
+class UnknownRevisionError(VerifyError):
+    """The database is at a revision the project has no file for: a finding (exit 1), as in doctor."""
 
 
 @contextlib.contextmanager
@@ -59,7 +78,7 @@ def history(project: Project) -> list[Script]:
 
 def pending(project: Project, target: Target, rev: str = "heads") -> list[Script]:
     """The revisions an upgrade to `rev` would apply, in the order it applies them."""
-    at = tuple(current(target, project)) or "base"
+    at = tuple(known_current(project, target)) or "base"
     with project.env.active(), _resolving(rev):
         return list(reversed(list(project.script.iterate_revisions(rev, at))))
 
@@ -73,7 +92,7 @@ def upgrade(project: Project, target: Target, rev: str = "heads") -> list[Script
 
 def to_undo(project: Project, target: Target, rev: str) -> list[Script]:
     """The revisions a downgrade to `rev` reverts, newest first."""
-    at = tuple(current(target, project))
+    at = tuple(known_current(project, target))
     if not at:
         raise ConfigError(f"{target.describe()} has no version table: there is nothing to downgrade")
     with project.env.active(), _resolving(rev):

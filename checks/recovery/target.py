@@ -27,13 +27,14 @@ class Target:
 
     @classmethod
     def from_url(cls, url: str | None) -> Target:
+        where = "--url" if url else "DATABASE_URL"
         url = url or os.environ.get("DATABASE_URL")
         if not url:
             raise ConfigError("no database named: pass --url postgresql://USER@localhost/DBNAME "
                               "or set DATABASE_URL")
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]  # Heroku-style DATABASE_URL
-        return cls(UrlServer(url))
+        return cls(UrlServer(url, where))
 
     @property
     def name(self) -> str:

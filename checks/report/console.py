@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from checks.result import Finding, Severity, StageResult, Status
+from harness.errors import mask_passwords
 
 MARKS = {Status.PASS: "✓", Status.WARN: "⚠", Status.FAIL: "✗", Status.ERROR: "✗", Status.SKIP: "-"}
 SEVERITY_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "·"}
@@ -35,15 +36,18 @@ def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
 
 
 def print_stage(result: StageResult, stream: TextIO, verbose: bool = False) -> None:
-    stream.write("\n".join(stage_lines(result, verbose)) + "\n")
-    stream.flush()
+    _write(stream, stage_lines(result, verbose))
 
 
 def print_scope(scope, stream: TextIO) -> None:
     """A pull-request run's last words on what it did not judge: the base, and how it got there."""
     trust = scope.trust
     if trust is not None:
-        stream.write(f"  pull request: {trust.sentence()}\n")
-        for warning in trust.warnings:
-            stream.write(f"  warning: {warning}\n")
+        _write(stream, [f"  pull request: {trust.sentence()}", *(f"  warning: {w}" for w in trust.warnings)])
+
+
+def _write(stream: TextIO, lines: list[str]) -> None:
+    # The one place the console writes findings: an exception's text (a crashed stage, a
+    # server's error) may carry a URL with its password, as the other reports' text may.
+    stream.write(mask_passwords("\n".join(lines) + "\n"))
     stream.flush()

@@ -58,10 +58,11 @@ def check(run: Run) -> list[Finding]:
     labels = {label for infos in by_id.values() for label in infos[0].branch_labels}
     script, settings = run.project.script, run.project.settings
     required = ("upgrade",) if no_downgrades(settings, script, files) else ("upgrade", "downgrade")
+    unparsable = {info.revision for info in files if info.syntax_error}
     for revision, infos in by_id.items():
         info = infos[0]
         for parent in info.down_revisions:
-            if parent not in by_id:
+            if parent not in by_id and parent not in unparsable:
                 findings.append(Finding(
                     Severity.ERROR, "missing-down-revision",
                     f"{info.path.name}: down_revision {parent} names no revision file",

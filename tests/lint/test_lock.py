@@ -55,8 +55,20 @@ def test_line_endings_are_not_an_edit(project, verify):
     assert verify(project, "--stage", "files", "--quiet-progress").findings("files") == []
 
 
+def test_a_deleted_locked_revision_fails_the_files_stage(project, verify):
+    # Databases that ran 0003 record it; with its file gone every upgrade there stops.
+    assert lock(project).code == 0
+    next((project / "migrations" / "versions").glob("0003_*.py")).unlink()
+
+    result = verify(project, "--stage", "files", "--quiet-progress")
+    assert result.code == 1, result.stdout + result.stderr
+    [removed] = result.findings("files", "locked-revision-removed")
+    assert removed["severity"] == "error" and removed["revision"] == "0003"
+    assert "Can't locate revision" in removed["message"]
+
+
 def test_squashed_history(project, verify):
-    """Old revisions replaced by one base: a warning until `lock` forgets them, then clean."""
+    """Old revisions replaced by one base: an error until `lock` forgets them, then clean."""
     assert lock(project).code == 0
     versions = project / "migrations" / "versions"
     bodies = [p.read_text() for p in sorted(versions.glob("*.py"))]
@@ -71,7 +83,7 @@ def test_squashed_history(project, verify):
     (versions / "0001_squashed.py").write_text(squashed)
 
     before = verify(project, "--stage", "files", "--quiet-progress")
-    assert before.code == 0
+    assert before.code == 1
     assert sorted(f["revision"] for f in before.findings("files", "locked-revision-removed")) == \
         ["0001", "0002", "0003"]
     relocked = lock(project)

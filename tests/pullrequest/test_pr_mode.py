@@ -408,3 +408,23 @@ def test_a_cached_base_is_not_trusted_after_a_module_its_revisions_import_change
     assert info["cache_key"] != cold.report["pull_request"]["cache"]["cache_key"]
     assert warm.stage("drift")["status"] == "pass", warm.stage("drift")
     assert _judged(warm) == _judged(uncached)
+
+
+def test_a_cached_base_is_not_trusted_after_a_base_revision_file_changed(verify, tmp_path):
+    """An edit to a base revision's body (here the table comment it sets) makes another base
+    database: a cache keyed without the body would hand the run the old one."""
+    project = _project(tmp_path / "project")
+    cache = tmp_path / "cache"
+    args = ("--quiet-progress", "--since", "0002", "--cache", str(cache),
+            "--stage", "fresh", "--stage", "drift")
+    cold = verify(project, *args)
+    assert verify(project, *args).report["pull_request"]["cache"]["trusted_from_cache"] == 2
+
+    for path in (project / "migrations" / "versions" / "0002_note.py", project / "app" / "models.py"):
+        path.write_text(path.read_text().replace("what we sell", "what we stock"))
+    warm = verify(project, *args)
+
+    info = warm.report["pull_request"]["cache"]
+    assert info["trusted_from_cache"] == 0 and info["cache_stored"] is True, info
+    assert info["cache_key"] != cold.report["pull_request"]["cache"]["cache_key"]
+    assert warm.stage("drift")["status"] == "pass", warm.stdout

@@ -116,3 +116,17 @@ def test_stamp_asks_on_a_terminal_and_only_yes_goes_ahead(pg_server, dev_db, url
     code, seen = on_a_terminal("y", *args, env=env)
     assert code == 0, seen
     assert table(pg_server, dev_db, "SELECT version_num FROM alembic_version") == [("0001",)]
+
+
+@pytest.mark.parametrize("task", ["pending", "current", "upgrade"])
+def test_a_version_table_naming_no_revision_file_is_one_line_that_points_to_doctor(pg_server, dev_db, url_of,
+                                                                                   project, task):
+    with pg_server.connect(dev_db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'f00d'")
+    done = invoke(task, "--project", str(project), env={"DATABASE_URL": url_of(dev_db)})
+    assert done.returncode == 1, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stdout + done.stderr and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert f"{dev_db} on " in line, "where"
+    assert "alembic_version says f00d, which no revision file declares" in line, "what doctor says"
+    assert "invoke doctor" in line, "what to do"

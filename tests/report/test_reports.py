@@ -143,3 +143,16 @@ def test_html_report_shows_the_graph_in_a_browser(reported):
     assert distinct > 50, "the screenshot is blank"
     assert red_pixels > 300, "no revision drawn in the error colour"
     assert colour_count(shot, green)[0] > 200, "no clean revision drawn"
+
+
+def test_a_per_revision_stage_that_errors_on_no_revision_is_an_error_in_junit(verify, tmp_path):
+    # env.py fails before running any migration: fresh errors, and no revision is to blame.
+    project = build_project(tmp_path / "project", [items_revision()], env="invalid_settings")
+    junit = tmp_path / "junit.xml"
+    result = verify(project, "--stage", "fresh", "--report-junit", str(junit))
+
+    assert result.code == 2, result.stdout + result.stderr
+    cases = {case.name: case for suite in JUnitXml.fromfile(str(junit)) for case in suite}
+    assert "fresh" in cases, f"the stage's own error has no case: {sorted(cases)}"
+    [error] = [r for r in cases["fresh"].result if isinstance(r, Error)]
+    assert error.type == "project-error" and "env.py failed" in error.message, error.message

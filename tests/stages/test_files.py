@@ -82,6 +82,16 @@ def test_files_stage_reads_what_alembic_would_choke_on(verify, tmp_path, code):
     assert found[0]["object"].endswith(obj), found[0]
 
 
+def test_a_file_that_does_not_parse_is_one_finding_not_also_a_dangling_parent_above_it(verify, tmp_path):
+    broken = REVISION_TEMPLATE.format(doc="conflict", depends_on=None, functions=UPGRADE + "<<<<<<< HEAD\n")
+    project = build_project(tmp_path / "project", [items_revision(), Rev("0003", "0002")],
+                            files={"migrations/versions/0002_raw.py": broken})
+    result = verify(project, "--stage", "files")
+
+    assert result.code == 1, result.stdout + result.stderr
+    assert [f["code"] for f in result.findings("files")] == ["unparsable-revision"], result.findings("files")
+
+
 def test_a_cycle_in_the_history_is_reported_not_crashed_on(verify, tmp_path):
     project = build_project(tmp_path / "project", [Rev("0001", "0002"), Rev("0002", "0001")])
     result = verify(project, "--stage", "files", "--stage", "heads")

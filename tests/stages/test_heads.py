@@ -39,7 +39,9 @@ def test_two_heads_are_named_with_the_merge_command(verify, tmp_path):
     assert finding["code"] == "multiple-heads"
     assert set(finding["object"].split()) == {"0002", "0003"}
     assert "0002_revision.py" in finding["message"] and "0003_revision.py" in finding["message"]
-    assert "alembic merge" in result.stdout
+    [command] = [line for line in result.stdout.splitlines() if "alembic merge" in line]
+    assert command.split("alembic merge -m 'merge heads' ")[1].split(";")[0].split() == ["0002", "0003"], \
+        f"the printed command merges both heads: {command}"
 
 
 def expand_contract(root, settings: str | None = None, contract_labels=("contract",), base_labels=None):

@@ -100,6 +100,26 @@ def test_backup_that_does_not_restore_is_caught(verify, tmp_path):
     assert "search_path" in finding["hint"]
 
 
+# A stored generated column computed through a function declared IMMUTABLE that reads another
+# table: pg_restore loads items before rates, so the restored row computes it from nothing.
+RATE_OF = '''\
+op.execute("CREATE TABLE rates (id integer PRIMARY KEY, pct integer NOT NULL)")
+op.execute("CREATE FUNCTION rate_of(r integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE "
+           "AS $$ BEGIN RETURN (SELECT pct FROM public.rates WHERE id = r); END $$")
+op.execute("CREATE TABLE items (id integer PRIMARY KEY, rate_id integer NOT NULL REFERENCES rates, "
+           "pct integer GENERATED ALWAYS AS (public.rate_of(rate_id)) STORED)")
+'''
+DROP_RATE_OF = 'op.execute("DROP TABLE items; DROP FUNCTION rate_of(integer); DROP TABLE rates")'
+
+
+def test_a_restore_that_brings_back_other_rows_is_caught(verify, tmp_path):
+    rate_of = Rev("0001", None, RATE_OF, DROP_RATE_OF, file="0001_rates.py")
+    result = _recovery(verify, build_project(tmp_path / "project", [rate_of]))
+    found = result.findings("recovery", "backup-restore-differs")
+    assert len(found) == 1, result.stdout
+    assert "rows of public.items differ after the restore" in found[0]["message"], found
+
+
 def test_env_py_in_autocommit_leaves_a_failed_revision_half_applied(verify, tmp_path):
     template = Path(__file__).resolve().parents[1] / "fixtures" / "envs" / "sync_template.py"
     autocommit_env = template.read_text()

@@ -195,6 +195,34 @@ def test_an_upgrade_that_cannot_run_twice_is_named_by_the_staircase(verify, tmp_
     assert finding["object"].endswith("0002_seed.py") and "duplicate key" in finding["message"]
 
 
+def test_the_revision_at_the_bottom_of_the_walk_is_upgraded_again_too(verify, tmp_path):
+    # 0001's downgrade forgets the publication it made (which the schema comparison does not
+    # read): only upgrading 0001 a second time shows it, and 0001 is where the walk ends.
+    upgrade = CREATE_ITEMS + 'op.execute("CREATE PUBLICATION items_feed FOR TABLE items")'
+    revisions = [Rev("0001", None, upgrade, DROP_ITEMS, file="0001_feed.py"), Rev("0002", "0001")]
+    project = build_project(tmp_path / "project", revisions)
+    # One walk in this process, never split with a worker (which would walk 0001 itself).
+    result = verify(project, "--stage", "roundtrip", env={beside.SERIAL_ENV: "1"})
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("roundtrip")
+    assert [(f["code"], f["revision"]) for f in found] == [("reupgrade-failed", "0001")], found
+    assert 'publication "items_feed" already exists' in found[0]["message"], found[0]
+
+
+def test_a_downgrade_that_leaves_its_index_behind_is_named_with_the_index(verify, tmp_path):
+    revisions = [items_revision(),
+                 Rev("0002", "0001", 'op.create_index("ix_items_name", "items", ["name"])', "pass",
+                     file="0002_index.py")]
+    result = verify(build_project(tmp_path / "project", revisions), "--stage", "roundtrip")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("roundtrip")
+    assert [(f["code"], f["revision"], f["object"]) for f in found[:1]] == [
+        ("downgrade-leaves-trace", "0002", "index items.ix_items_name")], found
+    assert "ix_items_name" in found[0]["message"] and found[0]["file"].endswith("0002_index.py"), found[0]
+
+
 def test_a_policy_and_row_security_a_downgrade_leaves_are_named(verify, tmp_path):
     # Models cannot declare them, so drift leaves them alone; the round trip still checks them.
     upgrade = """\

@@ -7,7 +7,15 @@ offline branch without `literal_binds=True`, which writes bound parameters as pl
 
 from __future__ import annotations
 
-from projects import ALEMBIC_INI, ITEMS_MODELS, Rev, assert_clean, assert_usage_error, build_project, items_revision
+from projects import (
+    ALEMBIC_INI,
+    ITEMS_MODELS,
+    Rev,
+    assert_clean,
+    assert_usage_error,
+    build_project,
+    items_revision,
+)
 from test_real_world_projects import FLASK_MIGRATE_INI, FLASK_WSGI, flask_project
 
 # --- where alembic.ini is ---------------------------------------------------------------
@@ -16,8 +24,8 @@ from test_real_world_projects import FLASK_MIGRATE_INI, FLASK_WSGI, flask_projec
 def test_an_alembic_ini_in_another_folder_is_named_with_the_option_that_picks_it(verify, tmp_path):
     # hypothesis/h keeps it in conf/; with no settings file, the message named a source
     # called "defaults" instead of a place to write the setting.
-    project = build_project(tmp_path / "project", [items_revision()],
-                            files={"conf/alembic.ini": ALEMBIC_INI.replace("%(here)s/migrations", "migrations")})
+    ini = ALEMBIC_INI.replace("%(here)s/migrations", "migrations")
+    project = build_project(tmp_path / "project", [items_revision()], files={"conf/alembic.ini": ini})
     (project / "alembic.ini").unlink()
 
     line = assert_usage_error(verify(project), "no alembic.ini at", "conf/alembic.ini", "--alembic-ini",

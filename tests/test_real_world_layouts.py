@@ -2,7 +2,8 @@
 
 An alembic.ini kept in a folder of its own (conf/), a Flask-Migrate alembic.ini whose
 `script_location = .` only Flask-Migrate reads right (it sets the folder itself), and an
-offline branch without `literal_binds=True`, which writes bound parameters as placeholders.
+offline branch without `literal_binds=True`, which writes bound parameters as placeholders,
+and a version table of another name, which env.py gives only when it runs.
 """
 
 from __future__ import annotations
@@ -80,3 +81,16 @@ def test_an_update_with_bound_values_is_not_called_unparsable(verify, tmp_path):
     codes = [(f["code"], f["revision"]) for f in result.findings("lint")]
     assert ("sql-unparsable", "0002") not in codes, result.stdout
     assert ("offline-unsupported", "0002") not in codes, result.stdout
+
+
+# --- Alembic's bookkeeping table under another name --------------------------------------
+
+def test_a_version_table_of_another_name_is_not_schema(verify, tmp_path):
+    # litestar-fullstack (advanced_alchemy) names it ddl_version. env.py says so only when it
+    # runs, after the database the suite snapshots is set up.
+    project = build_project(tmp_path / "project", [items_revision(), FILL_NAMES], models=ITEMS_MODELS)
+    env = project / "migrations" / "env.py"
+    named = 'target_metadata=target_metadata, version_table="ddl_version"'
+    env.write_text(env.read_text().replace("target_metadata=target_metadata", named))
+    assert env.read_text().count(named) == 2  # offline and online
+    assert_clean(verify(project))

@@ -59,7 +59,7 @@ def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
 _NOT_THE_PROJECTS = {"node_modules", "site-packages", "__pycache__", "build", "dist"}
 
 
-def _inis_below(root: Path, depth: int = 3, most: int = 3) -> list[str]:
+def _inis_below(root: Path, depth: int = 5, most: int = 3) -> list[str]:
     """alembic.ini files a few folders down (conf/, app/migrations/), relative to `root`."""
     found: list[str] = []
     for folder, subfolders, files in os.walk(root):

@@ -166,6 +166,10 @@ class Run:
         return self.project.captured.version_table
 
     def snapshot(self, connection, tracker: IncrementalSnapshots | None = None) -> Snapshot:
+        if tracker is not None:
+            # env.py names its version table (context.configure(version_table=...)) only when
+            # it runs, which can be after the tracker was made: it must leave out the same one.
+            tracker.version_table = self.version_table
         return snapshot_of(connection, self.version_table, tracker.take if tracker else None)
 
     def track(self, db: Database, start: IncrementalSnapshots | None = None) -> IncrementalSnapshots | None:

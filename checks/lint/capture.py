@@ -32,6 +32,7 @@ from alembic.operations.ops import MigrateOperation
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
+from sqlalchemy.exc import CompileError
 
 from checks.errors import ProjectError
 from checks.project import missing
@@ -209,13 +210,17 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
             return run
         return wrap
 
+    def started(context: MigrationContext) -> None:
+        contexts.append(context)
+        _render_literals(context.impl)
+
     cfg = project.config(database)
     cfg.output_buffer = buffer
     replace = {index: then_downgrade(item.script) for index, item in enumerate(items) if item.reported}
     try:
         with project.env.active(database.endpoint, database.name), _recording(recorder) as recording:
             project.drive_steps(cfg, [item.script for item in items], True, state, record,
-                                on_start=contexts.append, captured=options, replace=replace, as_sql=True,
+                                on_start=started, captured=options, replace=replace, as_sql=True,
                                 starting_rev=_starting_rev(items[0].script))
     except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
         if isinstance(exc, KeyboardInterrupt):
@@ -238,6 +243,29 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
         return 0, ("env.py's offline mode returned without running any migration "
                    "(context.run_migrations() was never called in it)"), False
     return state.done, None, state.started
+
+
+def _render_literals(impl) -> None:
+    """Values as SQL literals, as the generic template's offline branch asks for them.
+
+    Without `literal_binds=True` offline mode writes `SET name=%(name)s`: how the script
+    spells a parameter, not a statement that fails when the revision runs. A value with no
+    literal form (a JSONB list, say) is written as env.py would write it, so a revision that
+    runs offline under env.py runs here too.
+    """
+    theirs, execute = impl.literal_binds, impl._exec
+
+    def _exec(construct, *args, **kwargs):
+        impl.literal_binds = True
+        try:
+            return execute(construct, *args, **kwargs)
+        except CompileError:
+            impl.literal_binds = theirs  # it failed compiling, before writing anything
+            return execute(construct, *args, **kwargs)
+        finally:
+            impl.literal_binds = theirs
+
+    impl._exec = _exec
 
 
 def _starting_rev(first: Script) -> str | None:

@@ -4,7 +4,9 @@ Alembic resolves every relative path in alembic.ini against the working director
 people run it from the project folder; the suite runs the project from there too (see
 ProjectEnvironment.active), so a relative path means to the suite what it means to
 `alembic`. The one fallback is the ini's own folder, for a path that exists only there:
-it is where someone who keeps alembic.ini elsewhere runs `alembic` from.
+it is where someone who keeps alembic.ini elsewhere runs `alembic` from. A script_location
+that holds env.py only when read from there (`.` in the alembic.ini Flask-Migrate keeps in
+the scripts folder) is read from there too.
 
 On sys.path, Alembic's CLI adds only prepend_sys_path (the `alembic` console script does
 not put the working directory there), and the suite adds only that plus its own
@@ -40,7 +42,9 @@ def find_ini(root: Path, given: str | None, settings: Settings) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    raise ProjectError(f"no alembic.ini at {candidates[0]}: {_ini_source(given, settings)}, "
+    found = _inis_below(root) if not given else []
+    seen = f" (found {', '.join(found)})" if found else ""
+    raise ProjectError(f"no alembic.ini at {candidates[0]}{seen}: {_ini_source(given, settings)}, "
                        "or run `alembic init migrations` to create one")
 
 
@@ -54,6 +58,24 @@ def _ini_source(given: str | None, settings: Settings) -> str:
                 "fix it (relative to the project folder), or pass --alembic-ini FILE")
     return (f"point --project at the folder that holds it, pass --alembic-ini FILE, or set alembic_ini "
             f"in {settings.home()} (relative to the project folder)")
+
+
+# Folders no project keeps its own alembic.ini in: environments, caches, dependencies.
+_NOT_THE_PROJECTS = {"node_modules", "site-packages", "__pycache__", "build", "dist"}
+
+
+def _inis_below(root: Path, depth: int = 5, most: int = 3) -> list[str]:
+    """alembic.ini files a few folders down (conf/, app/migrations/), relative to `root`."""
+    found: list[str] = []
+    for folder, subfolders, files in os.walk(root):
+        level = len(Path(folder).relative_to(root).parts)
+        subfolders[:] = sorted(name for name in subfolders if level < depth and not name.startswith(".")
+                               and name not in _NOT_THE_PROJECTS and not name.endswith("venv"))
+        if level and "alembic.ini" in files:
+            found.append(str(Path(folder, "alembic.ini").relative_to(root)))
+            if len(found) == most:
+                break
+    return found
 
 
 def read_ini(ini_path: Path, root: Path, section: str = "alembic") -> Config:
@@ -128,11 +150,20 @@ def option(cfg: Config, name: str):
 
 
 def script_location(cfg: Config, root: Path, ini_path: Path, settings: Settings) -> str:
-    location = settings.script_location or option(cfg, "script_location")
+    if settings.script_location:
+        return resolve(settings.script_location, root, ini_path.parent)
+    location = option(cfg, "script_location")
     if not location:
         # Flask-Migrate's alembic.ini has none: it lives inside the scripts folder.
         return str(ini_path.parent)
-    return resolve(location, root, ini_path.parent)
+    resolved = resolve(location, root, ini_path.parent)
+    beside_ini = ini_path.parent / location
+    if (not is_resource(location) and not os.path.isabs(location)
+            and not Path(resolved, "env.py").is_file() and (beside_ini / "env.py").is_file()):
+        # `script_location = .` in an alembic.ini inside the scripts folder: `flask db` sets
+        # the folder itself, so only read from the ini's folder does it name one with env.py.
+        return str(beside_ini.resolve())
+    return resolved
 
 
 def split_paths(cfg: Config, value: str) -> list[str]:

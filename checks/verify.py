@@ -14,10 +14,12 @@ from checks.stages import DEFAULT_STAGES, STAGES, check
 from checks.stages.skips import StageSkipped
 
 
-def validate_stage_names(names: list[str]) -> list[str]:
+def validate_stage_names(names: list[str], where: str = "") -> list[str]:
+    """`names` in checklist order (every default stage when empty); `where` names the
+    setting they came from, for the message about an unknown one."""
     unknown = [n for n in names if n not in STAGES]
     if unknown:
-        raise ConfigError(f"unknown stage(s) {', '.join(unknown)}; valid stages: {', '.join(STAGES)}")
+        raise ConfigError(f"{where}unknown stage(s) {', '.join(unknown)}; valid stages: {', '.join(STAGES)}")
     # Run in checklist order whatever order they were given in.
     return [n for n in STAGES if n in names] if names else list(DEFAULT_STAGES)
 

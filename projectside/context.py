@@ -126,4 +126,11 @@ class FlaskApp:
                 found = str(exc).strip().splitlines()[0]
                 raise ProjectFailure("env.py reads Flask's current_app, and no Flask app was found "
                                      f"({found}); {hint}, or a runner hook") from None
+            except Exception as exc:  # noqa: BLE001 - the app's own factory or configuration
+                which = self.reference or "the one the flask command finds"
+                gist = (str(exc).strip().splitlines() or [""])[0][:300]
+                raise ProjectFailure(
+                    f"the Flask app ({which}) failed when it was created: {type(exc).__name__}: {gist}; "
+                    "`flask db heads` shows the same error: give the app the configuration it reads "
+                    f"(the env table in {self.source}), or name another factory with flask_app") from None
         return self._app

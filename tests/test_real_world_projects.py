@@ -186,6 +186,24 @@ def test_no_target_metadata_fails_drift_alone(verify, tmp_path):
         dict.fromkeys(("files", "heads", "fresh", "roundtrip"), "pass"), result.stdout
 
 
+def test_a_project_without_models_leaves_drift_out_with_the_stages_setting(verify, tmp_path):
+    # Raw SQL only (target_metadata = None by design): the error says how to leave drift out.
+    project = build_project(tmp_path / "project", [items_revision()], env="no_metadata")
+    assert_usage_error(verify(project), "raw SQL only, leaves drift out", 'stages = ["files", "heads"')
+
+    kept = '["files", "heads", "fresh", "roundtrip", "lint"]'
+    (project / "pyproject.toml").write_text(f"[tool.alembic-preflight]\nstages = {kept}\n")
+    result = verify(project)
+    assert result.code == 0, result.stdout + result.stderr
+    assert [stage["name"] for stage in result.report["stages"]] == \
+        ["files", "heads", "fresh", "roundtrip", "lint"], result.stdout
+    # --stage still chooses for one run.
+    assert [stage["name"] for stage in verify(project, "--stage", "heads").report["stages"]] == ["heads"]
+
+    (project / "pyproject.toml").write_text('[tool.alembic-preflight]\nstages = ["fresh", "drfit"]\n')
+    assert_usage_error(verify(project), "[tool.alembic-preflight]: stages: unknown stage(s) drfit; "
+                       "valid stages: files")
+
 def test_multi_line_env_py_error_keeps_the_field(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()], env="invalid_settings")
     line = assert_usage_error(verify(project), "env.py failed before running any migration", "ValueError",
@@ -337,6 +355,20 @@ def test_a_flask_factory_runs_once_and_revisions_load_inside_its_app_context(ver
     assert linted.code == 0, linted.stdout + linted.stderr
     assert not linted.findings("lint", "offline-unsupported"), linted.stdout
 
+
+def test_a_flask_factory_that_fails_is_named_as_the_app_not_as_the_revisions(verify, tmp_path):
+    # A revision that needs the app, and an app that needs configuration it was not given.
+    failing = ONCE_FACTORY.replace('app.config["ITEMS_TABLE"] = "items"',
+                                   'app.config["ITEMS_TABLE"] = os.environ["ITEMS_TABLE"]')
+    project = flask_project(tmp_path / "project", {
+        "factory.py": failing, "alembic-preflight.toml": 'flask_app = "factory:create_app()"\n'},
+        env="flask_migrate")
+    for old in (project / "migrations" / "versions").glob("*.py"):
+        old.unlink()
+    (project / "migrations" / "versions" / "0001_items.py").write_text(READS_THE_APP)
+    line = assert_usage_error(verify(project), "the Flask app (factory:create_app()) failed when it was "
+                              "created: KeyError: 'ITEMS_TABLE'", "flask db heads", "alembic-preflight.toml")
+    assert "history-unloadable" not in line
 
 def test_a_flask_app_the_flask_command_would_not_find_is_named_by_a_setting(verify, tmp_path):
     project = flask_project(tmp_path / "project", {"web/server.py": FLASK_WSGI, "web/__init__.py": ""})

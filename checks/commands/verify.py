@@ -110,6 +110,8 @@ def _verify(args, outcome: Outcome) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
     project = open_project(args, metadata_override=args.metadata)
+    if not args.stage and project.settings.stages:
+        stages = validate_stage_names(project.settings.stages, f"{project.settings.source}: stages: ")
     outcome.project = str(project.root)
     pull_request = pull_request_options(args, project, stages)
     if args.verbose:

@@ -180,5 +180,5 @@ def opening(project) -> dict:
                                       for loc in chosen]},
         "runner": project.settings.runner,
         "flask_app": project.settings.flask_app,
-        "source": project.settings.source,
+        "source": project.settings.home(),
     }

@@ -185,7 +185,7 @@ class Project:
         the Flask app is created once (`flask_app.FlaskApp`)."""
         runner = self.env.hook(self.settings.runner, "runner hook")
         if runner is None and self._flask is None and self._wants_flask():
-            self._flask = flask_app.FlaskApp(self.settings.flask_app, self.settings.source)
+            self._flask = flask_app.FlaskApp(self.settings.flask_app, self.settings.home())
         if runner is None and self._flask is not None:
             runner = self._flask.run
         if runner is None:
@@ -376,7 +376,9 @@ class Project:
         if not items:
             raise ProjectError(
                 "env.py passes no target_metadata to context.configure, so the models cannot be "
-                "compared; set target_metadata in env.py or pass --metadata package.models:Base.metadata")
+                "compared; set target_metadata in env.py or pass --metadata package.models:Base.metadata "
+                "(a project with no models, raw SQL only, leaves drift out: stages = [\"files\", "
+                f"\"heads\", \"fresh\", \"roundtrip\", \"lint\"] in {self.settings.home()})")
         return items
 
 

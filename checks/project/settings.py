@@ -56,6 +56,10 @@ class Settings:
     # The oldest revision the project still promises to downgrade past; older ones are not
     # downgraded in the round trip.
     downgrade_floor: str | None = None
+    # The stages `verify` runs when no --stage is given, e.g. ["files", "heads", "fresh",
+    # "roundtrip", "lint"] for a project with no models to compare (raw SQL, no
+    # target_metadata); unset, every stage but the opt-in recovery drills.
+    stages: list[str] = field(default_factory=list)
     # Whether the project writes downgrades. `false` for a project that only rolls forward
     # (every revision has upgrade() only): no missing-downgrade errors, no round trip, no lint
     # about empty downgrades. Unset, it is recognised: false when no revision file and no
@@ -141,7 +145,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
 
 
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
-              "extensions", "heads"}
+              "extensions", "heads", "stages"}
 _STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner", "driver",
                 "flask_app", "downgrade_floor"}
 

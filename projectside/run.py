@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+from .imports import binds_on_import, imported_in_step
 from .steps import Step
 
 
@@ -102,6 +103,9 @@ class Walk:
     def steps(self) -> list:
         revision_map = self.history.script.revision_map
         steps = [Step(revision_map, revision_map.get_revision(rev), up) for rev, up in self.plan]
+        for one in steps:
+            if binds_on_import(one.revision.path):
+                one.migration_fn = imported_in_step(one.revision.path, one.is_upgrade, one.migration_fn)
         for index in self.pause_before:
             steps[index].migration_fn = self._paused_first(index, steps[index].migration_fn)
         return steps

@@ -3,7 +3,8 @@
 An alembic.ini kept in a folder of its own (conf/), a Flask-Migrate alembic.ini whose
 `script_location = .` only Flask-Migrate reads right (it sets the folder itself), and an
 offline branch without `literal_binds=True`, which writes bound parameters as placeholders,
-and a version table of another name, which env.py gives only when it runs.
+a version table of another name, which env.py gives only when it runs, and a revision whose
+import creates a type through `op.get_bind()`.
 """
 
 from __future__ import annotations
@@ -93,4 +94,30 @@ def test_a_version_table_of_another_name_is_not_schema(verify, tmp_path):
     named = 'target_metadata=target_metadata, version_table="ddl_version"'
     env.write_text(env.read_text().replace("target_metadata=target_metadata", named))
     assert env.read_text().count(named) == 2  # offline and online
+    assert_clean(verify(project))
+
+
+# --- revisions whose import does migration work -------------------------------------------
+
+KIND_MODELS = ITEMS_MODELS + """\
+items.append_column(sa.Column("kind", sa.Enum("a", "b", name="item_kind"), nullable=True))
+"""
+ADD_KIND = Rev("0002", "0001", 'op.add_column("items", sa.Column("kind", kind, nullable=True))',
+               'op.drop_column("items", "kind")\nkind.drop(op.get_bind())')
+CREATES_ON_IMPORT = """depends_on = None
+
+kind = sa.Enum("a", "b", name="item_kind", create_type=False)
+try:
+    sa.Enum("a", "b", name="item_kind").create(op.get_bind(), checkfirst=True)
+except NameError:  # no migration context: `alembic history` imports this file too
+    pass
+"""
+
+
+def test_a_revision_that_creates_a_type_when_imported_gets_it_in_every_step(verify, tmp_path):
+    # FitTrackee's shape: Alembic imports the file inside the migration context, once per
+    # command; the type must be there for the upgrade, and again for the re-upgrade.
+    project = build_project(tmp_path / "project", [items_revision(), ADD_KIND], models=KIND_MODELS)
+    revision = project / "migrations" / "versions" / ADD_KIND.filename
+    revision.write_text(revision.read_text().replace("depends_on = None\n", CREATES_ON_IMPORT))
     assert_clean(verify(project))

@@ -29,6 +29,7 @@ from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
 from harness.server import Endpoint
 from projectside.connection import lent_connection
+from projectside.imports import binds_on_import, imported_in_step
 from projectside.run import capture_configure as configure_hook
 from projectside.steps import Step
 
@@ -97,6 +98,7 @@ class Project:
         self._script: ScriptDirectory | None = None
         self.limits: Limits | None = None  # time limits, for throwaway databases (verify) only
         self._flask: flask_app.FlaskApp | None = None
+        self._binding: dict[str, bool] = {}  # revision file -> whether its import does migration work
 
     # --- configuration ---------------------------------------------------------
     def config(self, database: Database | None = None, connection=None) -> Config:
@@ -193,6 +195,11 @@ class Project:
         else:
             runner(call)
 
+    def _binds_on_import(self, path: str) -> bool:
+        if path not in self._binding:
+            self._binding[path] = binds_on_import(path)
+        return self._binding[path]
+
     def _wants_flask(self) -> bool:
         return bool(self.settings.flask_app) or flask_app.wants_app(Path(self.script.dir) / "env.py")
 
@@ -232,6 +239,9 @@ class Project:
         """
         steps = [Step(self.script.revision_map, rev, up)
                  for rev, up in zip(revisions, directions(upgrade, revisions), strict=True)]
+        for one in steps:
+            if self._binds_on_import(one.revision.path):
+                one.migration_fn = imported_in_step(one.revision.path, one.is_upgrade, one.migration_fn)
         for index, wrap in (replace or {}).items():
             steps[index].migration_fn = wrap(steps[index].migration_fn)
 

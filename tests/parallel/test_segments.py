@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from projects import ITEMS_MODELS, Rev, build_project, items_revision
+from projects import CREATE_ITEMS, DROP_ITEMS, ITEMS_MODELS, Rev, build_project, items_revision
 
 from checks.parallel import beside, fork, segments
 
@@ -464,3 +464,36 @@ def test_findings_of_both_halves_come_in_one_walk_s_order(verify, tmp_path):
         ("downgrade-leaves-trace", "0004")], whole.stdout
     assert found(split) == found(whole), split.stdout
     assert "by a worker process beside the build" in _summary(split), split.stdout
+
+
+# An enum widened above the split and narrowed back in its downgrade the way autogenerate-era
+# projects write it: the old type renamed, a new one made, the column moved over with USING
+# (which rebuilds the column's index), the old type dropped. Every object comes back under
+# a new OID; nothing the steps compare differs.
+KIND_MODELS = MODELS + """\
+items.append_column(sa.Column("kind", sa.Enum("a", "b", name="item_kind"), nullable=True))
+sa.Index("ix_items_kind", items.c.kind)
+"""
+ADD_KIND = ('op.execute("CREATE TYPE item_kind AS ENUM (\'a\', \'b\')")\n'
+            'op.add_column("items", sa.Column("kind", sa.Enum(name="item_kind", create_type=False)))\n'
+            'op.create_index("ix_items_kind", "items", ["kind"])')
+DROP_KIND = 'op.drop_index("ix_items_kind", table_name="items")\nop.drop_column("items", "kind")\n' \
+            'op.execute("DROP TYPE item_kind")'
+NARROW_KIND = """\
+op.execute("ALTER TYPE item_kind RENAME TO item_kind_old")
+op.execute("CREATE TYPE item_kind AS ENUM ('a', 'b')")
+op.execute("ALTER TABLE items ALTER COLUMN kind TYPE item_kind USING kind::text::item_kind")
+op.execute("DROP TYPE item_kind_old")
+"""
+
+
+def test_an_enum_rebuilt_by_an_upper_downgrade_keeps_the_split(verify, tmp_path):
+    revisions = history()
+    revisions[0] = Rev("0001", None, CREATE_ITEMS + ADD_KIND, DROP_KIND + "\n" + DROP_ITEMS)
+    revisions[6] = Rev("0007", "0006", 'op.execute("ALTER TYPE item_kind ADD VALUE \'c\'")', NARROW_KIND)
+    project = build_project(tmp_path / "p", revisions, models=KIND_MODELS.replace(
+        '"a", "b", name', '"a", "b", "c", name'))
+    split, whole = _both(verify, project)
+
+    assert _found(split) == _found(whole) == [], whole.stdout
+    assert "the lower 5 (0001..0005) by a worker process beside the build" in _summary(split), split.stdout

@@ -8,7 +8,7 @@ fresh database the run creates, so nothing outside the run can know its name in 
 from __future__ import annotations
 
 import pytest
-from projects import Rev, assert_usage_error, build_project, items_revision
+from projects import ENVS, Rev, assert_usage_error, build_project, items_revision
 
 from checks.project.limits import Limits
 from checks.project.settings import Settings
@@ -84,6 +84,39 @@ def test_a_revision_waiting_on_a_lock_is_ended_naming_the_holder(verify, pg_serv
     assert f"held by pid {pid}" in heartbeat[0]
     assert result.stage("drift")["status"] == "skip"
     assert _databases(pg_server) == before
+
+
+# env.py waits before it hands Alembic a connection: on an advisory lock a second session of
+# its own holds (the example's env.py takes one to keep two deploys apart), or in Python.
+_CONNECTS = "    with connectable.connect() as connection:\n"
+ENV_WAITS = (ENVS / "sync_template.py").read_text().replace(_CONNECTS, (
+    "    holder = connectable.connect()\n"
+    "    holder.exec_driver_sql('SELECT pg_advisory_lock(4242)')\n"
+    "    globals()['HOLDER'] = holder\n" + _CONNECTS
+    + "        connection.exec_driver_sql('SELECT pg_advisory_lock(4242)')\n"))
+ENV_SLEEPS = (ENVS / "sync_template.py").read_text().replace(
+    _CONNECTS, "    import time\n    time.sleep(60)\n" + _CONNECTS)
+
+
+@pytest.mark.parametrize(("env_py", "fragments"), [
+    (ENV_WAITS, ("waiting for advisory lock 4242 held by pid", "SELECT pg_advisory_lock(4242)")),
+    (ENV_SLEEPS, ("no session of its database was waiting, so the time went to Python code",
+                  "before context.configure()")),
+], ids=["lock", "python"])
+def test_env_py_waiting_before_any_revision_is_ended_at_the_limit_and_named(verify, tmp_path, env_py,
+                                                                            fragments):
+    project = build_project(tmp_path / "project", [items_revision()], files={"migrations/env.py": env_py})
+    result = verify(project, "--stage", "fresh", "--revision-timeout", "2")
+
+    assert result.code == 2 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    [line] = [text for text in result.stderr.splitlines() if text.startswith("error: ")]
+    assert "env.py, before any revision, did not finish within the 2 s revision limit" in line, line
+    for fragment in fragments:
+        assert fragment in line, line
+    assert "0001" not in line
+    # The console said what waited while it waited, before the limit struck.
+    heartbeat = [text for text in result.stderr.splitlines() if "has run for" in text]
+    assert heartbeat and "env.py, before any revision" in heartbeat[0], result.stderr
 
 
 @pytest.mark.parametrize("env", ENV_SHAPES)

@@ -26,6 +26,11 @@ raised on the way out. The migration's session id comes from the connection env.
 to context.configure (the one MigrationContext runs on), read before the first step; the
 `lock_timeout`/`statement_timeout` settings are SET on that same session then.
 
+The watch starts with the Alembic call, not with the first revision: env.py, the app it
+creates and the connection it opens (waiting on a lock its own code or another session
+holds, say) are on the clock too, named "env.py, before any revision"; there the session
+to end is the one of the database that waits for a lock.
+
 The whole-run limit is a deadline: each revision's limit is cut to the time left, and a
 stage that starts after the deadline is not run.
 """
@@ -45,7 +50,7 @@ from pathlib import Path
 
 from alembic.script import Script
 
-from checks.errors import ConfigError, MigrationError
+from checks.errors import ConfigError, MigrationError, ProjectError
 from checks.project.source_lines import frame_line, traceback_line
 from checks.project.watcher import LockWatcher, Wait
 
@@ -62,6 +67,12 @@ LOCK_HINT = ("the session named holds the lock; on the run's throwaway database 
              "queued behind it: set lock_timeout (the setting, or in env.py) so it gives up instead")
 SLOW_HINT = ("if the revision is meant to run this long (a backfill), raise --revision-timeout / "
              "revision_timeout; otherwise see what it waits for at the line named")
+PRELUDE_HINT = ("env.py (or the app or hook it runs) waits before it hands Alembic a connection; "
+                "run `alembic current` in the project to see it wait, and look at what env.py does "
+                "before context.configure()")
+
+
+PRELUDE = -1  # the clock's index while env.py has not reached its first revision
 
 
 class RevisionTimedOut(BaseException):
@@ -200,6 +211,7 @@ class RevisionWatch:
         self._thread = threading.Thread(target=self._run, name="alembic-preflight revision watch",
                                         daemon=True)
         self._thread.start()
+        self._start_clock(PRELUDE)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -238,11 +250,14 @@ class RevisionWatch:
         yield
         self._start_clock()
 
-    def error(self, exc: BaseException) -> MigrationError | None:
-        """The revision's failure, if the limit ended it (whatever `exc` the project raised)."""
+    def error(self, exc: BaseException) -> MigrationError | ProjectError | None:
+        """The revision's failure, if the limit ended it (whatever `exc` the project raised);
+        env.py's, if it never reached a revision."""
         verdict = self._verdict
         if verdict is None:
             return None
+        if verdict.index == PRELUDE:
+            return ProjectError(f"env.py{self._mode}, before any revision, {verdict.reason}; {verdict.hint}")
         revision = self.revisions[verdict.index]
         direction = "upgrade" if self.upward[verdict.index] else "downgrade"
         return MigrationError(
@@ -250,14 +265,15 @@ class RevisionWatch:
             revision=revision.revision, path=revision.path, db_error=verdict.reason,
             line=traceback_line(exc, revision.path) or verdict.line, hint=verdict.hint)
 
-    def _start_clock(self) -> None:
+    def _start_clock(self, index: int | None = None) -> None:
+        """The clock of step `index` (the next one by default, or PRELUDE)."""
         if self.limits is None:
             return
         if self._verdict is not None:
             # The revision outlived its limit and yet returned: it still failed, and the
             # run stops here rather than go on with a database in an unknown state.
             raise RevisionTimedOut(self._verdict.reason)
-        index = self.state.done
+        index = self.state.done if index is None else index
         if index >= len(self.revisions):
             return
         limit, name = self.limits.revision_limit()
@@ -303,10 +319,13 @@ class RevisionWatch:
         wait = self._wait()
         reason = f"did not finish within {clock.limit_name}" + (f": it was {wait.describe()}" if wait else "")
         hint = LOCK_HINT if wait is not None and wait.holders else SLOW_HINT
+        if clock.index == PRELUDE and wait is None:
+            reason += ": no session of its database was waiting, so the time went to Python code"
+            hint = PRELUDE_HINT
         self._verdict = _Verdict(clock.index, reason, self._line(clock), hint)
         self.limits.say(f"{self._where(clock)} has run for {elapsed:.0f} s and reached {clock.limit_name}; "
                         "ending it" + (f": {wait.describe()}" if wait else ""))
-        pid = self._pid
+        pid = self._pid if self._pid is not None or self._watcher is None else self._watcher.waiting()
         steps = [lambda: self._interrupt(clock)]
         if pid is not None and self._watcher is not None:
             steps.append(lambda: self._watcher.terminate(pid))
@@ -322,15 +341,20 @@ class RevisionWatch:
                 signal.pthread_kill(self._migrating, SIGNAL)
 
     def _wait(self) -> Wait | None:
-        if self._pid is None or self._watcher is None:
+        if self._watcher is None:
             return None
-        return self._watcher.describe(self._pid)
+        pid = self._pid if self._pid is not None else self._watcher.waiting()  # env.py, before any revision
+        return self._watcher.describe(pid) if pid is not None else None
 
     def _line(self, clock: _Clock) -> int | None:
+        if clock.index == PRELUDE:
+            return None
         frame = sys._current_frames().get(self._migrating)
         return frame_line(frame, self.revisions[clock.index].path) if frame is not None else None
 
     def _where(self, clock: _Clock) -> str:
+        if clock.index == PRELUDE:
+            return f"  env.py{self._mode}, before any revision,"
         revision = self.revisions[clock.index]
         direction = "upgrade" if self.upward[clock.index] else "downgrade"
         line = self._line(clock)

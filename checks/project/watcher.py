@@ -86,6 +86,19 @@ class LockWatcher:
             self.close()  # reconnect next time; meanwhile, nothing to say
             return None
 
+    def waiting(self) -> int | None:
+        """A session of this database (not ours) waiting for a lock: where an env.py that has
+        not yet handed Alembic its connection is stuck, if it is stuck in the database."""
+        try:
+            row = self._connection().execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
+                "ORDER BY backend_start DESC LIMIT 1").fetchone()
+        except psycopg.Error:
+            self.close()
+            return None
+        return row[0] if row else None
+
     def cancel(self, pid: int) -> bool:
         return self._signal("pg_cancel_backend", pid)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import alembic
 import pytest
 from projects import CREATE_ITEMS, DROP_ITEMS, Rev, build_project, items_revision
 
@@ -183,4 +184,8 @@ def test_subfolders_read_recursively_are_covered(verify, tmp_path):
     result = verify(project, "--stage", "files", "--stage", "heads")
 
     assert result.code == 0, result.stdout + result.stderr
-    assert result.findings("files") == [] and result.findings("heads") == []
+    assert result.findings("heads") == []
+    if tuple(int(part) for part in alembic.__version__.split(".")[:2]) >= (1, 10):
+        assert result.findings("files") == []
+    else:  # Alembic before 1.10 has no recursive_version_locations: it never reads 2024/
+        assert [f["code"] for f in result.findings("files")] == ["revisions-not-read"]

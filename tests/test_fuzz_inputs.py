@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import codecs
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,9 +52,22 @@ def assert_one_line(exc: Exception) -> None:
     assert "Traceback" not in message
 
 
+_WORKDIRS: list[Path] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _remove_workdirs():
+    """Every folder the examples made goes with the module (hundreds per run otherwise)."""
+    yield
+    while _WORKDIRS:
+        shutil.rmtree(_WORKDIRS.pop(), ignore_errors=True)
+
+
 def workdir() -> Path:
     # hypothesis runs many examples per test: a fresh folder each (tmp_path is per test).
-    return Path(tempfile.mkdtemp(prefix="fuzz-"))
+    made = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    _WORKDIRS.append(made)
+    return made
 
 
 # --- TOML values, written as text ----------------------------------------------------------

@@ -77,7 +77,7 @@ def parse_revision_file(path: Path) -> RevisionFile:
 
 
 # `revision = "0002"` (a type annotation, other quotes or none left by a broken edit allowed).
-_REVISION_LINE = re.compile(r"""^revision\b[^=\n]*=\s*['"]?([\w-]+)""", re.MULTILINE)
+_REVISION_LINE = re.compile(r"""^revision\b[^=\n]*=\s*['"]?([\w-]+)['"]?\s*(?:#.*)?$""", re.MULTILINE)
 
 
 def _revision_line(path: Path) -> str | None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg import sql
 
+from harness import sessions
 from harness.errors import HarnessError
 from harness.owner import owner_record, record_alive
 
@@ -64,10 +65,23 @@ def orphaned_databases(server: Server) -> list[str]:
     return orphans
 
 
+def _held_by_others(server: Server, name: str) -> str:
+    """Sessions of other roles in `name`, described; '' when there are none."""
+    with server.connect() as conn:
+        role = sessions.current_role(conn)
+        return "; ".join(s.describe() for s in sessions.others(conn, name) if s.user != role)
+
+
 def drop_orphaned_databases(server: Server) -> list[str]:
     """Drop every database of ours that a killed run left on `server`; returns their names."""
     dropped = []
     for name in orphaned_databases(server):
+        held = _held_by_others(server, name)
+        if held:
+            # Only they can leave: waiting for them would hold up every run that finds it.
+            print(f"alembic-preflight: left database {name} (a killed run's) in place: {held} is still "
+                  "connected to it; once that session ends, the next run drops it", file=sys.stderr)
+            continue
         # Its run is gone, so sessions of our role still in it (a killed run's query that has
         # not noticed yet) are ours to end, as in a database this run made.
         server.adopt(name)

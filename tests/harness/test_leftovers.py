@@ -142,3 +142,22 @@ def test_databases_without_our_stamp_a_live_owner_or_from_another_host_stay(pg_s
     now = comments(pg_server)
     assert {kind: name in now for kind, name in names.items()} == {
         "dead": False, "reused": False, "live": True, "elsewhere": True, "unstamped": True, "other": True}
+
+
+def test_a_leftover_another_role_is_still_in_is_named_once_and_skipped_without_waiting(
+        pg_server, make_database, role, monkeypatch, capsys):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    name = make_database("held")
+    stamp_database(pg_server, name, {**owner_record(), "pid": gone.pid})
+
+    def no_wait(*_args, **_kwargs):
+        raise AssertionError("waited for a session no run of ours can end")
+
+    monkeypatch.setattr("harness.sessions.release", no_wait)
+    with role.connect(name):
+        dropped = drop_orphaned_databases(pg_server)
+    said = [line for line in capsys.readouterr().err.splitlines() if name in line]
+
+    assert name not in dropped and name in comments(pg_server)
+    assert len(said) == 1 and "left database" in said[0] and role.name in said[0], said

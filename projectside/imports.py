@@ -20,8 +20,14 @@ def binds_on_import(path: str) -> bool:
     """Whether module-level code (outside any function or class) calls `op.*` or `context.*`
     other than context.config, which every env.py-less import may read."""
     try:
-        tree = ast.parse(Path(path).read_bytes())
-    except (SyntaxError, ValueError, OSError):
+        source = Path(path).read_bytes()
+    except OSError:
+        return False
+    if not _might_bind(source.decode("utf-8", "replace")):
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return False
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
@@ -31,6 +37,20 @@ def binds_on_import(path: str) -> bool:
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and isinstance(node.func.value, ast.Name) and node.func.value.id in _CONTEXT_NAMES):
                 return True
+    return False
+
+
+def _might_bind(text: str) -> bool:
+    """A quick look by lines, so that only the rare candidate is parsed: whether `op.` or
+    `context.` appears on a line outside every top-level def and class."""
+    inside = False
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            inside = line.startswith(("def ", "async def ", "class ", "@"))
+        if not inside and ("op." in line or "context." in line):
+            return True
     return False
 
 

@@ -37,9 +37,11 @@ def test(c, session):
         raise Exit(code=code)
 
 
-# The developer's own database. Every task takes --url (default: $DATABASE_URL); the
-# ones that can lose data back it up first, ask, and refuse in CI without --yes.
-URL = "the database, e.g. postgresql://me@localhost/app_dev (default: $DATABASE_URL)"
+# The developer's own database. Every task takes --url (default: $DATABASE_URL, else
+# alembic.ini's sqlalchemy.url); the ones that can lose data back it up first, ask, and
+# refuse in CI without --yes.
+URL = ("the database, e.g. postgresql://me@localhost/app_dev (default: $DATABASE_URL, else "
+       "alembic.ini's sqlalchemy.url)")
 PROJECT = "folder holding alembic.ini (default: .)"
 FORCE = "act on a database that does not look local (remote host, a prod/live name)"
 YES = "do not ask (needed in CI and without a terminal)"
@@ -133,7 +135,7 @@ def db_down(c):
     _checks("db-down")
 
 
-@task(help={"url": "the database to diagnose (default: alembic.ini's sqlalchemy.url, else DATABASE_URL)",
+@task(help={"url": "the database to diagnose (default: $DATABASE_URL, else alembic.ini's sqlalchemy.url)",
             "project": "folder holding alembic.ini (default: .)",
             "report_json": "also write the diagnosis as JSON to this file"})
 def doctor(c, url=None, project=".", report_json=None):

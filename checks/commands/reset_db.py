@@ -33,7 +33,7 @@ def _tables(target) -> list[tuple[str, int]]:
 def run(args) -> int:
     out = sys.stdout
     project = open_project(args)
-    target = guard(args, "reset-db", "drop the database and rebuild it from the migrations")
+    target = guard(args, "reset-db", "drop the database and rebuild it from the migrations", project)
     order = project.upgrade_order()  # a broken history fails here, before anything is dropped
     exists = target.exists()
     if exists:

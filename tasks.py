@@ -136,11 +136,12 @@ def db_down(c):
 
 
 @task(help={"url": "the database to diagnose (default: $DATABASE_URL, else alembic.ini's sqlalchemy.url)",
-            "project": "folder holding alembic.ini (default: .)",
-            "report_json": "also write the diagnosis as JSON to this file"})
-def doctor(c, url=None, project=".", report_json=None):
+            "project": PROJECT, "report_json": "also write the diagnosis as JSON to this file",
+            "fix": "then stamp the revision the schema matches (as `invoke stamp`: backup first, asks)",
+            "yes": YES, "force": FORCE, "backups": BACKUPS})
+def doctor(c, url=None, project=".", report_json=None, fix=False, yes=False, force=False, backups=None):
     """Diagnose a real database, read-only: revision, pending revisions, hand-made objects, drift."""
-    _checks("doctor", "--project", project, *(["--url", url] if url else []),
+    _checks("doctor", *_target(url, force, yes, backups, project), *(["--fix"] if fix else []),
             *(["--report-json", report_json] if report_json else []))
 
 

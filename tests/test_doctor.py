@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -88,7 +89,17 @@ def test_clean_database_is_healthy(pg_server, make_database, project, doctor):
     assert _codes(result, "revision") == ["up-to-date"]
 
 
-def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, make_database, project, doctor):
+def _run_printed(hint: str, url: str, tmp_path) -> None:
+    """The command a fix line prints, as typed: its --url filled in with the password."""
+    words = shlex.split(hint.split(" (")[0])
+    assert words[0] == "invoke", hint
+    words[words.index("--url") + 1] = url
+    done = run_cli(*words[1:], "--yes", "--backups", str(tmp_path / "backups"))
+    assert done.code == 0, done.stdout + done.stderr
+
+
+def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, make_database, project, doctor,
+                                                                  tmp_path):
     name = make_database("app_dev")
     url = _url(pg_server, name)
     _alembic(project, url, "upgrade", "0002")
@@ -104,7 +115,9 @@ def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, mak
     matched = first.findings("match", "schema-matches")
     assert matched and matched[0]["revision"] == "0002", first.stdout
     stamp = matched[0]["hint"]
-    assert stamp == "alembic stamp --purge 0002", stamp
+    # The task that backs up first, on the database doctor read (the password hidden), not `alembic stamp`.
+    assert stamp.startswith(f"invoke stamp 0002 --project {project} --url "), stamp
+    assert ":***@" in stamp and "(backs up first" in stamp and "doctor --fix" in stamp, stamp
     assert "legacy_notes" in " ".join(f["message"] for f in first.findings("match", "match-difference"))
     models = {f["code"]: [] for f in first.findings("models")}
     for f in first.findings("models"):
@@ -114,7 +127,7 @@ def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, mak
     with pg_server.connect(name) as conn:  # doctor wrote nothing
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("feedbeef0042",)]
 
-    _alembic(project, url, *stamp.split()[1:])
+    _run_printed(stamp, url, tmp_path)
 
     second = doctor(project, url)
     assert second.code == 1, second.stdout + second.stderr
@@ -174,7 +187,7 @@ def test_no_version_table_names_the_matching_revision_and_a_plain_stamp(pg_serve
     assert result.code == 1, result.stdout + result.stderr
     assert "no-version-table" in _codes(result, "revision")
     matched = result.findings("match", "schema-matches")[0]
-    assert matched["revision"] == "0002" and matched["hint"] == "alembic stamp 0002", result.stdout
+    assert matched["revision"] == "0002" and matched["hint"].startswith("invoke stamp 0002 "), result.stdout
     _alembic(project, url, "stamp", "0002")
     assert [f["revision"] for f in doctor(project, url).findings("revision", "pending")] == ["0003"]
 
@@ -288,10 +301,10 @@ def test_revisions_with_the_same_schema_name_the_earliest_and_say_what_each_is(p
                           "UPDATE alembic_version SET version_num = 'feedbeef0042'")
     result = doctor(project, url)
     [matched] = result.findings("match", "schema-matches")
-    assert (matched["revision"], matched["hint"]) == ("0001", "alembic stamp --purge 0001"), result.stdout
+    assert matched["revision"] == "0001" and matched["hint"].startswith("invoke stamp 0001 "), result.stdout
     [ties] = result.findings("match", "schema-ties")
     assert "0002 (changes data only" in ties["message"] and "0003 (empty" in ties["message"], ties
-    assert "0001 (" not in ties["message"] and "stamp --purge 0003" in ties["message"], ties
+    assert "0001 (" not in ties["message"] and "invoke stamp 0003 " in ties["message"], ties
 
     # As close, but not the same schema: not called identical, nor data only.
     with pg_server.connect(name) as conn:

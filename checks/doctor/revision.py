@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alembic.script import Script, ScriptDirectory
@@ -66,7 +67,7 @@ def _as_tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def revision_findings(position: Position, version_table: str) -> list[Finding]:
+def revision_findings(position: Position, version_table: str, command: Callable[..., str]) -> list[Finding]:
     """A database behind its scripts fails at the first query of new code; one at a revision
     the scripts do not know stops every `alembic upgrade` with "Can't locate revision"."""
     heads = ", ".join(position.heads) or "base (no revisions)"
@@ -80,7 +81,7 @@ def revision_findings(position: Position, version_table: str) -> list[Finding]:
                              f"the database has no {version_table} table: Alembic never ran here, "
                              "or the table was dropped", object=version_table,
                              hint="see the match below: stamp the revision the schema matches, or "
-                                  "`alembic upgrade head` if the database is empty"))
+                                  f"`{command('upgrade')}` if the database is empty"))
         return found
     if position.unknown:
         for revision in position.unknown:
@@ -100,7 +101,7 @@ def revision_findings(position: Position, version_table: str) -> list[Finding]:
     found.append(Finding(Severity.WARNING, "behind",
                          f"at {at}, {len(position.pending)} revision(s) behind the "
                          f"head{'s' * (len(position.heads) > 1)} ({heads})",
-                         hint="alembic upgrade heads" if len(position.heads) > 1 else "alembic upgrade head"))
+                         hint=command("upgrade")))
     for rev in position.pending:
         message = (rev.doc or "").strip().splitlines()[0] if (rev.doc or "").strip() else "(no message)"
         found.append(Finding(Severity.WARNING, "pending", f"pending {rev.revision}: {message}",

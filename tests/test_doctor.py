@@ -315,3 +315,23 @@ def test_revisions_with_the_same_schema_name_the_earliest_and_say_what_each_is(p
     [ties] = result.findings("match", "schema-ties")
     assert "identical" not in ties["message"] and "data only" not in ties["message"], ties
     assert "0003" in ties["message"] and "as close" in ties["message"], ties
+
+
+def test_a_lock_timeout_is_reported_as_one_naming_its_holder(pg_server, make_database, project, doctor):
+    """Not as a missing privilege: the fix is to end the other transaction, not to grant anything."""
+    import psycopg
+
+    name, url = _migrated(pg_server, make_database, project, "head")
+    ep = pg_server.endpoint
+    holder = psycopg.connect(host=ep.host, port=ep.port, user=ep.user, password=ep.password, dbname=name,
+                             application_name="nightly-backfill")
+    pid = holder.info.backend_pid
+    try:
+        holder.execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        result = doctor(project, url)
+    finally:
+        holder.close()
+    line = assert_usage_error(result, "lock timeout", f"pid {pid}", f"role {ep.user}",
+                              "application nightly-backfill", "ACCESS EXCLUSIVE lock on alembic_version",
+                              "idle in transaction")
+    assert "SELECT on" not in line and "permission" not in line, line

@@ -21,8 +21,9 @@ from checks.recovery.target_url import place, resolve_url
 from harness.errors import ServerError
 from harness.server import Endpoint
 
+LOCK_TIMEOUT_S = 2
 SESSION_OPTIONS = ("-c default_transaction_read_only=on -c statement_timeout=15000 "
-                   "-c lock_timeout=2000 -c idle_in_transaction_session_timeout=60000")
+                   f"-c lock_timeout={LOCK_TIMEOUT_S * 1000} -c idle_in_transaction_session_timeout=60000")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sys
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.commands.target_args import add_target_arguments, ask, consent, guard, take_backup
 from checks.project.project import Database
-from checks.recovery.database import recreate
+from checks.recovery.database import add_back_extensions, recreate
 from checks.recovery.safety import clear_sessions
 
 
@@ -43,10 +43,11 @@ def run(args) -> int:
     take_backup(args, target, "reset-db")
     ask(args, "reset-db", f"drop {target.describe()} and rebuild it from {len(order)} revisions")
     disconnect = exists and clear_sessions(target, consent(args), "reset-db")
-    recreate(target, disconnect=disconnect)
+    state = recreate(target, disconnect=disconnect)  # owner, grants, settings, comment kept
     database = Database(target.server.endpoint, target.name)
     project.bootstrap(database)
     project.run_steps(database, order, upgrade=True)
+    add_back_extensions(target, state, "reset-db", out)  # after: the migrations may create them
     heads = ", ".join(sorted(project.current_heads(database)))
     out.write(f"reset-db: rebuilt {target.name} from {len(order)} revisions; now at {heads}\n")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from psycopg import sql
 
 from checks.errors import VerifyError
-from checks.recovery.database import recreate
+from checks.recovery.database import add_back_extensions, recreate
 from checks.recovery.target import Target
 from harness.client_tools import client_tool
 from harness.server import Endpoint
@@ -129,13 +130,15 @@ def check_readable(path: Path, target: Target):
     return pg_restore
 
 
-def restore(path: Path, target: Target, disconnect: bool = False) -> None:
+def restore(path: Path, target: Target, disconnect: bool = False, out=None) -> None:
     """Replace the target with the dump at `path`: drop, create, pg_restore in one transaction.
 
     Objects keep no owner from the dump (--no-owner): the restoring user owns them, so a
-    dump taken as another role still restores on a developer's machine.
+    dump taken as another role still restores on a developer's machine. The database
+    itself keeps its owner, grants, settings, comment and extensions (recreate).
     """
     pg_restore = check_readable(path, target)
-    recreate(target, disconnect=disconnect)
+    state = recreate(target, disconnect=disconnect)
     _run([pg_restore.path, "--single-transaction", "--exit-on-error", "--no-owner",
           *connection_args(target), "--dbname", target.name, str(path)], target, "pg_restore")
+    add_back_extensions(target, state, "restore", out or sys.stdout)

@@ -19,8 +19,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     project = open_project(args)
     target = Target.resolve(args.url, project)  # reading is safe anywhere
-    announce("current", target, sys.stderr)  # stdout is the revision, for scripts
     at = revisions.current(target)
+    announce("current", target, sys.stderr)  # stdout: the revision, for scripts
     heads = {s.revision for s in revisions.heads(project)}
     if not at:
         sys.stdout.write(f"current: {target.describe()} has no version table (never migrated; "

@@ -20,8 +20,8 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     project = open_project(args)
     target = Target.resolve(args.url, project)
-    announce("pending", target, sys.stderr)  # stdout is the list, for scripts
     steps = revisions.pending(project, target)
+    announce("pending", target, sys.stderr)  # stdout: the list, for scripts
     if not steps:
         sys.stdout.write(f"pending: none; {target.describe()} is up to date\n")
     for script in steps:

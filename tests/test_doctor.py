@@ -335,3 +335,45 @@ def test_a_lock_timeout_is_reported_as_one_naming_its_holder(pg_server, make_dat
                               "application nightly-backfill", "ACCESS EXCLUSIVE lock on alembic_version",
                               "idle in transaction")
     assert "SELECT on" not in line and "permission" not in line, line
+
+
+def test_hand_made_objects_get_the_migration_that_keeps_their_rows(pg_server, make_database, project, doctor,
+                                                                    tmp_path):
+    """Not reset-db, which throws every row away: the printed revision adopts what was made by
+    hand and records what was dropped; stamping it leaves the data where it is."""
+    import re
+
+    name, url = _migrated(pg_server, make_database, project, "head",
+                          "CREATE TABLE legacy_notes (id bigint PRIMARY KEY, body text NOT NULL, "
+                          "seen timestamp with time zone DEFAULT now(), code character varying(12))",
+                          "INSERT INTO legacy_notes (id, body) VALUES (1, 'keep me')",
+                          "ALTER TABLE items ADD COLUMN legacy_flag boolean",
+                          "ALTER TABLE items DROP COLUMN price")
+    result = doctor(project, url)
+    hints = {f["object"]: f["hint"] for f in result.findings("migrations")}
+    ops = {obj: re.search(r"whose upgrade\(\) is (op\..*?\)); this database", hint).group(1)
+           for obj, hint in hints.items()}
+    assert ops == {
+        # The snapshot keeps columns by name, not by position.
+        "table legacy_notes": "op.create_table('legacy_notes', sa.Column('body', sa.TEXT(), nullable=False), "
+                              "sa.Column('code', sa.VARCHAR(12)), "
+                              "sa.Column('id', sa.BIGINT(), autoincrement=False, nullable=False), "
+                              "sa.Column('seen', sa.TIMESTAMP(timezone=True), "
+                              "server_default=sa.text('now()')), "
+                              "sa.PrimaryKeyConstraint('id'))",
+        "items.legacy_flag": "op.add_column('items', sa.Column('legacy_flag', sa.BOOLEAN()))",
+        "items.price": "op.drop_column('items', 'price')",
+    }, result.stdout
+    assert "invoke stamp <the new revision>" in hints["table legacy_notes"]
+
+    # The revision as printed: the history builds it on the throwaway server, the database is stamped.
+    (project / "migrations" / "versions" / "0004_revision.py").write_text(
+        Rev("0004", "0003", "\n".join(ops.values())).source())
+    stamped = run_cli("stamp", "0004", "--project", str(project), "--url", url, "--yes",
+                      "--backups", str(tmp_path / "backups"))
+    assert stamped.code == 0, stamped.stdout + stamped.stderr
+    after = doctor(project, url)
+    assert _codes(after, "revision") == ["up-to-date"] and _codes(after, "migrations") == ["as-migrated"], \
+        after.stdout
+    with pg_server.connect(name) as conn:
+        assert conn.execute("SELECT id, body FROM legacy_notes").fetchall() == [(1, "keep me")]

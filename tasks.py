@@ -37,9 +37,11 @@ def test(c, session):
         raise Exit(code=code)
 
 
-# The developer's own database. Every task takes --url (default: $DATABASE_URL); the
-# ones that can lose data back it up first, ask, and refuse in CI without --yes.
-URL = "the database, e.g. postgresql://me@localhost/app_dev (default: $DATABASE_URL)"
+# The developer's own database. Every task takes --url (default: $DATABASE_URL, else
+# alembic.ini's sqlalchemy.url); the ones that can lose data back it up first, ask, and
+# refuse in CI without --yes.
+URL = ("the database, e.g. postgresql://me@localhost/app_dev (default: $DATABASE_URL, else "
+       "alembic.ini's sqlalchemy.url)")
 PROJECT = "folder holding alembic.ini (default: .)"
 FORCE = "act on a database that does not look local (remote host, a prod/live name)"
 YES = "do not ask (needed in CI and without a terminal)"
@@ -133,12 +135,13 @@ def db_down(c):
     _checks("db-down")
 
 
-@task(help={"url": "the database to diagnose (default: alembic.ini's sqlalchemy.url, else DATABASE_URL)",
-            "project": "folder holding alembic.ini (default: .)",
-            "report_json": "also write the diagnosis as JSON to this file"})
-def doctor(c, url=None, project=".", report_json=None):
+@task(help={"url": "the database to diagnose (default: $DATABASE_URL, else alembic.ini's sqlalchemy.url)",
+            "project": PROJECT, "report_json": "also write the diagnosis as JSON to this file",
+            "fix": "then stamp the revision the schema matches (as `invoke stamp`: backup first, asks)",
+            "yes": YES, "force": FORCE, "backups": BACKUPS})
+def doctor(c, url=None, project=".", report_json=None, fix=False, yes=False, force=False, backups=None):
     """Diagnose a real database, read-only: revision, pending revisions, hand-made objects, drift."""
-    _checks("doctor", "--project", project, *(["--url", url] if url else []),
+    _checks("doctor", *_target(url, force, yes, backups, project), *(["--fix"] if fix else []),
             *(["--report-json", report_json] if report_json else []))
 
 

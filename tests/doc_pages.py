@@ -47,5 +47,6 @@ def normalized_output(text: str) -> str:
     text = re.sub(r"\b\d+\.\d+s\b", "T", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
     text = re.sub(r"PostgreSQL \d+(\.\d+)?", "PostgreSQL N", text)
+    text = re.sub(r"project-output-\d{8}T\d{6}Z-\d+(-\d+)?\.log", "project-output-RUN.log", text)
     text = re.sub(r"backend \w+: .*? (?:on|at) 127", "backend B 127", text)
     return re.sub(r"; run by [^\n]*", "", text)

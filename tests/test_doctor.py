@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -88,7 +89,17 @@ def test_clean_database_is_healthy(pg_server, make_database, project, doctor):
     assert _codes(result, "revision") == ["up-to-date"]
 
 
-def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, make_database, project, doctor):
+def _run_printed(hint: str, url: str, tmp_path) -> None:
+    """The command a fix line prints, as typed: its --url filled in with the password."""
+    words = shlex.split(hint.split(" (")[0])
+    assert words[0] == "invoke", hint
+    words[words.index("--url") + 1] = url
+    done = run_cli(*words[1:], "--yes", "--backups", str(tmp_path / "backups"))
+    assert done.code == 0, done.stdout + done.stderr
+
+
+def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, make_database, project, doctor,
+                                                                  tmp_path):
     name = make_database("app_dev")
     url = _url(pg_server, name)
     _alembic(project, url, "upgrade", "0002")
@@ -104,7 +115,9 @@ def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, mak
     matched = first.findings("match", "schema-matches")
     assert matched and matched[0]["revision"] == "0002", first.stdout
     stamp = matched[0]["hint"]
-    assert stamp == "alembic stamp --purge 0002", stamp
+    # The task that backs up first, on the database doctor read (the password hidden), not `alembic stamp`.
+    assert stamp.startswith(f"invoke stamp 0002 --project {project} --url "), stamp
+    assert ":***@" in stamp and "(backs up first" in stamp and "doctor --fix" in stamp, stamp
     assert "legacy_notes" in " ".join(f["message"] for f in first.findings("match", "match-difference"))
     models = {f["code"]: [] for f in first.findings("models")}
     for f in first.findings("models"):
@@ -114,7 +127,7 @@ def test_dirty_database_is_named_and_the_printed_stamp_repairs_it(pg_server, mak
     with pg_server.connect(name) as conn:  # doctor wrote nothing
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("feedbeef0042",)]
 
-    _alembic(project, url, *stamp.split()[1:])
+    _run_printed(stamp, url, tmp_path)
 
     second = doctor(project, url)
     assert second.code == 1, second.stdout + second.stderr
@@ -174,7 +187,7 @@ def test_no_version_table_names_the_matching_revision_and_a_plain_stamp(pg_serve
     assert result.code == 1, result.stdout + result.stderr
     assert "no-version-table" in _codes(result, "revision")
     matched = result.findings("match", "schema-matches")[0]
-    assert matched["revision"] == "0002" and matched["hint"] == "alembic stamp 0002", result.stdout
+    assert matched["revision"] == "0002" and matched["hint"].startswith("invoke stamp 0002 "), result.stdout
     _alembic(project, url, "stamp", "0002")
     assert [f["revision"] for f in doctor(project, url).findings("revision", "pending")] == ["0003"]
 
@@ -288,10 +301,10 @@ def test_revisions_with_the_same_schema_name_the_earliest_and_say_what_each_is(p
                           "UPDATE alembic_version SET version_num = 'feedbeef0042'")
     result = doctor(project, url)
     [matched] = result.findings("match", "schema-matches")
-    assert (matched["revision"], matched["hint"]) == ("0001", "alembic stamp --purge 0001"), result.stdout
+    assert matched["revision"] == "0001" and matched["hint"].startswith("invoke stamp 0001 "), result.stdout
     [ties] = result.findings("match", "schema-ties")
     assert "0002 (changes data only" in ties["message"] and "0003 (empty" in ties["message"], ties
-    assert "0001 (" not in ties["message"] and "stamp --purge 0003" in ties["message"], ties
+    assert "0001 (" not in ties["message"] and "invoke stamp 0003 " in ties["message"], ties
 
     # As close, but not the same schema: not called identical, nor data only.
     with pg_server.connect(name) as conn:
@@ -302,3 +315,65 @@ def test_revisions_with_the_same_schema_name_the_earliest_and_say_what_each_is(p
     [ties] = result.findings("match", "schema-ties")
     assert "identical" not in ties["message"] and "data only" not in ties["message"], ties
     assert "0003" in ties["message"] and "as close" in ties["message"], ties
+
+
+def test_a_lock_timeout_is_reported_as_one_naming_its_holder(pg_server, make_database, project, doctor):
+    """Not as a missing privilege: the fix is to end the other transaction, not to grant anything."""
+    import psycopg
+
+    name, url = _migrated(pg_server, make_database, project, "head")
+    ep = pg_server.endpoint
+    holder = psycopg.connect(host=ep.host, port=ep.port, user=ep.user, password=ep.password, dbname=name,
+                             application_name="nightly-backfill")
+    pid = holder.info.backend_pid
+    try:
+        holder.execute("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        result = doctor(project, url)
+    finally:
+        holder.close()
+    line = assert_usage_error(result, "lock timeout", f"pid {pid}", f"role {ep.user}",
+                              "application nightly-backfill", "ACCESS EXCLUSIVE lock on alembic_version",
+                              "idle in transaction")
+    assert "SELECT on" not in line and "permission" not in line, line
+
+
+def test_hand_made_objects_get_the_migration_that_keeps_their_rows(pg_server, make_database, project, doctor,
+                                                                    tmp_path):
+    """Not reset-db, which throws every row away: the printed revision adopts what was made by
+    hand and records what was dropped; stamping it leaves the data where it is."""
+    import re
+
+    name, url = _migrated(pg_server, make_database, project, "head",
+                          "CREATE TABLE legacy_notes (id bigint PRIMARY KEY, body text NOT NULL, "
+                          "seen timestamp with time zone DEFAULT now(), code character varying(12))",
+                          "INSERT INTO legacy_notes (id, body) VALUES (1, 'keep me')",
+                          "ALTER TABLE items ADD COLUMN legacy_flag boolean",
+                          "ALTER TABLE items DROP COLUMN price")
+    result = doctor(project, url)
+    hints = {f["object"]: f["hint"] for f in result.findings("migrations")}
+    ops = {obj: re.search(r"whose upgrade\(\) is (op\..*?\)); this database", hint).group(1)
+           for obj, hint in hints.items()}
+    assert ops == {
+        # The snapshot keeps columns by name, not by position.
+        "table legacy_notes": "op.create_table('legacy_notes', sa.Column('body', sa.TEXT(), nullable=False), "
+                              "sa.Column('code', sa.VARCHAR(12)), "
+                              "sa.Column('id', sa.BIGINT(), autoincrement=False, nullable=False), "
+                              "sa.Column('seen', sa.TIMESTAMP(timezone=True), "
+                              "server_default=sa.text('now()')), "
+                              "sa.PrimaryKeyConstraint('id'))",
+        "items.legacy_flag": "op.add_column('items', sa.Column('legacy_flag', sa.BOOLEAN()))",
+        "items.price": "op.drop_column('items', 'price')",
+    }, result.stdout
+    assert "invoke stamp <the new revision>" in hints["table legacy_notes"]
+
+    # The revision as printed: the history builds it on the throwaway server, the database is stamped.
+    (project / "migrations" / "versions" / "0004_revision.py").write_text(
+        Rev("0004", "0003", "\n".join(ops.values())).source())
+    stamped = run_cli("stamp", "0004", "--project", str(project), "--url", url, "--yes",
+                      "--backups", str(tmp_path / "backups"))
+    assert stamped.code == 0, stamped.stdout + stamped.stderr
+    after = doctor(project, url)
+    assert _codes(after, "revision") == ["up-to-date"] and _codes(after, "migrations") == ["as-migrated"], \
+        after.stdout
+    with pg_server.connect(name) as conn:
+        assert conn.execute("SELECT id, body FROM legacy_notes").fetchall() == [(1, "keep me")]

@@ -8,6 +8,7 @@ config need is reported as what it is, with the command that installs it.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from projects import (
     build_project,
     items_revision,
 )
+
+from checks.project.output import KEEP_LOGS
 
 CHATTY_MODELS = 'print("models loaded: hello from the app")\n' + ITEMS_MODELS
 # Alembic's generic template names its own logger: its INFO lines ("Running upgrade") show.
@@ -46,11 +49,34 @@ def test_project_output_goes_to_a_log_file(verify, tmp_path):
     for text in ("Running upgrade", "hello from the app"):
         assert text not in result.stdout + result.stderr, result.stdout + result.stderr
     log = _log_path(result.stdout)
-    assert log == project / ".alembic-preflight" / "project-output.log"
+    assert log.parent == project / ".alembic-preflight" and log.name.startswith("project-output-"), log
+    assert (project / ".alembic-preflight" / "project-output.log").resolve() == log, "the latest run's"
     content = log.read_text()
     assert "INFO [alembic.runtime.migration] Running upgrade  -> 0001" in content
     assert "models loaded: hello from the app" in content
     assert (project / ".alembic-preflight" / ".gitignore").read_text().endswith("*\n")
+
+
+def test_two_runs_on_one_project_each_keep_their_own_log(verify, tmp_path, monkeypatch):
+    models = 'import os\nprint("this is run", os.environ["RUN_MARK"])\n' + ITEMS_MODELS
+    project = build_project(tmp_path / "project", [items_revision()], models=models)
+    folder = project / ".alembic-preflight"
+    folder.mkdir()
+    for n in range(6):  # older runs' logs: only the newest few stay
+        old = folder / f"project-output-20200101T00000{n}Z-{n}.log"
+        old.write_text("old\n")
+        os.utime(old, (1_600_000_000 + n, 1_600_000_000 + n))
+    logs = []
+    for mark in ("one", "two"):
+        result = verify(project, "--stage", "fresh", env={"RUN_MARK": mark})
+        assert result.code == 0, result.stdout + result.stderr
+        logs.append(_log_path(result.stdout))
+    assert logs[0] != logs[1], logs
+    assert "this is run one" in logs[0].read_text() and "this is run two" not in logs[0].read_text()
+    assert "this is run two" in logs[1].read_text()
+    kept = sorted(p.name for p in folder.glob("project-output-*.log"))
+    assert len(kept) == KEEP_LOGS and {logs[0].name, logs[1].name} <= set(kept), kept
+    assert "project-output-20200101T000000Z-0.log" not in kept
 
 
 def test_project_output_on_the_console_under_verbose(verify, tmp_path):
@@ -89,7 +115,7 @@ def test_the_last_words_of_an_env_py_that_exits_explain_it(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()], files={"migrations/env.py": exits})
     assert_usage_error(verify(project), "SystemExit",
                        'its last output: "DATABASE_URL is not set; export it first"',
-                       str(project / ".alembic-preflight" / "project-output.log"))
+                       str(project / ".alembic-preflight" / "project-output-"))
 
 
 def test_a_missing_module_of_a_present_package_is_not_a_missing_install(verify, tmp_path):

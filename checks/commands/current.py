@@ -8,6 +8,7 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.commands.target_args import add_target_arguments
 from checks.recovery import revisions
 from checks.recovery.target import Target
+from checks.recovery.target_url import announce
 
 
 def add_arguments(parser) -> None:
@@ -17,8 +18,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     project = open_project(args)
-    target = Target.from_url(args.url)  # reading is safe anywhere
+    target = Target.resolve(args.url, project)  # reading is safe anywhere
     at = revisions.known_current(project, target)
+    announce("current", target, sys.stderr)  # stdout: the revision, for scripts
     heads = {s.revision for s in revisions.heads(project)}
     if not at:
         sys.stdout.write(f"current: {target.describe()} has no version table (never migrated; "

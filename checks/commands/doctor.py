@@ -23,8 +23,8 @@ from harness.select import BACKENDS, open_server
 
 def add_arguments(parser) -> None:
     add_project_arguments(parser)
-    parser.add_argument("--url", help="the database to diagnose (default: alembic.ini's sqlalchemy.url, "
-                                      "else DATABASE_URL); only read, never written, unless --fix")
+    parser.add_argument("--url", help="the database to diagnose (default: $DATABASE_URL, else alembic.ini's "
+                                      "sqlalchemy.url); only read, never written, unless --fix")
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="where the throwaway server for building the history comes from")
     parser.add_argument("--server-url", help="an existing server for the throwaway databases")
@@ -64,12 +64,12 @@ def _diagnose(args, outcome: Outcome, where: dict) -> int:
     outcome.project = str(project.root)
     target = choose_target(args.url, project)
     where["database"], where["source"] = target.describe(), target.source
-    with connect(target) as conn:
-        conn.execute("SELECT 1")  # unreachable or refused: say so before starting any server
     access = ("read first; then --fix stamps it with the revision its schema matches (a backup "
               "before, a question unless --yes)") if args.fix else "read-only"
-    out.write(f"doctor: {target.describe()} (from {target.source}), {access}\n")
+    out.write(f"doctor: {target.place()} (URL from {target.source}), {access}\n")
     out.flush()
+    with connect(target) as conn:
+        conn.execute("SELECT 1")  # unreachable or refused: say so before starting any server
     with open_server(args.backend, args.pg, args.server_url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         sections = diagnose(project, target, server)
@@ -90,7 +90,7 @@ def _fix(args, sections, target, out) -> int:
     if not matches or matches[0].revision is None:
         out.write("doctor --fix: nothing to stamp (the version table is not in question)\n")
         return 1 if report.problems(sections) else 0
-    stamp_args = argparse.Namespace(**{**vars(args), "revision": matches[0].revision,
-                                       "url": target.url.render_as_string(hide_password=False)})
+    # args.url as given: without it, stamp resolves the same database by the same order.
+    stamp_args = argparse.Namespace(**{**vars(args), "revision": matches[0].revision})
     return stamp.run(stamp_args)
 

@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     project = open_project(args)
-    target = guard(args, "downgrade", f"downgrade the database to {args.revision}")
+    target = guard(args, "downgrade", f"downgrade the database to {args.revision}", project)
     steps = revisions.to_undo(project, target, args.revision)
     if not steps:
         sys.stdout.write(f"downgrade: {target.describe()} is already at {args.revision}\n")

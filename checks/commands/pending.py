@@ -9,6 +9,7 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.commands.target_args import add_target_arguments
 from checks.recovery import revisions
 from checks.recovery.target import Target
+from checks.recovery.target_url import announce
 
 
 def add_arguments(parser) -> None:
@@ -18,8 +19,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     project = open_project(args)
-    target = Target.from_url(args.url)
+    target = Target.resolve(args.url, project)
     steps = revisions.pending(project, target)
+    announce("pending", target, sys.stderr)  # stdout: the list, for scripts
     if not steps:
         sys.stdout.write(f"pending: none; {target.describe()} is up to date\n")
     for script in steps:

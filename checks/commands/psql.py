@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 
 from checks.commands.target_args import add_target_arguments, local_target
 from checks.recovery.backup import connection_args, tool_environment
@@ -18,7 +19,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    target = local_target(args, "psql")
+    target = local_target(args, "psql", out=sys.stderr)
     psql = client_tool("psql", target.server.major, strict=False)
     cmd = [psql.path, *connection_args(target), "--dbname", target.name]
     if args.sql:

@@ -12,6 +12,7 @@ from pathlib import Path
 from checks.commands.target_args import add_target_arguments, ask, consent, guard, take_backup
 from checks.errors import ConfigError
 from checks.recovery.backup import Backup, BackupError, check_readable, restore
+from checks.recovery.contents import contents
 from checks.recovery.safety import clear_sessions
 
 
@@ -29,8 +30,9 @@ def run(args) -> int:
     check_readable(path, target)
     info = Backup(path).info()
     at = ", ".join(info.get("revisions") or []) or "unknown revision"
+    held = contents(target) if target.exists() else "nothing yet"
     before = take_backup(args, target, "restore")
-    ask(args, "restore", f"drop {target.describe()} and restore {path.name} ({at}) into it")
+    ask(args, "restore", f"drop {target.describe()} ({held}) and restore {path.name} ({at}) into it")
     disconnect = target.exists() and clear_sessions(target, consent(args), "restore")
     try:
         restore(path, target, disconnect=disconnect)

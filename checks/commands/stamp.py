@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     project = open_project(args)
-    target = guard(args, "stamp", f"stamp the database as {args.revision}")
+    target = guard(args, "stamp", f"stamp the database as {args.revision}", project)
     revisions.known(project, args.revision)
     was = ", ".join(revisions.current(target)) or "no revision"
     take_backup(args, target, "stamp")

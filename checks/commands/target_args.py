@@ -13,11 +13,12 @@ from pathlib import Path
 from checks.recovery.backup import DEFAULT_FOLDER, Backup, backup
 from checks.recovery.safety import Consent, confirm, refuse_remote, require_consent_possible
 from checks.recovery.target import Target
+from checks.recovery.target_url import announce
 
 
 def add_target_arguments(parser, destructive: bool = False) -> None:
     parser.add_argument("--url", help="the database, e.g. postgresql://me@localhost/app_dev "
-                                      "(default: $DATABASE_URL)")
+                                      "(default: $DATABASE_URL, else alembic.ini's sqlalchemy.url)")
     parser.add_argument("--force", action="store_true",
                         help="act on a database that does not look local (remote host, prod-like name)")
     if destructive:
@@ -26,9 +27,10 @@ def add_target_arguments(parser, destructive: bool = False) -> None:
                             help=f"folder for the backup taken first (default: {DEFAULT_FOLDER})")
 
 
-def local_target(args, task: str) -> Target:
-    """The target, refused unless it looks local or --force was given."""
-    target = Target.from_url(args.url)
+def local_target(args, task: str, project=None, out=None) -> Target:
+    """The target, named first on `out` (stdout), refused unless it looks local or --force was given."""
+    target = Target.resolve(args.url, project)
+    announce(task, target, out or sys.stdout)
     refuse_remote(target, Consent(force=args.force), task)
     return target
 
@@ -37,9 +39,9 @@ def consent(args) -> Consent:
     return Consent(yes=args.yes, force=args.force)
 
 
-def guard(args, task: str, what: str) -> Target:
+def guard(args, task: str, what: str, project=None) -> Target:
     """Every refusal, before anything is read or written."""
-    target = local_target(args, task)
+    target = local_target(args, task, project)
     target.require_application_database()
     require_consent_possible(consent(args), task, what)
     return target

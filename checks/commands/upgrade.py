@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     project = open_project(args)
-    target = local_target(args, "upgrade")
+    target = local_target(args, "upgrade", project)
     steps = revisions.upgrade(project, target, args.revision)
     at = ", ".join(revisions.current(target)) or "base"
     applied = ", ".join(s.revision for s in steps) or "nothing (already there)"

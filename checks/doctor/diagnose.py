@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
+from checks.doctor.fixes import fix_command
 from checks.doctor.handmade import handmade_findings
 from checks.doctor.history import History, build_history, schema_at
 from checks.doctor.live import LiveState, read_live
-from checks.doctor.match import best_match, match_findings, stamp_command
+from checks.doctor.match import best_match, match_findings
 from checks.doctor.models import models_findings
 from checks.doctor.revision import Position, locate, revision_findings
 from checks.doctor.target import Target, connect
@@ -27,12 +29,13 @@ def diagnose(project: Project, target: Target, server: Server) -> list[StageResu
         live = read_live(conn, project.captured.version_table, options.get("version_table_schema"))
     ignore = frozenset(project.settings.ignore)
     position = locate(project.script, history.order, live.versions)
-    sections = [_section("revision", revision_findings(position, live.version_table), started)]
+    command = functools.partial(fix_command, project, target)
+    sections = [_section("revision", revision_findings(position, live.version_table, command), started)]
     started = time.monotonic()
     if position.known:
         sections.append(_section("migrations", _handmade(run, history, position, live, ignore), started))
     else:
-        sections.append(_section("match", _match(project, history, position, live, ignore), started))
+        sections.append(_section("match", _match(history, live, ignore, command), started))
     started = time.monotonic()
     # The extensions the models may need come from what the migrations install.
     extensions_from = next(reversed(history.states.values()), live.snapshot)
@@ -51,13 +54,12 @@ def _handmade(run: Run, history: History, position: Position, live: LiveState,
     return handmade_findings(at[0], at[1], live.snapshot, ignore)
 
 
-def _match(project: Project, history: History, position: Position, live: LiveState,
-           ignore: frozenset[str]) -> list[Finding]:
+def _match(history: History, live: LiveState, ignore: frozenset[str], command) -> list[Finding]:
     match = best_match(history, live.snapshot, ignore)
     if live.versions is None and match is not None and match.revision == "base" and not match.differences:
         return [Finding(Severity.WARNING, "empty-database",
-                        "the database is empty: nothing was ever migrated here", hint="alembic upgrade head")]
-    return match_findings(match, history, stamp_command(project, purge=bool(position.unknown)))
+                        "the database is empty: nothing was ever migrated here", hint=command("upgrade"))]
+    return match_findings(match, history, command)
 
 
 def _section(name: str, findings: list[Finding], started: float) -> StageResult:

@@ -7,6 +7,7 @@ added to fix a slow query) and will be missing on every other server: the classi
 
 from __future__ import annotations
 
+from checks.doctor.adopt import migration_hint
 from checks.result import Finding, Severity
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 
@@ -23,15 +24,18 @@ def handmade_findings(at: str, expected: Snapshot, live: Snapshot, ignore: froze
     if not differences:
         return [Finding(Severity.INFO, "as-migrated", f"the schema is exactly what the migrations "
                         f"build at {at}")]
-    return [_finding(d, revision) for d in differences]
+    return [_finding(d, revision, expected, live) for d in differences]
 
 
-def _finding(difference: SchemaDifference, revision: str | None) -> Finding:
+def _finding(difference: SchemaDifference, revision: str | None, expected: Snapshot,
+             live: Snapshot) -> Finding:
     if difference.property != "exists":
         return Finding(Severity.WARNING, "changed-by-hand", difference.message, revision=revision,
                        object=difference.object, hint=_HINT_CHANGED)
     if "missing in database" in difference.message:
         return Finding(Severity.WARNING, "missing-in-database", difference.message, revision=revision,
-                       object=difference.object, hint=_HINT_MISSING)
+                       object=difference.object,
+                       hint=migration_hint(difference.object, expected, live, made=False) or _HINT_MISSING)
     return Finding(Severity.WARNING, "made-by-hand", difference.message, revision=revision,
-                   object=difference.object, hint=_HINT_EXTRA)
+                   object=difference.object,
+                   hint=migration_hint(difference.object, expected, live, made=True) or _HINT_EXTRA)

@@ -8,11 +8,11 @@ alike, so they do not move the match.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.doctor.history import History
-from checks.project.project import Project
 from checks.result import Finding, Severity
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 
@@ -42,9 +42,10 @@ def best_match(history: History, live: Snapshot, ignore: frozenset[str]) -> Matc
                  [other for other, _ in closest if history.states[other] != latest])
 
 
-def match_findings(match: Match | None, history: History, stamp: str) -> list[Finding]:
+def match_findings(match: Match | None, history: History, command: Callable[..., str]) -> list[Finding]:
     """Stamping a guess leaves the next upgrade to fail on a table that already exists, or
-    skips the revision that would have created one; the schema itself says which is right."""
+    skips the revision that would have created one; the schema itself says which is right.
+    `command("stamp", REV)` is the task that writes it (checks/doctor/fixes.py)."""
     if match is None:
         return [Finding(Severity.ERROR, "no-history", "no revision could be built on the throwaway "
                         "server, so nothing to match the schema against")]
@@ -59,14 +60,15 @@ def match_findings(match: Match | None, history: History, stamp: str) -> list[Fi
     found.append(Finding(
         Severity.WARNING, "schema-matches", f"the live schema {wording}",
         revision=None if revision == "base" else revision,
-        hint=f"{stamp} {revision}"))
+        hint=f"{command('stamp', revision)} (backs up first, then records {revision}; or: "
+             f"{command('doctor', '--fix')})"))
     if match.ties:
         kinds = {script.revision: _what_it_changes(script) for script in history.order}
         named = ", ".join(f"{tie} ({kinds.get(tie, 'changes no schema')})" for tie in match.ties)
         found.append(Finding(Severity.INFO, "schema-ties",
                              f"the schema after {after} is also the schema after {named}: the schema "
                              f"cannot tell whether they ran; if their work is in the database, "
-                             f"{stamp} {match.ties[-1]} instead"))
+                             f"{command('stamp', match.ties[-1])} instead"))
     if match.near:
         found.append(Finding(Severity.INFO, "schema-ties",
                              f"the schema after {', '.join(match.near)} is as close ({count} "
@@ -101,21 +103,3 @@ def _runs_code(script) -> bool:
     return any(not isinstance(statement, ast.Pass)
                and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
                for statement in upgrade.body)
-
-
-def stamp_command(project: Project, purge: bool) -> str:
-    """`alembic stamp` as the user would type it in the project's folder; --purge because
-    Alembic refuses to stamp over a version row it cannot locate."""
-    words = ["alembic"]
-    default_ini = project.root / "alembic.ini"
-    if project.ini_path != default_ini:
-        try:
-            words += ["-c", str(project.ini_path.relative_to(project.root))]
-        except ValueError:
-            words += ["-c", str(project.ini_path)]
-    if project.settings.ini_section != "alembic":
-        words += ["-n", project.settings.ini_section]
-    words.append("stamp")
-    if purge:
-        words.append("--purge")
-    return " ".join(words)

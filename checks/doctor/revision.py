@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alembic.script import Script, ScriptDirectory
@@ -71,7 +72,7 @@ def unknown_revision(version_table: str, revision: str) -> str:
             "file, a branch not merged here, or a database ahead of this checkout)")
 
 
-def revision_findings(position: Position, version_table: str) -> list[Finding]:
+def revision_findings(position: Position, version_table: str, command: Callable[..., str]) -> list[Finding]:
     """A database behind its scripts fails at the first query of new code; one at a revision
     the scripts do not know stops every `alembic upgrade` with "Can't locate revision"."""
     heads = ", ".join(position.heads) or "base (no revisions)"
@@ -85,7 +86,7 @@ def revision_findings(position: Position, version_table: str) -> list[Finding]:
                              f"the database has no {version_table} table: Alembic never ran here, "
                              "or the table was dropped", object=version_table,
                              hint="see the match below: stamp the revision the schema matches, or "
-                                  "`alembic upgrade head` if the database is empty"))
+                                  f"`{command('upgrade')}` if the database is empty"))
         return found
     if position.unknown:
         for revision in position.unknown:
@@ -103,7 +104,7 @@ def revision_findings(position: Position, version_table: str) -> list[Finding]:
     found.append(Finding(Severity.WARNING, "behind",
                          f"at {at}, {len(position.pending)} revision(s) behind the "
                          f"head{'s' * (len(position.heads) > 1)} ({heads})",
-                         hint="alembic upgrade heads" if len(position.heads) > 1 else "alembic upgrade head"))
+                         hint=command("upgrade")))
     for rev in position.pending:
         message = (rev.doc or "").strip().splitlines()[0] if (rev.doc or "").strip() else "(no message)"
         found.append(Finding(Severity.WARNING, "pending", f"pending {rev.revision}: {message}",

@@ -1,14 +1,14 @@
 """Which database to diagnose, and a connection to it that cannot write.
 
-The URL comes from --url, else from what the project's env.py would read (alembic.ini's
-sqlalchemy.url), else DATABASE_URL. The session is read-only at the server
+The URL comes from --url, else DATABASE_URL, else alembic.ini's sqlalchemy.url: the one
+order every command on the developer's database uses (checks/recovery/target_url.py), so
+the `invoke stamp` doctor prints writes to the database it diagnosed. The session is read-only at the server
 (default_transaction_read_only), so even a bug in the suite cannot change the database,
 and short timeouts keep a busy production table from making doctor wait on its locks.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import psycopg
@@ -16,14 +16,14 @@ from sqlalchemy.engine import URL
 
 from checks.errors import ConfigError
 from checks.project.project import Project
+from checks.recovery.target_url import place, resolve_url
 from harness.errors import ServerError
 from harness.server import Endpoint
 from harness.url import parse_url
 
-# Alembic's `init` template writes this placeholder; it names no database.
-_PLACEHOLDER_BACKEND = "driver"
+LOCK_TIMEOUT_S = 2
 SESSION_OPTIONS = ("-c default_transaction_read_only=on -c statement_timeout=15000 "
-                   "-c lock_timeout=2000 -c idle_in_transaction_session_timeout=60000")
+                   f"-c lock_timeout={LOCK_TIMEOUT_S * 1000} -c idle_in_transaction_session_timeout=60000")
 
 
 @dataclass(frozen=True)
@@ -40,30 +40,23 @@ class Target:
         user = f"{self.url.username}@" if self.url.username else ""
         return f"{user}{self.url.host or 'localhost'}:{self.url.port or 5432}/{self.url.database}"
 
+    def place(self) -> str:
+        """'app_dev on localhost:5432', as every recovery task names its database."""
+        endpoint = self.endpoint
+        return place(endpoint.maintenance_db, endpoint.host, endpoint.port)
+
 
 def choose_target(url: str | None, project: Project) -> Target:
-    if url:
-        return Target(_parse(url, "--url"), "--url")
-    try:
-        configured = project.config().get_main_option("sqlalchemy.url")
-    except Exception:  # noqa: BLE001 - an interpolation the ini leaves to env.py, say
-        configured = None
-    if configured:
-        parsed = _parse(configured, f"sqlalchemy.url in {project.ini_path}", allow_placeholder=True)
-        if parsed is not None:
-            return Target(parsed, f"sqlalchemy.url in {project.ini_path.name}")
-    from_env = os.environ.get("DATABASE_URL")
-    if from_env:
-        return Target(_parse(from_env, "DATABASE_URL"), "DATABASE_URL")
-    raise ConfigError("no database to diagnose: pass --url postgresql://USER@HOST:PORT/DB, or set "
-                      "sqlalchemy.url in alembic.ini or DATABASE_URL")
+    found = resolve_url(url, project)
+    if found is None:
+        raise ConfigError("no database to diagnose: pass --url postgresql://USER@HOST:PORT/DB, or set "
+                          "DATABASE_URL or sqlalchemy.url in alembic.ini")
+    return Target(_parse(found.text, found.source), found.source)
 
 
-def _parse(text: str, where: str, allow_placeholder: bool = False) -> URL | None:
+def _parse(text: str, where: str) -> URL:
     parsed = parse_url(text, where)
     backend = parsed.get_backend_name()
-    if allow_placeholder and backend == _PLACEHOLDER_BACKEND:
-        return None
     if backend != "postgresql":
         raise ConfigError(f"{where} names a {backend} database; doctor diagnoses PostgreSQL only: "
                           "pass --url postgresql://...")

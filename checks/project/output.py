@@ -2,10 +2,12 @@
 
 env.py, the models and the app print and log while they run (Alembic's INFO lines from
 `fileConfig(config.config_file_name)`, an app's startup banner); none of it belongs in
-the report. It goes to `.alembic-preflight/project-output.log` in the project folder
-(ignored by git, like .pytest_cache; rewritten by each run, on its first line; a temporary
-file if the folder is read-only); `verify` names the file once, at the end. Under `-v` it
-goes to stderr instead. The last lines are kept in memory either way: they explain failures.
+the report. It goes to a file of the run's own in `.alembic-preflight/` in the project
+folder (ignored by git, like .pytest_cache; `project-output-<UTC time>-<pid>.log`, so two
+runs at once do not write into one file; the newest few are kept, and
+`project-output.log` links to the latest; a temporary file if the folder is read-only);
+`verify` names the file once, at the end. Under `-v` it goes to stderr instead. The last
+lines are kept in memory either way: they explain failures.
 
 A logging handler made while env.py runs holds this stream, not the real stderr, and
 keeps writing to it after the call returns; so the stream is never closed.
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import collections
 import io
+import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -25,7 +29,8 @@ TAIL_LINES = 50
 
 
 FOLDER = ".alembic-preflight"
-LOG_NAME = "project-output.log"
+LOG_NAME = "project-output.log"  # a link to the latest run's own log
+KEEP_LOGS = 5  # the runs whose logs stay; older ones are removed when a run starts
 
 
 class ProjectOutput(io.TextIOBase):
@@ -78,7 +83,8 @@ class ProjectOutput(io.TextIOBase):
             try:
                 self.folder.mkdir(exist_ok=True)
                 (self.folder / ".gitignore").write_text("# written by alembic-preflight\n*\n")
-                self._file = (self.folder / LOG_NAME).open("w", buffering=1)  # noqa: SIM115 - for the whole run
+                self._file = _run_log(self.folder).open("x", buffering=1)  # noqa: SIM115 - for the whole run
+                _point_latest(self.folder, Path(self._file.name))
             except OSError:
                 self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - for the whole run
                     "w", prefix="alembic-preflight-project-", suffix=".log", delete=False, buffering=1)
@@ -102,3 +108,28 @@ class ProjectOutput(io.TextIOBase):
         if self.path is None:
             return None
         return f"  project output (env.py, models, app logging): {self.path}\n"
+
+
+def _run_log(folder: Path) -> Path:
+    """This run's own log file, after removing all but the newest KEEP_LOGS - 1 of the others."""
+    stem = LOG_NAME.removesuffix(".log")
+    older = sorted((p for p in folder.glob(f"{stem}-*.log") if not p.is_symlink()),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in older[KEEP_LOGS - 1:]:
+        old.unlink(missing_ok=True)
+    base = f"{stem}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
+    path, n = folder / f"{base}.log", 2
+    while path.exists():  # a second project opened by this process within the second
+        path, n = folder / f"{base}-{n}.log", n + 1
+    return path
+
+
+def _point_latest(folder: Path, log: Path) -> None:
+    """`project-output.log` -> the newest run's log (replaced in one step; none if links fail)."""
+    link = folder / f".{LOG_NAME}.{os.getpid()}"
+    try:
+        link.unlink(missing_ok=True)
+        link.symlink_to(log.name)
+        link.replace(folder / LOG_NAME)
+    except OSError:
+        link.unlink(missing_ok=True)

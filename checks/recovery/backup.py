@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from psycopg import sql
 
 from checks.errors import VerifyError
-from checks.recovery.database import recreate
+from checks.recovery.database import add_back_extensions, recreate
 from checks.recovery.target import Target
 from harness.client_tools import client_tool
 from harness.server import Endpoint
@@ -92,17 +93,38 @@ def _new_path(folder: Path, database: str, reason: str) -> Path:
     return path
 
 
+def _private_folder(folder: Path) -> None:
+    """A folder made here is its owner's alone (0700) and ignored by git: a dump holds every
+    row, and a `git add .` must not publish it."""
+    if folder.is_dir():
+        return
+    folder.mkdir(parents=True, mode=0o700)
+    folder.chmod(0o700)  # mkdir's mode is filtered through the umask
+    (folder / ".gitignore").write_text("# written by alembic-preflight: backups hold every row\n*\n")
+
+
+def _private_file(path: Path) -> Path:
+    """Create `path` readable by its owner only (0600), before anything is written into it."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    path.chmod(0o600)
+    return path
+
+
 def backup(target: Target, folder: Path = DEFAULT_FOLDER, reason: str = "backup") -> Backup:
-    """Dump the target into a new file in `folder`; nothing is overwritten."""
+    """Dump the target into a new file in `folder`, readable by its owner only; nothing is overwritten."""
     server_major = target.server.major
     pg_dump = client_tool("pg_dump", server_major)
-    folder.mkdir(parents=True, exist_ok=True)
-    result = Backup(_new_path(folder, target.name, reason))
+    _private_folder(folder)
+    result = Backup(_private_file(_new_path(folder, target.name, reason)))
     at = recorded_revisions(target)
-    _run([pg_dump.path, "--format=custom", "--file", str(result.path), *connection_args(target),
-          "--dbname", target.name], target, "pg_dump")
+    try:
+        _run([pg_dump.path, "--format=custom", "--file", str(result.path), *connection_args(target),
+              "--dbname", target.name], target, "pg_dump")
+    except BackupError:
+        result.path.unlink(missing_ok=True)  # no empty file that looks like a backup
+        raise
     ep = target.server.endpoint
-    result.sidecar.write_text(json.dumps({
+    _private_file(result.sidecar).write_text(json.dumps({
         "database": target.name, "host": ep.host, "port": ep.port, "user": ep.user,
         "server_version": target.server.version, "pg_dump_major": pg_dump.major,
         "revisions": at, "reason": reason,
@@ -129,13 +151,15 @@ def check_readable(path: Path, target: Target):
     return pg_restore
 
 
-def restore(path: Path, target: Target, disconnect: bool = False) -> None:
+def restore(path: Path, target: Target, disconnect: bool = False, out=None) -> None:
     """Replace the target with the dump at `path`: drop, create, pg_restore in one transaction.
 
     Objects keep no owner from the dump (--no-owner): the restoring user owns them, so a
-    dump taken as another role still restores on a developer's machine.
+    dump taken as another role still restores on a developer's machine. The database
+    itself keeps its owner, grants, settings, comment and extensions (recreate).
     """
     pg_restore = check_readable(path, target)
-    recreate(target, disconnect=disconnect)
+    state = recreate(target, disconnect=disconnect)
     _run([pg_restore.path, "--single-transaction", "--exit-on-error", "--no-owner",
           *connection_args(target), "--dbname", target.name, str(path)], target, "pg_restore")
+    add_back_extensions(target, state, "restore", out or sys.stdout)

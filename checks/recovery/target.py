@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from checks.errors import ConfigError
+from checks.recovery.target_url import place, resolve_url
 from harness.url import UrlServer
 
 # Services a developer's compose setup calls its database; `dev` is ours (invoke db-up).
@@ -24,6 +25,18 @@ class Target:
     """A developer's database, by URL; `server` reaches it (and never stops or drops it itself)."""
 
     server: UrlServer
+    source: str = "--url"  # where the URL came from, shown with the database
+
+    @classmethod
+    def resolve(cls, url: str | None, project=None) -> Target:
+        """The target by the one order every command uses: --url, DATABASE_URL, alembic.ini."""
+        found = resolve_url(url, project)
+        if found is None:
+            raise ConfigError("no database named: pass --url postgresql://USER@localhost/DBNAME "
+                              "or set DATABASE_URL")
+        target = cls.from_url(found.text)
+        target.source = found.source
+        return target
 
     @classmethod
     def from_url(cls, url: str | None) -> Target:
@@ -47,8 +60,7 @@ class Target:
     def describe(self) -> str:
         """'app_dev on localhost:5432' (never the password)."""
         ep = self.server.endpoint
-        where = f"socket {ep.host}" if ep.host.startswith("/") else f"{ep.host}:{ep.port}"
-        return f"{self.name} on {where}"
+        return place(self.name, ep.host, ep.port)
 
     def connect(self, database: str | None = None, autocommit: bool = True):
         return self.server.connect(database or self.name, autocommit=autocommit)

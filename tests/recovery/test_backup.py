@@ -41,3 +41,21 @@ def test_a_pg_dump_older_than_the_server_is_named_with_the_package_to_install():
         client_tool("pg_dump", 99)
     message = str(caught.value)
     assert "PostgreSQL 99" in message and "99 or newer" in message and "postgresql-client-99" in message
+
+
+def test_backups_are_readable_by_their_owner_only_and_ignored_by_git(pg_server, dev_db, url_of, tmp_path):
+    import os
+    import stat
+    import subprocess
+
+    previous = os.umask(0o022)  # the usual one: without care, files come out world-readable
+    try:
+        made = backup(Target.from_url(url_of(dev_db)), tmp_path / "backups")
+    finally:
+        os.umask(previous)
+    mode = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (made.path, made.sidecar, made.path.parent)}
+    assert mode == {made.path.name: 0o600, made.sidecar.name: 0o600, "backups": 0o700}
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True).stdout
+    assert ".dump" not in status and ".json" not in status, status

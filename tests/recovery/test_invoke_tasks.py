@@ -130,3 +130,18 @@ def test_a_version_table_naming_no_revision_file_is_one_line_that_points_to_doct
     assert f"{dev_db} on " in line, "where"
     assert "alembic_version says f00d, which no revision file declares" in line, "what doctor says"
     assert "invoke doctor" in line, "what to do"
+
+
+def test_doctor_fix_through_invoke_stamps_what_it_printed_after_a_backup(pg_server, dev_db, url_of, project,
+                                                                        tmp_path):
+    with pg_server.connect(dev_db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'feedbeef0042'")
+    env = {"DATABASE_URL": url_of(dev_db)}
+    looked = invoke("doctor", "--project", str(project), env=env)
+    assert looked.returncode == 1, looked.stdout + looked.stderr
+    assert f"fix: invoke stamp 0002 --project {project} (backs up first" in looked.stdout, looked.stdout
+    assert "alembic stamp" not in looked.stdout
+    fixed = invoke("doctor", "--project", str(project), "--fix", "--yes", "--backups", str(tmp_path), env=env)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert backup_path(fixed.stdout).exists()
+    assert table(pg_server, dev_db, "SELECT version_num FROM alembic_version") == [("0002",)]

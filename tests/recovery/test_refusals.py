@@ -155,3 +155,34 @@ def test_no_pg_dump_new_enough_means_no_change(capsys, monkeypatch, pg_server, p
     assert code == 2 and f"pg_dump must be {pg_server.major} or newer" in err
     assert f"postgresql-client-{pg_server.major}" in err
     assert table(pg_server, dev_db) == ROWS
+
+
+@pytest.mark.parametrize("task", ["reset-db", "restore"])
+def test_the_question_gives_exact_row_counts(task, capsys, monkeypatch, pg_server, project, dev_db, url_of,
+                                             tmp_path):
+    """Not the planner's estimate: these tables were never analyzed, so it says 0."""
+    asked = []
+    monkeypatch.setattr("sys.stdin", type("Terminal", (io.StringIO,), {"isatty": lambda self: True})())
+    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or "n")
+    saved = tmp_path / "b" / "x.dump"
+    if task == "restore":
+        assert main(["backup", "--url", url_of(dev_db), "--backups", str(tmp_path / "b")]) == 0
+        saved = next((tmp_path / "b").glob("*.dump"))
+    code = main(argv(task, project, url_of(dev_db), saved, "--backups", str(tmp_path / "b")))
+    assert code == 2 and "not confirmed" in capsys.readouterr().err
+    [question] = asked
+    assert "2 tables, 4 rows (public.items 3, public.alembic_version 1)" in question, question
+    assert table(pg_server, dev_db) == ROWS
+
+
+def test_counting_says_when_it_ran_out_of_time_or_rows(pg_server, dev_db, url_of):
+    from checks.recovery.contents import contents
+
+    target = Target.from_url(url_of(dev_db))
+    assert contents(target, cap=2) == ("2 tables, more than 3 rows (public.items more than 2, "
+                                       "public.alembic_version 1)")
+    with pg_server.connect(dev_db) as holder:  # a session in the way: count(*) waits on its lock
+        holder.execute("BEGIN; LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        said = contents(target, budget_s=0.5)
+    assert "counting took too long (over 0.5 s) for the other 1" in said, said
+    assert said.startswith("2 tables, at least 1 row in the 1 counted"), said

@@ -342,13 +342,19 @@ def downgrade():
 """
 
 
-def test_a_flask_factory_runs_once_and_revisions_load_inside_its_app_context(verify, tmp_path):
-    project = flask_project(tmp_path / "project", {
-        "factory.py": ONCE_FACTORY, "alembic-preflight.toml": 'flask_app = "factory:create_app()"\n'},
-        env="flask_migrate")
+def factory_project(root, factory: str):
+    """A Flask-Migrate project whose app comes from `factory` and whose one revision reads it."""
+    project = flask_project(root, {"factory.py": factory,
+                                   "alembic-preflight.toml": 'flask_app = "factory:create_app()"\n'},
+                            env="flask_migrate")
     for old in (project / "migrations" / "versions").glob("*.py"):
         old.unlink()
     (project / "migrations" / "versions" / "0001_items.py").write_text(READS_THE_APP)
+    return project
+
+
+def test_a_flask_factory_runs_once_and_revisions_load_inside_its_app_context(verify, tmp_path):
+    project = factory_project(tmp_path / "project", ONCE_FACTORY)
     assert_clean(verify(project))
     # Lint alone runs env.py offline once per stretch of revisions: one app for all of them.
     linted = verify(project, "--stage", "lint")
@@ -360,12 +366,7 @@ def test_a_flask_factory_that_fails_is_named_as_the_app_not_as_the_revisions(ver
     # A revision that needs the app, and an app that needs configuration it was not given.
     failing = ONCE_FACTORY.replace('app.config["ITEMS_TABLE"] = "items"',
                                    'app.config["ITEMS_TABLE"] = os.environ["ITEMS_TABLE"]')
-    project = flask_project(tmp_path / "project", {
-        "factory.py": failing, "alembic-preflight.toml": 'flask_app = "factory:create_app()"\n'},
-        env="flask_migrate")
-    for old in (project / "migrations" / "versions").glob("*.py"):
-        old.unlink()
-    (project / "migrations" / "versions" / "0001_items.py").write_text(READS_THE_APP)
+    project = factory_project(tmp_path / "project", failing)
     line = assert_usage_error(verify(project), "the Flask app (factory:create_app()) failed when it was "
                               "created: KeyError: 'ITEMS_TABLE'", "flask db heads", "alembic-preflight.toml")
     assert "history-unloadable" not in line

@@ -34,13 +34,14 @@ class Target:
         if found is None:
             raise ConfigError("no database named: pass --url postgresql://USER@localhost/DBNAME "
                               "or set DATABASE_URL")
-        target = cls.from_url(found.text)
+        target = cls.from_url(found.text, found.source)
         target.source = found.source
         return target
 
     @classmethod
-    def from_url(cls, url: str | None) -> Target:
-        where = "--url" if url else "DATABASE_URL"
+    def from_url(cls, url: str | None, where: str | None = None) -> Target:
+        """`where` names the URL's source in messages (by default --url, or DATABASE_URL)."""
+        where = where or ("--url" if url else "DATABASE_URL")
         url = url or os.environ.get("DATABASE_URL")
         if not url:
             raise ConfigError("no database named: pass --url postgresql://USER@localhost/DBNAME "

@@ -18,6 +18,7 @@ from pathlib import Path
 from psycopg import sql
 
 from checks.errors import VerifyError
+from checks.recovery import watched
 from checks.recovery.database import add_back_extensions, recreate
 from checks.recovery.target import Target
 from harness.client_tools import client_tool
@@ -83,6 +84,17 @@ def _run(cmd: list[str], target: Target, what: str) -> None:
         raise BackupError(f"{what} of {target.describe()} failed (exit {proc.returncode}): {tail}")
 
 
+def _dump_failed(target: Target, dumped: watched.Finished) -> BackupError:
+    if watched.lock_timed_out(dumped.stderr):
+        held = f": it was {dumped.wait.describe()}" if dumped.wait else ""
+        return BackupError(
+            f"pg_dump of {target.describe()} waited {watched.LOCK_WAIT_S:g} s for a table's lock and gave "
+            f"up{held}; let that session finish (or end it with pg_terminate_backend(pid)), then back "
+            "up again; nothing was changed")
+    tail = " | ".join(dumped.stderr.strip().splitlines()[-5:])
+    return BackupError(f"pg_dump of {target.describe()} failed (exit {dumped.returncode}): {tail}")
+
+
 def _new_path(folder: Path, database: str, reason: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"{database}-{stamp}-{reason}.dump"
@@ -117,12 +129,12 @@ def backup(target: Target, folder: Path = DEFAULT_FOLDER, reason: str = "backup"
     _private_folder(folder)
     result = Backup(_private_file(_new_path(folder, target.name, reason)))
     at = recorded_revisions(target)
-    try:
-        _run([pg_dump.path, "--format=custom", "--file", str(result.path), *connection_args(target),
-              "--dbname", target.name], target, "pg_dump")
-    except BackupError:
+    dumped = watched.run_watched(
+        [pg_dump.path, "--format=custom", "--file", str(result.path), f"--lock-wait-timeout={int(watched.LOCK_WAIT_S * 1000)}",
+         *connection_args(target), "--dbname", target.name], tool_environment(target), target, "pg_dump")
+    if dumped.returncode != 0:
         result.path.unlink(missing_ok=True)  # no empty file that looks like a backup
-        raise
+        raise _dump_failed(target, dumped)
     ep = target.server.endpoint
     _private_file(result.sidecar).write_text(json.dumps({
         "database": target.name, "host": ep.host, "port": ep.port, "user": ep.user,

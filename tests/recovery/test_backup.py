@@ -59,3 +59,32 @@ def test_backups_are_readable_by_their_owner_only_and_ignored_by_git(pg_server, 
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path,
                             capture_output=True, text=True, check=True).stdout
     assert ".dump" not in status and ".json" not in status, status
+
+
+def test_a_backup_waiting_on_a_lock_says_who_holds_it_and_gives_up_at_the_limit(pg_server, dev_db, url_of,
+                                                                                 tmp_path, monkeypatch):
+    from checks.recovery import watched
+    from checks.recovery.backup import BackupError
+
+    monkeypatch.setattr(watched, "LOCK_WAIT_S", 2.0)
+    monkeypatch.setattr(watched, "HEARTBEAT_S", 0.5)
+    said: list[str] = []
+    monkeypatch.setattr(watched, "run_watched", _saying(watched.run_watched, said))
+    with pg_server.connect(dev_db, autocommit=False) as holder:
+        holder.execute("SET application_name = 'open shell'")
+        holder.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        pid = holder.info.backend_pid
+        with pytest.raises(BackupError) as caught:
+            backup(Target.from_url(url_of(dev_db)), tmp_path / "backups")
+
+    message = str(caught.value)
+    assert "waited 2 s for a table's lock and gave up" in message, message
+    assert f"held by pid {pid}" in message and "open shell" in message and "\n" not in message
+    assert said and f"held by pid {pid}" in said[0], said
+    assert list((tmp_path / "backups").glob("*.dump")) == []  # no empty file that looks like a backup
+
+
+def _saying(run_watched, said: list[str]):
+    def run(*args, **kwargs):
+        return run_watched(*args, say=said.append)
+    return run

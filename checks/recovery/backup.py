@@ -129,9 +129,10 @@ def backup(target: Target, folder: Path = DEFAULT_FOLDER, reason: str = "backup"
     _private_folder(folder)
     result = Backup(_private_file(_new_path(folder, target.name, reason)))
     at = recorded_revisions(target)
+    waits = f"--lock-wait-timeout={int(watched.LOCK_WAIT_S * 1000)}"
     dumped = watched.run_watched(
-        [pg_dump.path, "--format=custom", "--file", str(result.path), f"--lock-wait-timeout={int(watched.LOCK_WAIT_S * 1000)}",
-         *connection_args(target), "--dbname", target.name], tool_environment(target), target, "pg_dump")
+        [pg_dump.path, "--format=custom", "--file", str(result.path), waits, *connection_args(target),
+         "--dbname", target.name], tool_environment(target), target, "pg_dump")
     if dumped.returncode != 0:
         result.path.unlink(missing_ok=True)  # no empty file that looks like a backup
         raise _dump_failed(target, dumped)

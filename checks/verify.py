@@ -10,8 +10,9 @@ from checks.project.project import first_line
 from checks.project.source_lines import place
 from checks.result import Finding, Severity, StageResult, Status
 from checks.run import Run
-from checks.stages import DEFAULT_STAGES, STAGES, check
+from checks.stages import DEFAULT_STAGES, FILES_ONLY, STAGES, check
 from checks.stages.skips import StageSkipped
+from harness.errors import DatabaseInUse
 
 
 def validate_stage_names(names: list[str], where: str = "") -> list[str]:
@@ -51,11 +52,15 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
 
 def _run_in_turn(run: Run, selected: list[str], results: list[StageResult], on_result) -> None:
     files_failed = False
+    held, held_by = None, None  # a database of the run another role's session keeps
     for name in selected:
         started = time.monotonic()
         if files_failed:
             result = StageResult(name, Status.SKIP, [Finding(
                 Severity.INFO, "skipped", "the revision files have errors; fix the files stage first")])
+        elif held is not None and name not in FILES_ONLY:
+            result = StageResult(name, Status.SKIP, [Finding(
+                Severity.INFO, "skipped", f"not run: {held} (see the {held_by} stage)")])
         elif run.project.limits is not None and run.project.limits.run_expired():
             result = StageResult(name, Status.ERROR, [Finding(
                 Severity.ERROR, "run-timeout",
@@ -68,6 +73,8 @@ def _run_in_turn(run: Run, selected: list[str], results: list[StageResult], on_r
         run.progress.clear()
         place(result.findings, run.project.root, lambda revision: _revision_path(run, revision))
         files_failed = files_failed or (name == "files" and result.status is Status.FAIL)
+        if held is None and any(f.code == "database-in-use" for f in result.findings):
+            held, held_by = "another role's session holds a database of this run", name
         results.append(result)
         if on_result:
             on_result(result)
@@ -102,6 +109,14 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
             # history that does not apply must not end "OK".
             return StageResult(name, Status.ERROR, check("fresh")(run), time.monotonic() - started)
         return StageResult(name, Status.SKIP, [skipped.finding], time.monotonic() - started)
+    except DatabaseInUse as exc:
+        # Another role's session in one of the run's databases: this run failed, and says
+        # whose session it was; it is neither the suite's bug nor the project's setting.
+        return StageResult(name, Status.ERROR, [Finding(
+            Severity.ERROR, "database-in-use", str(exc),
+            hint="a session of another role joined a database of this run; find who opens it (a "
+                 "monitoring agent, an IDE, a revision connecting as another user) and run again")],
+            time.monotonic() - started)
     except USAGE_ERRORS as exc:
         # The project cannot be run as configured, or the server not used as given (a role
         # short of a privilege): this stage says so and the others still report what they

@@ -31,6 +31,11 @@ class ServerError(HarnessError):
         return cls(f"cannot connect to the {backend} server at {where}: {text}; {hint}")
 
 
+class DatabaseInUse(ServerError):
+    """Someone the run may not disconnect is still in one of its databases: a verdict on the
+    run's environment (someone else's session), not a misconfiguration."""
+
+
 # libpq's words and psycopg's own (it resolves host names itself) for "no server there".
 _UNREACHABLE = ("Connection refused", "could not translate host name", "failed to resolve host")
 

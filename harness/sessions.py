@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from harness.errors import ServerError
+from harness.errors import DatabaseInUse, ServerError
 
 APPLICATION = "alembic-preflight"  # application_name prefix of every connection the harness opens
 LEAVING_S = 2.0  # how long a session of the previous step may take to finish closing
@@ -124,7 +124,7 @@ def release(conn: psycopg.Connection, database: str, created_by_us: bool, wait_s
     remaining = settled(conn, database, wait_s)
     if remaining:
         who = "; ".join(s.describe() for s in remaining)
-        raise ServerError(
+        raise DatabaseInUse(
             f"database {database} is still in use by {who}; alembic-preflight disconnects only sessions "
             f"of its own role ({role}) in databases it created: close those sessions and run again")
 
@@ -136,7 +136,7 @@ def still_in_use(database: str):
         yield
     except psycopg.errors.ObjectInUse as exc:
         detail = exc.diag.message_detail or "another session"
-        raise ServerError(f"database {database} is in use ({detail}); close those sessions and "
+        raise DatabaseInUse(f"database {database} is in use ({detail}); close those sessions and "
                           "run again") from None
 
 

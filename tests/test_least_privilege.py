@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from cli_support import EXAMPLE, needs_example, run_cli
-from projects import assert_usage_error, build_project, items_revision
+from projects import Rev, assert_usage_error, build_project, items_revision
 from roles import PASSWORD, assert_nothing_forbidden, ordinary_role, owned_databases
 
 ALL_STAGES = ("files", "heads", "fresh", "drift", "roundtrip", "lint", "recovery")
@@ -59,3 +59,46 @@ def test_extensions_a_role_may_create_and_one_it_may_not(pg_server, role, tmp_pa
     refused = run_cli("verify", "--project", str(untrusted), *_stages("fresh"), "--url", role.url())
     assert_usage_error(refused, f"the role {role.name} may not create the extension 'pg_stat_statements'",
                        "only a superuser may", "in template1", secrets=(PASSWORD,))
+
+
+# A revision that opens a session of another role in the database it migrates, and leaves it
+# there (a monitoring agent, an IDE or a script doing the same behaves alike).
+JOINS_AS_ANOTHER_ROLE = """\
+import os
+import psycopg
+globals()["SOMEONE"] = psycopg.connect(
+    host=os.environ["OTHER_HOST"], port=os.environ["OTHER_PORT"], user=os.environ["OTHER_USER"],
+    password=os.environ["OTHER_PASSWORD"], dbname=op.get_bind().engine.url.database,
+    application_name="someone else")
+"""
+
+
+def test_another_roles_session_in_a_run_database_fails_the_run_naming_it(pg_server, role, tmp_path):
+    joins = Rev("0002", "0001", JOINS_AS_ANOTHER_ROLE)
+    project = build_project(tmp_path / "project", [items_revision(), joins])
+    env = {"OTHER_HOST": role.host, "OTHER_PORT": str(role.port), "OTHER_USER": role.name,
+           "OTHER_PASSWORD": PASSWORD}
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    before = _database_names(pg_server)
+    try:
+        result = run_cli("verify", "--project", str(project), "--stage", "fresh", "--stage", "roundtrip",
+                         url=url, report=tmp_path / "report.json", env=env)
+    finally:
+        # The run could not drop the database that session held: gone here, not at a later
+        # test's start (where a run sweeps what killed runs left).
+        with pg_server.connect() as conn:
+            for name in _database_names(pg_server) - before:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    assert result.code == 1, f"exit {result.code}\n{result.stdout}\n{result.stderr}"
+    found = [f for stage in ("fresh", "roundtrip") for f in result.findings(stage)]
+    in_use = [f for f in found if f["code"] == "database-in-use"]
+    assert in_use and f"user {role.name}" in in_use[0]["message"], found
+    assert "application someone else" in in_use[0]["message"]
+    assert not [f for f in found if f["code"] in ("stage-crashed", "project-error")], found
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def _database_names(server) -> set[str]:
+    with server.connect() as conn:
+        return {name for (name,) in conn.execute("SELECT datname FROM pg_database")}

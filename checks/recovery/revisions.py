@@ -8,12 +8,14 @@ version table, through Alembic's own MigrationContext.stamp.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
 from alembic.util import CommandError
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from checks.doctor.revision import unknown_revision
@@ -119,12 +121,33 @@ def _in_history(project: Project, revision: str) -> bool:
         return False
 
 
+_DENIED = re.compile(r"permission denied for (table|schema|sequence) (\S+)")
+
+
+@contextlib.contextmanager
+def _privileged(target: Target, what: str) -> Iterator[None]:
+    """A privilege the role lacks, as one line naming the grant (the transaction rolled back)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        denied = _DENIED.search(str(exc.orig))
+        if code != "42501" or denied is None:
+            raise
+        kind, name = denied.groups()
+        role = target.server.endpoint.user
+        grant = (f"GRANT USAGE, CREATE ON SCHEMA {name}" if kind == "schema" else
+                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON {'SEQUENCE ' if kind == 'sequence' else ''}{name}")
+        raise ConfigError(f"{what} on {target.describe()}: the role {role} may not change {kind} {name}: "
+                          f"{grant} TO {role} (or run as its owner); nothing was changed") from None
+
+
 def stamp(project: Project, target: Target, rev: str) -> list[str]:
     """Record `rev` in the version table without running any migration; returns the new heads."""
     known(project, rev)  # before any write
     engine = create_engine(database(target).url, poolclass=NullPool)
     try:
-        with engine.begin() as conn, project.env.active(), _resolving(rev):
+        with _privileged(target, "stamp"), engine.begin() as conn, project.env.active(), _resolving(rev):
             # The project's own version table (env.py may name it or put it in a schema).
             options = {key: value for key, value in project.captured.options.items()
                        if key in ("version_table", "version_table_schema") and value}

@@ -76,3 +76,36 @@ def test_a_session_the_role_may_not_disconnect_stops_a_reset_before_anything_is_
     finally:
         admin.close()
         own.close()
+
+
+def test_a_missing_privilege_in_stamp_or_reset_db_is_one_line_naming_the_grant(
+        pg_server, role, project, tmp_path, capsys):
+    """The database is someone else's: the role may read and write its rows but neither
+    change the version table's owner-only parts nor drop the database."""
+    with pg_server.connect() as conn:
+        conn.execute("DROP DATABASE IF EXISTS app_theirs")
+        conn.execute("CREATE DATABASE app_theirs")
+    try:
+        assert main(["upgrade", "--project", str(project), "--url", pg_server.url("app_theirs")
+                     .render_as_string(hide_password=False)]) == 0
+        with pg_server.connect("app_theirs") as conn:
+            conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role.name}")
+        capsys.readouterr()
+        # Short of a sequence, the backup every stamp takes first says which grant it needs.
+        assert main(["backup", "--url", role.url("app_theirs"), "--backups", str(tmp_path)]) == 1
+        [line] = [text for text in capsys.readouterr().err.splitlines() if text.strip()]
+        assert f"GRANT SELECT ON SEQUENCE items_id_seq TO {role.name}" in line, line
+        with pg_server.connect("app_theirs") as conn:
+            conn.execute(f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {role.name}")
+        url, p, backups = role.url("app_theirs"), ("--project", str(project)), ("--backups", str(tmp_path))
+        writes = "GRANT SELECT, INSERT, UPDATE, DELETE ON alembic_version"
+        for argv, grant in ((["stamp", "0001", *p, "--url", url, "--yes", *backups], writes),
+                            (["reset-db", *p, "--url", url, "--yes", *backups], "owner")):
+            code = main(argv)
+            out, err = capsys.readouterr()
+            lines = [line for line in err.splitlines() if line.strip()]
+            assert code in (1, 2) and len(lines) == 1, f"{argv[0]}: exit {code}\n{out}\n{err}"
+            assert grant in lines[0] and role.name in lines[0] and "Traceback" not in err, lines[0]
+    finally:
+        with pg_server.connect() as conn:
+            conn.execute("DROP DATABASE IF EXISTS app_theirs WITH (FORCE)")

@@ -32,7 +32,7 @@ SECOND_SCHEMA = "reporting"
 PARTITIONED = "event_log"  # its partitions are named PARTITIONED_p0, _p1: env.py leaves them out
 # Where, as a share of the history, each revision every history has goes (from 20 revisions up).
 SPECIALS = {0.2: "_second_schema", 0.3: "_add_view", 0.45: "_enum_somewhere", 0.5: "_add_trigger",
-            0.6: "_partitioned", 0.7: "_extend_some_enum"}
+            0.6: "_partitioned", 0.66: "_drop_among_rows", 0.7: "_extend_some_enum"}
 MERGES = (0.4, 0.8)  # each merges the two revisions just below it, siblings of one parent
 
 
@@ -48,6 +48,7 @@ class Column:
     unique: bool = False
     enum: tuple[str, tuple[str, ...]] | None = None  # (type name, labels)
     renamable: bool = True  # named by no index or constraint, used by no CHECK
+    filled: bool = False  # holds values from the rows: a downgrade adding it back could not restore them
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Table:
     composite: list[tuple[str, ...]] = field(default_factory=list)  # multi-column indexes
     schema: str | None = None
     partition_by: str | None = None
+    rows: bool = False  # seeded
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -73,6 +75,12 @@ class Table:
             + [composite_name(t, cols) for cols in self.composite],
             "sequence": [f"{t}_id_seq"],
         }
+
+
+def _droppable(table: Table) -> list[Column]:
+    """Columns a downgrade can add back as they were: each row holds NULL or the default."""
+    return [c for c in table.columns if c.renamable and not (c.filled or c.index or c.unique or c.ref or c.enum)
+            and (c.nullable or c.default is not None)]
 
 
 def composite_name(table: str, columns: tuple[str, ...]) -> str:
@@ -164,7 +172,7 @@ class History:
         ops = [(self._add_counter, 5), (self._add_enum, 2), (self._add_fk, 3), (self._add_index, 3),
                (self._add_flag, 2), (self._change_default, 2), (self._add_notes, 2),
                (self._backfill_unique, 1), (self._add_json, 1), (self._extend_enum, 3), (self._seed, 2),
-               (self._backfill_label, 1), (self._drop_notes, 2)]
+               (self._backfill_label, 1), (self._drop_column, 2)]
         table = self.rng.choice(self.tables)
         roll = self.rng.random()
         if renames_left["table"] and roll < 0.05:
@@ -212,6 +220,7 @@ class History:
             up.append(f"op.create_index({_q(f'ix_{name}_{fk_col}')}, {_q(name)}, [{_q(fk_col)}])")
         elif self.rng.random() < 0.4:
             # Seed rows, so later backfills and constraints meet real data.
+            table.rows = True
             up.append(f"op.execute(\"INSERT INTO {name} (name) "
                       f"SELECT '{name} ' || g FROM generate_series(1, 25) AS g\")")
         return up, [f"op.drop_table({_q(name)})"], f"create {name}"
@@ -296,7 +305,7 @@ class History:
             return self._add_flag(table)
         col = self.rng.choice(flags)
         old, new = col.default, "false" if col.default == "true" else "true"
-        col.default = new
+        col.default, col.filled = new, True  # rows added before keep the old default
         alter = f"op.alter_column({_q(table.name)}, {_q(col.name)}, server_default=sa.text({{}}))"
         return ([alter.format(_q(new))], [alter.format(_q(old))],
                 f"default {table.name}.{col.name} to {new}")
@@ -354,9 +363,10 @@ class History:
         with_enum = [t for t in self.tables if any(c.enum for c in t.columns)]
         return self._extend_enum(self.rng.choice(with_enum or self.tables))
 
-    def _drop_notes(self, table: Table):
-        """A column nobody used dropped; the downgrade adds it back (last, where ADD COLUMN puts it)."""
-        col = next((c for c in table.columns if c.type == "sa.Text()" and c.renamable), None)
+    def _drop_column(self, table: Table, col: Column | None = None):
+        """A column nobody used dropped; the downgrade adds it back (last, where ADD COLUMN puts
+        it), with the default or NULL every row had."""
+        col = col or next(iter(_droppable(table)), None)
         if col is None:
             return self._add_notes(table)
         table.columns.remove(col)
@@ -364,11 +374,20 @@ class History:
                 [f"op.add_column({_q(table.name)}, {_column_code(col, in_model=False)})"],
                 f"drop {table.name}.{col.name}")
 
+    def _drop_among_rows(self):
+        """Dropped from a table with rows and columns after it: added back, it comes last."""
+        for table in self.tables:
+            inner = [c for c in _droppable(table) if c is not table.columns[-1]]
+            if table.rows and inner:
+                return self._drop_column(table, inner[0])
+        return self._drop_column(self.rng.choice(self.tables))
+
     def _seed(self, table: Table):
         """Seed rows, deleted again by the downgrade."""
         if any(not c.nullable and c.default is None and c.name not in ("id", "name") for c in table.columns):
             return self._add_notes(table)  # a required column a seed would have to invent
         mark = f"seed {self._next()} "
+        table.rows = True
         up = [f"op.execute(\"INSERT INTO {table.name} (name) "
               f"SELECT '{mark}' || g FROM generate_series(1, 5) AS g\")"]
         down = [f"op.execute(\"DELETE FROM {table.name} WHERE starts_with(name, '{mark}')\")"]
@@ -376,7 +395,7 @@ class History:
 
     def _backfill_label(self, table: Table):
         """A data migration: a new column filled from the rows already there."""
-        col = Column(f"label_{self._next()}", "sa.Text()")
+        col = Column(f"label_{self._next()}", "sa.Text()", filled=True)
         up, down = self._add_column(table, col)
         up.append(f"op.execute('UPDATE {table.name} SET {col.name} = initcap(name)')")
         return up, down, f"backfill {table.name}.{col.name}"

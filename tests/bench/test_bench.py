@@ -98,10 +98,11 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
 
 def test_the_richer_history_verifies_clean_and_its_split_never_falls_back(pg_server, tmp_path):
     # A small history with every shape (an enum rebuilt in a downgrade, seeds, backfills, a
-    # view, a trigger, merges, a partitioned table, a second schema), split however short.
+    # view, a trigger, merges, a partitioned table, a second schema, a column of a table with
+    # rows dropped above the split and added back last), split however short.
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     out = tmp_path / "bench.json"
-    result = run_cli("bench", "--revisions", "30", "--tables", "8", "--repeat", "1", "--url", url,
+    result = run_cli("bench", "--revisions", "50", "--tables", "14", "--repeat", "1", "--url", url,
                      "--backend", "url", "--json", str(out), env={segments.MIN_ENV: "2"}, timeout=600)
     assert result.code == 0, result.stdout + result.stderr
     assert "split fell back 0 of 1" in result.stdout, result.stdout

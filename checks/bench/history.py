@@ -2,10 +2,13 @@
 
 Each revision is one change a team would make: create a table, add a column with a
 server default and a CHECK, an enum column, a foreign key, an index, a backfilled column
-made unique, a rename. The model is updated as revisions are planned, so the models file
-rendered at the end matches the head exactly, names included: object names are derived
-from the current table name, and a table rename renames its key, sequence, constraints
-and indexes too, as a careful migration would.
+made unique, a rename, seed rows, an enum label whose downgrade rebuilds the type. A few
+are what only `op.execute` can say (a view, a trigger and its function), a table in a
+second schema, a partitioned table, and two branches merged again. The model is updated
+as revisions are planned, so the models file rendered at the end matches the head
+exactly, names included: object names are derived from the current table name, and a
+table rename renames its key, sequence, constraints and indexes too, as a careful
+migration would. Every downgrade undoes its upgrade, rows included.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ NOUNS = (
     "deployments", "incidents", "audits", "policies", "roles", "grants",
 )
 RENAME_PREFIXES = ("core_", "billing_", "legacy_", "app_")
+SECOND_SCHEMA = "reporting"
+PARTITIONED = "event_log"  # its partitions are named PARTITIONED_p0, _p1: env.py leaves them out
+# Where, as a share of the history, each revision every history has goes (from 20 revisions up).
+SPECIALS = {0.2: "_second_schema", 0.3: "_add_view", 0.45: "_enum_somewhere", 0.5: "_add_trigger",
+            0.6: "_partitioned", 0.66: "_drop_among_rows", 0.7: "_extend_some_enum"}
+MERGES = (0.4, 0.8)  # each merges the two revisions just below it, siblings of one parent
 
 
 @dataclass
@@ -39,6 +48,7 @@ class Column:
     unique: bool = False
     enum: tuple[str, tuple[str, ...]] | None = None  # (type name, labels)
     renamable: bool = True  # named by no index or constraint, used by no CHECK
+    filled: bool = False  # holds values from the rows: a downgrade adding it back could not restore them
 
 
 @dataclass
@@ -47,6 +57,9 @@ class Table:
     columns: list[Column]
     checks: list[tuple[str, str]] = field(default_factory=list)  # (short name, SQL)
     composite: list[tuple[str, ...]] = field(default_factory=list)  # multi-column indexes
+    schema: str | None = None
+    partition_by: str | None = None
+    rows: bool = False  # seeded
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -64,6 +77,12 @@ class Table:
         }
 
 
+def _droppable(table: Table) -> list[Column]:
+    """Columns a downgrade can add back as they were: each row holds NULL or the default."""
+    return [c for c in table.columns if c.renamable and not (c.filled or c.index or c.unique or c.ref or c.enum)
+            and (c.nullable or c.default is not None)]
+
+
 def composite_name(table: str, columns: tuple[str, ...]) -> str:
     return f"ix_{table}_{'_'.join(columns)}"
 
@@ -71,7 +90,7 @@ def composite_name(table: str, columns: tuple[str, ...]) -> str:
 @dataclass
 class Revision:
     id: str
-    down: str | None
+    down: str | tuple[str, str] | None
     message: str
     upgrade: list[str]
     downgrade: list[str]
@@ -112,6 +131,8 @@ class History:
             raise ValueError(f"need 1 <= tables <= revisions, got {tables} tables and {revisions} revisions")
         self.rng = random.Random(seed)
         self.tables: list[Table] = []
+        self.others: list[Table] = []  # in a second schema, partitioned: created once, never changed
+        self._beside: list[Table] = []  # the tables the branch being planned changes
         self.revisions: list[Revision] = []
         self._serial = 0
         self._plan(revisions, tables)
@@ -119,15 +140,28 @@ class History:
     # --- planning -----------------------------------------------------------------
     def _plan(self, revisions: int, tables: int) -> None:
         renames_left = {"table": max(1, revisions // 60), "column": max(1, revisions // 40)}
+        specials = {round(revisions * share): name for share, name in SPECIALS.items()} if revisions >= 20 else {}
+        merges = {round(revisions * share) for share in MERGES} if revisions >= 20 else set()
         for i in range(revisions):
             left = revisions - i
             due = tables - len(self.tables)
-            if due and (not self.tables or due >= left or self.rng.random() < due / left * 1.2):
+            down_id = self.revisions[-1].id if self.revisions else None
+            if i in merges:
+                # The two revisions below were planned on distinct tables, so either order
+                # of applying them builds the same schema.
+                up, down, message = [], [], "merge branches"
+                down_id = (self.revisions[-2].id, self.revisions[-1].id)
+            elif (i + 1 in merges or i + 2 in merges) and self.tables and due < left - 2:
+                up, down, message = self._evolve_beside(i + 2 in merges)
+            elif i in specials and self.tables and due < left - 1:
+                up, down, message = getattr(self, specials[i])()
+            elif due and (not self.tables or due >= left or self.rng.random() < due / left * 1.2):
                 up, down, message = self._create_table()
             else:
                 up, down, message = self._evolve(renames_left)
+            if i + 1 in merges and self.revisions[-1].down is not None:
+                down_id = self.revisions[-1].down  # a sibling of the revision below
             rev_id = hashlib.sha1(f"bench-{i}".encode()).hexdigest()[:12]
-            down_id = self.revisions[-1].id if self.revisions else None
             self.revisions.append(Revision(rev_id, down_id, message, up, down))
 
     def _next(self) -> int:
@@ -137,7 +171,8 @@ class History:
     def _evolve(self, renames_left: dict[str, int]):
         ops = [(self._add_counter, 5), (self._add_enum, 2), (self._add_fk, 3), (self._add_index, 3),
                (self._add_flag, 2), (self._change_default, 2), (self._add_notes, 2),
-               (self._backfill_unique, 1), (self._add_json, 1)]
+               (self._backfill_unique, 1), (self._add_json, 1), (self._extend_enum, 3), (self._seed, 2),
+               (self._backfill_label, 1), (self._drop_column, 2)]
         table = self.rng.choice(self.tables)
         roll = self.rng.random()
         if renames_left["table"] and roll < 0.05:
@@ -147,6 +182,14 @@ class History:
             renames_left["column"] -= 1
             return self._rename_column(table)
         op = self.rng.choices([o for o, _ in ops], weights=[w for _, w in ops])[0]
+        return op(table)
+
+    def _evolve_beside(self, first: bool):
+        """A branch revision: a change to one table only, one the other branch leaves alone."""
+        self._beside = [] if first else self._beside
+        table = self.rng.choice([t for t in self.tables if t not in self._beside] or self.tables)
+        self._beside.append(table)
+        op = self.rng.choice([self._add_counter, self._add_flag, self._add_notes, self._add_json])
         return op(table)
 
     # --- operations: each returns (upgrade lines, downgrade lines, message) -----------
@@ -177,6 +220,7 @@ class History:
             up.append(f"op.create_index({_q(f'ix_{name}_{fk_col}')}, {_q(name)}, [{_q(fk_col)}])")
         elif self.rng.random() < 0.4:
             # Seed rows, so later backfills and constraints meet real data.
+            table.rows = True
             up.append(f"op.execute(\"INSERT INTO {name} (name) "
                       f"SELECT '{name} ' || g FROM generate_series(1, 25) AS g\")")
         return up, [f"op.drop_table({_q(name)})"], f"create {name}"
@@ -261,7 +305,7 @@ class History:
             return self._add_flag(table)
         col = self.rng.choice(flags)
         old, new = col.default, "false" if col.default == "true" else "true"
-        col.default = new
+        col.default, col.filled = new, True  # rows added before keep the old default
         alter = f"op.alter_column({_q(table.name)}, {_q(col.name)}, server_default=sa.text({{}}))"
         return ([alter.format(_q(new))], [alter.format(_q(old))],
                 f"default {table.name}.{col.name} to {new}")
@@ -291,6 +335,115 @@ class History:
         down = [f"op.drop_constraint({_q(uq)}, {_q(table.name)}, type_='unique')",
                 f"op.drop_column({_q(table.name)}, {_q(name)})"]
         return up, down, f"backfill {table.name}.{name}"
+
+    def _extend_enum(self, table: Table):
+        """A label added; the downgrade rebuilds the type without it, as PostgreSQL has no
+        DROP VALUE: rename the type, create the old one, convert the column, drop the renamed."""
+        col = next((c for c in table.columns if c.enum and len(c.enum[1]) < 6), None)
+        if col is None:
+            return self._add_enum(table)
+        type_name, labels = col.enum
+        label = f"extra_{self._next()}"
+        col.enum = (type_name, (*labels, label))
+        old = ", ".join(f"'{value}'" for value in labels)
+        up = [f"op.execute(\"ALTER TYPE {type_name} ADD VALUE '{label}'\")"]
+        down = [f"op.execute('ALTER TYPE {type_name} RENAME TO {type_name}_old')",
+                f"op.execute(\"CREATE TYPE {type_name} AS ENUM ({old})\")",
+                f"op.alter_column({_q(table.name)}, {_q(col.name)}, server_default=None)",
+                f"op.execute('ALTER TABLE {table.name} ALTER COLUMN {col.name} TYPE {type_name} "
+                f"USING {col.name}::text::{type_name}')",
+                f"op.alter_column({_q(table.name)}, {_q(col.name)}, server_default=sa.text({_q(col.default)}))",
+                f"op.execute('DROP TYPE {type_name}_old')"]
+        return up, down, f"add {label} to {type_name}"
+
+    def _enum_somewhere(self):
+        return self._add_enum(self.rng.choice(self.tables))
+
+    def _extend_some_enum(self):
+        with_enum = [t for t in self.tables if any(c.enum for c in t.columns)]
+        return self._extend_enum(self.rng.choice(with_enum or self.tables))
+
+    def _drop_column(self, table: Table, col: Column | None = None):
+        """A column nobody used dropped; the downgrade adds it back (last, where ADD COLUMN puts
+        it), with the default or NULL every row had."""
+        col = col or next(iter(_droppable(table)), None)
+        if col is None:
+            return self._add_notes(table)
+        table.columns.remove(col)
+        return ([f"op.drop_column({_q(table.name)}, {_q(col.name)})"],
+                [f"op.add_column({_q(table.name)}, {_column_code(col, in_model=False)})"],
+                f"drop {table.name}.{col.name}")
+
+    def _drop_among_rows(self):
+        """Dropped from a table with rows and columns after it: added back, it comes last."""
+        for table in self.tables:
+            inner = [c for c in _droppable(table) if c is not table.columns[-1]]
+            if table.rows and inner:
+                return self._drop_column(table, inner[0])
+        return self._drop_column(self.rng.choice(self.tables))
+
+    def _seed(self, table: Table):
+        """Seed rows, deleted again by the downgrade."""
+        if any(not c.nullable and c.default is None and c.name not in ("id", "name") for c in table.columns):
+            return self._add_notes(table)  # a required column a seed would have to invent
+        mark = f"seed {self._next()} "
+        table.rows = True
+        up = [f"op.execute(\"INSERT INTO {table.name} (name) "
+              f"SELECT '{mark}' || g FROM generate_series(1, 5) AS g\")"]
+        down = [f"op.execute(\"DELETE FROM {table.name} WHERE starts_with(name, '{mark}')\")"]
+        return up, down, f"seed {table.name}"
+
+    def _backfill_label(self, table: Table):
+        """A data migration: a new column filled from the rows already there."""
+        col = Column(f"label_{self._next()}", "sa.Text()", filled=True)
+        up, down = self._add_column(table, col)
+        up.append(f"op.execute('UPDATE {table.name} SET {col.name} = initcap(name)')")
+        return up, down, f"backfill {table.name}.{col.name}"
+
+    def _second_schema(self):
+        table = Table("daily_totals", [Column("id", "sa.Integer()", nullable=False),
+                                       Column("total", "sa.Numeric(precision=14, scale=2)", nullable=False,
+                                              default="0")], schema=SECOND_SCHEMA)
+        up = [f"op.execute('CREATE SCHEMA {SECOND_SCHEMA}')", *self._create_other(table)]
+        down = [f"op.drop_table({_q(table.name)}, schema={_q(SECOND_SCHEMA)})",
+                f"op.execute('DROP SCHEMA {SECOND_SCHEMA}')"]
+        return up, down, f"create {SECOND_SCHEMA}.{table.name}"
+
+    def _partitioned(self):
+        table = Table(PARTITIONED, [Column("id", "sa.Integer()", nullable=False),
+                                    Column("name", "sa.String(length=120)", nullable=False)],
+                      partition_by="RANGE (id)")
+        up = self._create_other(table)
+        up += [f"op.execute('CREATE TABLE {PARTITIONED}_p{n} PARTITION OF {PARTITIONED} "
+               f"FOR VALUES FROM ({low}) TO ({high})')"
+               for n, (low, high) in enumerate([("MINVALUE", "100000"), ("100000", "MAXVALUE")])]
+        return up, [f"op.drop_table({_q(PARTITIONED)})"], f"create {PARTITIONED}, partitioned"
+
+    def _create_other(self, table: Table) -> list[str]:
+        """A table outside the evolving ones: no later revision renames or changes it."""
+        self.others.append(table)
+        where = f", schema={_q(table.schema)}" if table.schema else ""
+        how = f", postgresql_partition_by={_q(table.partition_by)}" if table.partition_by else ""
+        return ["op.create_table(", f"    {_q(table.name)},",
+                *(f"    {_column_code(c, in_model=False)}," for c in table.columns),
+                f"    sa.PrimaryKeyConstraint('id', name={_q('pk_' + table.name)}){where}{how},", ")"]
+
+    def _add_view(self):
+        table = self.rng.choice(self.tables)
+        view = f"{table.name}_names_{self._next()}"
+        return ([f"op.execute('CREATE VIEW {view} AS SELECT id, name FROM {table.name}')"],
+                [f"op.execute('DROP VIEW {view}')"], f"view {view}")
+
+    def _add_trigger(self):
+        table = self.rng.choice(self.tables)
+        n = self._next()
+        function, trigger = f"trim_name_{n}", f"trg_{table.name}_trim_{n}"
+        up = [f"op.execute('CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+              "$$ BEGIN NEW.name = btrim(NEW.name); RETURN NEW; END $$')",
+              f"op.execute('CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table.name} "
+              f"FOR EACH ROW EXECUTE FUNCTION {function}()')"]
+        down = [f"op.execute('DROP TRIGGER {trigger} ON {table.name}')", f"op.execute('DROP FUNCTION {function}()')"]
+        return up, down, f"trigger {trigger}"
 
     def _rename_column(self, table: Table):
         col = self.rng.choice([c for c in table.columns if c.renamable])
@@ -329,13 +482,15 @@ class History:
                  '    "ck": "ck_%(table_name)s_%(constraint_name)s",',
                  '    "fk": "fk_%(table_name)s_%(column_0_name)s",',
                  '    "pk": "pk_%(table_name)s",', "})", ""]
-        for table in self.tables:
+        for table in [*self.tables, *self.others]:
             lines += ["", f"{table.name} = sa.Table(", f"    {_q(table.name)},", "    metadata,"]
             lines += [f"    {_column_code(c, in_model=True)}," for c in table.columns]
             lines += [f"    sa.CheckConstraint({_q(sql)}, name={_q(short)})," for short, sql in table.checks]
             lines += [f"    sa.UniqueConstraint({_q(c.name)})," for c in table.columns if c.unique]
             lines += [f"    sa.Index({_q(composite_name(table.name, cols))}, "
                       f"{', '.join(map(_q, cols))})," for cols in table.composite]
+            lines += [f"    schema={_q(table.schema)},"] if table.schema else []
+            lines += [f"    postgresql_partition_by={_q(table.partition_by)},"] if table.partition_by else []
             lines.append(")")
         return "\n".join(lines) + "\n"
 
@@ -346,7 +501,8 @@ class History:
         def block(lines: list[str]) -> str:
             return "\n".join(f"    {line}" for line in lines) or "    pass"
 
-        return (f'"""{rev.message}\n\nRevision ID: {rev.id}\nRevises: {rev.down or ""}\n'
+        revises = ", ".join(rev.down) if isinstance(rev.down, tuple) else rev.down or ""
+        return (f'"""{rev.message}\n\nRevision ID: {rev.id}\nRevises: {revises}\n'
                 f'Create Date: 2026-01-01 00:00:00\n\n"""\n'
                 f"import sqlalchemy as sa\nfrom alembic import op\n{dialect}\n"
                 f"revision = {rev.id!r}\ndown_revision = {rev.down!r}\n"

@@ -32,6 +32,9 @@ class Measurement:
     parts: dict[str, list[float]] = field(default_factory=dict)  # stage or test -> seconds per run
     skipped: str | None = None
     peak_rss_mb: list[float] = field(default_factory=list)  # per run, of the measured process tree
+    # Runs whose split round trip fell back at the seam (walked on here, or in one go), of
+    # those that split: None where the command has no round trip of ours.
+    fallbacks: tuple[int, int] | None = None
 
     @property
     def rss_mb(self) -> float | None:
@@ -48,6 +51,9 @@ class Measurement:
         self.runs += other.runs
         self.peak_rss_mb += other.peak_rss_mb
         self.skipped = self.skipped or other.skipped
+        if other.fallbacks is not None:
+            fell, split = self.fallbacks or (0, 0)
+            self.fallbacks = (fell + other.fallbacks[0], split + other.fallbacks[1])
         for name, values in other.parts.items():
             self.parts.setdefault(name, []).extend(values)
 
@@ -56,6 +62,8 @@ class Measurement:
             return {"skipped": self.skipped}
         return {"median_s": round(self.median, 3), "runs_s": [round(r, 3) for r in self.runs],
                 **({"peak_rss_mb": round(self.rss_mb, 1)} if self.rss_mb else {}),
+                **({"split_fallbacks": self.fallbacks[0], "split_runs": self.fallbacks[1]}
+                   if self.fallbacks is not None else {}),
                 **({"parts_median_s": {k: round(v, 3) for k, v in self.part_medians().items()}}
                    if self.parts else {})}
 
@@ -116,9 +124,22 @@ def verify(server: Server, project: GeneratedProject, repeat: int, env: dict | N
                 [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                  "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
                  "--report-json", str(report)], "verify on the generated project", env=env, into=result))
-            for stage in json.loads(report.read_text())["stages"]:
+            stages = json.loads(report.read_text())["stages"]
+            for stage in stages:
                 result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
+            result.absorb(Measurement(name, fallbacks=split_outcome(stages)))
     return result
+
+
+# How the round trip's summary says the split fell back at the seam (checks.parallel.segments).
+FELL_BACK = ("split in two, then walked on here", "walked in one go from head")
+
+
+def split_outcome(stages: list[dict]) -> tuple[int, int]:
+    """(1 if the round trip's split fell back at the seam, 1 if it split at all)."""
+    summary = next((s.get("summary") or "" for s in stages if s["name"] == "roundtrip"), "")
+    fell = any(phrase in summary for phrase in FELL_BACK)
+    return int(fell), int(fell or summary.startswith("split in two"))
 
 
 def verify_one_process(server: Server, project: GeneratedProject, repeat: int) -> Measurement:

@@ -59,6 +59,7 @@ ENV_PY = '''\
 """Alembic environment of the generated benchmark project."""
 
 import os
+import re
 from logging.config import fileConfig
 
 from alembic import context
@@ -73,8 +74,21 @@ if config.config_file_name is not None:
 target_metadata = metadata
 
 
+SCHEMAS = (None, "reporting")
+PARTITION = re.compile(r"_p[0-9]+$")  # declared by op.execute, not by the models
+
+
+def include_name(name, type_, parent_names) -> bool:
+    return type_ != "schema" or name in SCHEMAS
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "table" and reflected and compare_to is None and PARTITION.search(name))
+
+
 def run_with(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
+                      include_schemas=True, include_name=include_name, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

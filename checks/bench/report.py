@@ -84,7 +84,8 @@ def _cell(m: Measurement) -> str:
         return f"skipped: {m.skipped}"
     runs = " ".join(f"{r:.2f}" for r in m.runs)
     rss = f"   peak RSS {m.rss_mb:.0f} MB" if m.rss_mb else ""
-    return f"{m.median:8.2f}s   ({runs}){rss}"
+    fell = f"   split fell back {m.fallbacks[0]} of {m.fallbacks[1]}" if m.fallbacks else ""
+    return f"{m.median:8.2f}s   ({runs}){rss}{fell}"
 
 
 def print_table(out: TextIO, sizes: list[SizeResult], starts: list[Measurement], server: str, repeat: int,

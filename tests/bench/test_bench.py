@@ -12,6 +12,7 @@ from cli_support import run_cli
 
 from checks.bench.history import History
 from checks.bench.project import generate
+from checks.parallel import segments
 
 MEASUREMENTS = ("floor", "verify", "pytest_alembic", "pull_request", "start_local_cold", "start_local_warm",
                 "start_compose")
@@ -33,8 +34,12 @@ def test_history_has_the_realistic_mix():
     text = "\n".join(line for rev in History(200, 60).revisions for line in rev.upgrade)
     for marker in ("op.create_table(", "op.create_index(", "op.create_foreign_key(", "CREATE TYPE",
                    "server_default=", "op.create_check_constraint(", "UPDATE ", "op.rename_table(",
-                   "new_column_name="):
+                   "new_column_name=", "ADD VALUE", "INSERT INTO", "CREATE VIEW", "CREATE FUNCTION",
+                   "CREATE TRIGGER", "PARTITION OF", "CREATE SCHEMA"):
         assert marker in text, marker
+    downgrades = "\n".join(line for rev in History(200, 60).revisions for line in rev.downgrade)
+    assert "RENAME TO" in downgrades and "USING" in downgrades and "DELETE FROM" in downgrades
+    assert any(isinstance(rev.down, tuple) for rev in History(200, 60).revisions)  # merges
 
 
 def test_sizes_are_checked():
@@ -89,6 +94,20 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         "pull request (warm cache) / floor at 16"}
     for size in data["sizes"]:
         assert set(size["measurements"]["pull_request"]["parts_median_s"]) >= {"fresh", "roundtrip", "lint"}
+
+
+def test_the_richer_history_verifies_clean_and_its_split_never_falls_back(pg_server, tmp_path):
+    # A small history with every shape (an enum rebuilt in a downgrade, seeds, backfills, a
+    # view, a trigger, merges, a partitioned table, a second schema, a column of a table with
+    # rows dropped above the split and added back last), split however short.
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    out = tmp_path / "bench.json"
+    result = run_cli("bench", "--revisions", "50", "--tables", "14", "--repeat", "1", "--url", url,
+                     "--backend", "url", "--json", str(out), env={segments.MIN_ENV: "2"}, timeout=600)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "split fell back 0 of 1" in result.stdout, result.stdout
+    verify = json.loads(out.read_text())["measurements"]["verify"]
+    assert (verify["split_fallbacks"], verify["split_runs"]) == (0, 1)
 
 
 def test_bench_sizes_are_checked(tmp_path):

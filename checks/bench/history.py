@@ -79,7 +79,8 @@ class Table:
 
 def _droppable(table: Table) -> list[Column]:
     """Columns a downgrade can add back as they were: each row holds NULL or the default."""
-    return [c for c in table.columns if c.renamable and not (c.filled or c.index or c.unique or c.ref or c.enum)
+    return [c for c in table.columns
+            if c.renamable and not (c.filled or c.index or c.unique or c.ref or c.enum)
             and (c.nullable or c.default is not None)]
 
 
@@ -140,7 +141,8 @@ class History:
     # --- planning -----------------------------------------------------------------
     def _plan(self, revisions: int, tables: int) -> None:
         renames_left = {"table": max(1, revisions // 60), "column": max(1, revisions // 40)}
-        specials = {round(revisions * share): name for share, name in SPECIALS.items()} if revisions >= 20 else {}
+        specials = ({round(revisions * share): name for share, name in SPECIALS.items()}
+                    if revisions >= 20 else {})
         merges = {round(revisions * share) for share in MERGES} if revisions >= 20 else set()
         for i in range(revisions):
             left = revisions - i
@@ -352,7 +354,8 @@ class History:
                 f"op.alter_column({_q(table.name)}, {_q(col.name)}, server_default=None)",
                 f"op.execute('ALTER TABLE {table.name} ALTER COLUMN {col.name} TYPE {type_name} "
                 f"USING {col.name}::text::{type_name}')",
-                f"op.alter_column({_q(table.name)}, {_q(col.name)}, server_default=sa.text({_q(col.default)}))",
+                f"op.alter_column({_q(table.name)}, {_q(col.name)}, "
+                f"server_default=sa.text({_q(col.default)}))",
                 f"op.execute('DROP TYPE {type_name}_old')"]
         return up, down, f"add {label} to {type_name}"
 
@@ -442,7 +445,8 @@ class History:
               "$$ BEGIN NEW.name = btrim(NEW.name); RETURN NEW; END $$')",
               f"op.execute('CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table.name} "
               f"FOR EACH ROW EXECUTE FUNCTION {function}()')"]
-        down = [f"op.execute('DROP TRIGGER {trigger} ON {table.name}')", f"op.execute('DROP FUNCTION {function}()')"]
+        down = [f"op.execute('DROP TRIGGER {trigger} ON {table.name}')",
+                f"op.execute('DROP FUNCTION {function}()')"]
         return up, down, f"trigger {trigger}"
 
     def _rename_column(self, table: Table):

@@ -83,7 +83,8 @@ def _walk(run: Run) -> list[Finding]:
 
     def at_bottom(db, tracker, trip: Trip) -> Below:
         with run.server.connect(db.name) as conn:
-            schema, found_rows = snapshot_of(conn, run.version_table), rows.fingerprint(conn, run.version_table)
+            schema = snapshot_of(conn, run.version_table)
+            found_rows = rows.fingerprint(conn, run.version_table)
         if found_rows == split.rows and _same_schema(build.before[build.walked[split.stop].revision], schema):
             split.request.answer(False)  # the worker's findings stand; its records are not wanted
             return Below()

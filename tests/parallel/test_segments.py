@@ -508,8 +508,8 @@ ADD_NOTE_BACK = 'op.add_column("items", sa.Column("note", sa.Text, server_defaul
 
 def test_a_column_added_back_last_by_an_upper_downgrade_keeps_the_split(verify, tmp_path):
     revisions = history()
-    revisions[0] = Rev("0001", None, CREATE_ITEMS + "op.execute(\"INSERT INTO items (id, name) VALUES (1, 'a')\")",
-                       DROP_ITEMS)
+    seeded = CREATE_ITEMS + "op.execute(\"INSERT INTO items (id, name) VALUES (1, 'a')\")"
+    revisions[0] = Rev("0001", None, seeded, DROP_ITEMS)
     revisions[1] = Rev("0002", "0001", ADD_NOTE_BACK, DROP_NOTE)
     revisions[6] = Rev("0007", "0006", DROP_NOTE, ADD_NOTE_BACK)
     models = MODELS.replace('items.append_column(sa.Column("note", sa.Text))\n', "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from projects import (
     ALEMBIC_INI,
+    ENVS,
     ITEMS_MODELS,
     Rev,
     assert_clean,
@@ -48,26 +49,10 @@ def test_a_flask_migrate_ini_whose_script_location_is_a_dot(verify, tmp_path):
 # --- lint reads what the revision does, not how an offline script spells a parameter ------
 
 # The generic template's offline branch, less `literal_binds=True` (hypothesis/h's env.py).
-OFFLINE_WITHOUT_LITERAL_BINDS = """\
-from alembic import context
-from sqlalchemy import engine_from_config, pool
+OFFLINE_WITHOUT_LITERAL_BINDS = (ENVS / "sync_template.py").read_text().replace(
+    ",\n                      literal_binds=True, dialect_opts={\"paramstyle\": \"named\"})", ")")
+assert "literal_binds" not in OFFLINE_WITHOUT_LITERAL_BINDS
 
-from app.models import metadata
-
-config = context.config
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"))
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    connectable = engine_from_config(config.get_section(config.config_ini_section, {}),
-                                     prefix="sqlalchemy.", poolclass=pool.NullPool)
-    with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata)
-        with context.begin_transaction():
-            context.run_migrations()
-"""
 FILL_NAMES = Rev("0002", "0001", """\
 items = sa.table("items", sa.column("name", sa.Text))
 op.execute(items.update().where(items.c.name == "").values(name="unnamed"))

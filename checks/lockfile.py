@@ -1,10 +1,15 @@
-"""The lock file: a checksum of every released revision file, kept beside the migrations.
+"""The lock file: a checksum of every released revision, kept beside the migrations.
 
 A revision that has run somewhere must never change: databases that applied the old text
 keep the old schema, and nothing tells them apart from fresh ones. Alembic has no such
 guard (Flyway's `validate` does). `python -m checks lock` records each revision file's
 checksum in `revisions.lock` in the script directory (where env.py is); the files stage
-fails when a locked revision's file differs, naming it.
+fails when a locked revision's code differs, naming it and what changed in it.
+
+The checksum is of what the revision does (`checks.lock_code`): its `upgrade()`, its
+`downgrade()` and its module-level code, each as a syntax tree, so comments, docstrings and
+formatting are free to change. Lock files written before record the file's bytes
+(`sha256:`); they are still read, and `lock` rewrites them in the code form.
 
 Squashing history (old revisions replaced by one new base) works: `lock` forgets the
 revisions whose files are gone, with a note, and locks the new base; a deliberate edit of a
@@ -19,12 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.errors import ConfigError, shown
+from checks.lock_code import PARTS, part_digests
 from checks.result import Finding, Severity
 from checks.textfile import read_text
 
 LOCK_NAME = "revisions.lock"
 HEADER = (
-    "# alembic-preflight lock file: the checksum of every released revision file.\n"
+    "# alembic-preflight lock file: the checksum of every released revision's code.\n"
     "# A revision listed here must not change; put changes in a new revision.\n"
     "# Update with `python -m checks lock` (add --relock REV to accept a deliberate edit).\n"
 )
@@ -42,9 +48,36 @@ def lock_path(script_dir: str | Path) -> Path:
 
 
 def checksum(path: Path) -> str:
-    # Line endings are normalised so a Windows checkout does not look like an edit.
+    """The file's bytes (line endings normalised, so a Windows checkout is no edit)."""
     data = path.read_bytes().replace(b"\r\n", b"\n")
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def code_checksum(path: Path) -> str:
+    """`code:` and one digest per part of the revision; the bytes' checksum for a file that
+    does not parse (a released revision always did)."""
+    digests = part_digests(path.read_bytes())
+    if digests is None:
+        return checksum(path)
+    return "code:" + ",".join(f"{part}={digests[part][:16]}" for part in PARTS)
+
+
+def changed_parts(entry: Entry, path: Path) -> list[str] | None:
+    """What changed in the locked revision's file (None: nothing): the parts of its code, or
+    the file, for an entry of the bytes' form."""
+    if not entry.checksum.startswith("code:"):
+        return None if checksum(path) == entry.checksum else ["the file"]
+    now = code_checksum(path)
+    if now == entry.checksum:
+        return None
+    if not now.startswith("code:"):
+        return ["the file (it no longer parses)"]
+    was = dict(item.split("=", 1) for item in entry.checksum.removeprefix("code:").split(","))
+    is_ = dict(item.split("=", 1) for item in now.removeprefix("code:").split(","))
+    return [_PART_NAMES[part] for part in PARTS if was.get(part) != is_.get(part)]
+
+
+_PART_NAMES = {"upgrade": "upgrade()", "downgrade": "downgrade()", "module": "its module-level code"}
 
 
 def entry_for(revision: str, path: str | Path, folder: Path) -> Entry:
@@ -53,7 +86,7 @@ def entry_for(revision: str, path: str | Path, folder: Path) -> Entry:
         shown = path.relative_to(folder.resolve()).as_posix()
     except ValueError:
         shown = str(path)
-    return Entry(revision, checksum(path), shown)
+    return Entry(revision, code_checksum(path), shown)
 
 
 def read_lock(path: Path) -> dict[str, Entry]:
@@ -65,8 +98,8 @@ def read_lock(path: Path) -> dict[str, Entry]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.split(maxsplit=2)
-        if len(parts) != 3 or not parts[1].startswith("sha256:"):
-            raise ConfigError(f"{path} line {number} is not `REVISION sha256:HEX FILE`; {_RESTORE}")
+        if len(parts) != 3 or not parts[1].startswith(("sha256:", "code:")):
+            raise ConfigError(f"{path} line {number} is not `REVISION CHECKSUM FILE`; {_RESTORE}")
         entries[parts[0]] = Entry(*parts)
     return entries
 
@@ -108,11 +141,12 @@ def check_lock(script_dir: str | Path, files: Iterable) -> list[Finding]:
                 revision=revision, object=entry.file,
                 hint="if the history was squashed, run `python -m checks lock` to forget it; "
                      "otherwise restore the file from version control: databases still record it"))
-        elif checksum(file) != entry.checksum:
+        elif (changed := changed_parts(entry, file)) is not None:
             findings.append(Finding(
                 Severity.ERROR, "locked-revision-changed",
-                f"{file.name} (revision {revision}) changed after it was locked as released; databases "
-                "that already ran it will not get the change", revision=revision, object=str(file),
+                f"{file.name} (revision {revision}) changed after it was locked as released "
+                f"({', '.join(changed)}); databases that already ran it will not get the change",
+                revision=revision, object=str(file),
                 hint=f"revert the edit (git checkout -- {file}) and put the change in a new revision "
                      f"(alembic revision -m '...'); if the edit is deliberate and harmless, run "
                      f"`python -m checks lock --relock {revision}`"))

@@ -1,4 +1,4 @@
-"""`python -m checks lock`: record the checksum of every revision file in the lock file.
+"""`python -m checks lock`: record the checksum of every revision's code in the lock file.
 
 Run it when revisions are released (merged, deployed); from then on the files stage fails
 if one of them is edited. Needs no database.
@@ -7,10 +7,11 @@ if one of them is edited. Needs no database.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from checks.commands.project_args import add_project_arguments, open_project
 from checks.errors import ConfigError
-from checks.lockfile import entry_for, lock_path, read_lock, write_lock
+from checks.lockfile import changed_parts, entry_for, lock_path, read_lock, write_lock
 
 
 def add_arguments(parser) -> None:
@@ -31,8 +32,10 @@ def run(args) -> int:
         raise ConfigError(f"--relock {', '.join(unknown)}: not in {path}; locked revisions: "
                           f"{', '.join(locked) or '(none)'}")
     entries = [entry_for(r.revision, r.path, path.parent) for r in order]
-    changed = [e for e in entries if e.revision in locked and e.checksum != locked[e.revision].checksum
-               and e.revision not in args.relock]
+    files = {r.revision: Path(r.path) for r in order}
+    # An entry of the old bytes' form whose file is unchanged is rewritten in the code form.
+    changed = [e for e in entries if e.revision in locked and e.revision not in args.relock
+               and changed_parts(locked[e.revision], files[e.revision]) is not None]
     if changed:
         out.write(f"not written: {len(changed)} locked revision(s) changed since they were locked:\n")
         for entry in changed:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 from cli_support import EXAMPLE, run_cli
@@ -89,3 +91,62 @@ def test_squashed_history(project, verify):
     relocked = lock(project)
     assert relocked.code == 0 and "forgotten" in relocked.stdout and "squash1" in relocked.stdout
     assert verify(project, "--stage", "files", "--quiet-progress").findings("files") == []
+
+
+ORDERS = "0002_create_orders.py"
+
+
+def _harmless(text: str, how: str) -> str:
+    if how == "comment":
+        return text.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    # orders, at last\n")
+    if how == "docstring":
+        return text.replace("create orders with their status enum", "create the orders table (reviewed)") \
+            .replace("def downgrade() -> None:\n", 'def downgrade() -> None:\n    """Drop it all."""\n')
+    return text  # "reformat": the file goes through ruff format below
+
+
+@pytest.mark.parametrize("how", ["comment", "docstring", "reformat"])
+def test_comments_docstrings_and_formatting_are_no_edit(project, verify, how):
+    assert lock(project).code == 0
+    revision = project / "migrations" / "versions" / ORDERS
+    revision.write_text(_harmless(revision.read_text(), how))
+    if how == "reformat":
+        before = revision.read_text()
+        subprocess.run([sys.executable, "-m", "ruff", "format", "--line-length", "60", "--quiet",
+                        str(revision)], check=True)
+        assert revision.read_text() != before, "the reformat changed nothing"
+    result = verify(project, "--stage", "files", "--quiet-progress")
+    assert result.findings("files") == [], result.stdout
+
+
+@pytest.mark.parametrize(("edit", "part"), [
+    (('sa.Numeric(12, 2)', 'sa.Numeric(14, 2)'), "upgrade()"),  # a changed column type
+    (('down_revision = "0001"', 'down_revision = "0000"'), "its module-level code"),
+    (('op.drop_table("orders")', 'op.drop_table("orders")\n    op.execute("SELECT 1")'), "downgrade()"),
+], ids=["column-type", "down-revision", "added-statement"])
+def test_a_change_of_code_names_the_revision_and_what_changed(project, verify, edit, part):
+    assert lock(project).code == 0
+    revision = project / "migrations" / "versions" / ORDERS
+    revision.write_text(revision.read_text().replace(*edit))
+    result = verify(project, "--stage", "files", "--quiet-progress")
+    [changed] = result.findings("files", "locked-revision-changed")
+    assert changed["revision"] == "0002" and f"({part})" in changed["message"], changed["message"]
+
+
+def test_a_lock_of_file_checksums_still_reads_and_lock_rewrites_it_in_code_form(project, verify):
+    from checks.lockfile import checksum
+
+    versions = project / "migrations" / "versions"
+    old_form = "".join(f"{path.name[:4]} {checksum(path)} versions/{path.name}\n"
+                       for path in sorted(versions.glob("0*.py")))
+    (project / "migrations" / LOCK_NAME).write_text("# written by an earlier version\n" + old_form)
+    assert verify(project, "--stage", "files", "--quiet-progress").findings("files") == []
+    # Bytes are what an old entry knows: a comment is an edit there, until the lock is rewritten.
+    revision = versions / ORDERS
+    revision.write_text(revision.read_text().replace("def upgrade", "# reviewed\ndef upgrade"))
+    [changed] = verify(project, "--stage", "files", "--quiet-progress").findings("files")
+    assert "(the file)" in changed["message"]
+    revision.write_text(revision.read_text().replace("# reviewed\n", ""))
+    assert lock(project).code == 0
+    assert all(" code:upgrade=" in line for line in (project / "migrations" / LOCK_NAME).read_text()
+               .splitlines() if not line.startswith("#"))

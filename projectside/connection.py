@@ -7,6 +7,11 @@ suite reads the uncommitted schema between steps through it and this process com
 env.py leaves open. So the object stays a real Connection (isinstance checks and
 `run_sync` keep working) whose Engine-like calls lend itself out, and whose commit and
 close are this process's to do.
+
+An async env.py may take the attribute for an AsyncEngine (pytest-alembic documents
+`async with connectable.connect()`, `await connection.run_sync(...)`, `await
+connectable.dispose()`): the lent connection answers those too, running the function on
+itself, whatever the driver.
 """
 
 from __future__ import annotations
@@ -14,7 +19,25 @@ from __future__ import annotations
 import contextlib
 
 
-class _Lent:
+class _Awaited:
+    """What an awaited call returns where nothing is left to wait for; not awaiting it is
+    fine too (no coroutine is left behind)."""
+
+    def __await__(self):
+        return iter(())
+
+
+class _AsyncContext:
+    """`async with` for what is already a plain context manager."""
+
+    async def __aenter__(self):
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info):
+        return self.__exit__(*exc_info)
+
+
+class _Lent(_AsyncContext):
     """What `begin()` returns inside a transaction: the connection, and a transaction
     whose end is not env.py's to decide."""
 
@@ -39,7 +62,7 @@ class _Lent:
         pass
 
 
-class _Begun:
+class _Begun(_AsyncContext):
     """What `begin()` returns outside a transaction: a real one that is also a context
     yielding the connection, as `Engine.begin()` is."""
 
@@ -77,8 +100,17 @@ class _EngineLike:
     def close(self) -> None:
         pass
 
-    def dispose(self, *args, **kwargs) -> None:
-        pass
+    def dispose(self, *args, **kwargs) -> _Awaited:
+        return _Awaited()
+
+    async def run_sync(self, fn, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        return None
 
     @property
     def url(self):
@@ -91,7 +123,8 @@ _classes: dict = {}
 def _shared_class(cls: type) -> type:
     # One subclass per concrete class; it adds no slots, or a live connection could not switch.
     if cls not in _classes:
-        methods = {k: v for k, v in vars(_EngineLike).items() if not k.startswith("__")}
+        methods = {k: v for k, v in vars(_EngineLike).items()
+                   if not k.startswith("__") or k in ("__aenter__", "__aexit__")}
         _classes[cls] = type("Shared" + cls.__name__, (cls,), {**methods, "__slots__": ()})
     return _classes[cls]
 

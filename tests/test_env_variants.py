@@ -97,6 +97,9 @@ VARIANTS = {
     "cookbook connectable": dict(env="cookbook_connectable"),
     "pytest-alembic style": dict(env="pytest_alembic_style"),
     "pytest-alembic async": dict(env="pytest_alembic_async"),
+    # ... and one that awaits whatever the attribute holds: the shared connection answers as
+    # an AsyncEngine too.
+    "attribute as an AsyncEngine": dict(env="async_attribute"),
 }
 
 

@@ -29,7 +29,7 @@ EXAMPLE = str(ROOT / "example")
 # The oldest stack the suite supports, as projects still pinned to SQLAlchemy 1.4 run it.
 COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-binary>=2.9",
                 "asyncpg>=0.29", "pytest>=8", "flask>=2.2", "invoke>=2.2", "junitparser>=3",
-                "hypothesis>=6.100"]
+                "hypothesis>=6.100", "ruff>=0.5"]
 # What depends on SQLAlchemy and Alembic: stages, env.py shapes, drivers, lint, the catalog.
 COMPAT_TESTS = ["tests/stages", "tests/lint", "tests/schema", "tests/test_env_variants.py",
                 "tests/test_drivers.py", "tests/test_real_world_projects.py", "tests/test_bad_input.py",

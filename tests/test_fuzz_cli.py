@@ -73,7 +73,7 @@ def test_a_20mb_alembic_ini_is_read(verify, project):
 @pytest.mark.parametrize(("data", "says"), [
     (b"0001 sha256:00 caf\xe9.py\n", "line 1 is not UTF-8"),
     (b"\xff" * HUGE, "line 1 is not UTF-8"),
-    (b"0001 sha256:00\n", "line 1 is not `REVISION sha256:HEX FILE`"),
+    (b"0001 sha256:00\n", "line 1 is not `REVISION CHECKSUM FILE`"),
 ], ids=["latin-1", "20 MB of junk", "no file column"])
 def test_a_lock_file_that_cannot_be_read(verify, project, data, says):
     (project / "migrations" / "revisions.lock").write_bytes(data)

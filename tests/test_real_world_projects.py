@@ -45,7 +45,7 @@ def test_relative_script_location_resolves_against_the_project(verify, tmp_path)
     assert_clean(verify(project))
 
     revision = project / "migrations" / "versions" / "0001_revision.py"
-    revision.write_text(revision.read_text() + "# edited after release\n")
+    revision.write_text(revision.read_text() + "SCHEMA_VERSION = 2  # edited after release\n")
     result = verify(project, "--stage", "files")
     assert [(f["code"], f["revision"]) for f in result.findings("files")] == \
         [("locked-revision-changed", "0001")], result.stdout

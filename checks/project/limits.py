@@ -72,6 +72,12 @@ PRELUDE_HINT = ("env.py (or the app or hook it runs) waits before it hands Alemb
                 "before context.configure()")
 
 
+def next_beat(elapsed: float, heartbeat_s: float = HEARTBEAT_S) -> float:
+    """When something that has run `elapsed` seconds speaks next: sooner while young, then at
+    growing intervals, and at least every MAX_BEAT_S."""
+    return elapsed + min(max(heartbeat_s, elapsed / 2), MAX_BEAT_S)
+
+
 PRELUDE = -1  # the clock's index while env.py has not reached its first revision
 
 
@@ -313,7 +319,7 @@ class RevisionWatch:
             self.limits.say(f"{self._where(clock)} has run for {elapsed:.0f} s"
                             + (f"; {wait.describe()}" if wait else "")
                             + (f" (limit {clock.limit:g} s)" if clock.limit else ""))
-            clock.next_beat = elapsed + min(max(self.limits.heartbeat_s, elapsed / 2), MAX_BEAT_S)
+            clock.next_beat = next_beat(elapsed, self.limits.heartbeat_s)
 
     def _expire(self, clock: _Clock, elapsed: float) -> None:
         wait = self._wait()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from psycopg import sql
 from checks.errors import VerifyError
 from checks.recovery import watched
 from checks.recovery.database import add_back_extensions, recreate
+from checks.recovery.grants import missing_grant
 from checks.recovery.target import Target
 from harness.client_tools import client_tool
 from harness.server import Endpoint
@@ -92,19 +92,16 @@ def _dump_failed(target: Target, dumped: watched.Finished) -> BackupError:
             f"pg_dump of {target.describe()} waited {watched.LOCK_WAIT_S:g} s for a table's lock and gave "
             f"up{held}; let that session finish (or end it with pg_terminate_backend(pid)), then back "
             "up again; nothing was changed")
-    denied = _DENIED.search(dumped.stderr)
-    if denied:
-        kind, name = denied.group(1), denied.group(2)
-        role = target.server.endpoint.user
+    role = target.server.endpoint.user
+    missing = missing_grant(dumped.stderr, role, writes=False)
+    if missing:
+        kind, name, grant = missing
         return BackupError(
             f"pg_dump of {target.describe()} may not read {kind} {name} as {role}, and a backup reads "
-            f"everything: GRANT SELECT ON {'SEQUENCE ' if kind == 'sequence' else ''}{name} TO {role} "
-            "(or run as the database's owner); nothing was changed")
+            f"everything: {grant} (or run as the database's owner); nothing was changed")
     tail = " | ".join(dumped.stderr.strip().splitlines()[-5:])
     return BackupError(f"pg_dump of {target.describe()} failed (exit {dumped.returncode}): {tail}")
 
-
-_DENIED = re.compile(r"permission denied for (table|sequence) (\S+)")
 
 
 def _new_path(folder: Path, database: str, reason: str) -> Path:

@@ -8,7 +8,6 @@ version table, through Alembic's own MigrationContext.stamp.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 
 from alembic.runtime.migration import MigrationContext
@@ -22,6 +21,7 @@ from checks.doctor.revision import unknown_revision
 from checks.errors import ConfigError, VerifyError
 from checks.project.project import Database, Project
 from checks.recovery.backup import recorded_revisions
+from checks.recovery.grants import missing_grant
 from checks.recovery.target import Target
 
 
@@ -121,9 +121,6 @@ def _in_history(project: Project, revision: str) -> bool:
         return False
 
 
-_DENIED = re.compile(r"permission denied for (table|schema|sequence) (\S+)")
-
-
 @contextlib.contextmanager
 def _privileged(target: Target, what: str) -> Iterator[None]:
     """A privilege the role lacks, as one line naming the grant (the transaction rolled back)."""
@@ -131,15 +128,13 @@ def _privileged(target: Target, what: str) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        denied = _DENIED.search(str(exc.orig))
-        if code != "42501" or denied is None:
-            raise
-        kind, name = denied.groups()
         role = target.server.endpoint.user
-        grant = (f"GRANT USAGE, CREATE ON SCHEMA {name}" if kind == "schema" else
-                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON {'SEQUENCE ' if kind == 'sequence' else ''}{name}")
+        missing = missing_grant(str(exc.orig), role, writes=True) if code == "42501" else None
+        if missing is None:
+            raise
+        kind, name, grant = missing
         raise ConfigError(f"{what} on {target.describe()}: the role {role} may not change {kind} {name}: "
-                          f"{grant} TO {role} (or run as its owner); nothing was changed") from None
+                          f"{grant} (or run as its owner); nothing was changed") from None
 
 
 def stamp(project: Project, target: Target, rev: str) -> list[str]:

@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from checks.project import limits
 from checks.project.watcher import LockWatcher, Wait
 from checks.recovery.target import Target
 
 LOCK_WAIT_S = 30.0  # how long pg_dump waits for any one table's lock
-HEARTBEAT_S = 5.0
-MAX_BEAT_S = 60.0
+HEARTBEAT_S = limits.HEARTBEAT_S
 TICK_S = 0.2
 
 
@@ -53,7 +53,7 @@ def run_watched(cmd: list[str], env: dict[str, str], target: Target, what: str,
                 seen = wait or seen
                 say(f"  {what} of {target.describe()} has run for {elapsed:.0f} s"
                     + (f"; {wait.describe()}" if wait else ""))
-                next_beat = elapsed + min(max(HEARTBEAT_S, elapsed / 2), MAX_BEAT_S)
+                next_beat = limits.next_beat(elapsed, HEARTBEAT_S)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -17,6 +17,7 @@ import psycopg
 from sqlalchemy import text
 
 from checks.schema import Snapshot, take_snapshot
+from projectside.run import autocommits as sqlalchemy_autocommits
 
 _NAMED = re.compile(r"%\((\w+)\)s")
 
@@ -77,15 +78,20 @@ def snapshot_of(connection, version_table: str = "alembic_version",
         return take(driver)
     if autocommits(connection):
         # No savepoint is possible, and nothing is uncommitted: any session sees this state.
-        url = connection.engine.url
+        url = connection.own_url if hasattr(connection, "fetch_batch") else connection.engine.url
         with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
                              dbname=url.database, autocommit=True) as own:
             return take(own)
+    if hasattr(connection, "fetch_batch"):
+        return take(connection)  # the project's process runs the catalog's statements
     return take(_SqlAlchemyAsPsycopg(connection))
 
 
 def autocommits(connection) -> bool:
-    """Whether the DBAPI connection under a SQLAlchemy one commits every statement itself."""
-    pooled = getattr(connection, "connection", None)
-    raw = getattr(pooled, "dbapi_connection", None) or getattr(pooled, "connection", None)
-    return getattr(raw, "autocommit", False) is True
+    """Whether the DBAPI connection under a SQLAlchemy one (or the migration's, in the
+    project's process) commits every statement itself."""
+    said = getattr(connection, "autocommit", None)
+    if isinstance(said, bool) and hasattr(connection, "fetch_batch"):
+        return said
+    return sqlalchemy_autocommits(connection)
+

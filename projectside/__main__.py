@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 
 from .channel import Channel
 from .context import Context, ProjectFailure, wants_flask_app
 from .errors import described
 from .facts import describe as describe_facts
+
+# What the suite sends when a revision outlives its time limit away from any statement the
+# database could cancel (Python code sleeping or looping): raised in the migrating thread.
+INTERRUPT = getattr(signal, "SIGUSR1", None)
+
+
+class Interrupted(BaseException):
+    """Raised by the suite's signal; a BaseException, so the project's `except Exception`
+    cannot swallow it."""
 
 
 class Agent:
@@ -25,6 +35,13 @@ class Agent:
         from .run import Paused
 
         self.paused = Paused()
+        self.walking = False
+        if INTERRUPT is not None:
+            signal.signal(INTERRUPT, self._interrupted)
+
+    def _interrupted(self, signum, frame) -> None:
+        if self.walking:
+            raise Interrupted("ended by the suite: past its time limit")
 
     # --- requests ---------------------------------------------------------------
     def op_facts(self) -> dict:
@@ -58,6 +75,7 @@ class Agent:
         context.set_environment(variables)
         walk = Walk(self.history, plan, self.event, self.paused, list(pause_before), ask_skip, commit_each)
         cfg = config(dict(self.ini, url=url))
+        self.walking = True
         try:
             if lend:
                 with lent_connection(url) as connection:
@@ -70,8 +88,30 @@ class Agent:
                 raise
             return {"started": walk.started, "done": walk.done, "error": described(exc)}
         finally:
+            self.walking = False
             self.paused.connection = None
         return {"started": walk.started, "done": walk.done, "error": None}
+
+    def op_bootstrap(self, hook: str, url: str, variables: dict | None = None) -> None:
+        """The project's bootstrap hook, given a connection to the fresh database."""
+        context = self._context()
+        context.set_environment(variables)
+        function = context.resolve(hook, "bootstrap hook")
+        if not callable(function):
+            raise ProjectFailure(f"bootstrap hook {hook!r} is not callable")
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                function(connection)
+        except Exception as exc:  # noqa: BLE001 - the project's hook failed
+            gist = " | ".join(line.strip() for line in str(exc).strip().splitlines()[:3] if line.strip())
+            raise ProjectFailure(
+                f"bootstrap hook {hook} failed: {type(exc).__name__}: {gist[:400]}") from None
+        finally:
+            engine.dispose()
 
     def op_sql(self, statements: list) -> list:
         return self.paused.rows(statements)

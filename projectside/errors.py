@@ -8,6 +8,13 @@ import traceback
 
 def described(exc: BaseException) -> dict:
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    # The exceptions it was raised while handling, innermost last: a failing statement's
+    # line can be in the error the project's code re-raised from.
+    chain, seen = [], exc.__context__
+    while seen is not None and len(chain) < 10:
+        chain.append([[frame.filename, frame.lineno, frame.name] for frame in traceback.extract_tb(
+            seen.__traceback__)] if seen.__traceback__ else [])
+        seen = seen.__context__
     orig = getattr(exc, "orig", None)  # a DBAPI error under SQLAlchemy's
     missing = exc
     while missing is not None and not isinstance(missing, ModuleNotFoundError):
@@ -15,9 +22,10 @@ def described(exc: BaseException) -> dict:
     return {
         "type": type(exc).__name__,
         "message": str(exc),
-        "database_error": f"{type(orig).__name__}: {orig}" if orig is not None else None,
+        "database_error": str(orig) if orig is not None else None,
         "missing_module": getattr(missing, "name", None),
         "frames": [[frame.filename, frame.lineno, frame.name] for frame in frames],
+        "context_frames": chain,
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         "base": not isinstance(exc, Exception),  # SystemExit from env.py, say
     }

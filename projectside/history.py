@@ -51,6 +51,7 @@ class History:
             "dir": self.script.dir,
             "env_py": os.path.join(self.script.dir, "env.py"),
             "version_locations": [str(path) for path in self.script._version_locations],
+            "recursive_version_locations": bool(getattr(self.script, "recursive_version_locations", False)),
             "heads": list(self.script.get_heads()),
             "revisions": [revision_data(revision) for revision in order],
         }

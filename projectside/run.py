@@ -39,6 +39,14 @@ class Paused:
         return results
 
 
+def autocommits(connection) -> bool:
+    """Whether the DBAPI connection under a SQLAlchemy one commits every statement itself
+    (no savepoint can be set on it)."""
+    pooled = getattr(connection, "connection", None)
+    raw = getattr(pooled, "dbapi_connection", None) or getattr(pooled, "connection", None)
+    return getattr(raw, "autocommit", False) is True
+
+
 def _named(statement: str) -> str:
     import re
 
@@ -115,7 +123,7 @@ class Walk:
             from alembic import op
 
             self.paused.connection = op.get_bind()
-            self.event("before_function", {"index": index})
+            self._event("before_function", {"index": index})
             return function(**kwargs)
         run.__name__ = function.__name__  # Alembic names the step after it
         return run
@@ -129,13 +137,15 @@ class Walk:
         def choose_steps(_heads, context):
             self.paused.connection = context.connection
             self.started = True
-            self.event("started", {"options": configure_options(self.options)})
+            heads = list(context.get_current_heads()) if context.connection is not None else []
+            self._event("started", {"options": configure_options(self.options), "heads": heads,
+                                    "as_sql": bool(context.as_sql)})
             return steps if not self.ask_skip else self._taken(steps)
 
         def on_version_apply(ctx, step, heads, run_args):
             self.done += 1
             self.paused.connection = ctx.connection
-            self.event("step", {"index": self.done - 1})
+            self._event("step", {"index": self.done - 1})
 
         def on_configure(kwargs):
             self.options = dict(kwargs)
@@ -144,10 +154,14 @@ class Walk:
                 capture_configure(on_configure, on_version_apply, self.commit_each):
             script.run_env()
 
+    def _event(self, name: str, data: dict):
+        data["autocommit"] = autocommits(self.paused.connection)
+        return self.event(name, data)
+
     def _taken(self, steps):
         # Alembic asks for each step only once the one before it is done.
         for index, one in enumerate(steps):
-            if index and self.event("skip", {"index": index}):
+            if index and self._event("skip", {"index": index}):
                 steps[index - 1].unbook()
                 self.done += 1
                 continue

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from checks.errors import ConfigError
+from checks.project import interpreter
 from checks.project.project import Project
 from checks.project.settings import load_settings
 
@@ -19,6 +20,9 @@ def add_project_arguments(parser) -> None:
     parser.add_argument("--driver", help="the PostgreSQL driver env.py is handed, e.g. psycopg2 "
                                           "(default: setting driver, else the one the project's "
                                           "URL or SQLAlchemy names)")
+    parser.add_argument("--python", help="the project's own Python (its interpreter or virtual environment "
+                                          "folder): the project's code runs there, nothing is installed "
+                                          "into it (default: setting python, else the suite's own)")
 
 
 def _ini_folder(root: Path, alembic_ini: str | None) -> Path | None:
@@ -39,8 +43,12 @@ def open_project(args, metadata_override: str | None = None) -> Project:
                           "that holds alembic.ini")
     settings = load_settings(root.resolve(), Path(args.config) if args.config else None,
                              _ini_folder(root.resolve(), args.alembic_ini))
+    python = getattr(args, "python", None)
+    chosen = interpreter.choose(root.resolve(), python, settings.python, settings.home()) \
+        if python or settings.python else None
     project = Project(root, alembic_ini=args.alembic_ini, settings=settings,
-                      metadata_override=metadata_override, driver_override=args.driver)
+                      metadata_override=metadata_override, driver_override=args.driver,
+                      python=chosen.path if chosen is not None else None)
     if project.drivers.note:
         # Not on stdout: commands such as `current` print what scripts read there.
         print(f"note: {project.drivers.note}", file=sys.stderr)

@@ -16,8 +16,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -50,7 +52,9 @@ _BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); "
 
 class Agent:
     def __init__(self, python: str | list[str], output: IO[str] | None = None) -> None:
-        """`python` is the project's interpreter, or a command that runs it (in a container)."""
+        """`python` is the project's interpreter, or a command that runs it (in a container).
+        What the project's code prints goes to `output` line by line (the project log, which
+        masks passwords), or nowhere."""
         command = [python] if isinstance(python, str) else list(python)
         self.python = " ".join(command)
         self._folder = Path(tempfile.mkdtemp(prefix="alembic-preflight-agent-"))
@@ -58,14 +62,19 @@ class Agent:
         try:
             self._process = subprocess.Popen(
                 [*command, "-c", _BOOT, str(self._folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=output if output is not None else subprocess.DEVNULL, text=True, encoding="utf-8",
-                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                stderr=subprocess.PIPE if output is not None else subprocess.DEVNULL, text=True,
+                encoding="utf-8", errors="replace", env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         except OSError as exc:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise ProjectError(f"cannot start the project's Python {self.python}: {exc.strerror}; point "
                                "--python (or the python setting) at the project's interpreter") from None
         self._writer = self._process.stdin
         self._reader = self._process.stdout
+        self._printed = None
+        if output is not None:
+            self._printed = threading.Thread(target=_copy_lines, args=(self._process.stderr, output),
+                                             name="alembic-preflight project output", daemon=True)
+            self._printed.start()
 
     def request(self, op: str, on_event: EventHandler | None = None, **args) -> object:
         """Send one request and return its answer, handling the events it sends meanwhile."""
@@ -79,6 +88,26 @@ class Agent:
                 raise AgentFailure(message["error"])
             else:
                 return message.get("ok")
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def interrupt(self) -> None:
+        """End what env.py is running in there (Python code past a revision's time limit): a
+        signal its main thread turns into an exception the project cannot catch."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._process.pid, signal.SIGUSR1)
+
+    def abandon(self) -> None:
+        """End the process now, whatever it is doing (the suite stopped in the middle of a
+        request): its database sessions end with it, their transactions rolled back."""
+        with contextlib.suppress(ProcessLookupError):
+            self._process.kill()
+        self.close()
 
     def connection(self) -> AgentConnection:
         """The migration's connection, for the statements an event handler runs."""
@@ -94,6 +123,8 @@ class Agent:
             self._process.wait()
         with contextlib.suppress(OSError):
             self._reader.close()
+        if self._printed is not None:
+            self._printed.join(STOP_WAIT_S)
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> Agent:
@@ -122,6 +153,12 @@ class Agent:
                             "its last output is in the project log")
 
 
+def _copy_lines(source: IO[str], output: IO[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for line in source:
+            output.write(line)
+
+
 class AgentResult:
     """The rows of one statement, with the parts of SQLAlchemy's result the suite reads."""
 
@@ -144,15 +181,36 @@ class AgentResult:
 
 
 class AgentConnection:
-    """Statements on the migration's connection in the project's process, between steps."""
+    """Statements on the migration's connection in the project's process, between steps.
+
+    Answers as much of psycopg's Connection as the catalog snapshot uses (`execute` with
+    %(name)s parameters, `transaction`), and of SQLAlchemy's as the stages' callbacks use
+    (`exec_driver_sql`). `autocommit` says, at each event, whether the migration's
+    connection commits every statement itself (no savepoint possible)."""
+
+    SAVEPOINT = "alembic_preflight_read"
 
     def __init__(self, agent: Agent) -> None:
         self._agent = agent
+        self.autocommit = False
 
     def rows(self, statements: list[tuple[str, dict | None]]) -> list[AgentResult]:
         """Several statements in one round trip, each one's result."""
         answers = self._agent.request("sql", statements=[[text, params] for text, params in statements])
         return [AgentResult(rows) for rows in answers]
+
+    def fetch_batch(self, statements: list[tuple[str, dict | None]],
+                    settings: list[str]) -> list[list[tuple]]:
+        """Every statement's rows in one round trip, after `settings` (SET LOCAL statements)
+        that a savepoint around them takes back; outside a transaction, as they come."""
+        if self.autocommit:
+            results = self.rows([(text, params) for text, params in statements])
+            return [result.fetchall() for result in results]
+        opened = [(f"SAVEPOINT {self.SAVEPOINT}", None), *((text, None) for text in settings)]
+        closed = [(f"ROLLBACK TO SAVEPOINT {self.SAVEPOINT}", None),
+                  (f"RELEASE SAVEPOINT {self.SAVEPOINT}", None)]
+        results = self.rows([*opened, *statements, *closed])
+        return [result.fetchall() for result in results[len(opened):len(opened) + len(statements)]]
 
     def exec_driver_sql(self, statement: str) -> AgentResult:
         return self.rows([(statement, None)])[0]

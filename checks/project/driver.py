@@ -153,11 +153,30 @@ def suite_driver() -> str:
     return found
 
 
+def described(facts: dict, ini_url: str | None, env_py: Path | None) -> Facts:
+    """The facts as the project's own Python described them (`projectside.facts.describe`)."""
+    return Facts(facts.get("sqlalchemy") or "(none)", facts.get("default_driver"),
+                 frozenset(facts.get("dialects") or ()), frozenset(facts.get("drivers") or ()), ini_url,
+                 _read(env_py))
+
+
 def choose(ini_url: str | None, env_py: Path | None, pinned: str | None = None,
-           named_as: str = "the driver setting") -> Drivers:
-    """The drivers for a project whose alembic.ini says `ini_url` and whose env.py is `env_py`."""
-    chosen = pick(gather(ini_url, env_py), pinned, named_as)
-    return Drivers(chosen.driver, suite_driver(), chosen.note)
+           named_as: str = "the driver setting", project_facts: dict | None = None) -> Drivers:
+    """The drivers for a project whose alembic.ini says `ini_url` and whose env.py is `env_py`;
+    `project_facts`, when the project runs in a Python of its own, are what that Python has
+    (the connection lent to env.py is then made there, with a synchronous driver it has)."""
+    if project_facts is None:
+        chosen = pick(gather(ini_url, env_py), pinned, named_as)
+        return Drivers(chosen.driver, suite_driver(), chosen.note)
+    facts = described(project_facts, ini_url, env_py)
+    chosen = pick(facts, pinned, named_as)
+    lent = next((name for name in SYNC_PREFERENCE if name in facts.usable), None)
+    if lent is None:
+        has = ", ".join(sorted(facts.usable)) or "none"
+        raise ProjectError(f"the project's Python has no synchronous PostgreSQL driver SQLAlchemy "
+                           f"{facts.sqlalchemy} can load (it has: {has}); pip install psycopg2-binary "
+                           "there, for the connection the suite lends env.py")
+    return Drivers(chosen.driver, lent, chosen.note)
 
 
 def _read(path: Path | None) -> str:
@@ -167,7 +186,8 @@ def _read(path: Path | None) -> str:
         return ""
 
 
-def for_config(cfg, pinned: str | None = None, named_as: str = "the driver setting") -> Drivers:
+def for_config(cfg, pinned: str | None = None, named_as: str = "the driver setting",
+               project_facts: dict | None = None) -> Drivers:
     """The drivers for the project an Alembic Config (script_location already resolved) describes."""
     try:
         # Raw: a template such as %(DB_URL)s must not fail here; it simply names no driver.
@@ -178,4 +198,4 @@ def for_config(cfg, pinned: str | None = None, named_as: str = "the driver setti
     folder = Path(location)
     # A `package:folder` location needs the project's sys.path; its env.py is not read here.
     env_py = folder / "env.py" if location and (folder.is_absolute() or ":" not in location) else None
-    return choose(ini_url, env_py, pinned, named_as)
+    return choose(ini_url, env_py, pinned, named_as, project_facts)

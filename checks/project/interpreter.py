@@ -54,3 +54,16 @@ def choose(root: Path, given: str | None = None, setting: str | None = None,
         if found is not None:
             return Interpreter(str(found), folder)
     return Interpreter(sys.executable, "the suite's own")
+
+
+def is_own(python: str) -> bool:
+    """Whether `python` is the interpreter of the suite's own environment (a project
+    installed beside the suite): then the project's code runs in the suite's process."""
+    path = Path(python).absolute()
+    try:
+        if path.resolve() == Path(sys.executable).resolve() and sys.prefix == sys.base_prefix:
+            return True  # no virtual environment: the one interpreter
+    except OSError:
+        return False
+    # A virtual environment's python links to its base one: the environment is what counts.
+    return path.parent.parent == Path(sys.prefix).absolute() or path == Path(sys.executable).absolute()

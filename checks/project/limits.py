@@ -175,7 +175,9 @@ class RevisionWatch:
     """Watches one run of env.py over `revisions` (see the module docstring)."""
 
     def __init__(self, limits: Limits | None, database, revisions: list[Script], upward: list[bool],
-                 state) -> None:
+                 state, interrupt: Callable[[], None] | None = None) -> None:
+        """`interrupt`, for env.py running in the project's own process, ends what runs
+        there; by default the migrating thread is this process's main thread."""
         self.limits = limits
         self.revisions = revisions
         self.upward = upward
@@ -193,6 +195,7 @@ class RevisionWatch:
         self._escalation: list[Callable[[], None]] = []
         self._mode = ""
         self._escalate_at = 0.0
+        self._remote_interrupt = interrupt
 
     # --- the migrating thread ---------------------------------------------------------
     @contextlib.contextmanager
@@ -211,7 +214,9 @@ class RevisionWatch:
     def __enter__(self) -> RevisionWatch:
         if self.limits is None:
             return self
-        if threading.current_thread() is threading.main_thread():
+        if self._remote_interrupt is not None:
+            self._armed = True
+        elif threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(SIGNAL, self._on_signal)
             self._armed = True
         self._thread = threading.Thread(target=self._run, name="alembic-preflight revision watch",
@@ -344,7 +349,10 @@ class RevisionWatch:
     def _interrupt(self, clock: _Clock) -> None:
         with self._lock:
             if self._armed and self._clock is clock:
-                signal.pthread_kill(self._migrating, SIGNAL)
+                if self._remote_interrupt is not None:
+                    self._remote_interrupt()
+                else:
+                    signal.pthread_kill(self._migrating, SIGNAL)
 
     def _wait(self) -> Wait | None:
         if self._watcher is None:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
-import logging.config
-import traceback
 from pathlib import Path
 
 from checks.project import driver
+from checks.project.source_lines import traceback_frames
 
 # Folders a project's own packages do not live in.
 _SKIP = {"node_modules", "site-packages", "__pycache__", "venv", "env"}
@@ -68,6 +67,10 @@ def explain(exc: BaseException, root: Path, ini_path: Path, paths: list[str]) ->
 def _missing_module(exc: BaseException, paths: list[str]) -> tuple[str | None, str | None]:
     """(the top-level package that is not there, None), or (None, the dotted name) when the
     package is there and only a module inside it is missing."""
+    remote = getattr(exc, "missing_module", None) if hasattr(exc, "remote_frames") else None
+    if remote:
+        # Raised in the project's process: the name is the first part Python could not find.
+        return (remote, None) if "." not in remote else (None, remote)
     seen = exc
     while seen is not None:
         if isinstance(seen, ModuleNotFoundError) and seen.name:
@@ -89,9 +92,7 @@ def _importable(name: str, paths: list[str]) -> bool:
 
 
 def _raised_by_logging_config(exc: BaseException) -> bool:
-    config_file = Path(logging.config.__file__).resolve()
-    return any(Path(frame.filename).resolve() == config_file
-               for frame in traceback.extract_tb(exc.__traceback__))
+    return any(Path(file).parts[-2:] == ("logging", "config.py") for file, _ in traceback_frames(exc)[0])
 
 
 def _logging_section(ini_path: Path, module: str) -> str | None:
@@ -111,10 +112,10 @@ def _logging_section(ini_path: Path, module: str) -> str | None:
 
 def project_frame(exc: BaseException, root: Path) -> str | None:
     """'app/models.py line 3': the innermost frame of the traceback inside the project."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(str(root))]
+    frames = [(file, line) for file, line in traceback_frames(exc)[0] if file.startswith(str(root))]
     if not frames:
         return None
-    return f"{Path(frames[-1].filename).relative_to(root).as_posix()} line {frames[-1].lineno}"
+    return f"{Path(frames[-1][0]).relative_to(root).as_posix()} line {frames[-1][1]}"
 
 
 def _importer(exc: BaseException, root: Path) -> str:

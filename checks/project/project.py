@@ -8,11 +8,13 @@ stages look at the schema in between, so no stage replays history from base per 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alembic import op
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
@@ -22,9 +24,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from checks.errors import MigrationError, ProjectError
-from checks.project import driver, flask_app, locations, missing
+from checks.project import driver, flask_app, interpreter, locations, missing, remote
+from checks.project.agent import AgentFailure
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.limits import Limits, RevisionWatch
+from checks.project.remote import ProjectProcess, RemoteError
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
 from harness.server import Endpoint
@@ -68,6 +72,7 @@ class Database:
 
 StepCallback = Callable[[Script, object], None]  # (revision, SQLAlchemy connection)
 StepReplacements = dict[int, Callable[[Callable], Callable]]  # step index -> wraps its function
+BeforeFunction = dict[int, Callable[[object], None]]  # step index -> sees the connection before it runs
 
 
 @dataclass
@@ -80,7 +85,8 @@ class StepState:
 
 class Project:
     def __init__(self, root: Path, alembic_ini: str | None = None, settings: Settings | None = None,
-                 metadata_override: str | None = None, driver_override: str | None = None) -> None:
+                 metadata_override: str | None = None, driver_override: str | None = None,
+                 python: str | None = None) -> None:
         self.root = root.resolve()
         if not self.root.is_dir():
             raise ProjectError(f"project directory not found: {root}")
@@ -89,9 +95,13 @@ class Project:
         self.env = ProjectEnvironment(self.root, self.settings)
         ini = locations.read_ini(self.ini_path, self.root, self.settings.ini_section)
         self.env.paths = locations.sys_path(ini, self.root, self.settings)
+        # The project's own Python, when it is not the suite's: everything that imports the
+        # project's code runs there (checks.project.remote).
+        self.process = ProjectProcess(self, python) if python and not interpreter.is_own(python) else None
         pinned = driver_override or self.settings.driver
         named_as = f"--driver {pinned}" if driver_override else f"{self.settings.source}: driver = {pinned!r}"
-        self.drivers = driver.for_config(self.config(), pinned, named_as)
+        self.drivers = driver.for_config(self.config(), pinned, named_as,
+                                         self.process.facts() if self.process is not None else None)
         self.env.driver = self.drivers.project
         self.metadata_override = metadata_override or self.settings.metadata
         self.captured = Captured()
@@ -116,6 +126,8 @@ class Project:
 
     @property
     def script(self) -> ScriptDirectory:
+        if self._script is None and self.process is not None:
+            self._script = self._from_process(self.process.history)
         if self._script is None:
             with self.env.active():
                 cfg = self.config()
@@ -136,6 +148,8 @@ class Project:
 
     def upgrade_order(self) -> list[Script]:
         """Every revision, parents before children (the order one-at-a-time upgrades take)."""
+        if self.process is not None:
+            return list(self.script.order)
         with self.env.active():
             try:
                 return self.load_revisions()
@@ -177,6 +191,29 @@ class Project:
             self.in_context(load)
         return order[::-1]
 
+    def _from_process(self, call: Callable[[], object]) -> object:
+        """`call()`'s answer from the project's process; its failure in the words the same
+        failure gets when the history is loaded here."""
+        try:
+            return call()
+        except AgentFailure as failure:
+            exc = RemoteError(failure.details)
+        if exc.type_name == "ProjectFailure":
+            error = ProjectError(str(exc))
+        elif exc.type_name in ("CommandError", "RevisionError", "MultipleHeads", "CycleDetected",
+                               "DependencyCycleDetected", "ResolutionError"):
+            error = ProjectError(f"cannot order the revisions: {first_line(exc)}")
+        elif exc.type_name in ("ImportError", "ModuleNotFoundError"):
+            error = ProjectError(missing.explain(exc, self.root, self.ini_path, self.env.paths)
+                                        or f"cannot load a revision file: {exc.type_name}: {exc}")
+        else:
+            error = ProjectError(
+                f"cannot load the revision files: {exc.type_name}: {first_line(exc, limit=1)}; "
+                "a revision that reads app settings when it is imported needs them in the "
+                "settings' env table ([tool.alembic-preflight.env], see docs/reference/settings.md), "
+                "as env.py does, or the app's context (flask_app, or a runner hook)")
+        raise error
+
     def in_context(self, call: Callable[[], None]) -> None:
         """`call()` inside the context the project's migration command gives its code: the
         runner hook, or the Flask app's context for an env.py that reads `current_app`.
@@ -205,6 +242,11 @@ class Project:
 
     # --- running ----------------------------------------------------------------
     def bootstrap(self, database: Database) -> None:
+        if self.settings.bootstrap is not None and self.process is not None:
+            url = url_string(database.endpoint.url(database.name, self.drivers.shared))
+            self.process.bootstrap(self.settings.bootstrap, url,
+                                   self.env.variables(database.endpoint, database.name))
+            return
         hook = self.env.hook(self.settings.bootstrap, "bootstrap hook")
         if hook is None:
             return
@@ -282,44 +324,37 @@ class Project:
     def run_steps(self, database: Database, revisions: list[Script], upgrade: bool | list[bool],
                   after_step: StepCallback | None = None,
                   before_steps: Callable[[object], None] | None = None,
-                  replace: StepReplacements | None = None, undone: Callable[[int], bool] | None = None,
+                  before_function: BeforeFunction | None = None, undone: Callable[[int], bool] | None = None,
                   commit_each: bool = False) -> None:
         """Apply (or revert) exactly these revisions, in order, in one run of env.py.
 
         `before_steps` sees the connection once env.py has configured it, before the first
         step (env.py may have created the version table's schema by then). With no
         revisions, env.py still runs once: an empty history still tells what it configures.
+        `before_function[index]` sees it just before that step's upgrade()/downgrade() runs.
         `commit_each` commits every step as its own `alembic` command would (see
         `capture_configure`), where env.py's transaction would otherwise hold them all.
         """
         state = StepState()
-
-        def checked_step(revision, ctx):
-            if after_step is not None:
-                try:
-                    after_step(revision, ctx.connection)
-                except Exception as exc:
-                    raise _CallbackFailed from exc
+        upward = directions(upgrade, revisions)
 
         def start(context):
             _require_database(context.connection, database, self.settings.source)
-            _require_starting_point(context, revisions, directions(upgrade, revisions), self.settings)
+            _require_starting_point(context, revisions, upward, self.settings)
             if commit_each and context.connection is not None:
                 # A throwaway database: a commit per step need not wait for the disk (on a
                 # --url server with durability on, that wait would be most of a step).
                 context.connection.exec_driver_sql("SET synchronous_commit = off")
             if before_steps is not None and context.connection is not None:
-                try:
-                    before_steps(context.connection)
-                except Exception as exc:
-                    raise _CallbackFailed from exc
+                before_steps(context.connection)
 
-        shared_url = database.endpoint.url(database.name, self.drivers.shared)
         try:
-            with self.env.active(database.endpoint, database.name), lent_connection(shared_url) as conn:
-                self.drive_steps(self.config(database, conn), revisions, upgrade, state, checked_step,
-                                 on_start=start, database=database, replace=replace, undone=undone,
-                                 commit_each=commit_each)
+            if self.process is not None:
+                remote.run_steps(self, database, revisions, upward, state, start, after_step,
+                                 before_function or {}, undone, commit_each)
+            else:
+                self._run_steps_here(database, revisions, upward, state, start, after_step,
+                                     before_function or {}, undone, commit_each)
         except (MigrationError, ProjectError):
             raise
         except _CallbackFailed as exc:
@@ -328,8 +363,7 @@ class Project:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
-            raise self._translate(exc, state.started, revisions[state.done:],
-                                  directions(upgrade, revisions)[state.done:]) from None
+            raise self._translate(exc, state.started, revisions[state.done:], upward[state.done:]) from None
         if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"
@@ -337,24 +371,69 @@ class Project:
             raise ProjectError("env.py returned without running any migration "
                                f"(context.run_migrations() was never called); {culprit}")
 
+    def _run_steps_here(self, database: Database, revisions: list[Script], upward: list[bool],
+                        state: StepState, start: Callable[[object], None], after_step: StepCallback | None,
+                        before_function: BeforeFunction, undone: Callable[[int], bool] | None,
+                        commit_each: bool) -> None:
+        """run_steps in this process: env.py runs here, the callbacks get its connection.
+        Whatever a callback raises is marked as the suite's (`_CallbackFailed`)."""
+        def checked(call: Callable, *args) -> None:
+            try:
+                call(*args)
+            except Exception as exc:
+                raise _CallbackFailed from exc
+
+        def checked_step(revision, ctx):
+            if after_step is not None:
+                checked(after_step, revision, ctx.connection)
+
+        def checked_start(context):
+            try:
+                start(context)
+            except (MigrationError, ProjectError):
+                raise
+            except Exception as exc:
+                raise _CallbackFailed from exc
+
+        def calling_first(index: int):
+            def wrap(function):
+                @functools.wraps(function)  # Alembic names the step after it
+                def run(**kwargs):
+                    checked(before_function[index], op.get_bind())
+                    return function(**kwargs)
+                return run
+            return wrap
+
+        replace = {index: calling_first(index) for index in before_function}
+        shared_url = database.endpoint.url(database.name, self.drivers.shared)
+        with self.env.active(database.endpoint, database.name), lent_connection(shared_url) as conn:
+            self.drive_steps(self.config(database, conn), revisions, upward, state, checked_step,
+                             on_start=checked_start, database=database, replace=replace, undone=undone,
+                             commit_each=commit_each)
+
     def _translate(self, exc: BaseException, started: bool, pending: list[Script],
                    upgrade: list[bool]) -> Exception:
+        kind = getattr(exc, "type_name", type(exc).__name__)  # a RemoteError names the project's
+        if kind == "ProjectFailure":
+            return ProjectError(str(exc))  # the project's process said what to do
         if not started or not pending:
             explained = missing.explain(exc, self.root, self.ini_path, self.env.paths)
             if explained:
                 return ProjectError(explained)
             where = _project_frame(exc, self.root)
             return ProjectError(
-                f"env.py failed before running any migration: {type(exc).__name__}: "
+                f"env.py failed before running any migration: {kind}: "
                 f"{first_line(exc)}{where}; run `alembic current` in the project to see it, "
                 f"and check the suite's settings (sys_path, env, runner){self.env.output.pointer()}")
         revision = pending[0]
         direction = "upgrade" if upgrade[0] else "downgrade"
-        db_error = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc)
+        said = getattr(exc, "database_error", None)
+        db_error = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else
+                              Exception(said) if isinstance(said, str) else exc)
         return MigrationError(
             f"{direction} of {revision.revision} ({Path(revision.path).name}) failed: {db_error}",
             revision=revision.revision, path=revision.path,
-            db_error=f"{type(exc).__name__}: {db_error}", line=traceback_line(exc, revision.path))
+            db_error=f"{kind}: {db_error}", line=traceback_line(exc, revision.path))
 
     # --- reading state -------------------------------------------------------------
     def current_heads(self, database: Database) -> set[str]:

@@ -39,6 +39,13 @@ class Settings:
     # SQLAlchemy gives a bare postgresql:// URL (psycopg2 up to SQLAlchemy 2.0, psycopg from
     # 2.1): the driver the project's own `alembic upgrade` would load.
     driver: str | None = None
+    # The project's own Python (its interpreter, or its virtual environment's folder,
+    # relative to the project): the revisions, env.py and the hooks run there, in a process
+    # of their own, and nothing is installed into it; --python overrides it. Unset, they
+    # run in the suite's own Python (a project installed beside the suite). The revision
+    # stages (files, heads, fresh, roundtrip) run this way; drift, lint and the recovery
+    # drills still need the project installed beside the suite.
+    python: str | None = None
     # "module:function" given a SQLAlchemy connection to an empty database before the first revision.
     bootstrap: str | None = None
     # "module:function" that receives a zero-argument callable and must call it (app contexts).
@@ -147,7 +154,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
               "extensions", "heads", "stages"}
 _STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner", "driver",
-                "flask_app", "downgrade_floor"}
+                "flask_app", "downgrade_floor", "python"}
 
 
 def _has_nul(value) -> bool:

@@ -66,20 +66,35 @@ def docstring_line(path: str) -> int | None:
     return 1 if tree else None
 
 
-def traceback_line(exc: BaseException, path: str) -> int | None:
-    """The innermost frame of the exception's traceback that is in `path`: the failing line."""
-    line = None
+def traceback_frames(exc: BaseException) -> list[list[tuple[str, int]]]:
+    """(file, line) of each frame of the exception's traceback, outermost first; then the
+    same for the exception it was raised while handling, and so on. An exception from the
+    project's process (`checks.project.remote.RemoteError`) carries them as data."""
+    remote = getattr(exc, "remote_frames", None)
+    if remote is not None:
+        return remote
+    chain: list[list[tuple[str, int]]] = []
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        tb = exc.__traceback__
+        frames, tb = [], exc.__traceback__
         while tb is not None:
-            if _same(tb.tb_frame.f_code.co_filename, path):
-                line = tb.tb_lineno
+            frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
             tb = tb.tb_next
+        chain.append(frames)
+        exc = exc.__context__
+    return chain
+
+
+def traceback_line(exc: BaseException, path: str) -> int | None:
+    """The innermost frame of the exception's traceback that is in `path`: the failing line."""
+    for frames in traceback_frames(exc):
+        line = None
+        for file, lineno in frames:
+            if _same(file, path):
+                line = lineno
         if line is not None:
             return line
-        exc = exc.__context__
     return None
 
 

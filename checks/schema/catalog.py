@@ -272,6 +272,9 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     carries their text). Without it, a one-off read of someone's database leaves its
     session as it found it.
     """
+    batch = getattr(conn, "fetch_batch", None)  # the migration's connection in the project's process
+    if batch is not None:
+        return batch(statements, [_PIN] if read_only else [])
     in_transaction = _in_transaction(conn)
     if not sent_together(conn, read_only):
         with conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():

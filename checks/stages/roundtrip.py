@@ -301,10 +301,10 @@ def _round_trip(run: Run, expected_schemas, order: list[Script], db, tracker,
         # Each step committed, as `alembic downgrade -1` and `alembic upgrade +1` each commit:
         # a revision that looks at the database through a connection of its own sees what the
         # step before it did (in one transaction it would see the build's committed schema).
-        under_savepoint = {i: undo.up(rev.revision) for i, (rev, phase) in enumerate(plan) if phase == UP}
+        marks = {i: undo.marker(rev.revision) for i, (rev, phase) in enumerate(plan) if phase == UP}
         run.project.run_steps(db, [revision for revision, _ in plan],
                               upgrade=[phase == UP for _, phase in plan], after_step=after_step,
-                              replace=under_savepoint, undone=undone, commit_each=True)
+                              before_function=marks, undone=undone, commit_each=True)
     except MigrationError as exc:
         failed_phase = plan[steps_done][1] if steps_done < len(plan) else DOWN
         if exc.declared_one_way and failed_phase != UP:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alembic import op
-
 from checks.schema.incremental import IncrementalSnapshots
 from checks.schema_access import autocommits, scalar_unprepared
 
@@ -32,14 +30,10 @@ class Undo:
         self._taken_back: str | None = None  # the revision whose re-upgrade was rolled back last
         self.rewound = 0  # steps taken back by the savepoint, for tests and the curious
 
-    def up(self, revision: str) -> Callable[[Callable], Callable]:
-        """What the re-upgrade of `revision` runs: its upgrade(), under a savepoint."""
-        def wrap(upgrade: Callable) -> Callable:
-            def under_savepoint(**kwargs) -> None:
-                self._mark(revision, op.get_bind())
-                upgrade(**kwargs)
-            return under_savepoint
-        return wrap
+    def marker(self, revision: str) -> Callable[[object], None]:
+        """What runs just before the re-upgrade of `revision`, on the migration's connection:
+        the savepoint it is taken back to."""
+        return lambda connection: self._mark(revision, connection)
 
     def _mark(self, revision: str, connection) -> None:
         self._marked = None

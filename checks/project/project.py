@@ -28,7 +28,7 @@ from checks.project import driver, flask_app, interpreter, locations, missing, r
 from checks.project.agent import AgentFailure
 from checks.project.environment import ProjectEnvironment, url_string
 from checks.project.limits import Limits, RevisionWatch
-from checks.project.remote import ProjectProcess, RemoteError
+from checks.project.remote import CallbackFailed, ProjectProcess, RemoteError
 from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
 from harness.server import Endpoint
@@ -357,7 +357,7 @@ class Project:
                                      before_function or {}, undone, commit_each)
         except (MigrationError, ProjectError):
             raise
-        except _CallbackFailed as exc:
+        except CallbackFailed as exc:
             # The suite's own code failed, not the project: a bug, so its traceback is kept.
             raise exc.__cause__ from None
         except KeyboardInterrupt:
@@ -376,12 +376,12 @@ class Project:
                         before_function: BeforeFunction, undone: Callable[[int], bool] | None,
                         commit_each: bool) -> None:
         """run_steps in this process: env.py runs here, the callbacks get its connection.
-        Whatever a callback raises is marked as the suite's (`_CallbackFailed`)."""
+        Whatever a callback raises is marked as the suite's (`CallbackFailed`)."""
         def checked(call: Callable, *args) -> None:
             try:
                 call(*args)
             except Exception as exc:
-                raise _CallbackFailed from exc
+                raise CallbackFailed from exc
 
         def checked_step(revision, ctx):
             if after_step is not None:
@@ -393,7 +393,7 @@ class Project:
             except (MigrationError, ProjectError):
                 raise
             except Exception as exc:
-                raise _CallbackFailed from exc
+                raise CallbackFailed from exc
 
         def calling_first(index: int):
             def wrap(function):
@@ -476,10 +476,6 @@ def capture_configure(captured: Captured, on_version_apply: Callable, commit_eac
     callback (`projectside.run.capture_configure`)."""
     return configure_hook(lambda options: setattr(captured, "options", dict(options)), on_version_apply,
                           commit_each)
-
-
-class _CallbackFailed(Exception):
-    """Marks an exception from our per-step callback, so it is not blamed on the project."""
 
 
 def _require_database(connection, database: Database, source: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from alembic.script.revision import Revision, RevisionMap
 from alembic.util import CommandError
 
-from checks.errors import ProjectError
+from checks.errors import MigrationError, ProjectError
 from checks.project.agent import Agent, AgentConnection, AgentFailure, opening
 
 
@@ -54,6 +54,7 @@ class RemoteHistory:
         self.recursive_version_locations = bool(data.get("recursive_version_locations"))
         revisions = [RemoteRevision(item) for item in data["revisions"]]
         self.revision_map = RevisionMap(lambda: revisions)
+        self.revision_map.heads  # noqa: B018 - builds the map: each revision's parents resolved
         self.order = list(revisions)
 
     def get_revision(self, revision: str):
@@ -189,17 +190,27 @@ def walk_events(connection: AgentConnection, start: Callable[[StartedContext], N
 
     def on_event(name: str, data: dict):
         connection.autocommit = bool(data.get("autocommit"))
-        if name == "started":
-            start(StartedContext(connection, data))
-        elif name == "step":
-            step()
-        elif name == "before_function":
-            before_function(int(data["index"]))
-        elif name == "skip":
-            return skip(int(data["index"]))
+        try:
+            if name == "started":
+                start(StartedContext(connection, data))
+            elif name == "step":
+                step()
+            elif name == "before_function":
+                before_function(int(data["index"]))
+            elif name == "skip":
+                return skip(int(data["index"]))
+        except (MigrationError, ProjectError):
+            raise
+        except Exception as exc:
+            raise CallbackFailed from exc
         return None
 
     return on_event
+
+
+class CallbackFailed(Exception):
+    """Marks an exception from the suite's own callback during a walk, so that it is not
+    blamed on the project (its cause keeps the traceback)."""
 
 
 def run_steps(project, database, revisions: list, upward: list[bool], state, start: Callable,

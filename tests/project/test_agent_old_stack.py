@@ -6,22 +6,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import venv
 from pathlib import Path
 
-import pytest
-from agent_runs import OLDEST_STACK, walk_two_revisions
-
-
-@pytest.fixture(scope="module")
-def old_python(tmp_path_factory) -> Path:
-    """A project's own virtual environment with the oldest supported stack."""
-    folder = tmp_path_factory.mktemp("old-stack") / "venv"
-    venv.create(folder, with_pip=True)
-    python = folder / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *OLDEST_STACK],
-                   check=True, timeout=600)
-    return python
+from agent_runs import walk_two_revisions
 
 
 def pip_freeze(python: Path) -> str:

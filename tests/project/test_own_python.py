@@ -1,0 +1,104 @@
+"""verify with the project in its own Python (--python, or the python setting): the revisions,
+env.py and the hooks run in the project's virtual environment, on the oldest stack the suite
+supports there, and the revision stages find what they find in-process. Nothing is installed
+into that environment, and nothing in it changes."""
+
+from __future__ import annotations
+
+import time
+
+from projects import Rev, build_project, items_revision
+from test_agent_old_stack import everything_in, pip_freeze
+
+REVISION_STAGES = ("files", "heads", "fresh", "roundtrip")
+PRICE_UP = 'op.add_column("items", sa.Column("price", sa.Integer))'
+PRICE_DOWN = 'op.drop_column("items", "price")'
+
+
+def _project(tmp_path, upgrade: str = PRICE_UP, downgrade: str = PRICE_DOWN, **kwargs):
+    return build_project(tmp_path / "project", [items_revision(), Rev("0002", "0001", upgrade, downgrade)],
+                         **kwargs)
+
+
+def _no_traceback(result) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+
+
+def test_a_clean_history_passes_and_the_projects_environment_is_left_as_it_was(verify, tmp_path, old_python):
+    environment = old_python.parent.parent
+    before, frozen = everything_in(environment), pip_freeze(old_python)
+    # The bootstrap hook runs there too: the history needs the schema it creates.
+    notes = 'op.create_table("notes", sa.Column("id", sa.Integer), schema="extra")'
+    project = _project(tmp_path, upgrade=notes,
+                       downgrade='op.drop_table("notes", schema="extra")',
+                       settings='bootstrap = "app.boot:run"\n',
+                       files={"app/boot.py": "def run(connection):\n"
+                                             "    connection.execute('CREATE SCHEMA extra')\n"})
+
+    result = verify(project, "--python", str(old_python))
+
+    assert result.code == 0, result.stdout + result.stderr
+    _no_traceback(result)
+    for stage in REVISION_STAGES:
+        assert result.stage(stage)["status"] == "pass", result.stage(stage)
+    # What still runs in the suite's process says so, rather than pass for having looked.
+    for stage in ("drift", "lint"):
+        [finding] = result.findings(stage, "skipped")
+        assert result.stage(stage)["status"] == "skip"
+        assert "not run with the project in its own Python" in finding["message"]
+    assert pip_freeze(old_python) == frozen
+    assert everything_in(environment) == before
+
+
+def test_a_downgrade_that_leaves_a_column_is_named(verify, tmp_path, old_python):
+    result = verify(_project(tmp_path, downgrade="pass"), "--python", str(old_python.parent.parent))
+
+    assert result.code == 1, result.stdout + result.stderr
+    [trace] = result.findings("roundtrip", "downgrade-leaves-trace")
+    assert trace["revision"] == "0002" and trace["object"] == "items.price", trace
+    assert result.stage("fresh")["status"] == "pass"
+
+
+def test_a_failing_upgrade_names_the_revision_the_database_error_and_the_line(verify, tmp_path, old_python):
+    project = _project(tmp_path, upgrade='x = 1\nop.execute("SELECT * FROM nowhere")')
+
+    result = verify(project, "--python", str(old_python), "--stage", "fresh")
+
+    assert result.code == 1, result.stdout + result.stderr
+    [failed] = result.findings("fresh", "upgrade-failed")
+    assert failed["revision"] == "0002"
+    assert 'relation "nowhere" does not exist' in failed["message"]
+    source = (project / "migrations" / "versions" / "0002_revision.py").read_text().splitlines()
+    assert failed["line"] and "nowhere" in source[failed["line"] - 1], failed
+
+
+def test_python_code_past_its_limit_is_ended_in_the_projects_process(verify, tmp_path, old_python):
+    project = _project(tmp_path, upgrade="import time\ntime.sleep(60)")
+
+    started = time.monotonic()
+    result = verify(project, "--python", str(old_python), "--stage", "fresh", "--revision-timeout", "2")
+
+    assert time.monotonic() - started < 40  # not the revision's 60 s
+    assert result.code == 1, result.stdout + result.stderr
+    _no_traceback(result)
+    [failed] = result.findings("fresh", "upgrade-failed")
+    assert failed["revision"] == "0002"
+    assert "2 s revision limit" in failed["message"] and "the revision's Python code" in failed["message"]
+
+
+def test_the_python_setting_names_the_environment_relative_to_the_project(verify, tmp_path, old_python):
+    project = _project(tmp_path, settings=f'python = "{old_python}"\n')
+
+    result = verify(project, "--stage", "fresh")
+
+    assert result.code == 0, result.stdout + result.stderr
+    # Where the project's code ran: the SQLAlchemy of that environment chose the driver.
+    assert "SQLAlchemy 1.3.24" in result.stderr
+
+
+def test_a_python_that_is_not_one_is_a_one_line_error(verify, tmp_path):
+    result = verify(_project(tmp_path), "--python", str(tmp_path / "missing" / "python"))
+
+    assert result.code == 2
+    _no_traceback(result)
+    assert "--python" in result.stderr and "is not a Python interpreter" in result.stderr

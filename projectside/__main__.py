@@ -36,6 +36,7 @@ class Agent:
 
         self.paused = Paused()
         self.walking = False
+        self.configured: dict = {}  # what env.py passed to context.configure on its last run
         if INTERRUPT is not None:
             signal.signal(INTERRUPT, self._interrupted)
 
@@ -90,6 +91,8 @@ class Agent:
         finally:
             self.walking = False
             self.paused.connection = None
+            if walk.options:
+                self.configured = walk.options
         return {"started": walk.started, "done": walk.done, "error": None}
 
     def op_bootstrap(self, hook: str, url: str, variables: dict | None = None) -> None:
@@ -112,6 +115,59 @@ class Agent:
                 f"bootstrap hook {hook} failed: {type(exc).__name__}: {gist[:400]}") from None
         finally:
             engine.dispose()
+
+    def op_models_build(self, url: str, extensions: list, metadata: str | None = None,
+                        modules: list = ()) -> None:
+        from .models import build
+
+        self._with_models(metadata, modules, lambda metadatas: build(url, metadatas, extensions))
+
+    def op_models_compare(self, url: str, ignore: list, metadata: str | None = None,
+                          modules: list = ()) -> list:
+        from .autogenerate import compare
+
+        return self._with_models(metadata, modules,
+                                 lambda metadatas: compare(url, metadatas, self.configured, ignore))
+
+    def op_models_filters(self, questions: dict, ignore: list, metadata: str | None = None,
+                          modules: list = ()) -> dict:
+        from .autogenerate import include_filter
+        from .scope import Filters
+
+        include = include_filter(self.configured.get("include_object"), frozenset(ignore))
+
+        def answer(metadatas):
+            return Filters(self.configured, include, metadatas).answer(questions)
+
+        return self._with_models(metadata, modules, answer)
+
+    def op_models_long_names(self, metadata: str | None = None, modules: list = ()) -> list:
+        from .autogenerate import long_names
+
+        return self._with_models(metadata, modules, long_names)
+
+    def _with_models(self, metadata, modules, call):
+        """`call(metadatas)` in the project's context: the models --metadata names, else the
+        target_metadata env.py passed on its last run (after importing the metadata modules)."""
+        from .models import metadata_list
+
+        context = self._context()
+
+        def models():
+            if metadata:
+                found = context.resolve(metadata, "--metadata")
+            else:
+                for module in modules:
+                    context.resolve(f"{module}:__name__", "metadata module")
+                found = self.configured.get("target_metadata")
+            metadatas = metadata_list(found)
+            if not metadatas:
+                raise ProjectFailure("env.py passed no target_metadata to context.configure, so the models "
+                                     "cannot be compared; set target_metadata in env.py or pass --metadata "
+                                     "package.models:Base.metadata")
+            return call(metadatas)
+
+        return context.run(models)
 
     def op_sql(self, statements: list) -> list:
         return self.paused.rows(statements)

@@ -16,6 +16,7 @@ def described(exc: BaseException) -> dict:
             seen.__traceback__)] if seen.__traceback__ else [])
         seen = seen.__context__
     orig = getattr(exc, "orig", None)  # a DBAPI error under SQLAlchemy's
+    statement = getattr(exc, "statement", None)  # the SQL it failed on
     missing = exc
     while missing is not None and not isinstance(missing, ModuleNotFoundError):
         missing = missing.__cause__ or missing.__context__
@@ -23,6 +24,7 @@ def described(exc: BaseException) -> dict:
         "type": type(exc).__name__,
         "message": str(exc),
         "database_error": str(orig) if orig is not None else None,
+        "statement": statement if isinstance(statement, str) else None,
         "missing_module": getattr(missing, "name", None),
         "frames": [[frame.filename, frame.lineno, frame.name] for frame in frames],
         "context_frames": chain,

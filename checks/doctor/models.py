@@ -8,6 +8,7 @@ so tables env.py deliberately leaves alone are not reported here either.
 from __future__ import annotations
 
 from checks.errors import StageError
+from checks.project.models import models_of
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import Snapshot, diff_snapshots
@@ -23,13 +24,12 @@ def models_findings(run: Run, live: Snapshot, ignore: frozenset[str],
     project = run.project
     if not project.has_metadata():
         return [Finding(Severity.INFO, "no-models", "env.py passes no target_metadata: no models to compare")]
-    metadatas = project.target_metadata()
+    source = models_of(project)
     try:
-        models = models_snapshot(run, metadatas, base_for_extensions)
+        models = models_snapshot(run, source, base_for_extensions)
     except StageError as exc:
         return [Finding(Severity.ERROR, exc.code, str(exc), object=exc.object, hint=exc.hint)]
-    options = project.captured.options
-    scope = drift_scope(options, options.get("include_object"), metadatas, models, live)
+    scope = drift_scope(source.filters(models, live, frozenset()), models, live)
     differences = diff_snapshots(narrow(models, scope), narrow(live, scope), expected_label="models",
                                  actual_label="database", ignore=ignore)
     if not differences:

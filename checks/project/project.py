@@ -37,10 +37,6 @@ from projectside.imports import binds_on_import, imported_in_step
 from projectside.run import capture_configure as configure_hook
 from projectside.steps import Step
 
-# What env.py passes to context.configure that a drift comparison must honour.
-COMPARE_OPTIONS = ("include_object", "include_name", "include_schemas", "compare_type",
-                   "compare_server_default", "version_table", "version_table_schema")
-
 
 @dataclass
 class Captured:

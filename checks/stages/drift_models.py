@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import create_engine
-from sqlalchemy.engine.mock import MockConnection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
-
 from checks.errors import StageError
-from checks.project.project import first_line
+from checks.project.environment import url_string
+from checks.project.models import ModelsUnbuildable
 from checks.run import Run
 from checks.schema import Snapshot
 
@@ -41,81 +37,23 @@ _STATEMENT_OBJECT = re.compile(
 _ADD_CONSTRAINT = re.compile(r"ADD\s+CONSTRAINT\s+([^\s(]+)", re.IGNORECASE)
 
 
-def models_snapshot(run: Run, metadatas: list, head: Snapshot) -> Snapshot:
-    """Build the models' schema with create_all in a database of its own and read it."""
+def models_snapshot(run: Run, models, head: Snapshot) -> Snapshot:
+    """Build the models' schema with create_all in a database of its own and read it;
+    `models` is the project's (`checks.project.models.models_of`)."""
     db = run.database("models")
-    engine = create_engine(db.url, poolclass=NullPool)
-    # SQLAlchemy refuses a table name over 63 characters; PostgreSQL truncates it, as it did
-    # when the migration created it, so the catalog compares equal (drift_names names it).
-    engine.dialect.validate_identifier = _accept_long_names
+    url = url_string(run.server.endpoint.url(db.name, run.project.drivers.shared))
     try:
-        with run.project.env.active(), engine.begin() as conn:
-            # Models may use types from extensions the migrations install (citext, uuid-ossp).
-            for extension in head.extensions:
-                conn.exec_driver_sql(f'CREATE EXTENSION IF NOT EXISTS "{extension}"')
-            schemas = {t.schema for md in metadatas for t in md.tables.values() if t.schema}
-            for schema in sorted(schemas):
-                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            _create_all(conn, metadatas)
-    except SQLAlchemyError as exc:
+        # Models may use types from extensions the migrations install (citext, uuid-ossp).
+        models.build(url, head.extensions)
+    except ModelsUnbuildable as exc:
         raise _unbuildable(run, exc) from None
-    finally:
-        engine.dispose()
     with run.server.connect(db.name) as conn:
         return run.snapshot(conn)
 
 
-def _create_all(conn, metadatas: list) -> None:
-    """Every MetaData's create_all on `conn`: sent as one text where it can be, else (and to
-    name what fails) statement by statement, as create_all itself sends them."""
-    statements = _ddl_statements(conn.dialect, metadatas)
-    if statements:
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(";\n".join(statements))
-            return
-        except DBAPIError:
-            pass  # taken back to the savepoint: create_all says which object fails
-    for md in metadatas:
-        md.create_all(conn)
-
-
-class _NotPlainDDL(Exception):
-    pass
-
-
-def _ddl_statements(dialect, metadatas: list) -> list[str] | None:
-    """The statements create_all would send to an empty database, in order, rendered by the
-    connected dialect; None where the models do more than plain DDL (an event listener that
-    reads from its connection or binds values): those run through create_all itself. One
-    text saves create_all's round trip and bookkeeping per statement: 155 statements of
-    the bench's 60 tables took 0.15 to 0.4 s one by one, 0.13 s as one text."""
-    statements: list[str] = []
-
-    def execute(element, parameters=None, *_args) -> None:
-        compiled = element.compile(dialect=dialect)
-        if parameters or compiled.params:
-            raise _NotPlainDDL
-        text = str(compiled).strip()
-        if text:
-            statements.append(text)
-
-    mock = MockConnection(dialect, execute)
-    try:
-        for md in metadatas:
-            md.create_all(mock, checkfirst=False)
-    except Exception:  # noqa: BLE001 - whatever the models' listeners do with a mock: the plain way
-        return None
-    return statements
-
-
-def _accept_long_names(name: str) -> None:
-    return None
-
-
-def _unbuildable(run: Run, exc: SQLAlchemyError) -> StageError:
-    database_says = first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc, limit=1)
-    obj = statement_object(getattr(exc, "statement", None) or "")
+def _unbuildable(run: Run, exc: ModelsUnbuildable) -> StageError:
+    database_says = exc.database_says
+    obj = statement_object(exc.statement)
     where = f"{obj}: " if obj else ""
     extension = needed_extension(database_says)
     if extension:

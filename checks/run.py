@@ -179,6 +179,13 @@ class Run:
         stage that needs it, which saves copying it; renamed away on exit."""
         build = self.build()
         name, build.database = build.database, None
+        with self.as_work_database(name, purpose) as holder:
+            yield holder
+
+    @contextlib.contextmanager
+    def as_work_database(self, name: str, purpose: str) -> Iterator[Database]:
+        """The database `name` itself, under the run's env.py-visible name (a copy no one
+        needs again, used up instead of cloned); renamed away on exit."""
         self.server.rename_database(name, "work", to=self.work_name)
         holder = Database(self.server.endpoint, self.work_name)
         try:

@@ -205,8 +205,8 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
         if failed is not None:
             raise failed  # the build ran these very revisions in this order
     reported: set[str] = set()
-    for heads_order, revisions in merge.orders:
-        found, failed = _apply(run, order, merge, copy, revisions)
+    for number, (heads_order, revisions) in enumerate(merge.orders, start=1):
+        found, failed = _apply(run, order, merge, copy, revisions, last=number == len(merge.orders))
         if failed is not None:
             findings.append(_fails(merge, heads_order, revisions, failed))
             continue
@@ -214,11 +214,12 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     return findings
 
 
-def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None,
-           revisions: list[Script]) -> tuple[State | None, MigrationError | None]:
+def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None, revisions: list[Script],
+           last: bool = False) -> tuple[State | None, MigrationError | None]:
     """`revisions` applied on a database where everything before `merge.start` is: the
-    state just after the last of them, or the error that stopped them."""
-    with _before_branches(run, order, merge, copy) as db:
+    state just after the last of them, or the error that stopped them. The `last` to use
+    the build's copy applies them on the copy itself."""
+    with _before_branches(run, order, merge, copy, last) as db:
         try:
             run.project.run_steps(db, revisions, upgrade=True)
         except MigrationError as exc:
@@ -228,12 +229,13 @@ def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None,
 
 
 @contextlib.contextmanager
-def _before_branches(run: Run, order: list[Script], merge: Merge, copy: str | None):
+def _before_branches(run: Run, order: list[Script], merge: Merge, copy: str | None, last: bool):
     """A database with everything the build applied before the merge's first branch
-    revision: a clone of the build's copy, or applied here (on a new database) where the
-    build kept none (a pull request whose branches begin in its base)."""
+    revision: the build's copy (a clone of it, but for the last use), or applied here (on
+    a new database) where the build kept none (a pull request whose branches begin in
+    its base)."""
     if copy is not None:
-        with run.work_database(NAME, template=copy) as db:
+        with run.as_work_database(copy, NAME) if last else run.work_database(NAME, template=copy) as db:
             yield db
         return
     with run.work_database(NAME) as db:
@@ -305,13 +307,13 @@ def _fails(merge: Merge, heads_order: tuple[int, ...], revisions: list[Script],
     ours = [s.revision for s in merge.ours]
     earlier = ours[:ours.index(exc.revision)] if exc.revision in ours else ours
     missing = [s for s in merge.ours if s.revision in earlier and s.revision not in before_here]
-    ahead = ", ".join(_name(s) for s in missing) or "the other branches"
+    ahead = (f"there it runs before {', '.join(_name(s) for s in missing)}, which a fresh database applies "
+             "first" if missing else "there the revisions before it came in another order")
     return Finding(
         Severity.ERROR, "merge-order-fails",
         f"upgrade of {exc.revision} ({Path(exc.path).name}) fails on a database that gets the branches "
         f"merged by {_name(merge.revision)} with {_label(merge, heads_order)}, as one that had "
-        f"{merge.heads[heads_order[0]].revision} before the others arrived does: there it runs before "
-        f"{ahead}, which a fresh database applies first: {exc.db_error}",
+        f"{merge.heads[heads_order[0]].revision} before the others arrived does: {ahead}: {exc.db_error}",
         revision=exc.revision, object=missing[0].revision if missing else merge.revision.revision,
         file=exc.path, line=exc.line or (def_line(exc.path, "upgrade") if exc.path else None),
         hint=_hint(merge))

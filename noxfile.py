@@ -23,8 +23,9 @@ PG_MAJORS = ["13", "14", "15", "16", "17", "18"]
 WHEEL_MAJORS = {"13", "14", "16", "17", "18"}  # majors the `servers` extra's wheels carry (13: downloaded)
 BUILDABLE_MAJORS = set(PG_MAJORS)  # invoke build-images: Debian's packages, or the wheels on Debian
 # Session name -> stage; the lint stage's session is named apart from `lint` (ruff).
-STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "drift": "drift",
-                  "roundtrip": "roundtrip", "recovery": "recovery", "lint-migrations": "lint"}
+STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "merge-order": "merge-order",
+                  "drift": "drift", "roundtrip": "roundtrip", "recovery": "recovery",
+                  "lint-migrations": "lint"}
 EXAMPLE = str(ROOT / "example")
 # The oldest stack the suite supports, as projects still pinned to SQLAlchemy 1.4 run it.
 COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-binary>=2.9",

@@ -52,6 +52,28 @@ class Build:
     # The round trip's lower revisions, walked by a worker beside this build (see
     # checks.parallel.segments); before/after then hold only the revisions above them.
     split: Split | None = None
+    checkpoints: Checkpoints | None = None
+
+
+@dataclass
+class State:
+    """The schema and the rows per table of a database at one point of the history."""
+
+    schema: Snapshot
+    rows: dict[str, int]
+
+
+@dataclass
+class Checkpoints:
+    """Points of the build a later stage wants to see besides head (the merge-order stage),
+    as indexes into the revisions walked: for each index in `copies`, a copy of the
+    database just before that revision (env.py's run ends there, and a new one goes on
+    once the copy is made); for each index in `states`, the State just after it. The build
+    fills both in as it passes them; an index it could not serve stays None (a copy
+    before a second root, which runs only on an empty database)."""
+
+    copies: dict[int, str | None] = field(default_factory=dict)
+    states: dict[int, State | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +119,9 @@ class Run:
         # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
         # beside the build (checks.parallel.segments); (run, build) -> Split or None.
         self.split_planner = None
+        # Set by `verify` when a stage wants points of the build besides head (merge-order):
+        # (run, build) -> Checkpoints or None, asked once the revisions to walk are known.
+        self.checkpoint_planner = None
         # Stages a worker runs while this process builds (they need no database): the round
         # trip's, once its segment is done, or one of their own; and what they found there:
         # name -> (findings, summary, seconds).
@@ -154,6 +179,13 @@ class Run:
         stage that needs it, which saves copying it; renamed away on exit."""
         build = self.build()
         name, build.database = build.database, None
+        with self.as_work_database(name, purpose) as holder:
+            yield holder
+
+    @contextlib.contextmanager
+    def as_work_database(self, name: str, purpose: str) -> Iterator[Database]:
+        """The database `name` itself, under the run's env.py-visible name (a copy no one
+        needs again, used up instead of cloned); renamed away on exit."""
         self.server.rename_database(name, "work", to=self.work_name)
         holder = Database(self.server.endpoint, self.work_name)
         try:
@@ -245,8 +277,10 @@ class Run:
 
     def _apply_history(self, build: Build, db: Database) -> None:
         record_from = build.split.stop if build.split is not None else 0
+        if self.checkpoint_planner is not None:
+            build.checkpoints = self.checkpoint_planner(self, build)
         walk = self.walk_up(db, build.walked, record_from if self.snapshot_every_step else None, "fresh",
-                            note_rows=build.split is not None)
+                            note_rows=build.split is not None, checkpoints=build.checkpoints)
         if build.split is not None:
             build.split.rows = walk.rows
         build.error = walk.error
@@ -256,10 +290,11 @@ class Run:
         build.tracker = walk.finish_tracking(self)
 
     def walk_up(self, db: Database, order: list[Script], record_from: int | None, label: str,
-                note_rows: bool = False) -> Walk:
+                note_rows: bool = False, checkpoints: Checkpoints | None = None) -> Walk:
         """Apply `order` to `db` in one run of env.py, recording the schema before and after
         each revision from `order[record_from]` on (None: only at the end, in full), and with
-        `note_rows` what the rows add up to just before `order[record_from]`."""
+        `note_rows` what the rows add up to just before `order[record_from]`; one run of
+        env.py more per copy `checkpoints` asks for, which it fills in."""
         walk = Walk(tracker=self.track(db) if record_from is not None else None, database=db)
         previous = None
         applied = 0
@@ -288,21 +323,28 @@ class Run:
                 previous = walk.after[revision.revision] = take(connection)
             elif record_from is not None and applied == record_from:
                 first(connection)
+            if checkpoints is not None and applied - 1 in checkpoints.states:
+                schema = walk.after.get(revision.revision) or snapshot_of(connection, self.version_table)
+                checkpoints.states[applied - 1] = State(schema, rows.counts(connection, self.version_table))
             self.progress.step(label, applied, len(order), revision.revision)
 
+        copies = checkpoints.copies if checkpoints is not None else {}
+        bounds = [0, *sorted(i for i in copies if 0 < i < len(order) and order[i]._all_down_revisions),
+                  len(order)]
         try:
-            self.project.run_steps(db, order, upgrade=True, after_step=record, before_steps=start)
+            for piece, (begin, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+                if begin in copies:
+                    if begin and not self.committed(db):
+                        walk.error = _uncommitted(order[begin - 1])
+                        return walk
+                    copies[begin] = self._copy(db, walk.tracker is not None)
+                self.project.run_steps(db, order[begin:end], upgrade=True, after_step=record,
+                                       before_steps=start if piece == 0 else None)
         except MigrationError as exc:
             walk.error = exc
             return walk
         if order and not self.committed(db):
-            last = order[-1]
-            walk.error = MigrationError(
-                "env.py ran the revisions but committed nothing", revision=last.revision, path=last.path,
-                db_error="env.py ran every revision, but after it returned the database holds none of "
-                         "it (no version row): its connection's transaction was never committed; with "
-                         "SQLAlchemy 2, open the connection before any other statement and run the "
-                         "migrations inside context.begin_transaction(), or call connection.commit()")
+            walk.error = _uncommitted(order[-1])
             return walk
         if record_from is None or walk.tracker is not None:
             with self.server.connect(db.name) as conn:
@@ -313,9 +355,26 @@ class Run:
         walk.head = previous
         return walk
 
+    def _copy(self, db: Database, tracked: bool) -> str:
+        """A copy of `db` to clone from, without the DDL log."""
+        name = self.server.create_database("checkpoint", template=db.name)
+        if tracked:
+            with self.server.connect(name) as conn:
+                tracking.remove(conn)
+        return name
+
     def committed(self, db: Database) -> bool:
         """Whether another session sees the version table env.py wrote."""
         try:
             return bool(self.project.current_heads(db))
         except Exception:  # noqa: BLE001 - no version table at all: nothing was committed
             return False
+
+
+def _uncommitted(last: Script) -> MigrationError:
+    return MigrationError(
+        "env.py ran the revisions but committed nothing", revision=last.revision, path=last.path,
+        db_error="env.py ran every revision, but after it returned the database holds none of "
+                 "it (no version row): its connection's transaction was never committed; with "
+                 "SQLAlchemy 2, open the connection before any other statement and run the "
+                 "migrations inside context.begin_transaction(), or call connection.commit()")

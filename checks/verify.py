@@ -37,7 +37,11 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         from checks.stages.roundtrip import start_split
 
         run.split_planner = start_split
-    builds = bool({"fresh", "drift", "roundtrip"} & set(selected))
+    if "merge-order" in selected:
+        from checks.stages.merge_order import plan_checkpoints
+
+        run.checkpoint_planner = plan_checkpoints
+    builds = bool({"fresh", "merge-order", "drift", "roundtrip"} & set(selected))
     if builds:
         # Something builds the history: lint, which needs no database, runs beside it.
         run.run_ahead = tuple(name for name in ("lint",) if name in selected and run.project.process is None)

@@ -37,7 +37,8 @@ SETUP = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "instal
          ["pre-commit", "install"], ["python", "-m", "harness.server_wheels"], ["python", "-m", "build"],
          ["twine", "check"])
 # nox sessions whose arguments after `--` are verify's.
-VERIFY_SESSIONS = {"verify", "files", "heads", "fresh", "drift", "roundtrip", "recovery", "lint-migrations"}
+VERIFY_SESSIONS = {"verify", "files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery",
+                   "lint-migrations"}
 REPORTS = (".json", ".xml", ".html")
 
 

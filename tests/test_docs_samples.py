@@ -47,6 +47,9 @@ AB_MODELS = ITEMS_MODELS + 'items.append_column(sa.Column("a", sa.Integer))\n' \
 NAMELESS_MODELS = ITEMS_MODELS.replace(',\n                 sa.Column("name", sa.Text, nullable=False))', ')')
 
 
+SCORE = 'op.execute("ALTER TABLE items ADD COLUMN IF NOT EXISTS score {}")'
+
+
 def _column(revision: str, column: str) -> Rev:
     return Rev(revision, "0001", f'op.add_column("items", sa.Column("{column}", sa.Integer))',
                f'op.drop_column("items", "{column}")', file=f"{revision}_{column}.py")
@@ -59,6 +62,9 @@ SAMPLES = {
     "fresh": ([items_revision(), Rev("0002", "0001", 'op.add_column("audit", sa.Column("note", sa.Text))',
                                      'op.drop_column("audit", "note")', file="0002_audit_note.py")],
               AUDIT_MODELS, ["fresh"]),
+    "merge-order": ([items_revision(), Rev("0002", "0001", SCORE.format("integer"), file="0002_score_int.py"),
+                     Rev("0003", "0001", SCORE.format("text"), file="0003_score_text.py"),
+                     Rev("0004", ("0002", "0003"), file="0004_merge.py")], ITEMS_MODELS, ["merge-order"]),
     "drift": ([items_revision()], LABEL_MODELS, ["drift"]),
     "roundtrip": ([items_revision(), Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("tags")',
                                          file="0002_tags.py")], TAGS_MODELS, ["roundtrip"]),
@@ -67,7 +73,7 @@ SAMPLES = {
                                     'op.add_column("items", sa.Column("name", sa.Text))',
                                     file="0002_drop_name.py")], NAMELESS_MODELS, ["lint"]),
 }
-BLOCK = re.compile(r"(<!-- sample: (?P<name>[a-z]+) -->\n```text\n)(?P<body>.*?)(^```)", re.S | re.M)
+BLOCK = re.compile(r"(<!-- sample: (?P<name>[a-z-]+) -->\n```text\n)(?P<body>.*?)(^```)", re.S | re.M)
 
 
 def shown_blocks(text: str) -> dict[str, str]:

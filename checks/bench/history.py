@@ -84,6 +84,21 @@ def _droppable(table: Table) -> list[Column]:
             and (c.nullable or c.default is not None)]
 
 
+def _merge_points(revisions: int, count: int, specials: set[int]) -> set[int]:
+    """Where the merges go: each after two sibling revisions, clear of the specials."""
+    if revisions < 20 or not count:
+        return set()
+    if count == len(MERGES):
+        return {round(revisions * share) for share in MERGES}
+    points: set[int] = set()
+    for k in range(count):
+        at = max(round(revisions * (k + 1) / (count + 1)), 4)
+        while {at - 2, at - 1, at} & specials or {at - 3, at - 2, at - 1} & points:
+            at += 1
+        points.add(at)
+    return {at for at in points if at < revisions}
+
+
 def composite_name(table: str, columns: tuple[str, ...]) -> str:
     return f"ix_{table}_{'_'.join(columns)}"
 
@@ -125,11 +140,15 @@ def _column_code(col: Column, in_model: bool) -> str:
 
 
 class History:
-    """Plans `revisions` revisions creating `tables` tables; deterministic for a seed."""
+    """Plans `revisions` revisions creating `tables` tables, with `merges` merge revisions
+    from 20 revisions up (at MERGES for two, spread evenly otherwise); deterministic for a seed."""
 
-    def __init__(self, revisions: int, tables: int, seed: int = 7) -> None:
+    def __init__(self, revisions: int, tables: int, seed: int = 7, merges: int = len(MERGES)) -> None:
         if not 1 <= tables <= revisions:
             raise ValueError(f"need 1 <= tables <= revisions, got {tables} tables and {revisions} revisions")
+        if merges < 0 or (revisions >= 20 and merges * 4 + 8 > revisions):
+            raise ValueError(f"{merges} merges need at least {merges * 4 + 8} revisions, got {revisions}")
+        self.merges = merges
         self.rng = random.Random(seed)
         self.tables: list[Table] = []
         self.others: list[Table] = []  # in a second schema, partitioned: created once, never changed
@@ -143,7 +162,7 @@ class History:
         renames_left = {"table": max(1, revisions // 60), "column": max(1, revisions // 40)}
         specials = ({round(revisions * share): name for share, name in SPECIALS.items()}
                     if revisions >= 20 else {})
-        merges = {round(revisions * share) for share in MERGES} if revisions >= 20 else set()
+        merges = _merge_points(revisions, self.merges, set(specials))
         for i in range(revisions):
             left = revisions - i
             due = tables - len(self.tables)

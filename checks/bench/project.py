@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.bench.history import History
+from checks.bench.history import MERGES, History
 
 PACKAGE = "benchapp"
 
@@ -157,9 +157,10 @@ class GeneratedProject:
         return self.root / "alembic.ini"
 
 
-def generate(root: Path, revisions: int = 200, tables: int = 60, seed: int = 7) -> GeneratedProject:
+def generate(root: Path, revisions: int = 200, tables: int = 60, seed: int = 7,
+             merges: int = len(MERGES)) -> GeneratedProject:
     """Write the project under `root` (replacing what a previous run left there)."""
-    history = History(revisions, tables, seed)
+    history = History(revisions, tables, seed, merges)
     if root.exists():
         shutil.rmtree(root)
     versions = root / "migrations" / "versions"

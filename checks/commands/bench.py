@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from checks.bench import measure, pr_mode
+from checks.bench.history import MERGES
 from checks.bench.project import generate
 from checks.bench.report import SizeResult, main_size, print_table, targets, write_json
 from checks.errors import ConfigError
@@ -35,6 +36,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--keep", metavar="DIR",
                         help="generate the projects here (one folder per size) and keep them")
     parser.add_argument("--seed", type=int, default=7, help="history generator seed (default: 7)")
+    parser.add_argument("--merges", type=int, default=len(MERGES), metavar="N",
+                        help="merge revisions in each history of 20 revisions or more, each joining two "
+                             f"branches (default: {len(MERGES)})")
     parser.add_argument("--check-targets", action="store_true", help="exit 1 when a target is missed")
 
 
@@ -46,10 +50,14 @@ def run(args) -> int:
     sizes = sorted(set(args.revisions))
     if args.repeat < 1 or any(n < 1 or not 1 <= _tables(args, n) <= n for n in sizes):
         raise ConfigError("need --repeat >= 1 and, for every size, 1 <= --tables <= --revisions")
+    if args.merges < 0 or any(n >= 20 and args.merges * 4 + 8 > n for n in sizes):
+        raise ConfigError(f"--merges {args.merges} needs every --revisions size to be at least "
+                          f"{max(args.merges, 0) * 4 + 8}")
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         root = Path(args.keep) if args.keep else Path(tmp)
-        projects = [generate((root / f"r{n}").resolve(), n, _tables(args, n), args.seed) for n in sizes]
+        projects = [generate((root / f"r{n}").resolve(), n, _tables(args, n), args.seed, args.merges)
+                    for n in sizes]
         for project in projects:
             out.write(f"generated {project.revisions} revisions over {project.tables} tables "
                       f"in {project.root}\n")

@@ -33,13 +33,22 @@ def fingerprint(connection, version_table: str) -> tuple[tuple[str, int, str], .
     """(table, rows, md5 of its rows in a stable order, whatever the order of its columns)
     per table, through any connection
     with `exec_driver_sql` (the migration's own, inside its transaction) or `execute`."""
+    return _per_table(connection, version_table, "count(*), "
+                      "md5(coalesce(string_agg(to_jsonb(t)::text, ',' ORDER BY to_jsonb(t)::text), ''))")
+
+
+def counts(connection, version_table: str) -> dict[str, int]:
+    """Rows per table: what two databases built in different orders must agree on (their
+    values may not: a default of now(), the ids a sequence handed out)."""
+    return dict(_per_table(connection, version_table, "count(*)"))
+
+
+def _per_table(connection, version_table: str, columns: str) -> tuple[tuple, ...]:
     run = getattr(connection, "exec_driver_sql", None) or connection.execute
     quoted = version_table.replace("'", "''")
     tables = [row[0] for row in run(_TABLES.replace("{version_table}", quoted)).fetchall()]
     if not tables:
         return ()
-    digest = " UNION ALL ".join(
-        f"SELECT '{table.replace(chr(39), chr(39) * 2)}', count(*), "
-        f"md5(coalesce(string_agg(to_jsonb(t)::text, ',' ORDER BY to_jsonb(t)::text), '')) "
-        f"FROM {table} t" for table in tables)
-    return tuple((name, count, md5) for name, count, md5 in run(digest).fetchall())
+    query = " UNION ALL ".join(f"SELECT '{table.replace(chr(39), chr(39) * 2)}', {columns} FROM {table} t"
+                               for table in tables)
+    return tuple(tuple(row) for row in run(query).fetchall())

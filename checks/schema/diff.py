@@ -42,3 +42,10 @@ def diff_snapshots(
     for compare in COMPARATORS:
         compare(report, expected, actual)
     return report.differences
+
+
+def schema_differences(expected: Snapshot, found: Snapshot, **labels: str) -> list[SchemaDifference]:
+    """What differs between two databases' schemas, judged as the round trip judges a step:
+    what the diff ignores (names PostgreSQL generated, the order of columns) does not make
+    them two schemas; an empty list means one. Equal snapshots are not compared again."""
+    return [] if found == expected else diff_snapshots(expected, found, **labels)

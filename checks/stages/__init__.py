@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-STAGES = ("files", "heads", "fresh", "drift", "roundtrip", "recovery", "lint")
+STAGES = ("files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery", "lint")
 
 # What a run does when no stage is named. The drills restore backups and race processes:
 # seconds per run that every commit need not pay; `--stage recovery` (nox -s recovery) runs them.
@@ -27,4 +27,4 @@ def needs_server(names: list[str]) -> bool:
 
 def check(name: str) -> Callable:
     """The `check(run)` of the stage called `name` (one of STAGES)."""
-    return importlib.import_module(f"checks.stages.{name}").check
+    return importlib.import_module(f"checks.stages.{name.replace('-', '_')}").check

@@ -22,7 +22,7 @@ from checks.project.policies import no_downgrades
 from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run, Walk
-from checks.schema import SchemaDifference, Snapshot, diff_snapshots
+from checks.schema import SchemaDifference, Snapshot, diff_snapshots, schema_differences
 from checks.schema_access import snapshot_of
 from checks.stages.fresh import mismatch_note
 from checks.stages.skips import skipped_for_build, skipped_without_downgrades
@@ -85,7 +85,8 @@ def _walk(run: Run) -> list[Finding]:
         with run.server.connect(db.name) as conn:
             schema = snapshot_of(conn, run.version_table)
             found_rows = rows.fingerprint(conn, run.version_table)
-        if found_rows == split.rows and _same_schema(build.before[build.walked[split.stop].revision], schema):
+        expected = build.before[build.walked[split.stop].revision]
+        if found_rows == split.rows and not schema_differences(expected, schema):
             split.request.answer(False)  # the worker's findings stand; its records are not wanted
             return Below()
         # The upper downgrades left something the worker's database never had: one walk
@@ -131,10 +132,6 @@ def _walk(run: Run) -> list[Finding]:
     return lower_notes + findings + lower_findings
 
 
-def _same_schema(expected: Snapshot, found: Snapshot) -> bool:
-    """Judged as the steps judge: what the diff ignores (names PostgreSQL generated, the
-    order of columns) does not make the database the upper half left another one."""
-    return found == expected or not diff_snapshots(expected, found)
 
 
 def start_split(run: Run, build) -> segments.Split | None:

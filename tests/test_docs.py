@@ -35,7 +35,7 @@ CHECKED = {"sh", "toml", "python", "yaml", "json", "text"}
 # tests/harness/test_readme_setup.py and tests/test_packaging.py.
 SETUP = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "install"], ["export"],
          ["pre-commit", "install"], ["python", "-m", "harness.server_wheels"], ["python", "-m", "build"],
-         ["twine", "check"])
+         ["twine", "check"], ["pipx", "install"])
 # nox sessions whose arguments after `--` are verify's.
 VERIFY_SESSIONS = {"verify", "files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery",
                    "lint-migrations"}

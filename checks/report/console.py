@@ -7,6 +7,8 @@ from typing import TextIO
 from checks.result import Finding, Severity, StageResult, Status
 from harness.errors import mask_passwords
 
+NAME_WIDTH = 11  # the longest stage name (merge-order), so that the times line up
+
 MARKS = {Status.PASS: "✓", Status.WARN: "⚠", Status.FAIL: "✗", Status.ERROR: "✗", Status.SKIP: "-"}
 SEVERITY_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "⚠", Severity.INFO: "·"}
 
@@ -26,7 +28,7 @@ def _finding_lines(finding: Finding) -> list[str]:
 
 def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
     status = "" if result.status is Status.PASS else f"  {result.status.value}"
-    lines = [f"  {MARKS[result.status]} {result.name:<10} {result.duration_s:6.2f}s{status}"]
+    lines = [f"  {MARKS[result.status]} {result.name:<{NAME_WIDTH}} {result.duration_s:6.2f}s{status}"]
     if result.summary:
         lines.append(f"      {result.summary}")
     if result.status is not Status.PASS or verbose:

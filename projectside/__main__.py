@@ -95,6 +95,19 @@ class Agent:
                 self.configured = walk.options
         return {"started": walk.started, "done": walk.done, "error": None}
 
+    def op_upgrade_heads(self, url: str, linger_s: float, variables: dict | None = None) -> None:
+        """`alembic upgrade heads` as an application instance runs it when it starts."""
+        from .boot import upgrade_heads
+        from .connection import lent_connection
+        from .history import config
+
+        context = self._context()
+        context.set_environment(variables)
+        cfg = config(dict(self.ini, url=url))
+        with lent_connection(url) as connection:
+            cfg.attributes["connection"] = connection
+            context.run(lambda: upgrade_heads(self.history.script, cfg, linger_s))
+
     def op_bootstrap(self, hook: str, url: str, variables: dict | None = None) -> None:
         """The project's bootstrap hook, given a connection to the fresh database."""
         context = self._context()

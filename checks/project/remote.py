@@ -17,8 +17,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from alembic.script.revision import Revision, RevisionMap
-from alembic.util import CommandError
 
 from checks.errors import MigrationError, ProjectError
 from checks.project.agent import Agent, AgentConnection, AgentFailure, opening
@@ -57,27 +57,18 @@ class RemoteHistory:
         self.revision_map.heads  # noqa: B018 - builds the map: each revision's parents resolved
         self.order = list(revisions)
 
-    def get_revision(self, revision: str):
-        return self.revision_map.get_revision(revision)
-
-    def get_revisions(self, ids):
-        return self.revision_map.get_revisions(ids)
-
-    def get_heads(self) -> list[str]:
-        return list(self.revision_map.heads)
-
-    def get_bases(self) -> list[str]:
-        return list(self.revision_map.bases)
-
-    def iterate_revisions(self, upper, lower, **kwargs):
-        return self.revision_map.iterate_revisions(upper, lower, **kwargs)
-
-    def walk_revisions(self, base: str = "base", head: str = "heads"):
-        try:
-            yield from self.revision_map.iterate_revisions(head, base, inclusive=True,
-                                                           assert_relative_length=False)
-        except Exception as exc:  # noqa: BLE001 - Alembic's RevisionError, as `alembic history` reports it
-            raise CommandError(str(exc)) from None
+    # Alembic's own graph logic, which reads nothing but the revision map: the same answers
+    # (and the same CommandErrors) as for a history loaded in this process.
+    _catch_revision_errors = ScriptDirectory._catch_revision_errors
+    get_revision = ScriptDirectory.get_revision
+    get_revisions = ScriptDirectory.get_revisions
+    get_heads = ScriptDirectory.get_heads
+    get_bases = ScriptDirectory.get_bases
+    iterate_revisions = ScriptDirectory.iterate_revisions
+    walk_revisions = ScriptDirectory.walk_revisions
+    _upgrade_revs = ScriptDirectory._upgrade_revs
+    _downgrade_revs = ScriptDirectory._downgrade_revs
+    _stamp_revs = ScriptDirectory._stamp_revs
 
 
 class RemoteError(Exception):

@@ -267,3 +267,14 @@ def run_steps(project, database, revisions: list, upward: list[bool], state, sta
             raise RemoteError(failure.details) from None
         if answer.get("error"):
             raise RemoteError(answer["error"])
+
+
+def offline(project, on_event: Callable[[str, dict], object], **args) -> tuple[dict, RemoteError | None]:
+    """One offline run of lint's in the project's process (`projectside.offline.capture`):
+    what it ended with, and the failure that ended it."""
+    try:
+        answer = project.process.request("offline", on_event, **args)
+    except AgentFailure as failure:
+        return {}, RemoteError(failure.details)
+    error = answer.pop("error", None)
+    return answer, RemoteError(error) if error else None

@@ -43,8 +43,8 @@ class Settings:
     # relative to the project): the revisions, env.py and the hooks run there, in a process
     # of their own, and nothing is installed into it; --python overrides it. Unset, they
     # run in the suite's own Python (a project installed beside the suite). The revision
-    # stages (files, heads, fresh, roundtrip) run this way; drift, lint and the recovery
-    # drills still need the project installed beside the suite.
+    # stages (files, heads, fresh, roundtrip) and lint (env.py offline) run this way; drift
+    # and the recovery drills still need the project installed beside the suite.
     python: str | None = None
     # "module:function" given a SQLAlchemy connection to an empty database before the first revision.
     bootstrap: str | None = None

@@ -270,8 +270,8 @@ def run_steps(project, database, revisions: list, upward: list[bool], state, sta
 
 
 def offline(project, on_event: Callable[[str, dict], object], **args) -> tuple[dict, RemoteError | None]:
-    """One offline run of lint's in the project's process (`projectside.offline.capture`):
-    what it ended with, and the failure that ended it."""
+    """One of lint's offline runs, in the project's process (`projectside.offline.capture`):
+    what the run ended with, and the failure that ended it."""
     try:
         answer = project.process.request("offline", on_event, **args)
     except AgentFailure as failure:

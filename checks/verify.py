@@ -44,7 +44,7 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
     builds = bool({"fresh", "merge-order", "drift", "roundtrip"} & set(selected))
     if builds:
         # Something builds the history: lint, which needs no database, runs beside it.
-        run.run_ahead = tuple(name for name in ("lint",) if name in selected and run.project.process is None)
+        run.run_ahead = tuple(name for name in ("lint",) if name in selected)
         # The workers start before the files stage, which then runs beside them.
         run.start_workers()
     try:

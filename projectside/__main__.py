@@ -185,6 +185,25 @@ class Agent:
     def op_sql(self, statements: list) -> list:
         return self.paused.rows(statements)
 
+    def op_offline(self, plan: list, reported: list, url: str | None = None, variables: dict | None = None,
+                   bare: bool = False, starting_rev: str | None = None) -> dict:
+        """The revisions of `plan` as `alembic upgrade --sql` runs them, for lint
+        (`projectside.offline`): each revision's record comes with its step's event, the
+        answer says how far the run got and why it stopped."""
+        from .history import config
+        from .offline import capture
+
+        context = self._context()
+        context.set_environment(variables)
+        self.walking = True
+        try:
+            answer, failure = capture(self.history, config(dict(self.ini, url=url)), plan, reported,
+                                      self.event, context.run, bare, starting_rev)
+        finally:
+            self.walking = False
+        answer["error"] = described(failure) if failure is not None else None
+        return answer
+
     # --- plumbing ---------------------------------------------------------------
     def _context(self) -> Context:
         if self.context is None:

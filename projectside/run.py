@@ -137,6 +137,7 @@ class Walk:
         def choose_steps(_heads, context):
             self.paused.connection = context.connection
             self.started = True
+            self.prepare(context)
             heads = list(context.get_current_heads()) if context.connection is not None else []
             self._event("started", {"options": configure_options(self.options), "heads": heads,
                                     "as_sql": bool(context.as_sql)})
@@ -145,7 +146,7 @@ class Walk:
         def on_version_apply(ctx, step, heads, run_args):
             self.done += 1
             self.paused.connection = ctx.connection
-            self._event("step", {"index": self.done - 1})
+            self._event("step", self.applied({"index": self.done - 1}))
 
         def on_configure(kwargs):
             self.options = dict(kwargs)
@@ -153,6 +154,14 @@ class Walk:
         with EnvironmentContext(cfg, script, fn=choose_steps, **options), \
                 capture_configure(on_configure, on_version_apply, self.commit_each):
             script.run_env()
+
+    def prepare(self, context) -> None:
+        """Once env.py has configured the MigrationContext, before the first step: what a
+        walk of another kind sets up on it."""
+
+    def applied(self, data: dict) -> dict:
+        """What the "step" event tells the suite of the step just applied."""
+        return data
 
     def _event(self, name: str, data: dict):
         data["autocommit"] = autocommits(self.paused.connection)

@@ -1,66 +1,68 @@
 """What each revision asks of Alembic, read without a database.
 
 Every revision is run the way `alembic upgrade --sql` runs it: through the project's own
-env.py in offline mode. Two things are recorded per revision: the operations its
-upgrade() invoked on `op` (drop_table, add_column, execute, bulk_insert ...) and the SQL
-text offline mode wrote for them. A revision that cannot run offline (it reads from
+env.py in offline mode, by `projectside.offline`, in the project's own Python when it has
+one (--python) and here otherwise; either way the same plain data comes back per
+revision: the operations its upgrade() invoked on `op` (drop_table, add_column, execute,
+bulk_insert ...) as `Operation`s, the SQL text offline mode wrote for them, and the
+operations of its downgrade(). A revision that cannot run offline (it reads from
 `op.get_bind()`, say) is reported with its error, and the rest of the history still runs.
 If env.py itself has no working offline mode, revisions run in a bare offline context
-instead, so the rules still see them.
-
-The downgrades are read in the same run of env.py: right after a revision's upgrade(),
-its downgrade() runs in the same offline context with its SQL written aside, so the
-upgrade's SQL (one session, whose transaction state lint follows) is the same as
-`alembic upgrade --sql` writes. Only a downgrade's operations and error are kept: that is
-all the rules read of it. A second run of env.py over a downgrade path would cost the
-env.py run and Alembic's head bookkeeping, which walks the ancestors on every downgrade
-step (quadratic in the history's length).
+instead, so the rules still see them. Every run is under the revision time limits.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
-import io
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from alembic.operations import Operations
-from alembic.operations.ops import MigrateOperation
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
 from alembic.script import Script
-from sqlalchemy.exc import CompileError
 
 from checks.errors import ProjectError
-from checks.project import missing
+from checks.project import missing, remote
+from checks.project.environment import url_string
 from checks.project.limits import RevisionWatch
-from checks.project.project import Captured, Database, Project, StepState, first_line
-from checks.project.source_lines import call_sites, line_in
+from checks.project.project import Database, Project, StepState, first_line
+from checks.project.remote import RemoteError, StartedContext
 from harness.server import Endpoint
-
-try:
-    from alembic.operations.base import AbstractOperations as _OperationsBase
-except ImportError:  # Alembic < 1.11: batch operations subclass Operations itself
-    _OperationsBase = Operations
+from projectside import offline
 
 # env.py may build its URL from environment variables; offline mode never connects.
 OFFLINE_ENDPOINT = Endpoint("offline.invalid", 5432, "offline", "offline")
 OFFLINE_DATABASE = "alembic_preflight_offline"
 
 
+@dataclass(frozen=True)
+class Operation:
+    """One operation a revision invoked on `op`, as lint reads it
+    (`projectside.offline.operation_data`)."""
+
+    kind: str  # Alembic's class name: "AddColumnOp", "ExecuteSQLOp" ...
+    table: str | None = None  # the table it acts on: "name", or "schema.name"
+    sql: str | None = None  # op.execute() given SQL text: the text
+    construct: str | None = None  # op.execute() given a SQLAlchemy statement: "data" or "select"
+
+
 @dataclass
 class RevisionCapture:
     script: Script
-    operations: list[MigrateOperation] = field(default_factory=list)
+    operations: list[Operation] = field(default_factory=list)
     sql: str = ""
-    # Per operation: where in `sql` its statements start, and the stack that invoked it.
+    # Per operation: where in `sql` its statements start, and the revision file's line
+    # that invoked it (only a reported revision's: lines only serve findings).
     offsets: list[int] = field(default_factory=list)
-    sites: list[tuple] = field(default_factory=list)
+    lines: list[int | None] = field(default_factory=list)
     error: str | None = None  # why the revision could not run offline
-    reported: bool = True  # lint reports on it; else only its SQL is kept (`sites` stays empty)
+    reported: bool = True  # lint reports on it; else only its SQL is kept (`lines` stays empty)
+
+    def fill(self, entry: dict) -> None:
+        """From the record `projectside.offline` sent with the revision's step."""
+        self.sql = entry["sql"]
+        self.operations = [Operation(**data) for data in entry["operations"]]
+        self.offsets, self.lines = entry["offsets"], entry["lines"]
+        if entry["error"] is not None:
+            self.error = _said(RemoteError(entry["error"]))
 
 
 @dataclass
@@ -82,69 +84,14 @@ class Capture:
         return self.downgrades[script.revision]
 
 
-class _Recorder:
-    """Collects invoked operations and cuts the SQL buffer at each revision boundary."""
-
-    def __init__(self, buffer: io.StringIO) -> None:
-        self.buffer = buffer
-        self.current: list[MigrateOperation] = []
-        self.offsets: list[int] = []
-        self.sites: list[tuple] = []
-        self.first_op_at: int | None = None
-        self.keep_sites = True  # call sites only serve findings, so only a reported revision's
-
-    def record(self, operation: MigrateOperation) -> None:
-        if self.first_op_at is None:
-            self.first_op_at = self.buffer.tell()
-        self.current.append(operation)
-        self.offsets.append(self.buffer.tell())
-        if self.keep_sites:
-            self.sites.append(call_sites())
-
-    def take(self, item: RevisionCapture, start: int = 0) -> None:
-        """Hand the operations recorded since the last take to `item`, whose SQL starts
-        at `start` in the buffer."""
-        item.operations, self.current = self.current, []
-        item.offsets, self.offsets = [o - start for o in self.offsets], []
-        item.sites, self.sites = self.sites, []
-
-
-class _Recording:
-    """Where invoked operations go: the run's recorder, or one set aside for a downgrade."""
-
-    def __init__(self, recorder: _Recorder) -> None:
-        self.recorder = recorder
-
-    @contextlib.contextmanager
-    def aside(self, recorder: _Recorder) -> Iterator[None]:
-        saved, self.recorder = self.recorder, recorder
-        try:
-            yield
-        finally:
-            self.recorder = saved
-
-
-@contextlib.contextmanager
-def _recording(recorder: _Recorder) -> Iterator[_Recording]:
-    original = _OperationsBase.invoke
-    recording = _Recording(recorder)
-
-    def invoke(self, operation):
-        recording.recorder.record(operation)
-        return original(self, operation)
-
-    _OperationsBase.invoke = invoke
-    try:
-        yield recording
-    finally:
-        _OperationsBase.invoke = original
+Plan = list[tuple[RevisionCapture, bool]]  # (the revision's record, upgrade?) per step
 
 
 def capture(project: Project, revisions: list[Script], endpoint: Endpoint | None = None,
             reported: Collection[str] | None = None) -> Capture:
     """Upgrade these revisions (in history order) offline, one env.py run per stretch of
     revisions that run cleanly; the `reported` ones (all by default) also downgrade, and
-    keep the call sites of their operations.
+    keep the lines of their operations.
 
     env.py is handed a PostgreSQL URL, as online runs are: the server under test's
     (`endpoint`) or a placeholder, never alembic.ini's (often SQLite, or `driver://...`),
@@ -163,12 +110,7 @@ def capture(project: Project, revisions: list[Script], endpoint: Endpoint | None
         if failure is not None and not started and first:
             # env.py failed before the first revision: it cannot run offline.
             result.env_error = failure
-            # Revision code prints here too: into the project's log, as under env.py.
-            with project.env.active(database.endpoint, database.name):
-                for item in pending:
-                    _run_bare(project, item, True)
-                    if item.reported:
-                        _run_bare(project, result.downgrade(item.script), False)
+            _run_bare(project, database, pending, result)
             break
         first = False
         pending = pending[done:]
@@ -184,143 +126,93 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
              first: bool) -> tuple[int, str | None, bool]:
     """Returns how many revisions completed, why one failed (if one did), and whether
     env.py got as far as the revisions."""
-    buffer = io.StringIO()
-    recorder = _Recorder(buffer)
-    recorder.keep_sites = items[0].reported
-    state = StepState()
-    options = Captured()  # offline configure options must not replace the online ones drift uses
-    mark = 0
-    contexts = []
-
-    def record(revision, _context):
-        nonlocal mark
-        item = items[state.done - 1]
-        recorder.take(item, mark)
-        item.sql = buffer.getvalue()[mark:]
-        mark = buffer.tell()
-        if state.done < len(items):
-            recorder.keep_sites = items[state.done].reported
-
-    def then_downgrade(script: Script):
-        def wrap(upgrade):
-            @functools.wraps(upgrade)  # Alembic names the step after it: "-- Running upgrade ..."
-            def run(**kw):
-                upgrade(**kw)
-                _downgrade_aside(contexts[0], recording, result.downgrade(script), kw)
-            return run
-        return wrap
-
-    def started(context: MigrationContext) -> None:
-        contexts.append(context)
-        _render_literals(context.impl)
-
-    cfg = project.config(database)
-    cfg.output_buffer = buffer
-    replace = {index: then_downgrade(item.script) for index, item in enumerate(items) if item.reported}
-    try:
-        with project.env.active(database.endpoint, database.name), _recording(recorder) as recording:
-            project.drive_steps(cfg, [item.script for item in items], True, state, record,
-                                on_start=started, captured=options, replace=replace, as_sql=True,
-                                starting_rev=_starting_rev(items[0].script))
-    except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        explained = None if state.started else missing.explain(exc, project.root, project.ini_path,
+    parents = items[0].script._all_down_revisions
+    answer, failure, state = _run(project, database, [(item, True) for item in items], result,
+                                  starting_rev=",".join(parents) if parents else None)
+    if first:
+        result.version_table = answer.get("version_table") or "alembic_version"
+        result.preamble = answer.get("preamble") or ""
+    if failure is not None:
+        explained = None if state.started else missing.explain(failure, project.root, project.ini_path,
                                                               project.env.paths)
         if explained:
             # Not an env.py without offline mode: one that cannot start at all.
             raise ProjectError(explained) from None
         where = "" if state.started else " (env.py, before any revision ran)"
-        return state.done, f"{type(exc).__name__}: {first_line(exc)}{where}", state.started
-    finally:
-        if first:
-            result.version_table = options.version_table
-            if recorder.first_op_at is not None:
-                result.preamble = buffer.getvalue()[:recorder.first_op_at]
+        return state.done, f"{_said(failure)}{where}", state.started
     if not state.started:
         # Its offline branch returned without migrating (a loop over tenants that finds
         # none offline, say): reading nothing must not pass for reading a clean history.
         return 0, ("env.py's offline mode returned without running any migration "
                    "(context.run_migrations() was never called in it)"), False
-    return state.done, None, state.started
+    return state.done, None, True
 
 
-def _render_literals(impl) -> None:
-    """Values as SQL literals, as the generic template's offline branch asks for them.
-
-    Without `literal_binds=True` offline mode writes `SET name=%(name)s`: how the script
-    spells a parameter, not a statement that fails when the revision runs. A value with no
-    literal form (a JSONB list, say) is written as env.py would write it, so a revision that
-    runs offline under env.py runs here too.
-    """
-    theirs, execute = impl.literal_binds, impl._exec
-
-    def _exec(construct, *args, **kwargs):
-        impl.literal_binds = True
-        try:
-            return execute(construct, *args, **kwargs)
-        except CompileError:
-            impl.literal_binds = theirs  # it failed compiling, before writing anything
-            return execute(construct, *args, **kwargs)
-        finally:
-            impl.literal_binds = theirs
-
-    impl._exec = _exec
+def _run_bare(project: Project, database: Database, items: list[RevisionCapture], result: Capture) -> None:
+    """Each revision in a bare offline context, bypassing env.py; a reported one's
+    downgrade() too."""
+    plan = [(item, upgrade) for item in items for upgrade in ((True, False) if item.reported else (True,))]
+    while plan:
+        _answer, failure, state = _run(project, database, plan, result, bare=True)
+        plan = plan[state.done:]
+        if failure is None or not plan:
+            break
+        item, upgrade = plan.pop(0)
+        (item if upgrade else result.downgrade(item.script)).error = _said(failure)
 
 
-def _starting_rev(first: Script) -> str | None:
-    # Offline mode keeps the version table's heads in memory, starting from this.
-    parents = first._all_down_revisions
-    return ",".join(parents) if parents else None
+def _run(project: Project, database: Database, plan: Plan, result: Capture, bare: bool = False,
+         starting_rev: str | None = None) -> tuple[dict, BaseException | None, StepState]:
+    """One offline run of `plan`, here or in the project's process, under the revision time
+    limits: each step's record fills the step's RevisionCapture as it comes. Returns what
+    the run ended with, what ended it (a revision past its limit as a MigrationError), and
+    how far it got."""
+    state = StepState()
+    process = project.process
+    watch = RevisionWatch(project.limits, None, [item.script for item, _ in plan], [up for _, up in plan],
+                          state, interrupt=process.agent.interrupt if process is not None else None)
 
+    def on_event(name: str, data: dict) -> None:
+        if name == "started":
+            state.started = True
+            watch.attach(StartedContext(None, data))
+        elif name == "step":
+            item, upgrade = plan[state.done]
+            (item if upgrade else result.downgrade(item.script)).fill(data["entry"])
+            if data.get("downgrade") is not None:
+                result.downgrade(item.script).fill(data["downgrade"])
+            state.done += 1
+            with watch.paused():
+                pass  # the next revision's clock starts as this block ends
 
-def _downgrade_aside(context: MigrationContext, recording: _Recording, item: RevisionCapture,
-                     run_args: dict) -> None:
-    """The revision's downgrade(), in the context its upgrade() just ran in, its SQL
-    written aside. A failure is the downgrade's (as it is when a downgrade run stops
-    there); a BaseException (a time limit, an interrupt) ends the step as any would."""
-    impl = context.impl
-    output, impl.output_buffer = impl.output_buffer, io.StringIO()
-    recorder = _Recorder(impl.output_buffer)
-    recorder.keep_sites = False
+    args = {"plan": [[item.script.revision, upgrade] for item, upgrade in plan],
+            "reported": [item.script.revision for item, upgrade in plan if upgrade and item.reported],
+            "bare": bare, "starting_rev": starting_rev}
+    answer: dict = {}
     try:
-        with recording.aside(recorder):
-            item.script.module.downgrade(**run_args)
-    except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
-        item.error = f"{type(exc).__name__}: {first_line(exc)}"
-    finally:
-        impl.output_buffer = output
-        recorder.take(item)
+        with watch.reporting():
+            if process is not None:
+                where = (database.endpoint, database.name)
+                url = None if bare else url_string(project.env.url(*where))
+                answer, failed = remote.offline(project, on_event, url=url,
+                                                variables=project.env.variables(*where), **args)
+            else:
+                with project.env.active(database.endpoint, database.name):
+                    cfg = project.config(None if bare else database)
+                    answer, failed = offline.capture(project, cfg, event=on_event, within=project.in_context,
+                                                     **args)
+            if failed is not None:
+                raise failed
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - whatever the revision or env.py raised, SystemExit too
+        return answer, exc, state
+    return answer, None, state
 
 
-def _run_bare(project: Project, item: RevisionCapture, upgrade: bool) -> None:
-    """One revision in a bare PostgreSQL offline context, bypassing env.py: set up as
-    `alembic upgrade --sql` sets it up, so a revision asking `context.is_offline_mode()`
-    (or reading `context.config`) gets its answer."""
-    buffer = io.StringIO()
-    recorder = _Recorder(buffer)
-    module = item.script.module
-    function = module.upgrade if upgrade else module.downgrade
-    watch = RevisionWatch(project.limits, None, [item.script], [upgrade], StepState())
-    cfg = project.config()
-    cfg.output_buffer = buffer
-    try:
-        with watch.reporting(), EnvironmentContext(cfg, project.script, as_sql=True) as environment, \
-                _recording(recorder):
-            environment.configure(dialect_name="postgresql", as_sql=True, output_buffer=buffer,
-                                  literal_binds=True)
-            context = environment.get_context()
-            watch.attach(context)
-            with Operations.context(context):
-                function()
-    except Exception as exc:  # noqa: BLE001 - the revision's own code failed offline
-        item.error = f"{type(exc).__name__}: {first_line(exc)}"
-    recorder.take(item)
-    item.sql = buffer.getvalue()
-
-
-def revision_file(item: RevisionCapture) -> str:
-    return Path(item.script.path).name
+def _said(failure: BaseException) -> str:
+    """`Type: its first line`, for an exception here or one from the project's process."""
+    return f"{getattr(failure, 'type_name', type(failure).__name__)}: {first_line(failure)}"
 
 
 def operation_line(item: RevisionCapture, offset: int | None) -> int | None:
@@ -328,4 +220,4 @@ def operation_line(item: RevisionCapture, offset: int | None) -> int | None:
     if offset is None or not item.offsets:
         return None
     index = max((i for i, start in enumerate(item.offsets) if start <= offset), default=0)
-    return line_in(item.sites[index], item.script.path)
+    return item.lines[index] if index < len(item.lines) else None

@@ -10,16 +10,13 @@ from __future__ import annotations
 import re
 
 import pglast
-from alembic.operations import ops
 from alembic.script import Script
 from pglast import ast
-from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.selectable import Selectable
 
-from checks.lint.capture import RevisionCapture
+from checks.lint.capture import Operation, RevisionCapture
 from checks.lint.rules import Hit
 from checks.lint.sql import table_name
-from checks.project.source_lines import def_line, docstring_line, line_in
+from checks.project.source_lines import def_line, docstring_line
 
 _DATA_STATEMENTS = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt, ast.CopyStmt)
 _NEUTRAL_STATEMENTS = (ast.VariableSetStmt, ast.SelectStmt, ast.TransactionStmt)
@@ -33,27 +30,20 @@ VAGUE_WORDS = frozenset({
 })
 
 
-def _qualified(name: str, schema: str | None) -> str:
-    return f"{schema}.{name}" if schema else name
-
-
-def _kinds(operation) -> list[tuple[str, str | None]]:
+def _kinds(operation: Operation) -> list[tuple[str, str | None]]:
     """("schema" | "data" | "neutral", data target table) for each thing the operation does."""
-    if isinstance(operation, ops.BulkInsertOp):
-        table = operation.table
-        return [("data", _qualified(table.name, getattr(table, "schema", None)))]
-    if not isinstance(operation, ops.ExecuteSQLOp):
+    if operation.kind == "BulkInsertOp":
+        return [("data", operation.table)]
+    if operation.kind != "ExecuteSQLOp":
         return [("schema", None)]
-    sql = operation.sqltext
-    if isinstance(sql, UpdateBase):
-        return [("data", _qualified(sql.table.name, getattr(sql.table, "schema", None)))]
-    if isinstance(sql, Selectable):
+    if operation.construct == "data":
+        return [("data", operation.table)]
+    if operation.construct == "select":
         return [("neutral", None)]
-    text = sql if isinstance(sql, str) else getattr(sql, "text", None)
-    if text is None:
+    if operation.sql is None:
         return [("schema", None)]
     try:
-        statements = [raw.stmt for raw in pglast.parse_sql(text)]
+        statements = [raw.stmt for raw in pglast.parse_sql(operation.sql)]
     except pglast.parser.ParseError:
         return [("schema", None)]
     kinds = []
@@ -71,8 +61,7 @@ def _kinds(operation) -> list[tuple[str, str | None]]:
 def schema_and_data(item: RevisionCapture) -> list[Hit]:
     """Data written into tables created in the same revision (seed rows) is part of
     creating them; anything else mixed with DDL is reported."""
-    created = {_qualified(o.table_name, o.schema) for o in item.operations
-               if isinstance(o, ops.CreateTableOp)}
+    created = {o.table for o in item.operations if o.kind == "CreateTableOp"}
     schema = False
     data_targets: list[str] = []
     first_data: int | None = None
@@ -86,7 +75,7 @@ def schema_and_data(item: RevisionCapture) -> list[Hit]:
     if schema and data_targets:
         return [Hit("schema-and-data", item.script.revision, data_targets[0],
                     f"writes rows to {', '.join(dict.fromkeys(data_targets))}",
-                    line=line_in(item.sites[first_data], item.script.path) if item.sites else None)]
+                    line=item.lines[first_data] if item.lines else None)]
     return []
 
 

@@ -230,8 +230,8 @@ def run_steps(project, database, revisions: list, upward: list[bool], state, sta
     def step() -> None:
         revision = revisions[state.done]
         state.done += 1
-        if after_step is not None:
-            with watch.paused():
+        with watch.paused():  # the next revision's clock starts when it ends
+            if after_step is not None:
                 after_step(revision, connection)
 
     def before(index: int) -> None:
@@ -258,3 +258,14 @@ def run_steps(project, database, revisions: list, upward: list[bool], state, sta
             raise RemoteError(failure.details) from None
         if answer.get("error"):
             raise RemoteError(answer["error"])
+
+
+def offline(project, on_event: Callable[[str, dict], object], **args) -> tuple[dict, RemoteError | None]:
+    """One of lint's offline runs, in the project's process (`projectside.offline.capture`):
+    what the run ended with, and the failure that ended it."""
+    try:
+        answer = project.process.request("offline", on_event, **args)
+    except AgentFailure as failure:
+        return {}, RemoteError(failure.details)
+    error = answer.pop("error", None)
+    return answer, RemoteError(error) if error else None

@@ -42,9 +42,8 @@ class Settings:
     # The project's own Python (its interpreter, or its virtual environment's folder,
     # relative to the project): the revisions, env.py and the hooks run there, in a process
     # of their own, and nothing is installed into it; --python overrides it. Unset, they
-    # run in the suite's own Python (a project installed beside the suite). Every stage but
-    # lint and the recovery drills runs this way; those two still need the project
-    # installed beside the suite, and say so when they are skipped.
+    # run in the suite's own Python (a project installed beside the suite); every stage
+    # runs either way.
     python: str | None = None
     # "module:function" given a SQLAlchemy connection to an empty database before the first revision.
     bootstrap: str | None = None

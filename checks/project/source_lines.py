@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -96,12 +95,6 @@ def traceback_line(exc: BaseException, path: str) -> int | None:
         if line is not None:
             return line
     return None
-
-
-def call_sites(depth: int = 40) -> tuple[tuple[str, int], ...]:
-    """(file, line) of the frames calling this one, innermost first; kept for the one
-    revision file the caller later asks about (`line_in`)."""
-    return _sites(sys._getframe(1), depth)
 
 
 def frame_line(frame, path: str) -> int | None:

@@ -7,13 +7,11 @@ from checks.lint.select import pull_request_summary, revisions_to_lint
 from checks.pullrequest.scope import select_new
 from checks.result import Finding
 from checks.run import Run
-from checks.stages.skips import skip_in_project_python
 
 
 def check(run: Run) -> list[Finding]:
     """Without it, a DROP COLUMN, a table rewrite or an ALTER queued behind a long query is
     found by the application in production; a downgrade of `pass` passes every other check."""
-    skip_in_project_python(run, "lint", "the revisions' operations offline")
     settings = parse_lint_settings(run.project.settings.lint, run.project.settings.source)
     selection = revisions_to_lint(run.project.upgrade_order(), run.project.script.dir,
                                   lint_all=run.lint_all or settings.all)

@@ -1,6 +1,5 @@
 """What a stage reports when it cannot judge: the fresh build it depends on did not get to
-head, the project writes no downgrades, or the stage does not run in the project's own
-Python yet."""
+head, or the project writes no downgrades."""
 
 from __future__ import annotations
 
@@ -34,14 +33,3 @@ def skipped_without_downgrades(policy: Policy) -> list[Finding]:
         Severity.INFO, "skipped", f"the project writes no downgrades ({policy.how}): nothing to "
                                   f"round-trip; {change}"))
 
-
-def skip_in_project_python(run, stage: str, reads: str) -> None:
-    """Skip `stage` when the project's code runs in a Python of its own (--python): it
-    still `reads` the project's code in the suite's process."""
-    if run.project.process is None:
-        return
-    raise StageSkipped(Finding(
-        Severity.INFO, "skipped",
-        f"not run with the project in its own Python ({run.project.process.python}): the {stage} "
-        f"stage still reads {reads} in the suite's process; run it with the suite installed beside "
-        "the project (without --python) to include it"))

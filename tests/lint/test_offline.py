@@ -75,7 +75,7 @@ def test_example_sql_is_split_per_revision():
     sql = capture.by_id()
     assert "CREATE TABLE customers" in sql["0001"].sql and "CREATE TABLE orders" not in sql["0001"].sql
     assert "SET LOCAL lock_timeout" in sql["0003"].sql
-    assert [type(o).__name__ for o in sql["0003"].operations] == ["ExecuteSQLOp", "AddColumnOp"]
+    assert [o.kind for o in sql["0003"].operations] == ["ExecuteSQLOp", "AddColumnOp"]
 
 
 def test_lint_is_repeatable(tmp_path):

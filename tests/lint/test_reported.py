@@ -72,7 +72,7 @@ def test_both_directions_take_one_env_run_and_only_reported_revisions_downgrade(
     _, capture = rule_hits(project, LintSettings())
     assert len(runs) == 1
     assert sorted(capture.downgrades) == sorted(ids)
-    assert [type(o).__name__ for o in capture.downgrades["missing_lock_timeout_fires"].operations] == \
+    assert [o.kind for o in capture.downgrades["missing_lock_timeout_fires"].operations] == \
         ["DropColumnOp"]
     # The upgrade SQL is what `alembic upgrade --sql` writes: no downgrade statement in it.
     assert not any("DROP COLUMN" in item.sql for item in capture.revisions)
@@ -80,7 +80,7 @@ def test_both_directions_take_one_env_run_and_only_reported_revisions_downgrade(
     _, capture = rule_hits(project, LintSettings(), only={ids[-1]})
     assert list(capture.downgrades) == [ids[-1]]
     assert [item.script.revision for item in capture.revisions] == ids  # the history still runs
-    assert not capture.by_id()[ids[0]].sites and capture.by_id()[ids[-1]].sites
+    assert not capture.by_id()[ids[0]].lines and capture.by_id()[ids[-1]].lines
 
 
 def test_from_the_base_the_sql_is_what_a_deploy_from_the_base_runs(tmp_path):

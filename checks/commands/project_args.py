@@ -22,7 +22,9 @@ def add_project_arguments(parser) -> None:
                                           "URL or SQLAlchemy names)")
     parser.add_argument("--python", help="the project's own Python (its interpreter or virtual environment "
                                           "folder): the project's code runs there, nothing is installed "
-                                          "into it (default: setting python, else the suite's own)")
+                                          "into it (default: setting python, else the active virtual "
+                                          "environment, else the project's .venv or venv folder, else "
+                                          "the suite's own)")
 
 
 def _ini_folder(root: Path, alembic_ini: str | None) -> Path | None:
@@ -43,12 +45,11 @@ def open_project(args, metadata_override: str | None = None) -> Project:
                           "that holds alembic.ini")
     settings = load_settings(root.resolve(), Path(args.config) if args.config else None,
                              _ini_folder(root.resolve(), args.alembic_ini))
-    python = getattr(args, "python", None)
-    chosen = interpreter.choose(root.resolve(), python, settings.python, settings.home()) \
-        if python or settings.python else None
+    chosen = interpreter.choose(root.resolve(), getattr(args, "python", None), settings.python,
+                                settings.home())
     project = Project(root, alembic_ini=args.alembic_ini, settings=settings,
                       metadata_override=metadata_override, driver_override=args.driver,
-                      python=chosen.path if chosen is not None else None)
+                      python=chosen.path, python_source=chosen.source)
     if project.drivers.note:
         # Not on stdout: commands such as `current` print what scripts read there.
         print(f"note: {project.drivers.note}", file=sys.stderr)

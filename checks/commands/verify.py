@@ -124,6 +124,8 @@ def _verify(args, outcome: Outcome) -> int:
         shown = server.describe() if server.backend == NO_SERVER else \
             f"PostgreSQL {server.version}, backend {server.backend}: {server.describe()}"
         out.write(f"alembic-preflight: {project.root}\n  server: {shown}\n")
+        if project.process is not None:
+            out.write(f"  python: {project.process.describe()}\n")
         out.flush()
         verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
         # The revision files are loaded from here on, with the settings' [env] in place (the

@@ -82,7 +82,7 @@ class StepState:
 class Project:
     def __init__(self, root: Path, alembic_ini: str | None = None, settings: Settings | None = None,
                  metadata_override: str | None = None, driver_override: str | None = None,
-                 python: str | None = None) -> None:
+                 python: str | None = None, python_source: str = "--python") -> None:
         self.root = root.resolve()
         if not self.root.is_dir():
             raise ProjectError(f"project directory not found: {root}")
@@ -93,7 +93,8 @@ class Project:
         self.env.paths = locations.sys_path(ini, self.root, self.settings)
         # The project's own Python, when it is not the suite's: everything that imports the
         # project's code runs there (checks.project.remote).
-        self.process = ProjectProcess(self, python) if python and not interpreter.is_own(python) else None
+        self.process = ProjectProcess(self, python, python_source) \
+            if python and not interpreter.is_own(python) else None
         pinned = driver_override or self.settings.driver
         named_as = f"--driver {pinned}" if driver_override else f"{self.settings.source}: driver = {pinned!r}"
         self.drivers = driver.for_config(self.config(), pinned, named_as,

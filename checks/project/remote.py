@@ -106,9 +106,10 @@ class StartedContext:
 class ProjectProcess:
     """One process of the project's Python for the whole run (a forked worker starts its own)."""
 
-    def __init__(self, project, python: str) -> None:
+    def __init__(self, project, python: str, source: str = "--python") -> None:
         self.project = project
         self.python = python
+        self.source = source  # why this interpreter (checks.project.interpreter.choose)
         self._agent: Agent | None = None
         self._pid: int | None = None
         self._history: RemoteHistory | None = None
@@ -155,6 +156,13 @@ class ProjectProcess:
         if self._facts is None:
             self._facts = self.request("facts")
         return self._facts
+
+    def describe(self) -> str:
+        """'/app/.venv/bin/python (.venv): Python 3.9.2, SQLAlchemy 1.3.24, Alembic 1.5.8'."""
+        facts = self.facts()
+        versions = ", ".join(f"{name} {facts.get(key) or 'not installed'}" for name, key in (
+            ("Python", "python"), ("SQLAlchemy", "sqlalchemy"), ("Alembic", "alembic")))
+        return f"{self.python} ({self.source}): {versions}"
 
     def history(self) -> RemoteHistory:
         if self._history is None:

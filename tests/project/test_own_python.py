@@ -109,6 +109,22 @@ def test_the_python_setting_names_the_environment_relative_to_the_project(verify
     assert result.stage("fresh")["status"] == "pass"
 
 
+def test_the_projects_venv_folder_or_the_active_environment_is_found(verify, tmp_path, old_python):
+    where = f'import sqlalchemy\nassert sqlalchemy.__version__ == "1.3.24"\n{PRICE_UP}'
+    project = _project(tmp_path, upgrade=where)
+    (project / ".venv").symlink_to(old_python.parent.parent, target_is_directory=True)
+
+    found = verify(project, "--stage", "fresh", env={"VIRTUAL_ENV": ""})
+    assert found.code == 0, found.stdout + found.stderr
+    assert f"python: {project / '.venv' / 'bin' / 'python'} (.venv): Python" in found.stdout
+    assert "SQLAlchemy 1.3.24, Alembic 1.5.8" in found.stdout
+
+    (project / ".venv").unlink()
+    active = verify(project, "--stage", "fresh", env={"VIRTUAL_ENV": str(old_python.parent.parent)})
+    assert active.code == 0, active.stdout + active.stderr
+    assert "($VIRTUAL_ENV)" in active.stdout
+
+
 def test_the_recovery_drills_run_in_the_projects_python(verify, tmp_path, old_python):
     result = verify(_project(tmp_path), "--python", str(old_python), "--stage", "recovery")
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -62,19 +62,24 @@ class Agent:
         try:
             self._process = subprocess.Popen(
                 [*command, "-c", _BOOT, str(self._folder)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE if output is not None else subprocess.DEVNULL, text=True,
-                encoding="utf-8", errors="replace", env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                stderr=subprocess.PIPE if output is not None else subprocess.DEVNULL,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         except OSError as exc:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise ProjectError(f"cannot start the project's Python {self.python}: {exc.strerror}; point "
                                "--python (or the python setting) at the project's interpreter") from None
+        # No thread of ours reads the pipes (a process with a second thread may not fork the
+        # suite's workers): what the project prints is read while a request waits for its
+        # answer, and copied to `output` a line at a time.
         self._writer = self._process.stdin
-        self._reader = self._process.stdout
-        self._printed = None
-        if output is not None:
-            self._printed = threading.Thread(target=_copy_lines, args=(self._process.stderr, output),
-                                             name="alembic-preflight project output", daemon=True)
-            self._printed.start()
+        self._output = output
+        self._answers = b""
+        self._printed = b""
+        self._selector = selectors.DefaultSelector()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                os.set_blocking(stream.fileno(), False)
+                self._selector.register(stream.fileno(), selectors.EVENT_READ)
 
     def request(self, op: str, on_event: EventHandler | None = None, **args) -> object:
         """Send one request and return its answer, handling the events it sends meanwhile."""
@@ -121,10 +126,16 @@ class Agent:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        with contextlib.suppress(OSError):
-            self._reader.close()
-        if self._printed is not None:
-            self._printed.join(STOP_WAIT_S)
+        with contextlib.suppress(OSError, ValueError):
+            while self._selector.get_map():
+                self._read_ready(None, 0)
+        if self._printed:
+            self._copy(b"\n")
+        self._selector.close()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> Agent:
@@ -135,28 +146,48 @@ class Agent:
 
     def _send(self, message: dict) -> None:
         try:
-            self._writer.write(json.dumps(message) + "\n")
+            self._writer.write((json.dumps(message) + "\n").encode("utf-8"))
             self._writer.flush()
         except BrokenPipeError:
             raise self._ended() from None
 
     def _receive(self, op: str) -> dict:
-        line = self._reader.readline()
-        if not line:
-            raise self._ended(op)
+        while b"\n" not in self._answers:
+            if not self._read_ready(op):
+                raise self._ended(op)
+        line, self._answers = self._answers.split(b"\n", 1)
         return json.loads(line)
+
+    def _read_ready(self, op: str | None, timeout: float | None = None) -> bool:
+        """Read what the pipes hold now (waiting up to `timeout`); False once the answers'
+        pipe has closed."""
+        answers = self._process.stdout.fileno()
+        ready = self._selector.select(timeout)
+        if not ready and timeout is not None:
+            raise OSError("nothing more to read")
+        for key, _ in ready:
+            chunk = os.read(key.fd, 1 << 16)
+            if not chunk:
+                self._selector.unregister(key.fd)
+                if key.fd == answers:
+                    return False
+            elif key.fd == answers:
+                self._answers += chunk
+            else:
+                self._copy(chunk)
+        return True
+
+    def _copy(self, chunk: bytes) -> None:
+        *lines, self._printed = (self._printed + chunk).split(b"\n")
+        if self._output is not None:
+            for line in lines:
+                self._output.write(line.decode("utf-8", "replace") + "\n")
 
     def _ended(self, op: str | None = None) -> ProjectError:
         code = self._process.wait()
         during = f" during {op}" if op else ""
         return ProjectError(f"the project's Python ({self.python}) ended{during} with exit code {code}; "
                             "its last output is in the project log")
-
-
-def _copy_lines(source: IO[str], output: IO[str]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        for line in source:
-            output.write(line)
 
 
 class AgentResult:

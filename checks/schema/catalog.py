@@ -274,7 +274,15 @@ def fetch_all(conn, statements: list[tuple[str, dict]], read_only: bool = False,
     """
     batch = getattr(conn, "fetch_batch", None)  # the migration's connection in the project's process
     if batch is not None:
-        return batch(statements, [_PIN] if read_only else [])
+        # One round trip to that process; the statements as EXECUTEs of what the session has
+        # prepared, where it can: planning the catalog queries again at every step is most
+        # of a step's snapshot there.
+        settings = [_PIN] if read_only else []
+        if prepared_with:
+            settings.append(prepared.ensure([query for query, _ in statements], tracking.PREPARE_FUNCTION,
+                                            prepared_with))
+            statements = [(prepared.execute(query, params), None) for query, params in statements]
+        return batch(statements, settings)
     in_transaction = _in_transaction(conn)
     if not sent_together(conn, read_only):
         with conn.transaction(force_rollback=True) if read_only else contextlib.nullcontext():
@@ -312,6 +320,8 @@ def _in_transaction(conn) -> bool:
 def sent_together(conn, read_only: bool = True) -> bool:
     """Whether `fetch_all` sends its statements through `conn` in one go (and, asked to
     prepare them, as one text of EXECUTEs), rather than one at a time."""
+    if hasattr(conn, "fetch_batch"):
+        return True  # one request to the project's process, whatever it holds
     if not isinstance(conn, psycopg.Connection) or not psycopg.Pipeline.is_supported():
         return False
     return not read_only or _in_transaction(conn) or conn.autocommit

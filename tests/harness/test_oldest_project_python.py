@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from agent_runs import OLDEST_STACK, walk_two_revisions
 from prereqs import skip_or_fail
+from projects import Rev, build_project, items_revision
 from setup_image import pip_settings, setup_image
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -48,3 +49,28 @@ def test_python_3_9_with_sqlalchemy_1_3_loads_and_runs_the_history(oldest_python
     assert (walked.facts["sqlalchemy"], walked.facts["alembic"]) == ("1.3.24", "1.5.8")
     assert walked.revisions == ["0001", "0002"] and walked.columns_after_each_step == [2, 3]
     assert walked.result == {"started": True, "done": 2, "error": None} and walked.recorded == [("0002",)]
+
+
+def test_verify_runs_every_stage_with_the_project_in_python_3_9(oldest_python, verify, tmp_path):
+    """`--python` names a wrapper that runs bullseye's Python in its container, as a project
+    whose interpreter lives elsewhere (a container, a remote shell) would be pointed at."""
+    wrapper = tmp_path / "python3.9"
+    wrapper.write_text("#!/bin/sh\nexec " + " ".join(oldest_python[:3]) + " -e PYTHONDONTWRITEBYTECODE=1 "
+                       + " ".join(oldest_python[3:]) + ' "$@"\n')
+    wrapper.chmod(0o755)
+    project = build_project(tmp_path / "project", [items_revision(), Rev(
+        "0002", "0001", 'op.add_column("items", sa.Column("price", sa.Integer))', "pass")])
+
+    result = verify(project, "--python", str(wrapper))
+
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert f"python: {wrapper} (--python): Python 3.9." in result.stdout, result.stdout
+    assert "SQLAlchemy 1.3.24, Alembic 1.5.8" in result.stdout
+    for stage in ("files", "heads", "fresh", "merge-order", "lint"):
+        assert result.stage(stage)["status"] in ("pass", "warn"), result.stage(stage)
+    # The downgrade that leaves the column is found there, as it is found here.
+    [trace] = result.findings("roundtrip", "downgrade-leaves-trace")
+    assert trace["revision"] == "0002" and trace["object"] == "items.price"
+    [drift] = result.findings("drift", "drift-autogenerate")
+    assert drift["object"] == "items.price"
+    assert result.code == 1

@@ -19,9 +19,11 @@ from checks.schema import prepared, queries, tracking
 from checks.schema.snapshot import (
     Column,
     Constraint,
+    DefaultPrivilege,
     Domain,
     Index,
     Policy,
+    Privilege,
     Sequence,
     Snapshot,
     Table,
@@ -35,8 +37,9 @@ _TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 # Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
 _RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES)
 _PARTIAL_QUERIES = (*_RELATION_QUERIES, queries.TRIGGERS, queries.POLICIES, queries.SEQUENCES, queries.ENUMS,
-                    queries.DOMAINS, queries.FUNCTIONS)
-_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS)  # read in full when a schema changed
+                    queries.DOMAINS, queries.FUNCTIONS, queries.PRIVILEGES)
+# Read in full when a schema changed, or a privilege whose object the DDL log cannot name.
+_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS, queries.SCHEMA_PRIVILEGES, queries.DEFAULT_PRIVILEGES)
 _PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
 _TABLE_FIELDS = ("kind", "comment", "partition_key", "partition_of", "partition_bound")
 
@@ -58,6 +61,10 @@ class Catalog:
     enums: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
     domains: dict[int, tuple[str, str, Domain]] = field(default_factory=dict)
     functions: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+    # relation or function oid -> the grants on it (a relation's columns' too)
+    privileges: dict[int, tuple[Privilege, ...]] = field(default_factory=dict)
+    schema_privileges: tuple[Privilege, ...] = ()
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
     # Every part read so far, by value, shared with copies: a part read again that equals
     # one seen before is that one, so snapshots of equal schemas are made of the same
     # objects and compare equal on identity. Otherwise a table re-read on a clone compares
@@ -82,14 +89,16 @@ class Catalog:
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
              triggers: set[int] = frozenset(), policies: set[int] = frozenset(),
-             prepared_with: tuple[str, ...] = ()) -> None:
+             privileges: set[int] | None = frozenset(), prepared_with: tuple[str, ...] = ()) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped.
 
         Tables' triggers and policies, and sequences, are read for the oids named in their
-        own sets: most steps touch none of them, and a query not sent costs nothing.
+        own sets: most steps touch none of them, and a query not sent costs nothing. So are
+        the grants on relations and functions (`privileges`; None: on every one of them).
         `prepared_with` as for `fetch_all`.
         """
-        only = EVERYTHING if everything else Parts(relations, types, functions, sequences, triggers, policies)
+        only = EVERYTHING if everything else Parts(relations, types, functions, sequences, triggers, policies,
+                                                    privileges)
         whole = everything or schemas
         wanted = [(query, oids) for query, oids in _wanted(only, whole) if oids is None or oids]
         statements = [(_full(query), {"version_table": version_table}) if oids is None else
@@ -117,7 +126,12 @@ class Catalog:
         if whole:
             self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
             self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
+            self.schema_privileges = tuple(self._same(Privilege("schema", name, *fact))
+                                           for name, *fact in rows(queries.SCHEMA_PRIVILEGES))
+            self.default_privileges = tuple(self._same(DefaultPrivilege(*fact))
+                                            for fact in rows(queries.DEFAULT_PRIVILEGES))
         self._forget(_PER_RELATION, parts.relations)
+        self._forget(("privileges",), parts.privileges)
         for part in ("triggers", "policies", "sequences", "functions"):
             self._forget((part,), getattr(parts, part))
         self._forget(("enums", "domains"), parts.types)
@@ -125,13 +139,14 @@ class Catalog:
         self._read_types(rows, parts.types)
         for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
             self.functions[oid] = (schema, name, arguments, self._same(definition))
+        self._read_privileges(rows(queries.PRIVILEGES))
 
     def forget(self, relations: set[int], types: set[int], functions: set[int]) -> None:
-        """Objects dropped: what belonged to these relations (their triggers and policies,
-        and the sequences among them), these types, these functions."""
-        self._forget(("triggers", "policies", "sequences"), relations)
+        """Objects dropped: what belonged to these relations (their triggers, policies and
+        grants, and the sequences among them), these types, these functions."""
+        self._forget(("triggers", "policies", "sequences", "privileges"), relations)
         self._forget(("enums", "domains"), types)
-        self._forget(("functions",), functions)
+        self._forget(("functions", "privileges"), functions)
 
     def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
         for part in parts:
@@ -192,6 +207,18 @@ class Catalog:
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
             self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)))
 
+    def _read_privileges(self, rows: list[tuple]) -> None:
+        grouped: dict[int, list[Privilege]] = {}
+        for oid, kind, schema, name, detail, *fact in rows:
+            if kind == "column":
+                name = f"{display_name(schema, name)}.{detail}"
+            elif detail is not None:  # a function's arguments, as `functions` names it
+                name = f"{display_name(schema, name)}({detail})"
+            else:
+                name = display_name(schema, name)
+            grouped.setdefault(oid, []).append(self._same(Privilege(kind, name, *fact)))
+        self.privileges.update((oid, tuple(sorted(facts))) for oid, facts in grouped.items())
+
     def _read_types(self, rows, only: set[int] | None) -> None:
         for oid, schema, name, labels in rows(queries.ENUMS):
             self.enums[oid] = (schema, name, self._same(tuple(labels)))
@@ -223,6 +250,11 @@ class Catalog:
             snap.domains[display_name(schema, name)] = domain
         for schema, name, arguments, definition in sorted(self.functions.values(), key=lambda item: item[:3]):
             snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
+        # Each object's grants come sorted; the objects in the order of their first grant
+        # (no two share it: it names the object), whatever their oids.
+        by_object = sorted(self.privileges.values(), key=lambda facts: facts[0])
+        snap.privileges = (*(fact for facts in by_object for fact in facts), *self.schema_privileges)
+        snap.default_privileges = self.default_privileges
         return snap
 
 
@@ -236,9 +268,10 @@ class Parts:
     sequences: object
     triggers: object
     policies: object
+    privileges: object  # the grants on these relations and functions
 
 
-EVERYTHING = Parts(None, None, None, None, None, None)  # every object of every kind
+EVERYTHING = Parts(None, None, None, None, None, None, None)  # every object of every kind
 
 
 def _wanted(parts: Parts, whole: bool) -> list[tuple[str, object]]:
@@ -247,7 +280,7 @@ def _wanted(parts: Parts, whole: bool) -> list[tuple[str, object]]:
     wanted += [(queries.TRIGGERS, parts.triggers), (queries.POLICIES, parts.policies),
                (queries.SEQUENCES, parts.sequences)]
     wanted += [(queries.ENUMS, parts.types), (queries.DOMAINS, parts.types),
-               (queries.FUNCTIONS, parts.functions)]
+               (queries.FUNCTIONS, parts.functions), (queries.PRIVILEGES, parts.privileges)]
     if whole:
         wanted += [(query, None) for query in _WHOLE_QUERIES]
     return wanted
@@ -357,7 +390,8 @@ _RESTORE = _set_all({name: f"current_setting('alembic_preflight.{name}')" for na
 @functools.cache
 def partial_reads() -> tuple[str, ...]:
     """Every text `read` sends when it is not reading everything: what to prepare ahead."""
-    return (*_PARTIAL_QUERIES, *(_full(query) for query in _WHOLE_QUERIES))
+    # Every grant is read again after a GRANT or REVOKE: the DDL log cannot say on what.
+    return (*_PARTIAL_QUERIES, *(_full(query) for query in (*_WHOLE_QUERIES, queries.PRIVILEGES)))
 
 
 def _full(query: str) -> str:

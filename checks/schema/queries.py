@@ -228,3 +228,89 @@ JOIN {_RELATION_FROM} ON c.oid = p.polrelid
 WHERE {_USER_RELATION}
 ORDER BY 2, 3, 4
 """
+
+
+def _facts(acl: str, default: str) -> str:
+    """A lateral join that gives (grantee, privilege, grantable, revoked) for each privilege
+    `acl` grants beyond `default` (what the object has without a GRANT), and for each one of
+    `default` it lacks. The owner's own privileges are in `default`, and in `acl` as soon as
+    anything is granted: they are no difference, and a REVOKE that empties the rest leaves
+    them behind. The grantor is left out: it is the owner, whoever ran the GRANT."""
+    grantee = "CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END"
+    return f"""CROSS JOIN LATERAL (
+    SELECT {grantee}, e.privilege_type::text, e.is_grantable, false
+    FROM (SELECT grantee, privilege_type, is_grantable FROM aclexplode({acl})
+          EXCEPT SELECT grantee, privilege_type, is_grantable FROM aclexplode({default})) e
+    UNION ALL
+    SELECT {grantee}, e.privilege_type::text, false, true
+    FROM (SELECT grantee, privilege_type FROM aclexplode({default})
+          EXCEPT SELECT grantee, privilege_type FROM aclexplode({acl})) e
+) f(grantee, privilege, grantable, revoked)"""
+
+
+# Grants on relations (sequences too), on their columns and on functions, each row starting
+# with the relation's or function's oid. Objects whose ACL is NULL have only their defaults.
+PRIVILEGES = f"""
+SELECT o.oid, o.kind, o.nspname, o.name, o.detail, f.grantee, f.privilege, f.grantable, f.revoked
+FROM (
+    SELECT c.oid, CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                                 WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
+                                 ELSE 'table' END AS kind,
+           n.nspname, c.relname::text AS name, NULL::text AS detail, c.relacl AS acl,
+           acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner) AS base
+    FROM {_RELATION_FROM}
+    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND c.relacl IS NOT NULL AND {_USER_RELATION}
+    UNION ALL
+    SELECT c.oid, 'column', n.nspname, c.relname::text, a.attname::text, a.attacl, NULL
+    FROM {_RELATION_FROM}
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
+    UNION ALL
+    SELECT p.oid, CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname, p.proname::text,
+           pg_get_function_identity_arguments(p.oid), p.proacl, acldefault('f', p.proowner)
+    FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prokind <> 'a' AND p.proacl IS NOT NULL
+      AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
+) o
+{_facts("o.acl", "o.base")}
+"""
+
+# initdb gives the public schema USAGE (before PostgreSQL 15, CREATE too) for PUBLIC: that
+# is where every database starts, not something a project granted.
+_PUBLIC_SCHEMA_DEFAULT = """acldefault('n', n.nspowner) || makeaclitem(0, n.nspowner, 'USAGE', false)
+    || CASE WHEN current_setting('server_version_num')::int < 150000
+            THEN ARRAY[makeaclitem(0, n.nspowner, 'CREATE', false)] ELSE '{}' END"""
+
+SCHEMA_PRIVILEGES = f"""
+SELECT o.nspname, f.grantee, f.privilege, f.grantable, f.revoked
+FROM (
+    SELECT n.nspname, n.nspacl AS acl,
+           CASE WHEN n.nspname = 'public' THEN {_PUBLIC_SCHEMA_DEFAULT}
+                ELSE acldefault('n', n.nspowner) END AS base
+    FROM pg_namespace n
+    WHERE n.nspacl IS NOT NULL AND {_user_schema("n")} AND {_not_from_extension("pg_namespace", "n.oid")}
+) o
+{_facts("o.acl", "o.base")}
+ORDER BY 1, 2, 3, 4, 5
+"""
+
+# ALTER DEFAULT PRIVILEGES: in every schema, the ACL new objects get (against what they get
+# without it); in one schema, what is added to that.
+DEFAULT_PRIVILEGES = f"""
+SELECT o.role, o.nspname, o.objects, f.grantee, f.privilege, f.grantable, f.revoked
+FROM (
+    SELECT pg_get_userbyid(d.defaclrole)::text AS role, n.nspname,
+           CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
+                                WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END AS objects,
+           d.defaclacl AS acl,
+           CASE WHEN d.defaclnamespace = 0
+                THEN acldefault(CASE d.defaclobjtype WHEN 'S' THEN 's' ELSE d.defaclobjtype END::"char",
+                                d.defaclrole) END AS base
+    FROM pg_default_acl d
+    LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+    WHERE d.defaclnamespace = 0 OR ({_user_schema("n")})
+) o
+{_facts("o.acl", "o.base")}
+ORDER BY 1, 2, 3, 4, 5, 6, 7
+"""

@@ -4,8 +4,8 @@ env.py tells autogenerate what to leave alone (`include_object`, `include_name`,
 `include_schemas`). The catalog comparison must leave the same things alone, or it
 reports as drift the PostGIS tables, the partitions and the legacy schemas a project
 has deliberately excluded. Kinds of object SQLAlchemy models cannot declare (views,
-functions, triggers, row-level security made with `op.execute`) are compared only when the models do
-declare some of that kind themselves, through DDL events.
+functions, triggers, row-level security, grants made with `op.execute`) are compared only
+when the models do declare some of that kind themselves, through DDL events.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from checks.schema.scope import Scope, objects_in_schema, schema_of
 from checks.schema.snapshot import Constraint, Index, Snapshot
 
 # Kinds a models database holds only when the models attach DDL for them.
-DDL_ONLY_KINDS = ("views", "functions", "triggers", "policies")
+DDL_ONLY_KINDS = ("views", "functions", "triggers", "policies", "privileges")
 _CONSTRAINT_TYPES = {"u": "unique_constraint", "f": "foreign_key_constraint"}
 
 IncludeObject = Callable[..., bool]
@@ -75,9 +75,15 @@ def drift_scope(options: dict, include_object: IncludeObject, metadatas: list, m
         return (_asks(include_object, obj, name, type_, found is None, None)
                 and names.allows(name, type_, _parents(table_name)))
 
-    left_out = frozenset(kind for kind in DDL_ONLY_KINDS if not getattr(models, kind))
+    left_out = frozenset(kind for kind in DDL_ONLY_KINDS if not _declared(models, kind))
     return Scope(schema=schema, table=table, column=column, index=index, constraint=constraint,
                  left_out=left_out)
+
+
+def _declared(models: Snapshot, kind: str) -> bool:
+    if kind == "privileges":  # a GRANT, or an ALTER DEFAULT PRIVILEGES
+        return bool(models.privileges or models.default_privileges)
+    return bool(getattr(models, kind))
 
 
 class _NameFilter:

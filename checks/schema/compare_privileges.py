@@ -3,7 +3,7 @@ the default privileges that ALTER DEFAULT PRIVILEGES gives objects yet to be cre
 
 from __future__ import annotations
 
-from checks.schema.report import Report, pair
+from checks.schema.report import Report, SchemaDifference, pair
 from checks.schema.scope import holds_object_of
 from checks.schema.snapshot import DefaultPrivilege, Privilege, Snapshot
 
@@ -38,3 +38,15 @@ def _report(report: Report, pairs, only_expected, only_actual) -> None:
 
 def _on_both(grant: Privilege, expected: Snapshot, actual: Snapshot) -> bool:
     return holds_object_of(expected, grant) and holds_object_of(actual, grant)
+
+
+def privilege_statement(diff: SchemaDifference, expected: Snapshot, actual: Snapshot) -> str | None:
+    """The GRANT or REVOKE that gives `actual` what `expected` has, for a grant `diff` found
+    on one side only; None for any other difference."""
+    if diff.property != "exists":
+        return None
+    for snap, give in ((expected, True), (actual, False)):
+        for grant in (*snap.privileges, *snap.default_privileges):
+            if grant.describe() == diff.object:
+                return grant.statement(give)
+    return None

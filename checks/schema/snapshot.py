@@ -107,6 +107,16 @@ class Privilege:
         """In the words of the statement that makes it: "grant SELECT on table orders to reporting"."""
         return _words(self.revoked, self.privilege, f"{self.kind} {self.name}", self.grantee)
 
+    def statement(self, give: bool = True) -> str:
+        """The GRANT or REVOKE that makes it so (`give`), or that undoes it."""
+        if self.kind == "column":
+            table, _, column = self.name.rpartition(".")
+            on = f"{self.privilege} ({column}) ON TABLE {table}"
+        else:
+            kind = "TABLE" if "table" in self.kind or "view" in self.kind else self.kind.upper()
+            on = f"{self.privilege} ON {kind} {self.name}"
+        return _statement(give != self.revoked, on, self.grantee)
+
 
 @dataclass(frozen=True, order=True)
 class DefaultPrivilege:
@@ -124,6 +134,16 @@ class DefaultPrivilege:
         where = f" in schema {self.schema}" if self.schema else ""
         return "default privilege: " + _words(self.revoked, self.privilege,
                                               f"{self.objects} created by {self.role}{where}", self.grantee)
+
+    def statement(self, give: bool = True) -> str:
+        where = f" IN SCHEMA {self.schema}" if self.schema else ""
+        on = f"{self.privilege} ON {self.objects.upper()}"
+        return f"ALTER DEFAULT PRIVILEGES FOR ROLE {self.role}{where} " + _statement(give != self.revoked, on,
+                                                                                     self.grantee)
+
+
+def _statement(grant: bool, on: str, grantee: str) -> str:
+    return f"GRANT {on} TO {grantee}" if grant else f"REVOKE {on} FROM {grantee}"
 
 
 def _words(revoked: bool, privilege: str, on: str, grantee: str) -> str:

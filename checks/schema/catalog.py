@@ -37,10 +37,10 @@ _TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 # Everything keyed by a relation's oid; all of it is re-read when the relation is touched.
 _RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES)
 _PARTIAL_QUERIES = (*_RELATION_QUERIES, queries.TRIGGERS, queries.POLICIES, queries.SEQUENCES, queries.ENUMS,
-                    queries.DOMAINS, queries.FUNCTIONS, queries.PRIVILEGES)
-# Read in full when a schema changed, or a privilege whose object the DDL log cannot name.
-_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS, queries.SCHEMA_PRIVILEGES, queries.DEFAULT_PRIVILEGES)
-_PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
+                    queries.DOMAINS, queries.FUNCTIONS)
+# Read in full when a schema changed (and with every grant, when grants changed).
+_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS, queries.DEFAULT_PRIVILEGES)
+_PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security", "relation_grants")
 _TABLE_FIELDS = ("kind", "comment", "partition_key", "partition_of", "partition_bound")
 
 
@@ -57,13 +57,14 @@ class Catalog:
     triggers: dict[int, tuple[Trigger, ...]] = field(default_factory=dict)
     policies: dict[int, tuple[Policy, ...]] = field(default_factory=dict)
     row_security: dict[int, str] = field(default_factory=dict)
-    sequences: dict[int, tuple[str, str, Sequence]] = field(default_factory=dict)
+    # Grants come with the object they are on, read by the same query (a relation's own
+    # and its columns' in `relation_grants`, the last item of a sequence's or function's).
+    relation_grants: dict[int, tuple[Privilege, ...]] = field(default_factory=dict)
+    sequences: dict[int, tuple[str, str, Sequence, tuple[Privilege, ...]]] = field(default_factory=dict)
     enums: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
     domains: dict[int, tuple[str, str, Domain]] = field(default_factory=dict)
-    functions: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
-    # relation or function oid -> the grants on it (a relation's columns' too)
-    privileges: dict[int, tuple[Privilege, ...]] = field(default_factory=dict)
-    schema_privileges: tuple[Privilege, ...] = ()
+    functions: dict[int, tuple[str, str, str, str, tuple[Privilege, ...]]] = field(default_factory=dict)
+    schema_grants: tuple[Privilege, ...] = ()
     default_privileges: tuple[DefaultPrivilege, ...] = ()
     # Every part read so far, by value, shared with copies: a part read again that equals
     # one seen before is that one, so snapshots of equal schemas are made of the same
@@ -89,18 +90,18 @@ class Catalog:
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
              triggers: set[int] = frozenset(), policies: set[int] = frozenset(),
-             privileges: set[int] | None = frozenset(), prepared_with: tuple[str, ...] = ()) -> None:
+             grants: bool = False, prepared_with: tuple[str, ...] = ()) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped.
 
         Tables' triggers and policies, and sequences, are read for the oids named in their
-        own sets: most steps touch none of them, and a query not sent costs nothing. So are
-        the grants on relations and functions (`privileges`; None: on every one of them).
+        own sets: most steps touch none of them, and a query not sent costs nothing. Each
+        object read comes with its grants; `grants` reads those of every object again.
         `prepared_with` as for `fetch_all`.
         """
-        only = EVERYTHING if everything else Parts(relations, types, functions, sequences, triggers, policies,
-                                                    privileges)
+        only = EVERYTHING if everything else Parts(relations, types, functions, sequences, triggers, policies)
         whole = everything or schemas
-        wanted = [(query, oids) for query, oids in _wanted(only, whole) if oids is None or oids]
+        wanted = [(query, oids) for query, oids in _wanted(only, whole, grants and not everything)
+                  if oids is None or oids]
         statements = [(_full(query), {"version_table": version_table}) if oids is None else
                       (query, {"version_table": version_table, "only": oid_array(oids)})
                       for query, oids in wanted]
@@ -124,29 +125,30 @@ class Catalog:
             return fetched.get(query, [])
 
         if whole:
-            self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
+            self.schemas = tuple(name for name, _ in rows(queries.SCHEMAS))
             self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
-            self.schema_privileges = tuple(self._same(Privilege("schema", name, *fact))
-                                           for name, *fact in rows(queries.SCHEMA_PRIVILEGES))
+            self.schema_grants = tuple(grant for name, grants in rows(queries.SCHEMAS)
+                                       for grant in self._grants(name, grants))
             self.default_privileges = tuple(self._same(DefaultPrivilege(*fact))
                                             for fact in rows(queries.DEFAULT_PRIVILEGES))
         self._forget(_PER_RELATION, parts.relations)
-        self._forget(("privileges",), parts.privileges)
         for part in ("triggers", "policies", "sequences", "functions"):
             self._forget((part,), getattr(parts, part))
         self._forget(("enums", "domains"), parts.types)
         self._read_relations(rows, parts.relations)
         self._read_types(rows, parts.types)
-        for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
-            self.functions[oid] = (schema, name, arguments, self._same(definition))
-        self._read_privileges(rows(queries.PRIVILEGES))
+        for oid, schema, name, arguments, definition, grants in rows(queries.FUNCTIONS):
+            self.functions[oid] = (schema, name, arguments, self._same(definition),
+                                   self._grants(f"{display_name(schema, name)}({arguments})", grants))
+        if queries.PRIVILEGES in fetched:
+            self._regrant(dict(rows(queries.PRIVILEGES)))
 
     def forget(self, relations: set[int], types: set[int], functions: set[int]) -> None:
-        """Objects dropped: what belonged to these relations (their triggers, policies and
-        grants, and the sequences among them), these types, these functions."""
-        self._forget(("triggers", "policies", "sequences", "privileges"), relations)
+        """Objects dropped: what belonged to these relations (their triggers and policies,
+        and the sequences among them), these types, these functions."""
+        self._forget(("triggers", "policies", "sequences"), relations)
         self._forget(("enums", "domains"), types)
-        self._forget(("functions", "privileges"), functions)
+        self._forget(("functions",), functions)
 
     def _forget(self, parts: tuple[str, ...], oids: set[int] | None) -> None:
         for part in parts:
@@ -161,10 +163,12 @@ class Catalog:
                                  if oids is not None and table not in oids}
 
     def _read_relations(self, rows, only: set[int] | None) -> None:
-        for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security in rows(
-                queries.RELATIONS):
+        for (oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security,
+             grants) in rows(queries.RELATIONS):
             if security:
                 self.row_security[oid] = security
+            if grants:
+                self.relation_grants[oid] = self._grants(display_name(schema, name), grants)
             if kind in ("v", "m"):
                 self.relations[oid] = (schema, name, self._same(View(kind == "m", view_def)))
                 continue
@@ -203,21 +207,29 @@ class Catalog:
             add("policies", oid, Policy(display_name(schema, table), name, definition))
         for part, by_oid in grouped.items():
             getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
-        for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
+        for oid, schema, name, grants, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
-            self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)))
+            self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)),
+                                   self._grants(display_name(schema, name), grants))
 
-    def _read_privileges(self, rows: list[tuple]) -> None:
-        grouped: dict[int, list[Privilege]] = {}
-        for oid, kind, schema, name, detail, *fact in rows:
-            if kind == "column":
-                name = f"{display_name(schema, name)}.{detail}"
-            elif detail is not None:  # a function's arguments, as `functions` names it
-                name = f"{display_name(schema, name)}({detail})"
-            else:
-                name = display_name(schema, name)
-            grouped.setdefault(oid, []).append(self._same(Privilege(kind, name, *fact)))
-        self.privileges.update((oid, tuple(sorted(facts))) for oid, facts in grouped.items())
+    def _grants(self, shown: str, grants: list[list[str]]) -> tuple[Privilege, ...]:
+        """The grants on the object displayed as `shown`, from the text[][] its row carries
+        (`queries._grants`), sorted."""
+        return tuple(sorted(self._same(Privilege(kind, f"{shown}.{column}" if column else shown, grantee,
+                                                 privilege, grantable == "true", revoked == "true"))
+                            for kind, column, grantee, privilege, grantable, revoked in grants))
+
+    def _regrant(self, found: dict[int, list[list[str]]]) -> None:
+        """Every object's grants as `found` (oid -> its grants) has them; none where it has none."""
+        def grants(oid: int, shown: str) -> tuple[Privilege, ...]:
+            return self._grants(shown, found.get(oid, ()))
+
+        self.relation_grants = {oid: grants(oid, display_name(schema, name))
+                                for oid, (schema, name, _) in self.relations.items() if oid in found}
+        self.sequences = {oid: (schema, name, seq, grants(oid, display_name(schema, name)))
+                          for oid, (schema, name, seq, _) in self.sequences.items()}
+        self.functions = {oid: (s, n, args, body, grants(oid, f"{display_name(s, n)}({args})"))
+                          for oid, (s, n, args, body, _) in self.functions.items()}
 
     def _read_types(self, rows, only: set[int] | None) -> None:
         for oid, schema, name, labels in rows(queries.ENUMS):
@@ -242,18 +254,21 @@ class Catalog:
         snap.policies = _flat(self.policies, order)
         snap.row_security = {display_name(*self.relations[oid][:2]): self.row_security[oid]
                              for oid in order if oid in self.row_security}
-        for schema, name, sequence in sorted(self.sequences.values(), key=lambda item: item[:2]):
+        for schema, name, sequence, _ in sorted(self.sequences.values(), key=lambda item: item[:2]):
             snap.sequences[display_name(schema, name)] = sequence
         for schema, name, labels in sorted(self.enums.values(), key=lambda item: item[:2]):
             snap.enums[display_name(schema, name)] = labels
         for schema, name, domain in sorted(self.domains.values(), key=lambda item: item[:2]):
             snap.domains[display_name(schema, name)] = domain
-        for schema, name, arguments, definition in sorted(self.functions.values(), key=lambda item: item[:3]):
-            snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
+        for schema, name, arguments, body, _ in sorted(self.functions.values(), key=lambda item: item[:3]):
+            snap.functions[f"{display_name(schema, name)}({arguments})"] = body
         # Each object's grants come sorted; the objects in the order of their first grant
         # (no two share it: it names the object), whatever their oids.
-        by_object = sorted(self.privileges.values(), key=lambda facts: facts[0])
-        snap.privileges = (*(fact for facts in by_object for fact in facts), *self.schema_privileges)
+        granted = [*self.relation_grants.values(),
+                   *(entry[-1] for entries in (self.sequences, self.functions)
+                     for entry in entries.values() if entry[-1])]
+        by_object = sorted(granted, key=lambda grants: grants[0])
+        snap.privileges = (*(grant for grants in by_object for grant in grants), *self.schema_grants)
         snap.default_privileges = self.default_privileges
         return snap
 
@@ -268,21 +283,23 @@ class Parts:
     sequences: object
     triggers: object
     policies: object
-    privileges: object  # the grants on these relations and functions
 
 
-EVERYTHING = Parts(None, None, None, None, None, None, None)  # every object of every kind
+EVERYTHING = Parts(None, None, None, None, None, None)  # every object of every kind
 
 
-def _wanted(parts: Parts, whole: bool) -> list[tuple[str, object]]:
-    """Each query a read sends, with what it reads (None: everything)."""
+def _wanted(parts: Parts, whole: bool, grants: bool = False) -> list[tuple[str, object]]:
+    """Each query a read sends, with what it reads (None: everything); `grants`: every
+    object's grants too."""
     wanted = [(query, parts.relations) for query in _RELATION_QUERIES]
     wanted += [(queries.TRIGGERS, parts.triggers), (queries.POLICIES, parts.policies),
                (queries.SEQUENCES, parts.sequences)]
     wanted += [(queries.ENUMS, parts.types), (queries.DOMAINS, parts.types),
-               (queries.FUNCTIONS, parts.functions), (queries.PRIVILEGES, parts.privileges)]
+               (queries.FUNCTIONS, parts.functions)]
     if whole:
         wanted += [(query, None) for query in _WHOLE_QUERIES]
+    if grants:
+        wanted.append((queries.PRIVILEGES, None))
     return wanted
 
 
@@ -391,7 +408,7 @@ _RESTORE = _set_all({name: f"current_setting('alembic_preflight.{name}')" for na
 def partial_reads() -> tuple[str, ...]:
     """Every text `read` sends when it is not reading everything: what to prepare ahead."""
     # Every grant is read again after a GRANT or REVOKE: the DDL log cannot say on what.
-    return (*_PARTIAL_QUERIES, *(_full(query) for query in (*_WHOLE_QUERIES, queries.PRIVILEGES)))
+    return (*_PARTIAL_QUERIES, *(_full(query) for query in _WHOLE_QUERIES), queries.PRIVILEGES)
 
 
 def _full(query: str) -> str:

@@ -132,9 +132,7 @@ GROUP BY k.kind
 # round trip time (a tenth of a millisecond, empty or not), and a step that touches a
 # type, a function, a trigger or a policy reads them in a round trip of its own.
 _AHEAD = ("relation", "sequence")
-# The grants read ahead are those on the relations read ahead.
-_READ_AHEAD = Parts(*(_SETTING.format(kind) if kind in _AHEAD else None for kind in _KINDS),
-                    privileges=_SETTING.format("relation"))
+_READ_AHEAD = Parts(*(_SETTING.format(kind) if kind in _AHEAD else None for kind in _KINDS))
 
 # The catalogs `_PLACE` maps; any other object a command reports makes a full read.
 _KNOWN_CLASSES = """
@@ -173,18 +171,13 @@ class _Touched:
     gone_functions: set[int] = field(default_factory=set)
     privileges: bool = False  # grants changed on objects the log does not name: read them all
 
-    def grants(self) -> set[int] | None:
-        """The relations and functions whose grants to read again; None: every one's."""
-        return None if self.privileges else self.relations | self.functions | self.gone_functions
-
     def within(self, read: Parts) -> bool:
         """Whether `read` covers everything a partial read of this would read (what a
         dropped relation had is forgotten without a read)."""
         # Field by field: dataclasses.astuple would deep-copy every set, at every step.
         return (not self.privileges and self.relations <= read.relations and self.types <= read.types
                 and self.functions <= read.functions and self.sequences <= read.sequences
-                and self.triggers <= read.triggers and self.policies <= read.policies
-                and self.grants() <= read.privileges)
+                and self.triggers <= read.triggers and self.policies <= read.policies)
 
 
 class IncrementalSnapshots:
@@ -221,8 +214,7 @@ class IncrementalSnapshots:
         placed = [(kind, oid) for kind, oids in zip(_KINDS, server, strict=True) for oid in oids]
         # What the reads sent ahead covered: nothing of the kinds not read ahead.
         covered = Parts(*(oids if kind in _AHEAD else set()
-                          for kind, oids in zip(_KINDS, server, strict=True)),
-                        privileges=server[_KINDS.index("relation")])
+                          for kind, oids in zip(_KINDS, server, strict=True)))
         touched = self._touched(conn, log, placed) if self.catalog is not None else _Touched(full=True)
         if touched.full:
             self.catalog = Catalog()
@@ -240,13 +232,13 @@ class IncrementalSnapshots:
             self.partial_reads += 1
             self.read_ahead += 1
         else:
-            # Schema and default privileges are read with the schemas.
+            # Schemas' grants and default privileges are read with the schemas.
             self.catalog.read(conn, self.version_table, schemas=touched.schemas or touched.privileges,
                               relations=touched.relations, types=touched.types | touched.gone_types,
                               functions=touched.functions | touched.gone_functions,
                               sequences=touched.sequences | touched.dropped,
                               triggers=touched.triggers | touched.dropped,
-                              policies=touched.policies | touched.dropped, privileges=touched.grants(),
+                              policies=touched.policies | touched.dropped, grants=touched.privileges,
                               prepared_with=PREPARED)
             self.partial_reads += 1
         snap = self.catalog.snapshot()

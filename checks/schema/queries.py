@@ -56,8 +56,67 @@ _RELATION_FROM = """
     pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 """
 
+
+def _facts(acl: str, default: str) -> str:
+    """(grantee, privilege, grantable, revoked) for each privilege `acl` grants beyond
+    `default` (what the object has without a GRANT), and for each one of `default` it lacks.
+    The owner's own privileges are in `default`, and in `acl` as soon as anything is
+    granted: they are no difference, and a REVOKE that empties the rest leaves them behind.
+    The grantor is left out: it is the owner, whoever ran the GRANT."""
+    grantee = "CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END"
+    return f"""(
+    SELECT {grantee}, e.privilege_type::text, e.is_grantable, false
+    FROM (SELECT grantee, privilege_type, is_grantable FROM aclexplode({acl})
+          EXCEPT SELECT grantee, privilege_type, is_grantable FROM aclexplode({default})) e
+    UNION ALL
+    SELECT {grantee}, e.privilege_type::text, false, true
+    FROM (SELECT grantee, privilege_type FROM aclexplode({default})
+          EXCEPT SELECT grantee, privilege_type FROM aclexplode({acl})) e
+) f(grantee, privilege, grantable, revoked)"""
+
+
+def _grants(objects: str) -> str:
+    """The grants on the rows `objects` selects (kind, column or NULL, acl, default), as a
+    text[][] of [kind, column, grantee, privilege, grantable, revoked]: a column of the row
+    of the object they are on, so a step that re-reads an object re-reads its grants with no
+    statement more. An ACL that is NULL is the object's default: nothing to explode."""
+    return f"""ARRAY(
+        SELECT ARRAY[o.kind, o.detail, f.grantee, f.privilege, f.grantable::text, f.revoked::text]
+        FROM ({objects}) o(kind, detail, acl, base)
+        CROSS JOIN LATERAL {_facts("o.acl", "o.base")})"""
+
+
+# The grants on relation `c` (a sequence's too) and on its columns.
+_RELATION_GRANTS = _grants("""
+            SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                                  WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
+                                  ELSE 'table' END,
+                   NULL::text, c.relacl,
+                   acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
+            WHERE c.relacl IS NOT NULL
+            UNION ALL
+            SELECT 'column', a.attname::text, a.attacl, NULL
+            FROM pg_attribute a
+            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL""")
+
+_FUNCTION_GRANTS = _grants("""
+            SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, NULL::text, p.proacl,
+                   acldefault('f', p.proowner)
+            WHERE p.proacl IS NOT NULL""")
+
+# initdb gives the public schema USAGE (before PostgreSQL 15, CREATE too) for PUBLIC: that
+# is where every database starts, not something a project granted.
+_SCHEMA_GRANTS = _grants("""
+            SELECT 'schema', NULL::text, n.nspacl,
+                   CASE WHEN n.nspname <> 'public' THEN acldefault('n', n.nspowner)
+                        ELSE acldefault('n', n.nspowner) || makeaclitem(0, n.nspowner, 'USAGE', false)
+                             || CASE WHEN current_setting('server_version_num')::int < 150000
+                                     THEN ARRAY[makeaclitem(0, n.nspowner, 'CREATE', false)] ELSE '{}' END
+                   END
+            WHERE n.nspacl IS NOT NULL""")
+
 SCHEMAS = f"""
-SELECT n.nspname
+SELECT n.nspname, {_SCHEMA_GRANTS}
 FROM pg_namespace n
 WHERE {_user_schema("n")} AND {_not_from_extension("pg_namespace", "n.oid")}
 ORDER BY 1
@@ -74,7 +133,8 @@ SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
        -- row-level security, and whether it binds the table's owner too
-       CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END END
+       CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END END,
+       {_RELATION_GRANTS}
 FROM {_RELATION_FROM}
 LEFT JOIN pg_description pd
        ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = 0
@@ -146,7 +206,7 @@ ORDER BY 2, 3, 4
 # The owning column is what identifies a serial's or identity's sequence: its name is
 # whatever PostgreSQL or the migration happened to choose.
 SEQUENCES = f"""
-SELECT c.oid, n.nspname, c.relname,
+SELECT c.oid, n.nspname, c.relname, {_RELATION_GRANTS},
        format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
        s.seqcache, s.seqcycle,
        own_n.nspname, own_c.relname, own_a.attname
@@ -194,7 +254,7 @@ ORDER BY 2, 3
 # pg_get_functiondef refuses aggregates, which projects almost never define.
 FUNCTIONS = f"""
 SELECT p.oid, n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
-       pg_get_functiondef(p.oid)
+       pg_get_functiondef(p.oid), {_FUNCTION_GRANTS}
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind <> 'a'
@@ -230,71 +290,6 @@ ORDER BY 2, 3, 4
 """
 
 
-def _facts(acl: str, default: str) -> str:
-    """A lateral join that gives (grantee, privilege, grantable, revoked) for each privilege
-    `acl` grants beyond `default` (what the object has without a GRANT), and for each one of
-    `default` it lacks. The owner's own privileges are in `default`, and in `acl` as soon as
-    anything is granted: they are no difference, and a REVOKE that empties the rest leaves
-    them behind. The grantor is left out: it is the owner, whoever ran the GRANT."""
-    grantee = "CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END"
-    return f"""CROSS JOIN LATERAL (
-    SELECT {grantee}, e.privilege_type::text, e.is_grantable, false
-    FROM (SELECT grantee, privilege_type, is_grantable FROM aclexplode({acl})
-          EXCEPT SELECT grantee, privilege_type, is_grantable FROM aclexplode({default})) e
-    UNION ALL
-    SELECT {grantee}, e.privilege_type::text, false, true
-    FROM (SELECT grantee, privilege_type FROM aclexplode({default})
-          EXCEPT SELECT grantee, privilege_type FROM aclexplode({acl})) e
-) f(grantee, privilege, grantable, revoked)"""
-
-
-# Grants on relations (sequences too), on their columns and on functions, each row starting
-# with the relation's or function's oid. Objects whose ACL is NULL have only their defaults.
-PRIVILEGES = f"""
-SELECT o.oid, o.kind, o.nspname, o.name, o.detail, f.grantee, f.privilege, f.grantable, f.revoked
-FROM (
-    SELECT c.oid, CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
-                                 WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
-                                 ELSE 'table' END AS kind,
-           n.nspname, c.relname::text AS name, NULL::text AS detail, c.relacl AS acl,
-           acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner) AS base
-    FROM {_RELATION_FROM}
-    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND c.relacl IS NOT NULL AND {_USER_RELATION}
-    UNION ALL
-    SELECT c.oid, 'column', n.nspname, c.relname::text, a.attname::text, a.attacl, NULL
-    FROM {_RELATION_FROM}
-    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
-    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
-    UNION ALL
-    SELECT p.oid, CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, n.nspname, p.proname::text,
-           pg_get_function_identity_arguments(p.oid), p.proacl, acldefault('f', p.proowner)
-    FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.prokind <> 'a' AND p.proacl IS NOT NULL
-      AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
-) o
-{_facts("o.acl", "o.base")}
-"""
-
-# initdb gives the public schema USAGE (before PostgreSQL 15, CREATE too) for PUBLIC: that
-# is where every database starts, not something a project granted.
-_PUBLIC_SCHEMA_DEFAULT = """acldefault('n', n.nspowner) || makeaclitem(0, n.nspowner, 'USAGE', false)
-    || CASE WHEN current_setting('server_version_num')::int < 150000
-            THEN ARRAY[makeaclitem(0, n.nspowner, 'CREATE', false)] ELSE '{}' END"""
-
-SCHEMA_PRIVILEGES = f"""
-SELECT o.nspname, f.grantee, f.privilege, f.grantable, f.revoked
-FROM (
-    SELECT n.nspname, n.nspacl AS acl,
-           CASE WHEN n.nspname = 'public' THEN {_PUBLIC_SCHEMA_DEFAULT}
-                ELSE acldefault('n', n.nspowner) END AS base
-    FROM pg_namespace n
-    WHERE n.nspacl IS NOT NULL AND {_user_schema("n")} AND {_not_from_extension("pg_namespace", "n.oid")}
-) o
-{_facts("o.acl", "o.base")}
-ORDER BY 1, 2, 3, 4, 5
-"""
-
 # ALTER DEFAULT PRIVILEGES: in every schema, the ACL new objects get (against what they get
 # without it); in one schema, what is added to that.
 DEFAULT_PRIVILEGES = f"""
@@ -311,6 +306,24 @@ FROM (
     LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
     WHERE d.defaclnamespace = 0 OR ({_user_schema("n")})
 ) o
-{_facts("o.acl", "o.base")}
+CROSS JOIN LATERAL {_facts("o.acl", "o.base")}
 ORDER BY 1, 2, 3, 4, 5, 6, 7
 """
+
+# Every grant on a relation or a function, by its oid, where any is: read after a GRANT or
+# REVOKE, which names no object to the DDL log, rather than the objects themselves.
+PRIVILEGES = everything(f"""
+SELECT g.oid, g.grants
+FROM (
+    SELECT c.oid, {_RELATION_GRANTS}
+    FROM {_RELATION_FROM}
+    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND {_USER_RELATION}
+    UNION ALL
+    SELECT p.oid, {_FUNCTION_GRANTS}
+    FROM pg_proc p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE p.prokind <> 'a'
+      AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
+) g(oid, grants)
+WHERE cardinality(g.grants) > 0
+""")

@@ -141,7 +141,10 @@ class Catalog:
             self.functions[oid] = (schema, name, arguments, self._same(definition),
                                    self._grants(f"{display_name(schema, name)}({arguments})", grants))
         if queries.PRIVILEGES in fetched:
-            self._regrant(dict(rows(queries.PRIVILEGES)))
+            found: dict[int, list] = {}
+            for oid, grants in rows(queries.PRIVILEGES):
+                found.setdefault(oid, []).extend(grants)
+            self._regrant(found)
 
     def forget(self, relations: set[int], types: set[int], functions: set[int]) -> None:
         """Objects dropped: what belonged to these relations (their triggers and policies,
@@ -163,20 +166,24 @@ class Catalog:
                                  if oids is not None and table not in oids}
 
     def _read_relations(self, rows, only: set[int] | None) -> None:
+        granted: dict[int, tuple[str, list]] = {}  # a relation's own grants and its columns'
         for (oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security,
              grants) in rows(queries.RELATIONS):
             if security:
                 self.row_security[oid] = security
             if grants:
-                self.relation_grants[oid] = self._grants(display_name(schema, name), grants)
+                granted.setdefault(oid, (display_name(schema, name), []))[1].extend(grants)
             if kind in ("v", "m"):
                 self.relations[oid] = (schema, name, self._same(View(kind == "m", view_def)))
                 continue
             self.relations[oid] = (schema, name, Table(
                 kind=_TABLE_KINDS[kind], comment=comment, partition_key=key,
                 partition_of=display_name(parent_schema, parent) if parent else None, partition_bound=bound))
-        for oid, _schema, _table, name, *values in rows(queries.COLUMNS):
+        for oid, schema, table, name, grants, *values in rows(queries.COLUMNS):
             self.columns.setdefault(oid, {})[name] = self._same(Column(*values))
+            if grants:
+                granted.setdefault(oid, (display_name(schema, table), []))[1].extend(grants)
+        self.relation_grants.update((oid, self._grants(*found)) for oid, found in granted.items())
         for oid in (self.relations if only is None else only):
             # A table's columns live in it; the Table is shared by every later snapshot
             # until the table is touched again, and nothing changes a snapshot's parts.
@@ -212,12 +219,12 @@ class Catalog:
             self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)),
                                    self._grants(display_name(schema, name), grants))
 
-    def _grants(self, shown: str, grants: list[list[str]]) -> tuple[Privilege, ...]:
-        """The grants on the object displayed as `shown`, from the text[][] its row carries
-        (`queries._grants`), sorted."""
+    def _grants(self, shown: str, grants: list[list[str]] | None) -> tuple[Privilege, ...]:
+        """The grants on the object displayed as `shown` (or on its columns), from the
+        text[][] its row carries (`queries._grants`; None: it has none), sorted."""
         return tuple(sorted(self._same(Privilege(kind, f"{shown}.{column}" if column else shown, grantee,
                                                  privilege, grantable == "true", revoked == "true"))
-                            for kind, column, grantee, privilege, grantable, revoked in grants))
+                            for kind, column, grantee, privilege, grantable, revoked in grants or ()))
 
     def _regrant(self, found: dict[int, list[list[str]]]) -> None:
         """Every object's grants as `found` (oid -> its grants) has them; none where it has none."""
@@ -265,9 +272,8 @@ class Catalog:
         # Each object's grants come sorted; the objects in the order of their first grant
         # (no two share it: it names the object), whatever their oids.
         granted = [*self.relation_grants.values(),
-                   *(entry[-1] for entries in (self.sequences, self.functions)
-                     for entry in entries.values() if entry[-1])]
-        by_object = sorted(granted, key=lambda grants: grants[0])
+                   *(entry[-1] for entries in (self.sequences, self.functions) for entry in entries.values())]
+        by_object = sorted((grants for grants in granted if grants), key=lambda grants: grants[0])
         snap.privileges = (*(grant for grants in by_object for grant in grants), *self.schema_grants)
         snap.default_privileges = self.default_privileges
         return snap

@@ -59,61 +59,46 @@ _RELATION_FROM = """
 
 def _facts(acl: str, default: str) -> str:
     """(grantee, privilege, grantable, revoked) for each privilege `acl` grants beyond
-    `default` (what the object has without a GRANT), and for each one of `default` it lacks.
-    The owner's own privileges are in `default`, and in `acl` as soon as anything is
-    granted: they are no difference, and a REVOKE that empties the rest leaves them behind.
-    The grantor is left out: it is the owner, whoever ran the GRANT."""
+    `default` (what the object has without a GRANT; NULL: nothing), and for each one of
+    `default` it lacks. The owner's own privileges are in `default`, and in `acl` as soon as
+    anything is granted: they are no difference, and a REVOKE that empties the rest leaves
+    them behind. Who granted it is not part of a fact: the owner, whoever ran the GRANT."""
     grantee = "CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END"
     return f"""(
-    SELECT {grantee}, e.privilege_type::text, e.is_grantable, false
-    FROM (SELECT grantee, privilege_type, is_grantable FROM aclexplode({acl})
-          EXCEPT SELECT grantee, privilege_type, is_grantable FROM aclexplode({default})) e
+    SELECT {grantee}, e.privilege_type::text, e.is_grantable, false FROM aclexplode({acl}) e
+    WHERE NOT coalesce(aclcontains({default}, makeaclitem(e.grantee, e.grantor, e.privilege_type,
+                                                          e.is_grantable)), false)
     UNION ALL
-    SELECT {grantee}, e.privilege_type::text, false, true
-    FROM (SELECT grantee, privilege_type FROM aclexplode({default})
-          EXCEPT SELECT grantee, privilege_type FROM aclexplode({acl})) e
+    SELECT {grantee}, e.privilege_type::text, false, true FROM aclexplode({default}) e
+    WHERE NOT aclcontains({acl}, makeaclitem(e.grantee, e.grantor, e.privilege_type, false))
 ) f(grantee, privilege, grantable, revoked)"""
 
 
-def _grants(objects: str) -> str:
-    """The grants on the rows `objects` selects (kind, column or NULL, acl, default), as a
-    text[][] of [kind, column, grantee, privilege, grantable, revoked]: a column of the row
-    of the object they are on, so a step that re-reads an object re-reads its grants with no
-    statement more. An ACL that is NULL is the object's default: nothing to explode."""
-    return f"""ARRAY(
-        SELECT ARRAY[o.kind, o.detail, f.grantee, f.privilege, f.grantable::text, f.revoked::text]
-        FROM ({objects}) o(kind, detail, acl, base)
-        CROSS JOIN LATERAL {_facts("o.acl", "o.base")})"""
+def _grants(kind: str, column: str, acl: str, default: str) -> str:
+    """The grants `acl` holds, as a text[][] of [kind, column or NULL, grantee, privilege,
+    grantable, revoked]: a column of the row of the object they are on, so a step that
+    re-reads an object re-reads its grants with no statement more. NULL where `acl` is: the
+    object has its defaults only, and the CASE spares it the subquery."""
+    return f"""CASE WHEN {acl} IS NOT NULL THEN ARRAY(
+        SELECT ARRAY[{kind}, {column}, f.grantee, f.privilege, f.grantable::text, f.revoked::text]
+        FROM {_facts(acl, default)}) END"""
 
 
-# The grants on relation `c` (a sequence's too) and on its columns.
-_RELATION_GRANTS = _grants("""
-            SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
-                                  WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
-                                  ELSE 'table' END,
-                   NULL::text, c.relacl,
-                   acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
-            WHERE c.relacl IS NOT NULL
-            UNION ALL
-            SELECT 'column', a.attname::text, a.attacl, NULL
-            FROM pg_attribute a
-            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL""")
-
-_FUNCTION_GRANTS = _grants("""
-            SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, NULL::text, p.proacl,
-                   acldefault('f', p.proowner)
-            WHERE p.proacl IS NOT NULL""")
-
+# The grants on relation `c` (a sequence's too), and on its column `a`.
+_RELATION_GRANTS = _grants(
+    "CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' "
+    "WHEN 'f' THEN 'foreign table' ELSE 'table' END",
+    "NULL", "c.relacl", """acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)""")
+_COLUMN_GRANTS = _grants("'column'", "a.attname::text", "a.attacl", "NULL")
+_FUNCTION_GRANTS = _grants("CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END", "NULL", "p.proacl",
+                           "acldefault('f', p.proowner)")
 # initdb gives the public schema USAGE (before PostgreSQL 15, CREATE too) for PUBLIC: that
 # is where every database starts, not something a project granted.
-_SCHEMA_GRANTS = _grants("""
-            SELECT 'schema', NULL::text, n.nspacl,
-                   CASE WHEN n.nspname <> 'public' THEN acldefault('n', n.nspowner)
-                        ELSE acldefault('n', n.nspowner) || makeaclitem(0, n.nspowner, 'USAGE', false)
-                             || CASE WHEN current_setting('server_version_num')::int < 150000
-                                     THEN ARRAY[makeaclitem(0, n.nspowner, 'CREATE', false)] ELSE '{}' END
-                   END
-            WHERE n.nspacl IS NOT NULL""")
+_SCHEMA_GRANTS = _grants("'schema'", "NULL", "n.nspacl", """
+    acldefault('n', n.nspowner) || CASE WHEN n.nspname <> 'public' THEN '{}'
+        ELSE makeaclitem(0, n.nspowner, 'USAGE', false)
+             || CASE WHEN current_setting('server_version_num')::int < 150000
+                     THEN ARRAY[makeaclitem(0, n.nspowner, 'CREATE', false)] ELSE '{}' END END""")
 
 SCHEMAS = f"""
 SELECT n.nspname, {_SCHEMA_GRANTS}
@@ -146,7 +131,7 @@ ORDER BY 2, 3
 """
 
 COLUMNS = f"""
-SELECT c.oid, n.nspname, c.relname, a.attname,
+SELECT c.oid, n.nspname, c.relname, a.attname, {_COLUMN_GRANTS},
        format_type(a.atttypid, a.atttypmod),
        NOT a.attnotnull,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
@@ -310,20 +295,22 @@ CROSS JOIN LATERAL {_facts("o.acl", "o.base")}
 ORDER BY 1, 2, 3, 4, 5, 6, 7
 """
 
-# Every grant on a relation or a function, by its oid, where any is: read after a GRANT or
-# REVOKE, which names no object to the DDL log, rather than the objects themselves.
+# Every grant on a relation, a column or a function, by the relation's or function's oid
+# (a row for each that has any): read after a GRANT or REVOKE, which names no object to the
+# DDL log, rather than the objects themselves.
 PRIVILEGES = everything(f"""
-SELECT g.oid, g.grants
-FROM (
-    SELECT c.oid, {_RELATION_GRANTS}
-    FROM {_RELATION_FROM}
-    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND {_USER_RELATION}
-    UNION ALL
-    SELECT p.oid, {_FUNCTION_GRANTS}
-    FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.prokind <> 'a'
-      AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
-) g(oid, grants)
-WHERE cardinality(g.grants) > 0
+SELECT c.oid, {_RELATION_GRANTS}
+FROM {_RELATION_FROM}
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND c.relacl IS NOT NULL AND {_USER_RELATION}
+UNION ALL
+SELECT c.oid, {_COLUMN_GRANTS}
+FROM {_RELATION_FROM}
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
+UNION ALL
+SELECT p.oid, {_FUNCTION_GRANTS}
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind <> 'a' AND p.proacl IS NOT NULL
+  AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
 """)

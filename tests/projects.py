@@ -76,6 +76,13 @@ op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True),
                 sa.Column("kind", sa.Enum("red", "blue", name="tag_kind"), nullable=False))
 """
 
+# Makes the role `reporting` for revisions that grant to it, whichever database runs one
+# first: roles belong to the whole server, and are never dropped, as a real role is not.
+MAKE_REPORTING_ROLE = """\
+op.execute("DO $$ BEGIN CREATE ROLE reporting NOLOGIN; "
+           "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
+"""
+
 
 @dataclass
 class Rev:

@@ -102,3 +102,23 @@ def test_another_roles_session_in_a_run_database_fails_the_run_naming_it(pg_serv
 def _database_names(server) -> set[str]:
     with server.connect() as conn:
         return {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
+
+
+def test_grants_as_a_role_with_only_createdb(pg_server, role, tmp_path):
+    # The role owns everything it builds, reads full snapshots (no event triggers), and its
+    # own privileges on what it owns are no grant: only what the revision gives PUBLIC is.
+    grant = ('op.execute("GRANT SELECT ON items TO PUBLIC")\n'
+             'op.execute("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC")')
+    revoke = ('op.execute("ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM PUBLIC")\n'
+              'op.execute("REVOKE SELECT ON items FROM PUBLIC")')
+    left = ["grant SELECT on table items to PUBLIC",
+            f"default privilege: grant SELECT on tables created by {role.name} to PUBLIC"]
+    for downgrade, found in ((revoke, []), ("pass", left)):
+        revisions = [items_revision(), Rev("0002", "0001", grant, downgrade)]
+        project = build_project(tmp_path / f"p{len(found)}", revisions)
+        result = run_cli("verify", "--project", str(project), *_stages("fresh", "drift", "roundtrip"),
+                         "--url", role.url(), report=tmp_path / "report.json")
+        assert result.stage("drift")["status"] == "pass", result.stdout
+        traces = [f["object"] for f in result.findings("roundtrip") if f["code"] == "downgrade-leaves-trace"]
+        assert sorted(traces) == sorted(found), result.stdout
+        assert result.code == (1 if found else 0), result.stdout + result.stderr

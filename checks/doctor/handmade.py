@@ -8,6 +8,7 @@ added to fix a slow query) and will be missing on every other server: the classi
 from __future__ import annotations
 
 from checks.doctor.adopt import migration_hint
+from checks.doctor.live import without_grants
 from checks.result import Finding, Severity
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 
@@ -18,6 +19,7 @@ _HINT_CHANGED = "changed by hand: write a migration for the change, or put it ba
 
 
 def handmade_findings(at: str, expected: Snapshot, live: Snapshot, ignore: frozenset[str]) -> list[Finding]:
+    expected, live = without_grants(expected), without_grants(live)
     differences = diff_snapshots(expected, live, expected_label=f"migrations at {at}",
                                  actual_label="database", ignore=ignore)
     revision = None if at == "base" else at

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.doctor.history import History
+from checks.doctor.live import without_grants
 from checks.result import Finding, Severity
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots
 
@@ -26,20 +27,22 @@ class Match:
 
 
 def best_match(history: History, live: Snapshot, ignore: frozenset[str]) -> Match | None:
+    states = {label: without_grants(state) for label, state in history.states.items()}
+    live = without_grants(live)
     scored = [(label, diff_snapshots(state, live, expected_label=f"migrations at {label}",
                                      actual_label="database", ignore=ignore))
-              for label, state in history.states.items()]
+              for label, state in states.items()]
     if not scored:
         return None
     fewest = min(len(diffs) for _, diffs in scored)
     closest = [(label, diffs) for label, diffs in scored if len(diffs) == fewest]
     # Of equally close schemas, the latest; of revisions that leave it the same, the
     # earliest: the schema proves that one ran, not the ones after it.
-    latest = history.states[closest[-1][0]]
-    same = [(label, diffs) for label, diffs in closest if history.states[label] == latest]
+    latest = states[closest[-1][0]]
+    same = [(label, diffs) for label, diffs in closest if states[label] == latest]
     label, diffs = same[0]
     return Match(label, diffs, [other for other, _ in same[1:]],
-                 [other for other, _ in closest if history.states[other] != latest])
+                 [other for other, _ in closest if states[other] != latest])
 
 
 def match_findings(match: Match | None, history: History, command: Callable[..., str]) -> list[Finding]:

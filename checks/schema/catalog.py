@@ -19,9 +19,11 @@ from checks.schema import prepared, queries, tracking
 from checks.schema.snapshot import (
     Column,
     Constraint,
+    DefaultPrivilege,
     Domain,
     Index,
     Policy,
+    Privilege,
     Sequence,
     Snapshot,
     Table,
@@ -36,8 +38,9 @@ _TABLE_KINDS = {"r": "table", "p": "partitioned table", "f": "foreign table"}
 _RELATION_QUERIES = (queries.RELATIONS, queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES)
 _PARTIAL_QUERIES = (*_RELATION_QUERIES, queries.TRIGGERS, queries.POLICIES, queries.SEQUENCES, queries.ENUMS,
                     queries.DOMAINS, queries.FUNCTIONS)
-_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS)  # read in full when a schema changed
-_PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security")
+# Read in full when a schema changed (and with every grant, when grants changed).
+_WHOLE_QUERIES = (queries.SCHEMAS, queries.EXTENSIONS, queries.DEFAULT_PRIVILEGES)
+_PER_RELATION = ("relations", "columns", "constraints", "indexes", "row_security", "relation_grants")
 _TABLE_FIELDS = ("kind", "comment", "partition_key", "partition_of", "partition_bound")
 
 
@@ -54,10 +57,15 @@ class Catalog:
     triggers: dict[int, tuple[Trigger, ...]] = field(default_factory=dict)
     policies: dict[int, tuple[Policy, ...]] = field(default_factory=dict)
     row_security: dict[int, str] = field(default_factory=dict)
-    sequences: dict[int, tuple[str, str, Sequence]] = field(default_factory=dict)
+    # Grants come with the object they are on, read by the same query (a relation's own
+    # and its columns' in `relation_grants`, the last item of a sequence's or function's).
+    relation_grants: dict[int, tuple[Privilege, ...]] = field(default_factory=dict)
+    sequences: dict[int, tuple[str, str, Sequence, tuple[Privilege, ...]]] = field(default_factory=dict)
     enums: dict[int, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
     domains: dict[int, tuple[str, str, Domain]] = field(default_factory=dict)
-    functions: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+    functions: dict[int, tuple[str, str, str, str, tuple[Privilege, ...]]] = field(default_factory=dict)
+    schema_grants: tuple[Privilege, ...] = ()
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
     # Every part read so far, by value, shared with copies: a part read again that equals
     # one seen before is that one, so snapshots of equal schemas are made of the same
     # objects and compare equal on identity. Otherwise a table re-read on a clone compares
@@ -82,16 +90,18 @@ class Catalog:
              relations: set[int] = frozenset(), types: set[int] = frozenset(),
              functions: set[int] = frozenset(), sequences: set[int] = frozenset(),
              triggers: set[int] = frozenset(), policies: set[int] = frozenset(),
-             prepared_with: tuple[str, ...] = ()) -> None:
+             grants: bool = False, prepared_with: tuple[str, ...] = ()) -> None:
         """Re-read the named objects (all of them with `everything`); what is gone is dropped.
 
         Tables' triggers and policies, and sequences, are read for the oids named in their
-        own sets: most steps touch none of them, and a query not sent costs nothing.
+        own sets: most steps touch none of them, and a query not sent costs nothing. Each
+        object read comes with its grants; `grants` reads those of every object again.
         `prepared_with` as for `fetch_all`.
         """
         only = EVERYTHING if everything else Parts(relations, types, functions, sequences, triggers, policies)
         whole = everything or schemas
-        wanted = [(query, oids) for query, oids in _wanted(only, whole) if oids is None or oids]
+        wanted = [(query, oids) for query, oids in _wanted(only, whole, grants and not everything)
+                  if oids is None or oids]
         statements = [(_full(query), {"version_table": version_table}) if oids is None else
                       (query, {"version_table": version_table, "only": oid_array(oids)})
                       for query, oids in wanted]
@@ -115,16 +125,26 @@ class Catalog:
             return fetched.get(query, [])
 
         if whole:
-            self.schemas = tuple(name for (name,) in rows(queries.SCHEMAS))
+            self.schemas = tuple(name for name, _ in rows(queries.SCHEMAS))
             self.extensions = tuple(name for (name,) in rows(queries.EXTENSIONS))
+            self.schema_grants = tuple(grant for name, grants in rows(queries.SCHEMAS)
+                                       for grant in self._grants(name, grants))
+            self.default_privileges = tuple(self._same(DefaultPrivilege(*fact))
+                                            for fact in rows(queries.DEFAULT_PRIVILEGES))
         self._forget(_PER_RELATION, parts.relations)
         for part in ("triggers", "policies", "sequences", "functions"):
             self._forget((part,), getattr(parts, part))
         self._forget(("enums", "domains"), parts.types)
         self._read_relations(rows, parts.relations)
         self._read_types(rows, parts.types)
-        for oid, schema, name, arguments, definition in rows(queries.FUNCTIONS):
-            self.functions[oid] = (schema, name, arguments, self._same(definition))
+        for oid, schema, name, arguments, definition, grants in rows(queries.FUNCTIONS):
+            self.functions[oid] = (schema, name, arguments, self._same(definition),
+                                   self._grants(f"{display_name(schema, name)}({arguments})", grants))
+        if queries.PRIVILEGES in fetched:
+            found: dict[int, list] = {}
+            for oid, grants in rows(queries.PRIVILEGES):
+                found.setdefault(oid, []).extend(grants)
+            self._regrant(found)
 
     def forget(self, relations: set[int], types: set[int], functions: set[int]) -> None:
         """Objects dropped: what belonged to these relations (their triggers and policies,
@@ -146,18 +166,24 @@ class Catalog:
                                  if oids is not None and table not in oids}
 
     def _read_relations(self, rows, only: set[int] | None) -> None:
-        for oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security in rows(
-                queries.RELATIONS):
+        granted: dict[int, tuple[str, list]] = {}  # a relation's own grants and its columns'
+        for (oid, schema, name, kind, comment, key, parent_schema, parent, bound, view_def, security,
+             grants) in rows(queries.RELATIONS):
             if security:
                 self.row_security[oid] = security
+            if grants:
+                granted.setdefault(oid, (display_name(schema, name), []))[1].extend(grants)
             if kind in ("v", "m"):
                 self.relations[oid] = (schema, name, self._same(View(kind == "m", view_def)))
                 continue
             self.relations[oid] = (schema, name, Table(
                 kind=_TABLE_KINDS[kind], comment=comment, partition_key=key,
                 partition_of=display_name(parent_schema, parent) if parent else None, partition_bound=bound))
-        for oid, _schema, _table, name, *values in rows(queries.COLUMNS):
+        for oid, schema, table, name, grants, *values in rows(queries.COLUMNS):
             self.columns.setdefault(oid, {})[name] = self._same(Column(*values))
+            if grants:
+                granted.setdefault(oid, (display_name(schema, table), []))[1].extend(grants)
+        self.relation_grants.update((oid, self._grants(*found)) for oid, found in granted.items())
         for oid in (self.relations if only is None else only):
             # A table's columns live in it; the Table is shared by every later snapshot
             # until the table is touched again, and nothing changes a snapshot's parts.
@@ -188,9 +214,29 @@ class Catalog:
             add("policies", oid, Policy(display_name(schema, table), name, definition))
         for part, by_oid in grouped.items():
             getattr(self, part).update((oid, tuple(items)) for oid, items in by_oid.items())
-        for oid, schema, name, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
+        for oid, schema, name, grants, *values, own_schema, own_table, own_column in rows(queries.SEQUENCES):
             owner = f"{display_name(own_schema, own_table)}.{own_column}" if own_column else None
-            self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)))
+            self.sequences[oid] = (schema, name, self._same(Sequence(*values, owned_by=owner)),
+                                   self._grants(display_name(schema, name), grants))
+
+    def _grants(self, shown: str, grants: list[list[str]] | None) -> tuple[Privilege, ...]:
+        """The grants on the object displayed as `shown` (or on its columns), from the
+        text[][] its row carries (`queries._grants`; None: it has none), sorted."""
+        return tuple(sorted(self._same(Privilege(kind, f"{shown}.{column}" if column else shown, grantee,
+                                                 privilege, grantable == "true", revoked == "true"))
+                            for kind, column, grantee, privilege, grantable, revoked in grants or ()))
+
+    def _regrant(self, found: dict[int, list[list[str]]]) -> None:
+        """Every object's grants as `found` (oid -> its grants) has them; none where it has none."""
+        def grants(oid: int, shown: str) -> tuple[Privilege, ...]:
+            return self._grants(shown, found.get(oid, ()))
+
+        self.relation_grants = {oid: grants(oid, display_name(schema, name))
+                                for oid, (schema, name, _) in self.relations.items() if oid in found}
+        self.sequences = {oid: (schema, name, seq, grants(oid, display_name(schema, name)))
+                          for oid, (schema, name, seq, _) in self.sequences.items()}
+        self.functions = {oid: (s, n, args, body, grants(oid, f"{display_name(s, n)}({args})"))
+                          for oid, (s, n, args, body, _) in self.functions.items()}
 
     def _read_types(self, rows, only: set[int] | None) -> None:
         for oid, schema, name, labels in rows(queries.ENUMS):
@@ -215,14 +261,21 @@ class Catalog:
         snap.policies = _flat(self.policies, order)
         snap.row_security = {display_name(*self.relations[oid][:2]): self.row_security[oid]
                              for oid in order if oid in self.row_security}
-        for schema, name, sequence in sorted(self.sequences.values(), key=lambda item: item[:2]):
+        for schema, name, sequence, _ in sorted(self.sequences.values(), key=lambda item: item[:2]):
             snap.sequences[display_name(schema, name)] = sequence
         for schema, name, labels in sorted(self.enums.values(), key=lambda item: item[:2]):
             snap.enums[display_name(schema, name)] = labels
         for schema, name, domain in sorted(self.domains.values(), key=lambda item: item[:2]):
             snap.domains[display_name(schema, name)] = domain
-        for schema, name, arguments, definition in sorted(self.functions.values(), key=lambda item: item[:3]):
-            snap.functions[f"{display_name(schema, name)}({arguments})"] = definition
+        for schema, name, arguments, body, _ in sorted(self.functions.values(), key=lambda item: item[:3]):
+            snap.functions[f"{display_name(schema, name)}({arguments})"] = body
+        # Each object's grants come sorted; the objects in the order of their first grant
+        # (no two share it: it names the object), whatever their oids.
+        granted = [*self.relation_grants.values(),
+                   *(entry[-1] for entries in (self.sequences, self.functions) for entry in entries.values())]
+        by_object = sorted((grants for grants in granted if grants), key=lambda grants: grants[0])
+        snap.privileges = (*(grant for grants in by_object for grant in grants), *self.schema_grants)
+        snap.default_privileges = self.default_privileges
         return snap
 
 
@@ -241,8 +294,9 @@ class Parts:
 EVERYTHING = Parts(None, None, None, None, None, None)  # every object of every kind
 
 
-def _wanted(parts: Parts, whole: bool) -> list[tuple[str, object]]:
-    """Each query a read sends, with what it reads (None: everything)."""
+def _wanted(parts: Parts, whole: bool, grants: bool = False) -> list[tuple[str, object]]:
+    """Each query a read sends, with what it reads (None: everything); `grants`: every
+    object's grants too."""
     wanted = [(query, parts.relations) for query in _RELATION_QUERIES]
     wanted += [(queries.TRIGGERS, parts.triggers), (queries.POLICIES, parts.policies),
                (queries.SEQUENCES, parts.sequences)]
@@ -250,6 +304,8 @@ def _wanted(parts: Parts, whole: bool) -> list[tuple[str, object]]:
                (queries.FUNCTIONS, parts.functions)]
     if whole:
         wanted += [(query, None) for query in _WHOLE_QUERIES]
+    if grants:
+        wanted.append((queries.PRIVILEGES, None))
     return wanted
 
 
@@ -370,7 +426,8 @@ _RESTORE = _set_all({name: f"current_setting('alembic_preflight.{name}')" for na
 @functools.cache
 def partial_reads() -> tuple[str, ...]:
     """Every text `read` sends when it is not reading everything: what to prepare ahead."""
-    return (*_PARTIAL_QUERIES, *(_full(query) for query in _WHOLE_QUERIES))
+    # Every grant is read again after a GRANT or REVOKE: the DDL log cannot say on what.
+    return (*_PARTIAL_QUERIES, *(_full(query) for query in _WHOLE_QUERIES), queries.PRIVILEGES)
 
 
 def _full(query: str) -> str:

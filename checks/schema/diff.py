@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from checks.schema import compare_objects, compare_tables
+from checks.schema import compare_objects, compare_privileges, compare_tables
 from checks.schema.report import Report, SchemaDifference
 from checks.schema.snapshot import Snapshot
 
@@ -23,6 +23,8 @@ COMPARATORS = (
     compare_objects.compare_sequences,
     compare_objects.compare_views,
     compare_objects.compare_functions,
+    compare_privileges.compare_privileges,
+    compare_privileges.compare_default_privileges,
 )
 
 

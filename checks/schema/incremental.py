@@ -4,10 +4,12 @@ The DDL log (`checks.schema.tracking`) names the objects each command created, a
 or dropped. A touched object is re-read with everything whose rendering could change
 with it: a table's columns, constraints, indexes, triggers and policies; the tables whose
 foreign keys, defaults or triggers refer to it; the views over it; the columns of a
-touched type; a partitioned table's partitions. Commands the log cannot place (an
-extension, a schema renamed, an object kind the snapshot does not map) make that one
-snapshot a full read. `ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK=1` compares every incremental
-snapshot with a full one and fails loudly on any difference.
+touched type; a partitioned table's partitions; the grants on each. GRANT, REVOKE, ALTER
+DEFAULT PRIVILEGES and DROP OWNED leave no object in the log: after one, every grant is
+read again. Commands the log cannot place (an extension, a schema renamed, an object kind
+the snapshot does not map) make that one snapshot a full read.
+`ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK=1` compares every incremental snapshot with a full one
+and fails loudly on any difference.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from checks.schema.snapshot import Snapshot, View, display_name
 CHECK_ENV = "ALEMBIC_PREFLIGHT_SNAPSHOT_CHECK"
 OFF_ENV = "ALEMBIC_PREFLIGHT_FULL_SNAPSHOTS"  # =1: every snapshot a full one, no event triggers
 
-# Privileges are not part of a snapshot; a DROP's objects come through sql_drop.
-_IGNORED_TAGS = {"GRANT", "REVOKE", "ALTER DEFAULT PRIVILEGES"}
+# Commands that change grants without naming their objects to the log; a DROP's objects
+# (DROP OWNED's too) come through sql_drop.
+_PRIVILEGE_TAGS = {"GRANT", "REVOKE", "ALTER DEFAULT PRIVILEGES", "DROP OWNED"}
 # Commands whose effects reach beyond the objects they report.
 _FULL_TAGS = {"CREATE EXTENSION", "ALTER EXTENSION", "DROP EXTENSION", "ALTER SCHEMA",
               "IMPORT FOREIGN SCHEMA"}
@@ -47,7 +50,6 @@ _PLACE = f"""
 WITH touched AS (
     SELECT DISTINCT classid, objid FROM {tracking.SCHEMA}.touched
     WHERE id > %(since)s AND id <= %(since)s + 1000000000 AND NOT dropped AND classid IS NOT NULL
-      AND command_tag NOT IN ({", ".join(f"'{tag}'" for tag in sorted(_IGNORED_TAGS))})
 ), expanded AS (
     SELECT classid, objid FROM touched
     UNION SELECT 'pg_class'::regclass, i.indrelid FROM touched
@@ -167,12 +169,13 @@ class _Touched:
     dropped: set[int] = field(default_factory=set)  # relations gone: forgotten everywhere
     gone_types: set[int] = field(default_factory=set)  # types and functions dropped
     gone_functions: set[int] = field(default_factory=set)
+    privileges: bool = False  # grants changed on objects the log does not name: read them all
 
     def within(self, read: Parts) -> bool:
         """Whether `read` covers everything a partial read of this would read (what a
         dropped relation had is forgotten without a read)."""
         # Field by field: dataclasses.astuple would deep-copy every set, at every step.
-        return (self.relations <= read.relations and self.types <= read.types
+        return (not self.privileges and self.relations <= read.relations and self.types <= read.types
                 and self.functions <= read.functions and self.sequences <= read.sequences
                 and self.triggers <= read.triggers and self.policies <= read.policies)
 
@@ -220,8 +223,8 @@ class IncrementalSnapshots:
             self.catalog.read(conn, self.version_table, everything=True)
             self.full_reads += 1
         elif not (touched.relations or touched.types or touched.functions or touched.schemas
-                  or touched.gone_types or touched.gone_functions):
-            pass  # data, privileges: nothing to read again
+                  or touched.gone_types or touched.gone_functions or touched.privileges):
+            pass  # data: nothing to read again
         elif ahead and not touched.schemas and touched.within(covered):
             fetched = dict(zip([query for query, _ in ahead], read, strict=True))
             self.catalog.apply(fetched, covered, whole=False)
@@ -229,12 +232,14 @@ class IncrementalSnapshots:
             self.partial_reads += 1
             self.read_ahead += 1
         else:
-            self.catalog.read(conn, self.version_table, schemas=touched.schemas, relations=touched.relations,
-                              types=touched.types | touched.gone_types,
+            # Schemas' grants and default privileges are read with the schemas.
+            self.catalog.read(conn, self.version_table, schemas=touched.schemas or touched.privileges,
+                              relations=touched.relations, types=touched.types | touched.gone_types,
                               functions=touched.functions | touched.gone_functions,
                               sequences=touched.sequences | touched.dropped,
                               triggers=touched.triggers | touched.dropped,
-                              policies=touched.policies | touched.dropped, prepared_with=PREPARED)
+                              policies=touched.policies | touched.dropped, grants=touched.privileges,
+                              prepared_with=PREPARED)
             self.partial_reads += 1
         snap = self.catalog.snapshot()
         if self.check:
@@ -245,11 +250,12 @@ class IncrementalSnapshots:
         touched = _Touched()
         classes = self._known_classes(conn)
         for _id, dropped, classid, objid, object_type, tag, names in log:
+            touched.privileges |= tag in _PRIVILEGE_TAGS
             if tag in _FULL_TAGS:
                 touched.full = True
             elif dropped:
                 self._dropped(touched, object_type, objid, names or [])
-            elif tag in _IGNORED_TAGS or (classid is None and tag.startswith("DROP ")):
+            elif tag in _PRIVILEGE_TAGS or (classid is None and tag.startswith("DROP ")):
                 continue
             elif classid not in classes.values():
                 touched.full = True  # a kind of object (or a command) the snapshot cannot place
@@ -297,6 +303,8 @@ class IncrementalSnapshots:
             touched.gone_functions.add(objid)
         elif object_type == "schema":
             touched.schemas = True
+        elif object_type == "default acl":
+            touched.privileges = True
         elif object_type not in _DROP_IGNORED:
             touched.full = True
 

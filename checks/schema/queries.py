@@ -56,8 +56,52 @@ _RELATION_FROM = """
     pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 """
 
+
+def _facts(acl: str, default: str) -> str:
+    """(grantee, privilege, grantable, revoked) for each privilege `acl` grants beyond
+    `default` (what the object has without a GRANT; NULL: nothing), and for each one of
+    `default` it lacks. The owner's own privileges are in `default`, and in `acl` as soon as
+    anything is granted: they are no difference, and a REVOKE that empties the rest leaves
+    them behind. Who granted it is not part of a fact: the owner, whoever ran the GRANT."""
+    grantee = "CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(e.grantee)::text END"
+    return f"""(
+    SELECT {grantee}, e.privilege_type::text, e.is_grantable, false FROM aclexplode({acl}) e
+    WHERE NOT coalesce(aclcontains({default}, makeaclitem(e.grantee, e.grantor, e.privilege_type,
+                                                          e.is_grantable)), false)
+    UNION ALL
+    SELECT {grantee}, e.privilege_type::text, false, true FROM aclexplode({default}) e
+    WHERE NOT aclcontains({acl}, makeaclitem(e.grantee, e.grantor, e.privilege_type, false))
+) f(grantee, privilege, grantable, revoked)"""
+
+
+def _grants(kind: str, column: str, acl: str, default: str) -> str:
+    """The grants `acl` holds, as a text[][] of [kind, column or NULL, grantee, privilege,
+    grantable, revoked]: a column of the row of the object they are on, so a step that
+    re-reads an object re-reads its grants with no statement more. NULL where `acl` is: the
+    object has its defaults only, and the CASE spares it the subquery."""
+    return f"""CASE WHEN {acl} IS NOT NULL THEN ARRAY(
+        SELECT ARRAY[{kind}, {column}, f.grantee, f.privilege, f.grantable::text, f.revoked::text]
+        FROM {_facts(acl, default)}) END"""
+
+
+# The grants on relation `c` (a sequence's too), and on its column `a`.
+_RELATION_GRANTS = _grants(
+    "CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' "
+    "WHEN 'f' THEN 'foreign table' ELSE 'table' END",
+    "NULL", "c.relacl", """acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)""")
+_COLUMN_GRANTS = _grants("'column'", "a.attname::text", "a.attacl", "NULL")
+_FUNCTION_GRANTS = _grants("CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END", "NULL", "p.proacl",
+                           "acldefault('f', p.proowner)")
+# initdb gives the public schema USAGE (before PostgreSQL 15, CREATE too) for PUBLIC: that
+# is where every database starts, not something a project granted.
+_SCHEMA_GRANTS = _grants("'schema'", "NULL", "n.nspacl", """
+    acldefault('n', n.nspowner) || CASE WHEN n.nspname <> 'public' THEN '{}'
+        ELSE makeaclitem(0, n.nspowner, 'USAGE', false)
+             || CASE WHEN current_setting('server_version_num')::int < 150000
+                     THEN ARRAY[makeaclitem(0, n.nspowner, 'CREATE', false)] ELSE '{}' END END""")
+
 SCHEMAS = f"""
-SELECT n.nspname
+SELECT n.nspname, {_SCHEMA_GRANTS}
 FROM pg_namespace n
 WHERE {_user_schema("n")} AND {_not_from_extension("pg_namespace", "n.oid")}
 ORDER BY 1
@@ -74,7 +118,8 @@ SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
        -- row-level security, and whether it binds the table's owner too
-       CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END END
+       CASE WHEN c.relrowsecurity THEN CASE WHEN c.relforcerowsecurity THEN 'forced' ELSE 'enabled' END END,
+       {_RELATION_GRANTS}
 FROM {_RELATION_FROM}
 LEFT JOIN pg_description pd
        ON pd.classoid = 'pg_class'::regclass AND pd.objoid = c.oid AND pd.objsubid = 0
@@ -86,7 +131,7 @@ ORDER BY 2, 3
 """
 
 COLUMNS = f"""
-SELECT c.oid, n.nspname, c.relname, a.attname,
+SELECT c.oid, n.nspname, c.relname, a.attname, {_COLUMN_GRANTS},
        format_type(a.atttypid, a.atttypmod),
        NOT a.attnotnull,
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END,
@@ -146,7 +191,7 @@ ORDER BY 2, 3, 4
 # The owning column is what identifies a serial's or identity's sequence: its name is
 # whatever PostgreSQL or the migration happened to choose.
 SEQUENCES = f"""
-SELECT c.oid, n.nspname, c.relname,
+SELECT c.oid, n.nspname, c.relname, {_RELATION_GRANTS},
        format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
        s.seqcache, s.seqcycle,
        own_n.nspname, own_c.relname, own_a.attname
@@ -194,7 +239,7 @@ ORDER BY 2, 3
 # pg_get_functiondef refuses aggregates, which projects almost never define.
 FUNCTIONS = f"""
 SELECT p.oid, n.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
-       pg_get_functiondef(p.oid)
+       pg_get_functiondef(p.oid), {_FUNCTION_GRANTS}
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prokind <> 'a'
@@ -228,3 +273,44 @@ JOIN {_RELATION_FROM} ON c.oid = p.polrelid
 WHERE {_USER_RELATION}
 ORDER BY 2, 3, 4
 """
+
+
+# ALTER DEFAULT PRIVILEGES: in every schema, the ACL new objects get (against what they get
+# without it); in one schema, what is added to that.
+DEFAULT_PRIVILEGES = f"""
+SELECT o.role, o.nspname, o.objects, f.grantee, f.privilege, f.grantable, f.revoked
+FROM (
+    SELECT pg_get_userbyid(d.defaclrole)::text AS role, n.nspname,
+           CASE d.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions'
+                                WHEN 'T' THEN 'types' WHEN 'n' THEN 'schemas' END AS objects,
+           d.defaclacl AS acl,
+           CASE WHEN d.defaclnamespace = 0
+                THEN acldefault(CASE d.defaclobjtype WHEN 'S' THEN 's' ELSE d.defaclobjtype END::"char",
+                                d.defaclrole) END AS base
+    FROM pg_default_acl d
+    LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+    WHERE d.defaclnamespace = 0 OR ({_user_schema("n")})
+) o
+CROSS JOIN LATERAL {_facts("o.acl", "o.base")}
+ORDER BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+# Every grant on a relation, a column or a function, by the relation's or function's oid
+# (a row for each that has any): read after a GRANT or REVOKE, which names no object to the
+# DDL log, rather than the objects themselves.
+PRIVILEGES = everything(f"""
+SELECT c.oid, {_RELATION_GRANTS}
+FROM {_RELATION_FROM}
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S') AND c.relacl IS NOT NULL AND {_USER_RELATION}
+UNION ALL
+SELECT c.oid, {_COLUMN_GRANTS}
+FROM {_RELATION_FROM}
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {_USER_RELATION}
+UNION ALL
+SELECT p.oid, {_FUNCTION_GRANTS}
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.prokind <> 'a' AND p.proacl IS NOT NULL
+  AND {_user_schema("n")} AND {_not_from_extension("pg_proc", "p.oid")} AND {_only("p.oid")}
+""")

@@ -12,10 +12,10 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from checks.schema.snapshot import Constraint, Index, Snapshot, Table
+from checks.schema.snapshot import Constraint, Index, Privilege, Snapshot, Table
 
 # Kinds of object a scope can leave out wholesale.
-OPTIONAL_KINDS = ("views", "functions", "triggers", "policies", "sequences", "domains", "enums")
+OPTIONAL_KINDS = ("views", "functions", "triggers", "policies", "sequences", "domains", "enums", "privileges")
 
 
 def _keep_all(*_args) -> bool:
@@ -70,7 +70,7 @@ def narrow(snap: Snapshot, scope: Scope) -> Snapshot:
                                     and seq.owned_by.rpartition(".")[2]
                                     in tables[column_table(seq.owned_by)].columns)
     }
-    return dataclasses.replace(
+    narrowed = dataclasses.replace(
         snap,
         schemas=tuple(s for s in snap.schemas if scope.schema(s)),
         tables=tables,
@@ -90,7 +90,26 @@ def narrow(snap: Snapshot, scope: Scope) -> Snapshot:
         enums=wanted("enums", snap.enums),
         domains=wanted("domains", snap.domains),
         functions=wanted("functions", snap.functions),
+        privileges=(), default_privileges=(),
     )
+    if "privileges" not in scope.left_out:
+        # Grants go wherever the objects they are on go.
+        narrowed.privileges = tuple(grant for grant in snap.privileges if holds_object_of(narrowed, grant))
+        narrowed.default_privileges = tuple(grant for grant in snap.default_privileges
+                                            if grant.schema is None or grant.schema in narrowed.schemas)
+    return narrowed
+
+
+def holds_object_of(snap: Snapshot, grant: Privilege) -> bool:
+    """Whether `snap` holds the object `grant` is on."""
+    if grant.kind == "schema":
+        return grant.name in snap.schemas
+    if grant.kind in ("function", "procedure"):
+        return grant.name in snap.functions
+    if grant.kind == "column":
+        table, column = column_table(grant.name), grant.name.rpartition(".")[2]
+        return table in snap.views or (table in snap.tables and column in snap.tables[table].columns)
+    return grant.name in snap.tables or grant.name in snap.views or grant.name in snap.sequences
 
 
 def _narrow_table(name: str, table: Table, scope: Scope) -> Table:

@@ -91,6 +91,67 @@ class Policy:
     definition: str  # AS PERMISSIVE FOR ALL TO public USING (...) WITH CHECK (...)
 
 
+@dataclass(frozen=True, order=True)
+class Privilege:
+    """A grant on an object beyond what its owner and PUBLIC have by default, or one of
+    those defaults revoked. Who granted it is not compared: it is the owner, by any road."""
+
+    kind: str  # what GRANT names: "table", "view", "sequence", "column", "function", "schema", ...
+    name: str  # the object's display name: "orders", "orders.total", "f(integer)", "app"
+    grantee: str  # a role's name, or "PUBLIC"
+    privilege: str  # "SELECT", "EXECUTE", "USAGE", ...
+    grantable: bool  # WITH GRANT OPTION
+    revoked: bool = False
+
+    def describe(self) -> str:
+        """In the words of the statement that makes it: "grant SELECT on table orders to reporting"."""
+        return _words(self.revoked, self.privilege, f"{self.kind} {self.name}", self.grantee)
+
+    def statement(self, give: bool = True) -> str:
+        """The GRANT or REVOKE that makes it so (`give`), or that undoes it."""
+        if self.kind == "column":
+            table, _, column = self.name.rpartition(".")
+            on = f"{self.privilege} ({column}) ON TABLE {table}"
+        else:
+            kind = "TABLE" if "table" in self.kind or "view" in self.kind else self.kind.upper()
+            on = f"{self.privilege} ON {kind} {self.name}"
+        return _statement(give != self.revoked, on, self.grantee)
+
+
+@dataclass(frozen=True, order=True)
+class DefaultPrivilege:
+    """What ALTER DEFAULT PRIVILEGES gives the objects `role` creates from then on."""
+
+    role: str
+    schema: str | None  # None: in every schema
+    objects: str  # "tables", "sequences", "functions", "types" or "schemas"
+    grantee: str
+    privilege: str
+    grantable: bool
+    revoked: bool = False
+
+    def describe(self) -> str:
+        where = f" in schema {self.schema}" if self.schema else ""
+        return "default privilege: " + _words(self.revoked, self.privilege,
+                                              f"{self.objects} created by {self.role}{where}", self.grantee)
+
+    def statement(self, give: bool = True) -> str:
+        where = f" IN SCHEMA {self.schema}" if self.schema else ""
+        on = f"{self.privilege} ON {self.objects.upper()}"
+        return f"ALTER DEFAULT PRIVILEGES FOR ROLE {self.role}{where} " + _statement(give != self.revoked, on,
+                                                                                     self.grantee)
+
+
+def _statement(grant: bool, on: str, grantee: str) -> str:
+    return f"GRANT {on} TO {grantee}" if grant else f"REVOKE {on} FROM {grantee}"
+
+
+def _words(revoked: bool, privilege: str, on: str, grantee: str) -> str:
+    if revoked:
+        return f"revoke {privilege} on {on} from {grantee}"
+    return f"grant {privilege} on {on} to {grantee}"
+
+
 @dataclass
 class Snapshot:
     schemas: tuple[str, ...] = ()
@@ -106,6 +167,8 @@ class Snapshot:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     domains: dict[str, Domain] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # "name(identity args)" -> definition
+    privileges: tuple[Privilege, ...] = ()  # on tables, views, sequences, columns, functions, schemas
+    default_privileges: tuple[DefaultPrivilege, ...] = ()
 
 
 def display_name(schema: str, name: str) -> str:

@@ -8,6 +8,7 @@ defaults, alternatively, autogenerate's own comparison turned on.
 from __future__ import annotations
 
 from checks.schema import SchemaDifference, Snapshot
+from checks.schema.compare_privileges import privilege_statement
 from checks.schema.scope import schema_of
 
 NEW_REVISION = "alembic revision -m '<what changed>'"
@@ -26,6 +27,9 @@ def catalog_fix(diff: SchemaDifference, models: Snapshot, head: Snapshot, option
 
 
 def _code(kind: str, name: str, diff: SchemaDifference, models: Snapshot, head: Snapshot) -> str:
+    statement = privilege_statement(diff, models, head)
+    if statement:
+        return f'op.execute("{statement}")'
     if not kind:  # a column: "items.qty", "app.items.qty"
         table, _, column = name.rpartition(".")
         found = models.tables.get(table)

@@ -4,8 +4,8 @@ env.py tells autogenerate what to leave alone (`include_object`, `include_name`,
 `include_schemas`). The catalog comparison must leave the same things alone, or it
 reports as drift the PostGIS tables, the partitions and the legacy schemas a project
 has deliberately excluded. Kinds of object SQLAlchemy models cannot declare (views,
-functions, triggers, row-level security made with `op.execute`) are compared only when the models do
-declare some of that kind themselves, through DDL events.
+functions, triggers, row-level security, grants made with `op.execute`) are compared only
+when the models do declare some of that kind themselves, through DDL events.
 
 The filters are the project's and run where its models live (`projectside.scope.Filters`,
 here or in the project's own Python); a schema that holds nothing on either side (the
@@ -20,7 +20,7 @@ from checks.schema.scope import Scope, objects_in_schema
 from checks.schema.snapshot import Constraint, Index, Snapshot
 
 # Kinds a models database holds only when the models attach DDL for them.
-DDL_ONLY_KINDS = ("views", "functions", "triggers", "policies")
+DDL_ONLY_KINDS = ("views", "functions", "triggers", "policies", "privileges")
 
 
 def drift_scope(filters, models: Snapshot, head: Snapshot) -> Scope:
@@ -39,6 +39,12 @@ def drift_scope(filters, models: Snapshot, head: Snapshot) -> Scope:
     def constraint(item: Constraint) -> bool:
         return filters.named(item.table, item.name, item.kind, item.columns)
 
-    left_out = frozenset(kind for kind in DDL_ONLY_KINDS if not getattr(models, kind))
+    left_out = frozenset(kind for kind in DDL_ONLY_KINDS if not _declared(models, kind))
     return Scope(schema=schema, table=filters.table, column=filters.column, index=index,
                  constraint=constraint, left_out=left_out)
+
+
+def _declared(models: Snapshot, kind: str) -> bool:
+    if kind == "privileges":  # a GRANT, or an ALTER DEFAULT PRIVILEGES
+        return bool(models.privileges or models.default_privileges)
+    return bool(getattr(models, kind))

@@ -23,6 +23,7 @@ from checks.project.source_lines import def_line
 from checks.result import Finding, Severity
 from checks.run import Run, Walk
 from checks.schema import SchemaDifference, Snapshot, diff_snapshots, schema_differences
+from checks.schema.compare_privileges import privilege_statement
 from checks.schema_access import snapshot_of
 from checks.stages.fresh import mismatch_note
 from checks.stages.skips import skipped_for_build, skipped_without_downgrades
@@ -337,12 +338,14 @@ def _trace(revision: Script, diff: SchemaDifference, before: Snapshot, after: Sn
             hint="harmless when the upgrade adds it with ADD VALUE IF NOT EXISTS (a re-upgrade "
                  "that fails on it is reported apart); to remove it, recreate the type in "
                  "downgrade() (rename, create, ALTER COLUMN ... TYPE ... USING, drop the old one)")
+    statement = privilege_statement(diff, before, after)
     return Finding(
         Severity.ERROR, "downgrade-leaves-trace",
         f"downgrade of {revision.revision} ({name}) does not undo its upgrade: {diff.message}",
         revision=revision.revision, object=diff.object, file=revision.path,
         line=def_line(revision.path, "downgrade"),
-        hint=f"make downgrade() in {name} reverse every operation of upgrade(), in reverse order "
+        hint=f'make downgrade() in {name} undo it too: op.execute("{statement}")' if statement else
+             f"make downgrade() in {name} reverse every operation of upgrade(), in reverse order "
              "(drop what it created, including types and indexes)")
 
 

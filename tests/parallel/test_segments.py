@@ -362,6 +362,8 @@ def _upper_leaves_behind(what: str) -> list[Rev]:
         # meets a table that is not empty.
         "row": "op.execute(\"INSERT INTO items (id, name, note) VALUES (1, 'a', 'b') "
                "ON CONFLICT DO NOTHING\")",
+        # A grant the lower revisions' schemas never had: the seam's comparison sees it too.
+        "grant": 'op.execute("GRANT SELECT ON items TO PUBLIC")',
     }[what]
     revisions = history()
     revisions[1] = Rev("0002", "0001", 'op.add_column("items", sa.Column("note", sa.Text, nullable=False))',
@@ -374,6 +376,7 @@ def _upper_leaves_behind(what: str) -> list[Rev]:
     # (0006's re-upgrade runs on the table 0007 left, and is not blamed for it.)
     ("table", [("downgrade-leaves-trace", "0007"), ("downgrade-failed", "0001")]),
     ("row", [("reupgrade-failed", "0002")]),
+    ("grant", [("downgrade-leaves-trace", "0007")]),
 ])
 def test_what_the_upper_half_leaves_behind_reaches_the_lower_half(verify, tmp_path, what, found):
     project = build_project(tmp_path / "p", _upper_leaves_behind(what), models=MODELS)

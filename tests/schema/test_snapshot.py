@@ -55,6 +55,11 @@ CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO (
 CREATE TABLE alembic_version (
     version_num varchar(32) NOT NULL CONSTRAINT alembic_version_pkc PRIMARY KEY
 );
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC;
+GRANT UPDATE (name) ON users TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION touch() FROM PUBLIC;
+GRANT USAGE ON SCHEMA app TO PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO PUBLIC;
 """
 
 
@@ -162,6 +167,23 @@ def test_functions_and_triggers(snap):
     assert trigger.definition == (
         "CREATE TRIGGER users_touch BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION touch()"
     )
+
+
+def test_grants(snap):
+    # Every one but the version table's; read the same by every driver (below).
+    assert {grant.describe() for grant in snap.privileges} == {
+        "grant SELECT on table users to PUBLIC",
+        "grant UPDATE on column users.name to PUBLIC",
+        "grant SELECT on table events to PUBLIC",
+        "grant SELECT on table events_2024 to PUBLIC",
+        "grant SELECT on view paid_orders to PUBLIC",
+        "grant SELECT on materialized view order_counts to PUBLIC",
+        "revoke EXECUTE on function touch() from PUBLIC",
+        "grant USAGE on schema app to PUBLIC",
+    }
+    [default] = snap.default_privileges
+    assert (default.schema, default.objects, default.grantee, default.privilege) == \
+        ("app", "tables", "PUBLIC", "SELECT")
 
 
 def test_snapshot_is_plain_data_and_repeatable(pg_server, snap):

@@ -8,7 +8,7 @@ same kinds of object are compared once the models do declare them.
 from __future__ import annotations
 
 import pytest
-from projects import CREATE_ITEMS, ITEMS_MODELS, Rev, assert_clean, build_project
+from projects import CREATE_ITEMS, ITEMS_MODELS, MAKE_REPORTING_ROLE, Rev, assert_clean, build_project
 
 
 def filtered_project(root, filters: str, upgrade: str, downgrade: str, models: str = ITEMS_MODELS):
@@ -79,15 +79,23 @@ def test_a_schema_holding_only_the_version_table_is_not_drift(verify, tmp_path):
     assert_clean(verify(project))
 
 
-UNMODELLED = """\
+UNMODELLED = MAKE_REPORTING_ROLE + """\
 op.execute("CREATE VIEW named_items AS SELECT id, name FROM items WHERE name <> ''")
 op.execute("CREATE MATERIALIZED VIEW item_count AS SELECT count(*) AS n FROM items")
 op.execute("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$")
 op.execute("CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch()")
 op.execute("ALTER TABLE items ENABLE ROW LEVEL SECURITY")
 op.execute("CREATE POLICY items_all ON items USING (true)")
+op.execute("GRANT SELECT ON items TO reporting")
+op.execute("GRANT UPDATE (name) ON items TO PUBLIC")
+op.execute("GRANT USAGE ON SEQUENCE items_id_seq TO reporting")
+op.execute("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO reporting")
 """
 DROP_UNMODELLED = """\
+op.execute("ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM reporting")
+op.execute("REVOKE USAGE ON SEQUENCE items_id_seq FROM reporting")
+op.execute("REVOKE UPDATE (name) ON items FROM PUBLIC")
+op.execute("REVOKE SELECT ON items FROM reporting")
 op.execute("DROP POLICY items_all ON items")
 op.execute("ALTER TABLE items DISABLE ROW LEVEL SECURITY")
 op.execute("DROP TRIGGER items_touch ON items")
@@ -97,7 +105,7 @@ op.execute("DROP VIEW named_items")
 """
 
 
-def test_views_functions_triggers_and_policies_models_cannot_declare_are_not_drift(verify, tmp_path):
+def test_views_functions_triggers_policies_and_grants_models_cannot_declare_are_not_drift(verify, tmp_path):
     assert_clean(verify(filtered_project(tmp_path / "project", "", UNMODELLED, DROP_UNMODELLED)))
 
 
@@ -113,6 +121,29 @@ sa.event.listen(metadata, "after_create", sa.DDL("CREATE VIEW named_items AS SEL
     found = [(f["code"], f["object"]) for f in result.findings("drift")]
     expected = [("drift-catalog", "view item_count"), ("drift-catalog", "view named_items")]
     assert sorted(found) == expected, found
+
+
+def test_grants_are_compared_once_the_models_declare_grants(verify, tmp_path, pg_server):
+    models = ITEMS_MODELS + """\
+sa.event.listen(items, "after_create", sa.DDL("GRANT SELECT ON items TO reporting"))
+sa.event.listen(items, "after_create", sa.DDL("GRANT SELECT ON items TO PUBLIC"))
+"""
+    project = filtered_project(tmp_path / "project", "", UNMODELLED, DROP_UNMODELLED, models=models)
+    result = verify(project, "--stage", "drift")
+
+    assert result.code == 1, result.stdout
+    user = pg_server.endpoint.user
+    found = {f["object"]: f["hint"].split(" in a new revision")[0] for f in result.findings("drift")}
+    write = "autogenerate does not see this difference: write op.execute"
+    assert found == {
+        f"default privilege: grant SELECT on tables created by {user} to reporting":
+            f'{write}("ALTER DEFAULT PRIVILEGES FOR ROLE {user} REVOKE SELECT ON TABLES FROM reporting")',
+        "grant SELECT on table items to PUBLIC": f'{write}("GRANT SELECT ON TABLE items TO PUBLIC")',
+        "grant UPDATE on column items.name to PUBLIC":
+            f'{write}("REVOKE UPDATE (name) ON TABLE items FROM PUBLIC")',
+        "grant USAGE on sequence items_id_seq to reporting":
+            f'{write}("REVOKE USAGE ON SEQUENCE items_id_seq FROM reporting")',
+    }, found
 
 
 def test_constraints_only_the_database_has_are_offered_to_include_object_with_their_table(verify, tmp_path):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from projects import (
     CORE_STAGES,
     CREATE_ITEMS,
     CREATE_TAGS,
     DROP_ITEMS,
     ITEMS_MODELS,
+    MAKE_REPORTING_ROLE,
     TAGS_MODELS,
     Rev,
     assert_clean,
@@ -304,3 +306,71 @@ def test_a_trip_that_stops_says_how_many_revisions_below_were_not_walked(verify,
             in finding["message"], finding["message"]
         assert 'downgrade_floor = "0004" ([tool.alembic-preflight] of pyproject.toml' in finding["hint"], \
             finding["hint"]
+
+
+def _grant_project(root, grant: str, revoke: str):
+    revisions = [items_revision(), Rev("0002", "0001", MAKE_REPORTING_ROLE + f'op.execute("{grant}")',
+                                       f'op.execute("{revoke}")', file="0002_grants.py"),
+                 Rev("0003", "0002")]
+    return build_project(root, revisions)
+
+
+# What the upgrade grants, the difference its downgrade leaves, and the statement that undoes it.
+GRANTS_LEFT_BEHIND = {
+    "table": ("GRANT SELECT ON items TO reporting", "grant SELECT on table items to reporting",
+              "REVOKE SELECT ON TABLE items FROM reporting"),
+    "column": ("GRANT UPDATE (name) ON items TO PUBLIC", "grant UPDATE on column items.name to PUBLIC",
+               "REVOKE UPDATE (name) ON TABLE items FROM PUBLIC"),
+    "sequence": ("GRANT USAGE ON SEQUENCE items_id_seq TO reporting WITH GRANT OPTION",
+                 "grant USAGE on sequence items_id_seq to reporting",
+                 "REVOKE USAGE ON SEQUENCE items_id_seq FROM reporting"),
+    "default": ("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO reporting",
+                "default privilege: grant SELECT on tables created by {user} to reporting",
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {user} REVOKE SELECT ON TABLES FROM reporting"),
+}
+
+
+@pytest.mark.parametrize("grant, named, undo", GRANTS_LEFT_BEHIND.values(), ids=GRANTS_LEFT_BEHIND.keys())
+def test_a_grant_the_downgrade_does_not_revoke_is_a_trace(verify, tmp_path, pg_server, grant, named, undo):
+    # Models cannot declare grants: drift leaves them alone; the round trip names the one left behind.
+    named, undo = (text.format(user=pg_server.endpoint.user) for text in (named, undo))
+    result = verify(_grant_project(tmp_path / "project", grant, "SELECT 1"))
+
+    assert result.stage("drift")["status"] == "pass", result.stdout
+    finding, *after = result.findings("roundtrip")
+    # A default privilege left behind gives the table 0001 makes again a grant it did not have.
+    consequences = [("roundtrip-differs", "0001", "grant SELECT on table items to reporting")]
+    found = [(f["code"], f["revision"], f["object"]) for f in after]
+    assert found == (consequences if "DEFAULT" in grant else []), found
+    assert (finding["code"], finding["revision"]) == ("downgrade-leaves-trace", "0002"), finding
+    assert finding["object"] == named
+    assert finding["message"].startswith(
+        f"downgrade of 0002 (0002_grants.py) does not undo its upgrade: {named}: exists in the downgraded "
+        "schema, missing in the schema before the upgrade"), finding["message"]
+    assert finding["file"].endswith("0002_grants.py")
+    assert finding["hint"] == f'make downgrade() in 0002_grants.py undo it too: op.execute("{undo}")'
+    # The statement the hint gives makes the downgrade clean.
+    assert_clean(verify(_grant_project(tmp_path / "fixed", grant, undo)))
+
+
+REVOKES = {
+    "table": ("GRANT SELECT ON items TO reporting", "REVOKE SELECT ON items FROM reporting"),
+    "column": ("GRANT UPDATE (name) ON items TO PUBLIC", "REVOKE UPDATE (name) ON items FROM PUBLIC"),
+    "default": ("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO reporting",
+                "ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM reporting"),
+}
+
+
+@pytest.mark.parametrize("grant, revoke", REVOKES.values(), ids=REVOKES.keys())
+def test_a_downgrade_that_revokes_its_grant_passes_every_stage(verify, tmp_path, grant, revoke):
+    assert_clean(verify(_grant_project(tmp_path / "project", grant, revoke)))
+
+
+def test_a_grant_left_in_the_lower_half_of_a_split_trip_is_named(verify, tmp_path):
+    # The worker walks 0001..0002 on a database of its own; one walk from head, the same.
+    project = _grant_project(tmp_path / "project", "GRANT SELECT ON items TO reporting", "SELECT 1")
+    for env in ({segments.MIN_ENV: "2"}, {beside.SERIAL_ENV: "1"}):
+        result = verify(project, "--stage", "roundtrip", env=env)
+        found = [(f["code"], f["revision"], f["object"]) for f in result.findings("roundtrip")]
+        assert found == [("downgrade-leaves-trace", "0002", "grant SELECT on table items to reporting")], \
+            found

@@ -24,6 +24,7 @@ from checks.stages.drift_fixes import catalog_fix
 from checks.stages.drift_format import describe_autogenerate_diff
 from checks.stages.drift_models import models_snapshot
 from checks.stages.drift_names import long_name_findings, without_truncation_pairs
+from checks.stages.drift_reflection import every_schema_read_in_bulk
 from checks.stages.drift_scope import drift_scope
 from checks.stages.skips import skipped_for_build
 
@@ -94,7 +95,7 @@ def _autogenerate(run: Run, database: str, metadatas: list, include) -> tuple[li
     engine = create_engine(Database(run.server.endpoint, database).url, poolclass=NullPool)
     findings, said = [], set()
     try:
-        with run.project.env.active(), engine.connect() as conn:
+        with run.project.env.active(), engine.connect() as conn, every_schema_read_in_bulk():
             context = MigrationContext.configure(conn, opts=opts)
             diffs = without_truncation_pairs(compare_metadata(context, opts["target_metadata"]))
     finally:

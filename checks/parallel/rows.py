@@ -42,4 +42,6 @@ def fingerprint(connection, version_table: str) -> tuple[tuple[str, int, str], .
         f"SELECT '{table.replace(chr(39), chr(39) * 2)}', count(*), "
         f"md5(coalesce(string_agg(to_jsonb(t)::text, ',' ORDER BY to_jsonb(t)::text), '')) "
         f"FROM {table} t" for table in tables)
-    return tuple((name, count, md5) for name, count, md5 in run(digest).fetchall())
+    # Sorted here: a UNION ALL of many tables may be run as a parallel append, whose rows
+    # come in whatever order its workers finish.
+    return tuple(sorted((name, count, md5) for name, count, md5 in run(digest).fetchall()))

@@ -1,13 +1,20 @@
-"""Progress for long stages: a live line in a terminal, sparse plain lines in CI logs."""
+"""Progress for long stages: a live line in a terminal, sparse plain lines in CI logs.
+
+With ALEMBIC_PREFLIGHT_STEP_TIMES=FILE, every step is also appended to FILE as it ends,
+one tab-separated line (process, stage, done, total, revision, seconds on a monotonic
+clock), workers' steps included: the bench reads per-step costs from it.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
 
 QUIET_FOR_S = 2.0  # short stages print nothing: progress is for the runs people wait on
 PLAIN_EVERY_S = 5.0
+STEP_TIMES_ENV = "ALEMBIC_PREFLIGHT_STEP_TIMES"
 
 
 class Progress:
@@ -19,11 +26,14 @@ class Progress:
         self._stage_started: dict[str, float] = {}
         self._last_plain = 0.0
         self._line_open = False
+        self._times = os.environ.get(STEP_TIMES_ENV) or None
 
     def step(self, stage: str, done: int, total: int, revision: str) -> None:
+        now = time.monotonic()
+        if self._times is not None:
+            self._record(stage, done, total, revision, now)
         if not self.enabled:
             return
-        now = time.monotonic()
         started = self._stage_started.setdefault(stage, now)
         if now - started < QUIET_FOR_S:
             return
@@ -35,6 +45,16 @@ class Progress:
             self.stream.write(text + "\n")
             self._last_plain = now
         self.stream.flush()
+
+    def _record(self, stage: str, done: int, total: int, revision: str, now: float) -> None:
+        # One write of one line to a file opened for appending: the lines of a worker and of
+        # this process never interleave within a line.
+        line = f"{os.getpid()}\t{stage}\t{done}\t{total}\t{revision}\t{now:.6f}\n"
+        fd = os.open(self._times, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
 
     def note(self, text: str) -> None:
         """A line of its own (a revision running long), kept in the log even in a terminal."""

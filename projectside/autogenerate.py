@@ -24,6 +24,8 @@ def compare(url: str, metadatas: list, options: dict, ignore) -> list:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
+    from .reflection import every_schema_read_in_bulk
+
     opts = {key: value for key, value in options.items() if key in COMPARE_OPTIONS}
     opts["include_object"] = include_filter(options.get("include_object"), frozenset(ignore))
     # Alembic before 1.12 compared no column types unless asked; `alembic check` does now.
@@ -31,7 +33,7 @@ def compare(url: str, metadatas: list, options: dict, ignore) -> list:
     opts["target_metadata"] = metadatas if len(metadatas) > 1 else metadatas[0]
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, every_schema_read_in_bulk():
             context = MigrationContext.configure(connection, opts=opts)
             diffs = without_truncation_pairs(compare_metadata(context, opts["target_metadata"]))
     finally:

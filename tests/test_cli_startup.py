@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import ROOT
-from projects import build_project, items_revision
+from projects import Rev, build_project, items_revision
 
 from checks.commands import HELP, load
 
@@ -87,3 +87,17 @@ def test_every_command_module_is_listed():
     shared = {"__init__", "pr_args", "project_args", "target_args"}  # argument sets, not commands
     modules = {p.stem for p in (ROOT / "checks" / "commands").glob("*.py")} - shared
     assert modules == {name.replace("-", "_") for name in HELP}
+
+
+def test_a_pull_request_on_a_warm_cache_imports_no_dump_machinery(pg_server, tmp_path):
+    # pg_dump (and the backup command's code that finds it) only serves a run that stores a base.
+    project = build_project(tmp_path / "project", [items_revision(), Rev("0002", "0001")])
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    argv = ("verify", "--project", str(project), "--url", url, "--stage", "fresh", "--since", "0001",
+            "--cache", str(tmp_path / "cache"), "--quiet-progress")
+    cold, stored = imported(tmp_path, *argv)
+    warm, restored = imported(tmp_path, *argv)
+    assert (cold, warm) == (0, 0)
+    assert {"checks.pullrequest.cache", "harness.client_tools"} <= stored
+    assert "checks.pullrequest.cache" in restored
+    assert loaded(restored, ("checks.recovery", "harness.client_tools", "harness.binaries")) == []

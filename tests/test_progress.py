@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from projects import CREATE_ITEMS, DROP_ITEMS, Rev, build_project
 
@@ -41,15 +42,20 @@ def test_plain_lines_after_a_quiet_start_and_at_the_end(monkeypatch):
     assert out.getvalue().splitlines() == ["  fresh: revision 3/200 (a3)", "  fresh: revision 200/200 (zz)"]
 
 
-def test_disabled_progress_prints_nothing(monkeypatch):
+def test_disabled_progress_prints_nothing_and_still_writes_step_times_when_asked(monkeypatch, tmp_path):
     clock = Clock()
     monkeypatch.setattr(progress_module.time, "monotonic", clock)
+    times = tmp_path / "steps.tsv"
+    monkeypatch.setenv(progress_module.STEP_TIMES_ENV, str(times))
     out = io.StringIO()
     bar = Progress(enabled=False, stream=out)
     bar.step("roundtrip", 1, 2, "a")
     clock.now += 10
     bar.step("roundtrip", 2, 2, "b")
     assert out.getvalue() == ""
+    pid = str(os.getpid())
+    assert [line.split("\t") for line in times.read_text().splitlines()] == [
+        [pid, "roundtrip", "1", "2", "a", "100.000000"], [pid, "roundtrip", "2", "2", "b", "110.000000"]]
 
 
 def test_the_round_trip_counts_revisions_not_steps(pg_server, tmp_path):
@@ -62,3 +68,10 @@ def test_the_round_trip_counts_revisions_not_steps(pg_server, tmp_path):
     assert roundtrip.check(Run(project, pg_server, bar)) == []
     assert [step for step in shown if step[0] == "roundtrip"] == [
         ("roundtrip", 1, 3, "0003"), ("roundtrip", 2, 3, "0002"), ("roundtrip", 3, 3, "0001")]
+
+
+def test_no_step_times_without_the_setting(monkeypatch, tmp_path):
+    monkeypatch.delenv(progress_module.STEP_TIMES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    Progress(enabled=False).step("fresh", 1, 2, "a")
+    assert list(tmp_path.iterdir()) == []

@@ -18,12 +18,10 @@ from alembic.script import ScriptDirectory
 
 from checks.bench.measure import BenchError, Measurement, run_command, server_url
 from checks.bench.project import GeneratedProject
-from checks.bench.report import Target, ratio
 from checks.pullrequest.cache import SCRIPT
 from harness.server import Server
 
 CACHE = ".alembic-preflight-bench-cache"  # inside the generated project: warm across rounds
-LIMIT = 1.0  # x the floor
 
 
 def parent_of_head(project: GeneratedProject) -> str:
@@ -56,6 +54,3 @@ def pull_request(server: Server, project: GeneratedProject, repeat: int) -> Meas
                 result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
     return result
 
-
-def pull_request_target(floor: Measurement, pr: Measurement, revisions: int) -> Target:
-    return Target(f"pull request (warm cache) / floor at {revisions}", ratio(pr, floor), LIMIT, "x")

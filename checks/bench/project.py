@@ -151,10 +151,15 @@ class GeneratedProject:
     revisions: int
     tables: int
     head: str
+    ids: tuple[str, ...] = ()  # the revisions in the order they were written, base first
 
     @property
     def alembic_ini(self) -> Path:
         return self.root / "alembic.ini"
+
+    def positions(self) -> dict[str, int]:
+        """Each revision's number in the history, from 1 at its base."""
+        return {revision: number for number, revision in enumerate(self.ids, start=1)}
 
 
 def generate(root: Path, revisions: int = 200, tables: int = 60, seed: int = 7,
@@ -175,4 +180,5 @@ def generate(root: Path, revisions: int = 200, tables: int = 60, seed: int = 7,
     for number, rev in enumerate(history.revisions, start=1):
         slug = "_".join(rev.message.split()[:3]).replace(".", "_")[:40]
         (versions / f"{number:04d}_{rev.id}_{slug}.py").write_text(history.revision_source(rev))
-    return GeneratedProject(root, revisions, len(history.tables), history.revisions[-1].id)
+    return GeneratedProject(root, revisions, len(history.tables), history.revisions[-1].id,
+                            tuple(rev.id for rev in history.revisions))

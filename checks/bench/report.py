@@ -1,16 +1,25 @@
-"""The bench's table, ratios and targets, on the console and as JSON."""
+"""The bench's table, ratios, margins and targets, on the console and as JSON."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from checks.bench.measure import Measurement
 from checks.bench.project import GeneratedProject
+from checks.bench.steps import StepSummary, summarize
+
+MAIN_SIZE = 200  # where the ratio targets are stated, when it is measured
+# Where each target is stated, when measured (else at the largest size measured).
+FLOOR_SIZES = (MAIN_SIZE, 2000)
+PULL_REQUEST_SIZES = (MAIN_SIZE, 500)
+RSS_LIMITS_MB = {500: 250.0, 2000: 400.0}
+SHOWN_STEPS = 5  # of the slowest share, named on the console (the JSON has them all)
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,13 @@ class Target:
         return {"name": self.name, "value": None if self.value is None else round(self.value, 3),
                 "limit": self.limit, "met": self.met}
 
+    def verdict(self) -> str:
+        limit = f"target <= {self.limit:g}{self.unit}"
+        if self.value is None:
+            return f"n/a ({limit})"
+        shown = f"{self.value:.0f}" if self.unit == " MB" else f"{self.value:.2f}"
+        return f"{shown}{self.unit} ({limit}: {'met' if self.met else 'MISSED'})"
+
 
 @dataclass
 class SizeResult:
@@ -36,43 +52,128 @@ class SizeResult:
     project: GeneratedProject
     rows: list[tuple[str, str, Measurement]]  # (key, label, measurement)
 
-    def get(self, key: str) -> Measurement:
-        return next(m for k, _, m in self.rows if k == key)
+    def get(self, key: str) -> Measurement | None:
+        return next((m for k, _, m in self.rows if k == key), None)
+
+    def over_floor(self, key: str) -> float | None:
+        return ratio(self.get(key), self.get("floor"))
 
     def ratios(self) -> dict[str, float | None]:
+        return {"verify_over_floor": self.over_floor("verify"),
+                "verify_over_pytest_alembic": ratio(self.get("verify"), self.get("pytest_alembic")),
+                "pull_request_over_floor": self.over_floor("pull_request")}
+
+    def steps(self) -> StepSummary | None:
         verify = self.get("verify")
-        return {"verify_over_floor": ratio(verify, self.get("floor")),
-                "verify_over_pytest_alembic": ratio(verify, self.get("pytest_alembic"))}
+        return summarize(verify.steps) if verify is not None else None
 
 
-def ratio(a: Measurement, b: Measurement) -> float | None:
+def ratio(a: Measurement | None, b: Measurement | None) -> float | None:
+    if a is None or b is None:
+        return None
     return a.median / b.median if a.median and b.median else None
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """The least-squares line through (x, y) points, as (intercept, slope); None without
+    two distinct x."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    slope = (sum((x - mean_x) * (y - mean_y) for x, y in points)
+             / sum((x - mean_x) ** 2 for x, _ in points))
+    return mean_y - slope * mean_x, slope
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Verify against the floor, split into what each costs per revision and once per run:
+    the ratio of their slopes and the difference of their intercepts over the sizes."""
+
+    sizes: tuple[int, ...]
+    verify: tuple[float, float] | None  # (seconds once, seconds per revision)
+    floor: tuple[float, float] | None
+
+    @property
+    def marginal_ratio(self) -> float | None:
+        if self.verify is None or self.floor is None or self.floor[1] <= 0:
+            return None
+        return self.verify[1] / self.floor[1]
+
+    @property
+    def fixed_overhead_s(self) -> float | None:
+        if self.verify is None or self.floor is None:
+            return None
+        return self.verify[0] - self.floor[0]
+
+    @property
+    def span(self) -> str:
+        return f"{self.sizes[0]} to {self.sizes[-1]}" if len(self.sizes) > 1 else "needs two sizes"
+
+    def to_json(self) -> dict:
+        def line(fitted):
+            return None if fitted is None else {"fixed_s": round(fitted[0], 3), "per_revision_ms":
+                                                round(fitted[1] * 1000, 3)}
+
+        def rounded(value: float | None) -> float | None:
+            return None if value is None else round(value, 3)
+
+        return {"sizes": list(self.sizes), "verify": line(self.verify), "floor": line(self.floor),
+                "marginal_ratio": rounded(self.marginal_ratio),
+                "fixed_overhead_s": rounded(self.fixed_overhead_s)}
+
+
+def margins(sizes: list[SizeResult]) -> Margins:
+    def line(key: str) -> tuple[float, float] | None:
+        return fit([(s.project.revisions, m.median) for s in sizes
+                    if (m := s.get(key)) is not None and m.median])
+
+    return Margins(tuple(sorted(s.project.revisions for s in sizes)), line("verify"), line("floor"))
 
 
 def main_size(sizes: list[SizeResult]) -> SizeResult:
     """The size the ratio targets are stated at: 200 revisions, else the largest measured."""
-    return next((s for s in sizes if s.project.revisions == 200), max(sizes, key=_revisions))
+    return next((s for s in sizes if s.project.revisions == MAIN_SIZE), max(sizes, key=_revisions))
 
 
 def _revisions(size: SizeResult) -> int:
     return size.project.revisions
 
 
+def _at(sizes: list[SizeResult], wanted) -> list[SizeResult]:
+    """The sizes among `wanted` that were measured, else the largest one."""
+    found = [s for s in sizes if s.project.revisions in wanted]
+    return found or [max(sizes, key=_revisions)]
+
+
 def targets(sizes: list[SizeResult], starts: list[Measurement]) -> list[Target]:
     by_name = {m.name: m for m in starts}
     main = main_size(sizes)
     n = main.project.revisions
-    small, large = min(sizes, key=_revisions), max(sizes, key=_revisions)
-    goals = [
-        Target(f"verify / floor at {n}", main.ratios()["verify_over_floor"], 3.0, "x"),
-        Target(f"verify / pytest-alembic at {n}", main.ratios()["verify_over_pytest_alembic"], 0.5, "x"),
-    ]
-    if large is not small:
-        low, high = small.ratios()["verify_over_floor"], large.ratios()["verify_over_floor"]
-        goals.append(Target(f"linearity: verify/floor at {large.project.revisions} over at "
-                            f"{small.project.revisions}", high / low if low and high else None, 1.2, "x"))
+    goals = [Target(f"verify / floor at {s.project.revisions}", s.over_floor("verify"), 3.0, "x")
+             for s in _at(sizes, FLOOR_SIZES)]
+    goals.append(Target(f"verify / pytest-alembic at {n}", main.ratios()["verify_over_pytest_alembic"],
+                        0.5, "x"))
+    goals += [Target(f"pull request (warm cache) / floor at {s.project.revisions}",
+                     s.over_floor("pull_request"), 1.0, "x") for s in _at(sizes, PULL_REQUEST_SIZES)]
+    margin = margins(sizes)
     goals += [
-        Target(f"verify peak RSS at {large.project.revisions}", large.get("verify").rss_mb, 250.0, " MB"),
+        Target(f"verify per revision / floor per revision, {margin.span}", margin.marginal_ratio, 2.5, "x"),
+        Target(f"verify's fixed cost - the floor's, {margin.span}", margin.fixed_overhead_s, 1.0, "s"),
+    ]
+    small, large = min(sizes, key=_revisions), max(sizes, key=_revisions)
+    if large is not small:
+        low, high = small.steps(), large.steps()
+        growth = high.slowest_from_s / low.slowest_from_s if low and high and low.slowest_from_s else None
+        goals.append(Target(f"slowest 1% of steps at {large.project.revisions} / at "
+                            f"{small.project.revisions}", growth, 1.5, "x"))
+    for size in _at(sizes, RSS_LIMITS_MB):
+        verify = size.get("verify")
+        goals.append(Target(f"verify peak RSS at {size.project.revisions}", verify.rss_mb if verify else None,
+                            RSS_LIMITS_MB.get(size.project.revisions, 250.0), " MB"))
+    goals += [
         Target("local warm start", by_name["local warm"].median, 1.0, "s"),
         Target("compose start", by_name["compose"].median, 5.0, "s"),
     ]
@@ -88,6 +189,15 @@ def _cell(m: Measurement) -> str:
     return f"{m.median:8.2f}s   ({runs}){rss}{fell}"
 
 
+def describe_steps(steps: StepSummary, positions: dict[str, int], shown: int = SHOWN_STEPS) -> str:
+    """One line on the slowest share of the steps: where it begins, and the slowest of them
+    (stage, the revision's number in the history, milliseconds)."""
+    named = ", ".join(f"{s.stage} #{positions.get(s.revision, '?')} {s.seconds * 1000:.0f} ms"
+                      for s in steps.slowest[:shown])
+    return (f"slowest 1% of {steps.count} steps: {len(steps.slowest)} from "
+            f"{steps.slowest_from_s * 1000:.0f} ms (median step {steps.median_s * 1000:.0f} ms); {named}")
+
+
 def print_table(out: TextIO, sizes: list[SizeResult], starts: list[Measurement], server: str, repeat: int,
                 goals: list[Target]) -> None:
     out.write(f"\nbench: {server}; median of {repeat}\n")
@@ -96,10 +206,13 @@ def print_table(out: TextIO, sizes: list[SizeResult], starts: list[Measurement],
     width = max(len(label) for label in labels + [g.name for g in goals]) + 2
     for size in sizes:
         out.write(f"\n{size.project.revisions} revisions, {size.project.tables} tables\n")
-        for _, label, m in size.rows:
+        for key, label, m in size.rows:
             out.write(f"  {label:<{width}}{_cell(m)}\n")
             for part, seconds in m.part_medians().items():
                 out.write(f"  {'  ' + part:<{width}}{seconds:8.2f}s\n")
+            steps = summarize(m.steps) if key == "verify" else None
+            if steps is not None:
+                out.write(f"    {describe_steps(steps, size.project.positions())}\n")
         for name, value in size.ratios().items():
             shown = "n/a" if value is None else f"{value:.2f}x"
             out.write(f"  {name.replace('_over_', ' / ').replace('_', '-'):<{width}}{shown:>8}\n")
@@ -107,20 +220,73 @@ def print_table(out: TextIO, sizes: list[SizeResult], starts: list[Measurement],
     for m in starts:
         out.write(f"  {'server start: ' + m.name:<{width}}{_cell(m)}\n")
     out.write("\n")
+    for line in summary_table(sizes):
+        out.write(line + "\n")
+    out.write("\n")
     for goal in goals:
-        if goal.value is None:
-            out.write(f"  {goal.name:<{width}}    n/a      (target <= {goal.limit:g}{goal.unit})\n")
-            continue
-        verdict = "met" if goal.met else "MISSED"
-        shown = f"{goal.value:.2f}{goal.unit}"
-        out.write(f"  {goal.name:<{width}}{shown:>9}      (target <= {goal.limit:g}{goal.unit}: {verdict})\n")
+        out.write(f"  {goal.name:<{width}}{goal.verdict()}\n")
     out.flush()
+
+
+def summary_table(sizes: list[SizeResult]) -> list[str]:
+    """Every size side by side, as a Markdown table (the performance page shows one)."""
+    ordered = sorted(sizes, key=_revisions)
+    parts = ("fresh", "drift", "roundtrip", "lint")
+
+    def seconds(key: str) -> Callable[[SizeResult], str]:
+        def cell(size: SizeResult) -> str:
+            m = size.get(key)
+            return "—" if m is None or m.median is None else f"{m.median:.2f} s"
+        return cell
+
+    def stage_parts(size: SizeResult) -> str:
+        medians = size.get("verify").part_medians()
+        return " / ".join(f"{medians[p]:.2f}" if p in medians else "—" for p in parts)
+
+    def fallbacks(size: SizeResult) -> str:
+        fell = size.get("verify").fallbacks
+        return "—" if fell is None else f"{fell[0]} of {fell[1]}"
+
+    def rss(size: SizeResult) -> str:
+        value = size.get("verify").rss_mb
+        return "—" if value is None else f"{value:.0f} MB"
+
+    def times(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}×"
+
+    def steps(size: SizeResult) -> str:
+        summary = size.steps()
+        return "—" if summary is None else (f"{summary.slowest_from_s * 1000:.0f} ms / "
+                                            f"{summary.median_s * 1000:.0f} ms")
+
+    rows: list[tuple[str, Callable[[SizeResult], str]]] = [
+        ("floor: `alembic upgrade head`", seconds("floor")),
+        ("verify, every stage", seconds("verify")),
+        ("&nbsp;&nbsp;" + " / ".join(parts), stage_parts),
+        ("verify, round trip in one process", seconds("verify_one_process")),
+        ("pytest-alembic, 4 default tests", seconds("pytest_alembic")),
+        ("verify `--since` (1 new revision, warm `--cache`)", seconds("pull_request")),
+        ("split fell back (clean history: 0)", fallbacks),
+        ("peak RSS of verify", rss),
+        ("verify / floor", lambda s: times(s.over_floor("verify"))),
+        ("verify / pytest-alembic", lambda s: times(s.ratios()["verify_over_pytest_alembic"])),
+        ("pull request / floor", lambda s: times(s.over_floor("pull_request"))),
+        ("verify's steps: slowest 1% from / median", steps),
+    ]
+    lines = ["| measurement | " + " | ".join(f"{s.project.revisions} revisions" for s in ordered) + " |",
+             "| --- |" + " ---: |" * len(ordered)]
+    lines += [f"| {label} | " + " | ".join(cell(s) for s in ordered) + " |" for label, cell in rows]
+    return lines
 
 
 def write_json(path: Path, sizes: list[SizeResult], starts: list[Measurement], server: dict, repeat: int,
                goals: list[Target]) -> None:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 3)
+
+    def measurements(size: SizeResult) -> dict:
+        positions = size.project.positions()
+        return {key: m.to_json(positions) for key, _, m in size.rows}
 
     main = main_size(sizes)
     start_rows = {f"start_{m.name.replace(' ', '_')}": m.to_json() for m in starts}
@@ -132,11 +298,12 @@ def write_json(path: Path, sizes: list[SizeResult], starts: list[Measurement], s
         "repeat": repeat,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(), "load_average": [round(x, 2) for x in os.getloadavg()]},
-        "measurements": {**{key: m.to_json() for key, _, m in main.rows}, **start_rows},
+        "measurements": {**measurements(main), **start_rows},
         "ratios": {name: rounded(value) for name, value in main.ratios().items()},
         "sizes": [{"revisions": s.project.revisions, "tables": s.project.tables,
-                   "measurements": {key: m.to_json() for key, _, m in s.rows},
+                   "measurements": measurements(s),
                    "ratios": {name: rounded(value) for name, value in s.ratios().items()}} for s in sizes],
+        "margins": margins(sizes).to_json(),
         "targets": [g.to_json() for g in goals],
     }
     path.parent.mkdir(parents=True, exist_ok=True)

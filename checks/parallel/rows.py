@@ -51,4 +51,6 @@ def _per_table(connection, version_table: str, columns: str) -> tuple[tuple, ...
         return ()
     query = " UNION ALL ".join(f"SELECT '{table.replace(chr(39), chr(39) * 2)}', {columns} FROM {table} t"
                                for table in tables)
-    return tuple(tuple(row) for row in run(query).fetchall())
+    # Sorted here: a UNION ALL of many tables may be run as a parallel append, whose rows
+    # come in whatever order its workers finish.
+    return tuple(sorted(tuple(row) for row in run(query).fetchall()))

@@ -32,9 +32,7 @@ from checks.lockfile import checksum
 from checks.project.loaded import project_module_files
 from checks.project.project import Project, first_line
 from checks.pullrequest.scope import Trust, parents
-from checks.recovery.backup import endpoint_args, endpoint_environment
 from checks.version import VERSION
-from harness.client_tools import client_tool
 from harness.errors import HarnessError
 from harness.server import Server
 
@@ -122,6 +120,10 @@ class BaseCache:
     # --- writing ----------------------------------------------------------------
     def store(self, key: str, server: Server, database: str, base: list[Script], trust: Trust) -> None:
         """Dump the migrated base; a failure is a warning, never the run's failure."""
+        # Only a run that stores imports pg_dump's machinery: a warm run only loads a script.
+        from checks.recovery.backup import endpoint_args, endpoint_environment
+        from harness.client_tools import client_tool
+
         path, sidecar = self._paths(key)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:

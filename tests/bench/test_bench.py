@@ -68,8 +68,9 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
     for label in ("8 revisions, 4 tables", "16 revisions, 4 tables", "floor: alembic upgrade head",
                   "verify (every stage)", "verify, round trip in one process",
                   "pytest-alembic", "server start: local warm", "verify / floor",
-                  "verify / pytest-alembic", "linearity: verify/floor at 16 over at 8",
-                  "verify peak RSS at 16"):
+                  "verify / pytest-alembic", "verify per revision / floor per revision, 8 to 16",
+                  "verify's fixed cost - the floor's, 8 to 16", "slowest 1% of steps at 16 / at 8",
+                  "verify peak RSS at 16", "| measurement | 8 revisions | 16 revisions |"):
         assert label in result.stdout
     data = json.loads(out.read_text())
     # The ratio targets are stated at the largest size when 200 is not among them.
@@ -89,11 +90,21 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         assert size["ratios"]["verify_over_floor"] > 0
         assert size["ratios"]["verify_over_pytest_alembic"] > 0
     assert {t["name"] for t in data["targets"]} == {
-        "verify / floor at 16", "verify / pytest-alembic at 16", "linearity: verify/floor at 16 over at 8",
+        "verify / floor at 16", "verify / pytest-alembic at 16",
+        "verify per revision / floor per revision, 8 to 16",
+        "verify's fixed cost - the floor's, 8 to 16", "slowest 1% of steps at 16 / at 8",
         "verify peak RSS at 16", "local warm start", "compose start",
         "pull request (warm cache) / floor at 16"}
+    assert data["margins"]["sizes"] == [8, 16]
+    for line in ("verify", "floor"):
+        assert data["margins"][line]["per_revision_ms"] is not None
     for size in data["sizes"]:
         assert set(size["measurements"]["pull_request"]["parts_median_s"]) >= {"fresh", "roundtrip", "lint"}
+        # Every revision of the build is a step after the first; the round trip's too.
+        steps = size["measurements"]["verify"]["steps"]
+        assert steps["count"] >= 2 * (size["revisions"] - 1), steps
+        slowest = steps["slowest"][0]
+        assert slowest["stage"] in ("fresh", "roundtrip") and 1 <= slowest["position"] <= size["revisions"]
 
 
 def test_the_richer_history_verifies_clean_and_its_split_never_falls_back(pg_server, tmp_path):

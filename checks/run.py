@@ -29,6 +29,7 @@ from checks.schema.incremental import IncrementalSnapshots, describe_mismatch
 from checks.schema_access import snapshot_of
 from harness.privileges import cannot_create_extension
 from harness.server import Server
+from projectside import measure as measuring
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Build:
     # The round trip's lower revisions, walked by a worker beside this build (see
     # checks.parallel.segments); before/after then hold only the revisions above them.
     split: Split | None = None
+    # What each walked revision did to the relations it touched, as the walk measured it
+    # (projectside.measure), by revision id; empty when measuring is off.
+    measured: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Walk:
     error: MigrationError | None = None
     database: Database | None = None
     rows: tuple | None = None  # checks.parallel.rows.fingerprint at the first recorded revision
+    measured: dict[str, dict] = field(default_factory=dict)  # projectside.measure's, by revision id
 
     def finish_tracking(self, run: Run) -> IncrementalSnapshots | None:
         """Remove the DDL log from the database; the tracker to snapshot its clones with, if
@@ -246,23 +251,26 @@ class Run:
     def _apply_history(self, build: Build, db: Database) -> None:
         record_from = build.split.stop if build.split is not None else 0
         walk = self.walk_up(db, build.walked, record_from if self.snapshot_every_step else None, "fresh",
-                            note_rows=build.split is not None)
+                            note_rows=build.split is not None, measure=self.project.settings.measure)
         if build.split is not None:
             build.split.rows = walk.rows
         build.error = walk.error
         build.before, build.after = walk.before, walk.after
         build.head, build.snapshot_mismatch = walk.head, walk.mismatch
+        build.measured = walk.measured
         # Nothing that clones the migrated database may inherit the log.
         build.tracker = walk.finish_tracking(self)
 
     def walk_up(self, db: Database, order: list[Script], record_from: int | None, label: str,
-                note_rows: bool = False) -> Walk:
+                note_rows: bool = False, measure: bool = False) -> Walk:
         """Apply `order` to `db` in one run of env.py, recording the schema before and after
-        each revision from `order[record_from]` on (None: only at the end, in full), and with
-        `note_rows` what the rows add up to just before `order[record_from]`."""
+        each revision from `order[record_from]` on (None: only at the end, in full), with
+        `note_rows` what the rows add up to just before `order[record_from]`, and with
+        `measure` what each revision's statements lock, rewrite and scan."""
         walk = Walk(tracker=self.track(db) if record_from is not None else None, database=db)
         previous = None
         applied = 0
+        meter = None
 
         def take(connection) -> Snapshot:
             return self.snapshot(connection, walk.tracker)
@@ -275,26 +283,36 @@ class Run:
                 walk.rows = rows.fingerprint(connection, self.version_table)
 
         def start(connection) -> None:
+            nonlocal meter
             # Taken inside env.py's run: what env.py sets up before any revision (the version
             # table's schema, say) is part of the base every downgrade must return to.
             if record_from == 0:
                 first(connection)
+            if measure:
+                meter = measuring.attach(connection)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
             applied += 1
+            if meter is not None:
+                walk.measured[revision.revision] = meter.take()
             if record_from is not None and applied > record_from:
                 walk.before[revision.revision] = previous
                 previous = walk.after[revision.revision] = take(connection)
             elif record_from is not None and applied == record_from:
                 first(connection)
             self.progress.step(label, applied, len(order), revision.revision)
+            if meter is not None:
+                meter.resume()  # what the suite read in between is no revision's
 
         try:
             self.project.run_steps(db, order, upgrade=True, after_step=record, before_steps=start)
         except MigrationError as exc:
             walk.error = exc
             return walk
+        finally:
+            if meter is not None:
+                meter.detach()
         if order and not self.committed(db):
             last = order[-1]
             walk.error = MigrationError(

@@ -37,8 +37,11 @@ _GENERAL = ("set lock_timeout on the migration's session (the lock_timeout setti
             "get at once fails the deploy instead of queueing every query behind it")
 
 
-def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int | None]]) -> list[Finding]:
-    """`paths`: per revision, its file and the line of its upgrade()."""
+def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int | None]],
+             lock_timeout: bool = False) -> list[Finding]:
+    """`paths`: per revision, its file and the line of its upgrade(). With `lock_timeout`
+    set on the migration's session, a lock held for a catalog change alone is a note: it
+    cannot keep queries queued behind it for longer than that."""
     found = []
     for risk in risks:
         for table in risk.tables:
@@ -47,7 +50,8 @@ def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int |
                 continue
             file, line = paths.get(risk.revision, (None, None))
             code, message = _what(risk.revision, table)
-            found.append(Finding(Severity.WARNING, code, message, revision=risk.revision, object=table.table,
+            severity = Severity.INFO if code == LOCK and lock_timeout else Severity.WARNING
+            found.append(Finding(severity, code, message, revision=risk.revision, object=table.table,
                                  hint=_hint(table, code), file=file, line=line))
     return found
 
@@ -96,7 +100,7 @@ def hidden_note(risks: list[RevisionRisk]) -> Finding | None:
 
 def summary(risks: list[RevisionRisk], found: list[Finding]) -> str:
     """One line for the console without -v."""
-    blocking = {f.revision for f in found}
+    blocking = {f.revision for f in found if f.code in (LOCK, REWRITE, SCAN)}
     long = {f.revision for f in found if f.code in JUNIT_FAILURES}
     if not risks:
         return "deploy risk: nothing measured"

@@ -24,6 +24,11 @@ class TableRisk:
     texts: list[str] = field(default_factory=list)  # the statements behind the above
 
     @property
+    def attributed(self) -> bool:
+        """Whether a captured statement is behind it (else only the revision's totals are)."""
+        return bool(self.texts)
+
+    @property
     def hidden(self) -> bool:
         """Changed under a lock an earlier revision of the same transaction took, stronger
         than any it was seen taking: the lock this revision needs may be that one, and is not
@@ -75,7 +80,6 @@ def judge(revision: str, record: dict, ignored: Callable[[str], bool]) -> Revisi
     suite's own relations and the version table, which are no deploy risk."""
     statements = [s for s in record.get("statements") or () if s.get("measured")]
     totals = record.get("totals") or {}
-    attributed = bool(record.get("captured")) and bool(statements or not _changed(totals))
     parts = [*statements, totals] if totals else statements
     created = {r["relation"] for part in parts for r in part.get("created") or ()}
     tables: dict[str, TableRisk] = {}
@@ -113,6 +117,7 @@ def judge(revision: str, record: dict, ignored: Callable[[str], bool]) -> Revisi
             for key in ("created", "rewrites", "dropped"):
                 _outside(part.get(key) or (), text, tables, created, ignored)
     shown = [_shown(s, ignored) for s in statements]
+    attributed = bool(record.get("captured")) and all(t.attributed for t in tables.values())
     return RevisionRisk(revision, sorted(tables.values(), key=lambda t: t.table),
                         sorted(created - {c for c in created if ignored(c)}), attributed,
                         [s for s in shown if s is not None])
@@ -126,10 +131,6 @@ def _outside(relations, text: str | None, tables: dict, created: set, ignored) -
             risk = tables.setdefault(owner, TableRisk(owner))
             risk.outside = True
             risk.note(text)
-
-
-def _changed(facts: dict) -> bool:
-    return any(facts.get(key) for key in ("locks", "rewrites", "created", "dropped", "scans"))
 
 
 def _shown(statement: dict, ignored: Callable[[str], bool]) -> dict | None:

@@ -112,18 +112,24 @@ def floor(server: Server, project: GeneratedProject, repeat: int) -> Measurement
 
 
 def verify(server: Server, project: GeneratedProject, repeat: int, env: dict | None = None,
-           name: str = "verify") -> Measurement:
-    """`python -m checks verify` with every stage, against the same server (--url)."""
+           name: str = "verify", settings: str | None = None) -> Measurement:
+    """`python -m checks verify` with every stage, against the same server (--url); with
+    `settings`, the text of the settings file it is given (--config)."""
     import json
 
     result = Measurement(name)
     with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         report = Path(tmp) / "report.json"
+        config = []
+        if settings is not None:
+            (Path(tmp) / "settings.toml").write_text(settings)
+            config = ["--config", str(Path(tmp) / "settings.toml")]
         for _ in range(repeat):
             result.runs.append(run_command(
                 [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                  "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
-                 "--report-json", str(report)], "verify on the generated project", env=env, into=result))
+                 "--report-json", str(report), *config], "verify on the generated project", env=env,
+                into=result))
             stages = json.loads(report.read_text())["stages"]
             for stage in stages:
                 result.parts.setdefault(stage["name"], []).append(stage.get("duration_s") or 0.0)
@@ -147,6 +153,11 @@ def verify_one_process(server: Server, project: GeneratedProject, repeat: int) -
     from checks.parallel.beside import SERIAL_ENV
 
     return verify(server, project, repeat, env={SERIAL_ENV: "1"}, name="verify, one process")
+
+
+def verify_unmeasured(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+    """The same without measuring each revision's locks, rewrites and scans: what they cost."""
+    return verify(server, project, repeat, name="verify, measure = false", settings="measure = false\n")
 
 
 CONFTEST = '''\
@@ -246,6 +257,7 @@ COMMANDS = [
     Command("floor", "floor: alembic upgrade head", floor),
     Command("verify", "verify (every stage)", verify),
     Command("verify_one_process", "verify, round trip in one process", verify_one_process),
+    Command("verify_unmeasured", "verify, measure = false", verify_unmeasured),
     Command("pytest_alembic", "pytest-alembic (4 default tests)", pytest_alembic),
 ]
 

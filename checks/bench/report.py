@@ -66,6 +66,9 @@ def targets(sizes: list[SizeResult], starts: list[Measurement]) -> list[Target]:
     goals = [
         Target(f"verify / floor at {n}", main.ratios()["verify_over_floor"], 3.0, "x"),
         Target(f"verify / pytest-alembic at {n}", main.ratios()["verify_over_pytest_alembic"], 0.5, "x"),
+        # What measuring each revision's locks, rewrites and scans adds to the fresh build.
+        Target(f"verify / verify with measure = false at {n}",
+               ratio(main.get("verify"), main.get("verify_unmeasured")), 1.1, "x"),
     ]
     if large is not small:
         low, high = small.ratios()["verify_over_floor"], large.ratios()["verify_over_floor"]

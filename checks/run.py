@@ -290,7 +290,7 @@ class Run:
             if record_from == 0:
                 first(connection)
             if measure:
-                meter = measuring.attach(connection)
+                meter = measuring.attach(connection, self.version_table)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
@@ -304,7 +304,8 @@ class Run:
                 first(connection)
             self.progress.step(label, applied, len(order), revision.revision)
             if meter is not None:
-                meter.resume()  # what the suite read in between is no revision's
+                # The rows were read from the tables themselves, not the catalogs.
+                meter.resume(reread=note_rows and applied == record_from)
 
         try:
             self.project.run_steps(db, order, upgrade=True, after_step=record, before_steps=start)

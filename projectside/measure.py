@@ -1,19 +1,24 @@
 """What each statement of a migration does to the relations around it, read on the
 migration's own session, inside its transaction, before anything commits it.
 
-Around every statement the migration's connection runs (SQLAlchemy's cursor events, so
-op.execute, op.* and a revision's own connection.execute alike), one catalog read before and
-one after, through the raw DBAPI cursor (so neither is itself captured):
+After every statement the migration's connection runs (SQLAlchemy's cursor events, so
+op.execute, op.* and a revision's own connection.execute alike), one catalog read through
+the raw DBAPI cursor (so it is not itself captured), compared with the read before it (made
+again only where something in between may have changed it: a commit, a savepoint):
 
 - locks: the relation locks this backend holds (pg_locks); those held after and not before
   are the ones the statement took. A lock the transaction already held, in the same mode,
-  cannot be seen a second time: for a relation locked before the revision began that the
-  statement changed (its catalog rows, written in this transaction, moved), the statement
-  is said to have changed it under a lock held from earlier ("held").
+  cannot be seen a second time: for a relation the statement changed (catalog rows of it
+  written by the statement) under locks held already, those are reported as "held".
 - rewrites: relations whose storage was replaced (pg_class.relfilenode moved), among those
-  that existed before the statement.
-- scans: full scans of user tables (pg_stat_xact_user_tables.seq_scan), counted within the
-  statement's transaction.
+  that existed before the statement; created and dropped relations.
+- scans: full scans of user tables (pg_stat_xact_user_tables' seq_scan, seq_tup_read),
+  counted within the statement's transaction.
+
+Which catalog rows a statement wrote is read from the rows this transaction wrote (no older
+than its own transaction id; a savepoint's rows carry a newer one) whose command id is past
+the newest one before the statement, so each read costs the same at the first revision and
+at the thousandth.
 
 A statement run outside any transaction (Alembic's autocommit_block) releases its locks and
 its transaction's counters before the read after it: it is marked so, and only its
@@ -29,77 +34,82 @@ import json
 import re
 
 TEXT_LIMIT = 200
-# Objects made by initdb have smaller OIDs: the catalogs, information_schema.
-_FIRST_USER_OID = 16384
 _CONTROL = re.compile(r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|PREPARE\s+"
                       r"TRANSACTION)\b", re.IGNORECASE)
 _KINDS = {"r": "table", "p": "table", "m": "materialized view", "i": "index", "I": "index", "S": "sequence"}
+_TRANSACTION_EVENTS = ("begin", "commit", "rollback", "savepoint", "rollback_savepoint", "release_savepoint")
 
-# No % anywhere: the asyncpg adapter formats a statement even without parameters.
-_STATE = """SELECT json_build_object(
+# OIDs from 16384 on are the database's own objects (initdb's are below). No % anywhere:
+# the asyncpg adapter formats a statement even without parameters.
+# The catalog rows this transaction wrote since the command id `since`, per relation: after
+# each statement pg_class's (a rewrite, a new relation, most ALTER TABLEs move it), at the
+# ends of a revision every catalog that describes a relation.
+_CATALOGS = (("pg_class", "oid"), ("pg_attribute", "attrelid"), ("pg_constraint", "conrelid"),
+             ("pg_index", "indrelid"), ("pg_attrdef", "adrelid"), ("pg_trigger", "tgrelid"))
+
+
+def _own_rows(catalogs) -> str:
+    return " UNION ALL ".join(
+        f"SELECT x.{column} AS rel, x.cmin::text::bigint AS cid FROM {catalog} x, me "
+        f"WHERE x.{column} >= '16384'::oid AND age(x.xmin) <= me.age AND x.cmin::text::bigint > me.since"
+        for catalog, column in catalogs)
+
+
+# Each held lock as "oid mode", with " gone" where its relation was dropped since.
+_LOCKS = {False: "SELECT l.relation, l.mode, '' AS missing FROM pg_locks l",
+          True: "SELECT l.relation, l.mode, CASE WHEN c.oid IS NULL THEN ' gone' ELSE '' END AS missing "
+                "FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation"}
+_RELATIONS = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfilenode::bigint, n.nspname,
+                     c.relname, c.relkind::text, coalesce(i.indrelid, 0)::bigint)), '[]'::json)
+   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   LEFT JOIN pg_index i ON i.indexrelid = c.oid
+   WHERE c.relkind IN ('r', 'm', 'i', 'p', 'I', 'S') AND {which}"""
+_READ = """WITH me AS (
+  SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
+         CASE WHEN now()::text = '{tx}' THEN {since} ELSE -1 END AS since),
+own AS ({own}),
+changed AS (SELECT DISTINCT own.rel FROM own)
+SELECT json_build_object(
  'tx', now()::text,
- 'locks', (SELECT coalesce(json_agg(json_build_array(l.relation::bigint, l.mode)), '[]'::json)
-           FROM pg_locks l WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
-           AND l.granted AND l.relation >= '16384'::oid),
- 'files', (SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfilenode::bigint)), '[]'::json)
-           FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'i', 'p', 'I', 'S')),
- 'scans', (SELECT coalesce(json_agg(json_build_array(s.relid::bigint, s.seq_scan, s.seq_tup_read)),
-                           '[]'::json)
-           FROM pg_stat_xact_user_tables s WHERE s.seq_scan > 0),
- 'marks', ({marks})
+ 'lock_timeout', current_setting('lock_timeout'),
+ 'cid', (SELECT greatest((SELECT max(cid) FROM own), me.since) FROM me),
+ 'changed', (SELECT coalesce(json_agg(rel::bigint), '[]'::json) FROM changed),
+ 'relations', ({relations}),
+ 'locks', (SELECT coalesce(string_agg(l.relation::text || ' ' || l.mode || l.missing, ','), '')
+           FROM ({locks} WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+                 AND l.relation >= '16384'::oid) AS l),
+ 'scans', (SELECT coalesce(json_agg(json_build_array(c.oid::bigint, pg_stat_get_xact_numscans(c.oid),
+                                                     pg_stat_get_xact_tuples_returned(c.oid))), '[]'::json)
+           FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
+           AND pg_stat_get_xact_numscans(c.oid) > 0)
 )::text"""
-
-# Per relation this session holds a lock on, where its catalog rows written by this
-# transaction stand (newest command id, count): a statement that changes the relation
-# moves them, whether or not it needed a lock the transaction did not hold yet. Rows of
-# this transaction are those no older than its own id (a savepoint's rows carry the
-# savepoint's id, newer than its parent's; the only other transactions writing this
-# database's catalogs would be ones the migration waits on).
-_MARKS = """SELECT coalesce(json_agg(json_build_array(r.oid::bigint, json_build_array(
-   (SELECT json_build_array(max(x.cmin::text::bigint), count(*)) FROM pg_class x
-    WHERE x.oid = r.oid AND age(x.xmin) <= me.age),
-   (SELECT json_build_array(max(x.cmin::text::bigint), count(*)) FROM pg_attribute x
-    WHERE x.attrelid = r.oid AND age(x.xmin) <= me.age),
-   (SELECT json_build_array(max(x.cmin::text::bigint), count(*)) FROM pg_constraint x
-    WHERE x.conrelid = r.oid AND age(x.xmin) <= me.age),
-   (SELECT json_build_array(max(x.cmin::text::bigint), count(*)) FROM pg_index x
-    WHERE x.indrelid = r.oid AND age(x.xmin) <= me.age),
-   (SELECT json_build_array(max(x.cmin::text::bigint), count(*)) FROM pg_attrdef x
-    WHERE x.adrelid = r.oid AND age(x.xmin) <= me.age),
-   (SELECT json_build_array(max(x.cmin::text::bigint), count(*)) FROM pg_trigger x
-    WHERE x.tgrelid = r.oid AND age(x.xmin) <= me.age)))), '[]'::json)
- FROM (SELECT DISTINCT l.relation AS oid FROM pg_locks l WHERE l.pid = pg_backend_pid()
-       AND l.locktype = 'relation' AND l.relation >= '16384'::oid) AS r,
-      (SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age) AS me"""
-
-_NAMES = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, n.nspname, c.relname, c.relkind::text,
-                                                   coalesce(i.indrelid, 0)::bigint)), '[]'::json)::text
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_index i ON i.indexrelid = c.oid WHERE c.oid IN ({oids})"""
+_TX = re.compile(r"[0-9 :.+-]*")
 
 
 class State:
-    """One read: the transaction it ran in, the locks held, every relation's storage, the
-    scans counted so far in the transaction, and the marks of the relations asked about."""
+    """One read: the transaction it ran in, the newest command id of the catalog rows it
+    wrote, the relations those rows belong to, the locks held, the scans counted so far."""
 
-    def __init__(self, data: dict) -> None:
+    def __init__(self, data: dict, complete: bool) -> None:
         self.tx = data["tx"]
-        self.locks = {(oid, mode) for oid, mode in data["locks"]}
-        self.files = {oid: node for oid, node in data["files"]}
+        self.lock_timeout = data["lock_timeout"]  # in force on the session ("0": none)
+        self.cid = data["cid"] if data["cid"] is not None else -1
+        self.changed = set(data["changed"])
+        # oid -> relfilenode, schema, name, kind, the table of an index
+        self.relations = {row[0]: row[1:] for row in data["relations"]}
+        self.complete = complete  # every relation, not only the changed ones
+        held = [entry.split(" ") for entry in data["locks"].split(",") if entry]
+        self.locks = {(int(entry[0]), entry[1]) for entry in held}
+        self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
         self.scans = {oid: (count, rows) for oid, count, rows in data["scans"]}
-        self.marks = {oid: mark for oid, mark in data["marks"] or ()}
 
     def locked(self) -> set:
         return {oid for oid, _ in self.locks}
 
 
-def _raw_cursor(connection):
-    """A cursor of the DBAPI connection under `connection`, which SQLAlchemy's events never see."""
-    return connection.connection.cursor()
-
-
 def _one(connection, statement: str):
-    cursor = _raw_cursor(connection)
+    """The first column of the first row, read through a cursor SQLAlchemy's events never see."""
+    cursor = connection.connection.cursor()
     try:
         cursor.execute(statement)
         row = cursor.fetchone()
@@ -109,25 +119,36 @@ def _one(connection, statement: str):
     return json.loads(value) if isinstance(value, str) else value
 
 
-_AROUND = _STATE.format(marks=_MARKS)
-_BOUNDARY = _STATE.format(marks="SELECT NULL::json")
-
-
-def read_state(connection, marks: bool = False) -> State:
-    return State(_one(connection, _AROUND if marks else _BOUNDARY))
+def read_state(connection, after: State | None = None, complete: bool = False,
+               thorough: bool = True) -> State:
+    """The state now, with the relations written since `after` (in its transaction), or all;
+    `thorough`: from every catalog that describes one, and the locked relations dropped."""
+    tx = after.tx if after is not None and _TX.fullmatch(after.tx) else ""
+    since = int(after.cid) if after is not None else -1
+    which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
+    statement = _READ.format(tx=tx, since=since, own=_own_rows(_CATALOGS if thorough else _CATALOGS[:1]),
+                             relations=_RELATIONS.format(which=which), locks=_LOCKS[thorough])
+    return State(_one(connection, statement), complete)
 
 
 class Meter:
     """Statements measured on one connection since the revision began; `take()` hands them
     over with the revision's totals, `resume()` starts the next revision."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, version_table: str = "alembic_version") -> None:
         self.connection = connection
         self.statements: list = []
-        self.names: dict = {}  # oid -> [schema, name, kind, table oid]
+        self.relations: dict = {}  # oid -> [relfilenode, schema, name, kind, table oid], as last read
+        self.present: set = set()  # the relations that exist, as far as the reads have seen
         self.failure: str | None = None  # why statements are not captured, if they are not
+        self._bookkeeping = re.compile(
+            rf"\s*(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+(\S+\.)?\"?{re.escape(version_table)}\"?\s", re.I)
         self._pending: list = []  # per statement running: (its text, the read before it) or None
+        self._known: State | None = None  # the last read, current unless `_stale`
+        self._stale = True
         self._start: State | None = None
+        self._start_relations: dict = {}
+        self._start_present: set = set()
         self._capturing = False
         self._listening = False
 
@@ -138,9 +159,12 @@ class Meter:
         try:
             event.listen(self.connection, "before_cursor_execute", self._before)
             event.listen(self.connection, "after_cursor_execute", self._after)
+            for name in _TRANSACTION_EVENTS:
+                event.listen(self.connection, name, self._invalidate)
             self._listening = True
         except Exception as exc:  # noqa: BLE001 - a connection that takes no events: totals only
             self.failure = f"{type(exc).__name__}: {exc}"
+        self._refresh(complete=True)
         self.resume()
         return self
 
@@ -152,67 +176,90 @@ class Meter:
             self._listening = False
             event.remove(self.connection, "before_cursor_execute", self._before)
             event.remove(self.connection, "after_cursor_execute", self._after)
+            for name in _TRANSACTION_EVENTS:
+                event.remove(self.connection, name, self._invalidate)
 
-    def resume(self) -> None:
-        """The next revision begins here: what the suite read in between is not its."""
-        self._start = self._read()
+    def resume(self, reread: bool = False) -> None:
+        """The next revision begins here. `reread` where the suite read tables in between
+        (their locks and scans are not the revision's); catalogs it may read freely."""
+        if reread or self._known is None:
+            self._refresh()
+        self._start = self._known
+        self._start_relations, self._start_present = dict(self.relations), set(self.present)
         self.statements, self._pending = [], []
         self._capturing = True
 
     def take(self) -> dict:
         """The revision just applied: its statements and its totals, as plain data."""
         self._capturing = False
-        end = self._read()
-        totals = _totals(self._start, end) if self._start is not None and end is not None else None
-        involved = set()
-        for one in [*self.statements, *([totals] if totals else [])]:
-            involved.update(_oids(one))
-        self._learn_names(involved, refresh=True)
+        start = self._start
+        end = self._read(start)
+        totals = None
+        if start is not None and end is not None:
+            if end.tx != start.tx:
+                end = self._read(start, complete=True) or end
+            totals = _totals(start, end, self._start_relations, self._start_present)
+            self._learn(end)
+            self._known, self._stale = end, False
         return {"captured": self._listening,
                 "statements": [self._named(one) for one in self.statements],
                 "totals": self._named(totals) if totals else None,
                 "failure": self.failure}
 
     # --- around each statement --------------------------------------------------------------
+    def _invalidate(self, *args, **kwargs) -> None:
+        self._stale = True
+
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if not self._capturing or _CONTROL.match(statement or ""):
+        text = statement or ""
+        if not self._capturing or _CONTROL.match(text) or self._bookkeeping.match(text):
             self._pending.append(None)
+            if _CONTROL.match(text):
+                self._stale = True
             return
-        self._pending.append((statement, self._read(marks=True)))
+        if self._stale:
+            self._refresh(thorough=False)
+        self._pending.append((statement, self._known))
 
     def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
         pending = self._pending.pop() if self._pending else None
         if pending is None or not self._capturing:
             return
         text, before = pending
-        after = self._read(marks=True) if before is not None else None
+        after = self._read(before, thorough=False) if before is not None else None
+        if after is not None and after.tx != before.tx:
+            after = self._read(before, complete=True)
         if after is None:
             self.statements.append({"text": _shorten(text), "measured": False})
-        else:
-            self.statements.append(_facts(_shorten(text), before, after))
+            self._stale = True
+            return
+        self.statements.append(_facts(_shorten(text), before, after, self.relations, self.present))
+        self._learn(after)
+        self._known, self._stale = after, False
 
     # --- reading ------------------------------------------------------------------------------
-    def _read(self, marks: bool = False) -> State | None:
+    def _refresh(self, complete: bool = False, thorough: bool = True) -> None:
+        state = self._read(self._known, complete, thorough)
+        if state is not None:
+            self._learn(state)
+            self._known, self._stale = state, False
+
+    def _read(self, after: State | None, complete: bool = False, thorough: bool = True) -> State | None:
         """A read, or None where it failed: measuring never fails a migration. A read fails
         only where the migration's transaction already has (aborted, waiting for its
         ROLLBACK TO SAVEPOINT): the project's own statement then says why."""
         try:
-            state = read_state(self.connection, marks)
+            return read_state(self.connection, after, complete, thorough)
         except Exception:  # noqa: BLE001
             return None
-        self._learn_names(set(state.files))
-        return state
 
-    def _learn_names(self, oids: set, refresh: bool = False) -> None:
-        wanted = oids if refresh else oids - set(self.names)
-        if not wanted:
-            return
-        try:
-            rows = _one(self.connection, _NAMES.format(oids=", ".join(str(int(o)) for o in sorted(wanted))))
-        except Exception:  # noqa: BLE001 - names stay as last read
-            return
-        for oid, schema, name, kind, table in rows or ():
-            self.names[oid] = [schema, name, kind, table]
+    def _learn(self, state: State) -> None:
+        for oid, row in state.relations.items():
+            self.relations[oid] = list(row)
+        if state.complete:
+            self.present = set(state.relations)
+        else:
+            self.present = (self.present | set(state.relations)) - state.gone
 
     def _named(self, facts: dict) -> dict:
         """The facts with relation names in place of OIDs; TOAST relations and ones that
@@ -231,51 +278,56 @@ class Meter:
         return named
 
     def _shown(self, oid: int) -> bool:
-        known = self.names.get(oid)
-        return known is not None and known[2] in _KINDS and known[0] != "pg_toast"
+        known = self.relations.get(oid)
+        return known is not None and known[3] in _KINDS and known[1] != "pg_toast"
 
     def _relation(self, oid: int) -> dict:
-        schema, name, kind, table = self.names[oid]
+        _, schema, name, kind, table = self.relations[oid]
         described = {"relation": f"{schema}.{name}", "kind": _KINDS[kind]}
-        owner = self.names.get(table) if table else None
+        owner = self.relations.get(table) if table else None
         if owner is not None:
-            described["table"] = f"{owner[0]}.{owner[1]}"
+            described["table"] = f"{owner[1]}.{owner[2]}"
         return described
 
 
-def _facts(text: str, before: State, after: State) -> dict:
+def _storage(after: State, relations: dict, present: set) -> dict:
+    """Relations created, rewritten and dropped since `relations` and `present` were read."""
+    moved = [oid for oid, row in after.relations.items()
+             if oid in present and relations[oid][0] not in (0, row[0])]  # 0: no storage of its own
+    gone = present - set(after.relations) if after.complete else present & after.gone
+    return {"rewrites": sorted(moved), "created": sorted(set(after.relations) - present),
+            "dropped": sorted(gone)}
+
+
+def _facts(text: str, before: State, after: State, relations: dict, present: set) -> dict:
     """What one statement did, from the reads around it."""
-    inside = before.tx == after.tx
-    facts = {"text": text, "measured": True, "outside_transaction": not inside, **_storage(before, after)}
-    if not inside:
+    facts = {"text": text, "measured": True, "outside_transaction": after.tx != before.tx,
+             **_storage(after, relations, present)}
+    if facts["outside_transaction"]:
         # Its own transaction ended with it, and released what it took.
         return dict(facts, locks=None, scans=None, held=None)
     facts["locks"] = sorted([oid, mode] for oid, mode in after.locks - before.locks)
+    facts["lock_timeout"] = after.lock_timeout
     facts["scans"] = _scans(before, after)
-    changed = {oid for oid in before.marks if before.marks[oid] != after.marks.get(oid)}
-    changed |= set(before.marks) & set(facts["rewrites"] + facts["dropped"])
+    changed = after.changed | set(facts["rewrites"]) | set(facts["dropped"])
     changed -= {oid for oid, _ in facts["locks"]}
     facts["held"] = sorted([oid, mode] for oid, mode in before.locks if oid in changed)
     return facts
 
 
-def _totals(start: State, end: State) -> dict:
+def _totals(start: State, end: State, relations: dict, present: set) -> dict:
     """What the whole revision did, from the reads where it began and where it ended."""
     inside = start.tx == end.tx
     # A commit in between released what was held: what is held now was taken since.
     locks = end.locks - start.locks if inside else end.locks
-    return {"measured": True, "outside_transaction": not inside, **_storage(start, end),
-            "locks": sorted([oid, mode] for oid, mode in locks),
-            "scans": _scans(start, end) if inside else None}
-
-
-def _storage(before: State, after: State) -> dict:
-    existed = set(before.files)
-    # Relations without storage of their own (partitioned ones) have relfilenode 0.
-    moved = [oid for oid in existed & set(after.files) if before.files[oid] not in (0, after.files[oid])]
-    return {"rewrites": sorted(moved),
-            "created": sorted(set(after.files) - existed),
-            "dropped": sorted(existed - set(after.files))}
+    totals = {"measured": True, "outside_transaction": not inside, **_storage(end, relations, present),
+              "locks": sorted([oid, mode] for oid, mode in locks),
+              "scans": _scans(start, end) if inside else None, "held": None}
+    if inside:
+        changed = end.changed | set(totals["rewrites"]) | set(totals["dropped"])
+        changed -= {oid for oid, _ in locks}
+        totals["held"] = sorted([oid, mode] for oid, mode in start.locks if oid in changed)
+    return totals
 
 
 def _scans(before: State, after: State) -> list:
@@ -287,21 +339,13 @@ def _scans(before: State, after: State) -> list:
     return found
 
 
-def _oids(facts: dict) -> set:
-    found = set()
-    for key in ("rewrites", "created", "dropped"):
-        found.update(facts.get(key) or ())
-    for key in ("locks", "held", "scans"):
-        found.update(item[0] for item in facts.get(key) or ())
-    return found
-
-
 def _shorten(text: str) -> str:
     flat = " ".join((text or "").split())
     return flat if len(flat) <= TEXT_LIMIT else flat[:TEXT_LIMIT - 1] + "…"
 
 
-def attach(connection) -> Meter:
+def attach(connection, version_table: str = "alembic_version") -> Meter:
     """Start measuring the statements `connection` runs (the migration's, as env.py
-    configured it); call `take()` after each revision and `resume()` before the next."""
-    return Meter(connection).attach()
+    configured it), leaving out Alembic's writes to `version_table`; call `take()` after
+    each revision and `resume()` before the next."""
+    return Meter(connection, version_table).attach()

@@ -10,6 +10,7 @@ still a wait: behind the lock queue of a busy table, every query waits with it.
 
 from __future__ import annotations
 
+from checks.measure.locks import Mode
 from checks.measure.risk import RevisionRisk, TableRisk
 from checks.result import Finding, Severity
 
@@ -37,11 +38,10 @@ _GENERAL = ("set lock_timeout on the migration's session (the lock_timeout setti
             "get at once fails the deploy instead of queueing every query behind it")
 
 
-def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int | None]],
-             lock_timeout: bool = False) -> list[Finding]:
-    """`paths`: per revision, its file and the line of its upgrade(). With `lock_timeout`
-    set on the migration's session, a lock held for a catalog change alone is a note: it
-    cannot keep queries queued behind it for longer than that."""
+def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int | None]]) -> list[Finding]:
+    """`paths`: per revision, its file and the line of its upgrade(). A lock held for a
+    catalog change alone, taken with a lock_timeout in force, is a note: it cannot keep
+    queries queued behind it for longer than that."""
     found = []
     for risk in risks:
         for table in risk.tables:
@@ -50,7 +50,7 @@ def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int |
                 continue
             file, line = paths.get(risk.revision, (None, None))
             code, message = _what(risk.revision, table)
-            severity = Severity.INFO if code == LOCK and lock_timeout else Severity.WARNING
+            severity = Severity.INFO if code == LOCK and not table.unbounded else Severity.WARNING
             found.append(Finding(severity, code, message, revision=risk.revision, object=table.table,
                                  hint=_hint(table, code), file=file, line=line))
     return found
@@ -60,15 +60,22 @@ def _what(revision: str, table: TableRisk) -> tuple[str, str]:
     lock = table.lock
     took = ("needs ACCESS EXCLUSIVE (for its rewrite; an earlier revision of the same transaction already "
             "held it)" if table.implied else f"takes {lock.sql}")
-    waits = "reads and writes" if lock.blocks == "reads and writes" else "writes (reads go on)"
-    said = f"revision {revision} {took} on {table.table}, which blocks {waits} on it"
-    if table.rewritten:
-        return REWRITE, (f"{said}, and rewrites {', '.join(sorted(table.rewritten))} while holding it: the "
-                         "wait grows with the table's size")
-    if table.scans:
-        return SCAN, (f"{said}, and reads every row of it while holding it (a full scan to validate or "
-                      "build): the wait grows with the table's size")
+    waits = "reads and writes of it" if lock.blocks == "reads and writes" else "writes to it (reads go on)"
+    said = f"revision {revision} {took} on {table.table}, which stops {waits}"
+    during = table.rewritten_holding
+    if table.rewritten and during is not None and during.blocks_writes:
+        rewritten = ", ".join(sorted(table.rewritten))
+        return REWRITE, (f"{said}, and rewrites {rewritten} while {_holding(during, lock)}: the wait grows "
+                         "with the table's size")
+    during = table.scanned_holding
+    if table.scans and during is not None and during.blocks_writes:
+        return SCAN, (f"{said}, and reads every row of it while {_holding(during, lock)} (a full scan to "
+                      "validate or build): the wait grows with the table's size")
     return LOCK, f"{said} until the revision commits"
+
+
+def _holding(during: Mode, lock: Mode) -> str:
+    return "holding it" if during == lock else f"holding {during.sql}"
 
 
 def _hint(table: TableRisk, code: str) -> str:

@@ -22,11 +22,19 @@ class TableRisk:
     scans: int = 0  # full scans of it
     outside: bool = False  # changed by a statement outside the transaction, whose locks are not measured
     texts: list[str] = field(default_factory=list)  # the statements behind the above
+    # Modes the revision held on it while rewriting it, and while scanning it in full.
+    rewritten_under: set[str] = field(default_factory=set)
+    scanned_under: set[str] = field(default_factory=set)
+    # Whether a lock that blocks writes was taken with no lock_timeout in force: queued
+    # behind a long query, it holds every other session up for as long as that query runs.
+    unbounded: bool = False
+    _so_far: set[str] = field(default_factory=set, repr=False)  # modes taken by the statements so far
 
     @property
     def attributed(self) -> bool:
-        """Whether a captured statement is behind it (else only the revision's totals are)."""
-        return bool(self.texts)
+        """Whether a captured statement is behind what was measured on it (else only the
+        revision's totals are)."""
+        return bool(self.texts) or not (self.modes or self.rewritten or self.scans)
 
     @property
     def hidden(self) -> bool:
@@ -48,6 +56,30 @@ class TableRisk:
     def implied(self) -> bool:
         return self.hidden and self.table in self.rewritten
 
+    @property
+    def rewritten_holding(self) -> Mode | None:
+        return ACCESS_EXCLUSIVE if self.implied else strongest(self.rewritten_under)
+
+    @property
+    def scanned_holding(self) -> Mode | None:
+        return strongest(self.scanned_under)
+
+    def took(self, name: str, lock_timeout: str | None, ordered: bool) -> None:
+        """A lock mode taken; `ordered`: by a statement, in the order they ran."""
+        self.modes.add(name)
+        if ordered:
+            self._so_far.add(name)
+        if mode(name).blocks_writes and lock_timeout in (None, "0"):
+            self.unbounded = True
+
+    def rewrote(self, relation: str, ordered: bool) -> None:
+        self.rewritten.add(relation)
+        self.rewritten_under.update(self._so_far if ordered else self.modes)
+
+    def scanned(self, count: int, ordered: bool) -> None:
+        self.scans += count
+        self.scanned_under.update(self._so_far if ordered else self.modes)
+
     def note(self, text: str | None) -> None:
         if text and text not in self.texts:
             self.texts.append(text)
@@ -58,7 +90,8 @@ class TableRisk:
                 "blocks": lock.blocks if lock else None,
                 "lock_implied_by_rewrite": self.implied, "lock_held_from_earlier": self.hidden,
                 "rewritten": sorted(self.rewritten), "full_scans": self.scans,
-                "outside_transaction": self.outside, "statements": self.texts}
+                "outside_transaction": self.outside, "lock_timeout": not self.unbounded,
+                "statements": self.texts}
 
 
 @dataclass
@@ -92,27 +125,30 @@ def judge(revision: str, record: dict, ignored: Callable[[str], bool]) -> Revisi
 
     for part in parts:
         text = part.get("text")
+        ordered = part is not totals
+        # The revision's totals repeat what its statements showed: they add what no
+        # statement did (locks, in any order), or all of it where no statement was captured.
+        alone = ordered or not statements
         for lock in part.get("locks") or ():
             risk = table_of(lock)
             if risk is not None and lock["kind"] in TABLE_KINDS:
-                risk.modes.add(lock["mode"])
+                risk.took(lock["mode"], part.get("lock_timeout"), ordered)
                 risk.note(text)
         for held in part.get("held") or ():
             risk = table_of(held)
             if risk is not None and held["kind"] in TABLE_KINDS:
                 risk.held.add(held["mode"])
                 risk.note(text)
-        for relation in part.get("rewrites") or ():
+        for relation in part.get("rewrites") or () if alone else ():
             risk = table_of(relation)
             if risk is not None:
-                risk.rewritten.add(relation["relation"])
+                risk.rewrote(relation["relation"], ordered)
                 risk.note(text)
-        if part is not totals or not statements:
-            for scan in part.get("scans") or ():
-                risk = table_of(scan)
-                if risk is not None:
-                    risk.scans += scan["scans"]
-                    risk.note(text)
+        for scan in part.get("scans") or () if alone else ():
+            risk = table_of(scan)
+            if risk is not None:
+                risk.scanned(scan["scans"], ordered)
+                risk.note(text)
         if part.get("outside_transaction") and part is not totals:
             for key in ("created", "rewrites", "dropped"):
                 _outside(part.get(key) or (), text, tables, created, ignored)

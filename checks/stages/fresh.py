@@ -55,7 +55,7 @@ def deploy_risk(run: Run, build) -> list[Finding]:
              for revision in build.walked if revision.revision in build.measured]
     paths = {revision.revision: (revision.path, def_line(revision.path, "upgrade"))
              for revision in build.walked}
-    found = measured.warnings(risks, paths, lock_timeout=bool(run.project.settings.lock_timeout))
+    found = measured.warnings(risks, paths)
     run.deploy_risk["fresh"] = [risk.to_json() for risk in risks]
     run.summaries["fresh"] = measured.summary(risks, found)
     note = measured.hidden_note(risks)

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import sqlalchemy
 from cli_support import run_cli
-from projects import ENVS, Rev, build_project
+from projects import Rev, build_project, per_migration_env
 
 SA2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
 
@@ -57,19 +57,12 @@ def _history(facts: dict = FACTS) -> list[Rev]:
     return revisions
 
 
-def _per_migration(env: str) -> str:
-    text = (ENVS / f"{env}.py").read_text()
-    old = "context.configure(connection=connection, target_metadata=target_metadata)"
-    assert old in text
-    return text.replace(old, old[:-1] + ", transaction_per_migration=True)")
-
-
 @pytest.fixture(scope="module")
 def measured(pg_server, tmp_path_factory):
     """The history verified once (fresh stage), with its JSON and JUnit reports."""
     root = tmp_path_factory.mktemp("deploy-risk")
     project = build_project(root / "project", _history(), models=MODELS,
-                            files={"migrations/env.py": _per_migration("sync_template")})
+                            files={"migrations/env.py": per_migration_env("sync_template")})
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     junit = root / "junit.xml"
     result = run_cli("verify", "--project", str(project), "--stage", "fresh", "-v",
@@ -229,7 +222,7 @@ DRIVERS = [("sync_template", "psycopg2"), ("async_template", "asyncpg"),
 def test_every_driver_measures_the_same(verify, tmp_path, env, driver):
     facts = {revision: FACTS[revision] for revision in ("0002", "0003", "0004", "0010")}
     project = build_project(tmp_path / "project", _history(facts), models=MODELS,
-                            files={"migrations/env.py": _per_migration(env)})
+                            files={"migrations/env.py": per_migration_env(env)})
     result = verify(project, "--stage", "fresh", "--driver", driver)
 
     assert result.code == 0, result.stdout + result.stderr

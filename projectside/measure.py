@@ -41,94 +41,144 @@ _TRANSACTION_EVENTS = ("begin", "commit", "rollback", "savepoint", "rollback_sav
 
 # OIDs from 16384 on are the database's own objects (initdb's are below). No % anywhere:
 # the asyncpg adapter formats a statement even without parameters.
-# The catalog rows this transaction wrote since the command id `since`, per relation: after
-# each statement pg_class's (a rewrite, a new relation, most ALTER TABLEs move it), at the
-# ends of a revision every catalog that describes a relation.
+# The catalogs whose rows describe a relation, and the column naming it.
 _CATALOGS = (("pg_class", "oid"), ("pg_attribute", "attrelid"), ("pg_constraint", "conrelid"),
              ("pg_index", "indrelid"), ("pg_attrdef", "adrelid"), ("pg_trigger", "tgrelid"))
 
 
-def _own_rows(catalogs) -> str:
+def _writes(catalogs) -> str:
+    """Rows this transaction inserted, updated and deleted in `catalogs` so far: where the
+    count has not moved since the last read, their rows need not be looked at."""
+    return " + ".join(f"pg_stat_get_xact_tuples_{verb}('{catalog}'::regclass)"
+                      for catalog, _ in catalogs for verb in ("inserted", "updated", "deleted"))
+
+
+def _own(catalogs) -> str:
+    """The rows of `catalogs` this transaction wrote since the command id `since`, per relation."""
     return " UNION ALL ".join(
-        f"SELECT x.{column} AS rel, x.cmin::text::bigint AS cid FROM {catalog} x, me "
-        f"WHERE x.{column} >= '16384'::oid AND age(x.xmin) <= me.age AND x.cmin::text::bigint > me.since"
+        f"SELECT x.{column} AS rel, x.cmin::text::bigint AS cid FROM {catalog} x, me WHERE me.wrote "
+        f"AND x.{column} >= '16384'::oid AND age(x.xmin) <= me.age AND x.cmin::text::bigint > me.since"
         for catalog, column in catalogs)
 
 
-# Each held lock as "oid mode", with " gone" where its relation was dropped since.
-_LOCKS = {False: "SELECT l.relation, l.mode, '' AS missing FROM pg_locks l",
-          True: "SELECT l.relation, l.mode, CASE WHEN c.oid IS NULL THEN ' gone' ELSE '' END AS missing "
-                "FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation"}
+# After each statement pg_class's rows are read (a rewrite, a new relation, most ALTER TABLEs
+# write one), the other catalogs' where they were written and no other sign says which
+# relation the statement changed; the number of rows written tells when.
+_OWN = {False: _own(_CATALOGS[:1]), True: _own(_CATALOGS)}
 _RELATIONS = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfilenode::bigint, n.nspname,
                      c.relname, c.relkind::text, coalesce(i.indrelid, 0)::bigint)), '[]'::json)
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    LEFT JOIN pg_index i ON i.indexrelid = c.oid
    WHERE c.relkind IN ('r', 'm', 'i', 'p', 'I', 'S') AND {which}"""
-_READ = """WITH me AS (
+# The locks are listed only where their number moved (within a transaction they are only
+# ever added), each as "oid mode", " gone" after it where its relation has been dropped.
+# Scans are counted on every table: a session's counts of a transaction it committed can
+# still show until they are sent on, so each statement's are told from the read before it.
+# The same text every time, the values as parameters: a driver that prepares statements
+# (psycopg 3 from the fifth run on, asyncpg always) plans it once.
+_READ = """WITH args AS (SELECT {0}::text AS tx, {1}::bigint AS since, {2}::bigint AS writes,
+                        {3}::bigint AS locks),
+me AS MATERIALIZED (
   SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
-         CASE WHEN now()::text = '{tx}' THEN {since} ELSE -1 END AS since),
+         CASE WHEN now()::text = args.tx THEN args.since ELSE -1 END AS since,
+         now()::text = args.tx AS same, {writes} AS writes, {class_writes} AS class_writes,
+         NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote, args.locks AS known_locks
+  FROM args),
 own AS ({own}),
-changed AS (SELECT DISTINCT own.rel FROM own)
+changed AS (SELECT DISTINCT own.rel FROM own),
+held AS MATERIALIZED (SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg_backend_pid()
+                      AND l.locktype = 'relation' AND l.granted AND l.relation >= '16384'::oid)
 SELECT json_build_object(
  'tx', now()::text,
  'lock_timeout', current_setting('lock_timeout'),
+ 'writes', (SELECT writes FROM me),
+ 'class_writes', (SELECT class_writes FROM me),
  'cid', (SELECT greatest((SELECT max(cid) FROM own), me.since) FROM me),
  'changed', (SELECT coalesce(json_agg(rel::bigint), '[]'::json) FROM changed),
  'relations', ({relations}),
- 'locks', (SELECT coalesce(string_agg(l.relation::text || ' ' || l.mode || l.missing, ','), '')
-           FROM ({locks} WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
-                 AND l.relation >= '16384'::oid) AS l),
+ 'locks', (SELECT CASE WHEN me.same AND NOT me.wrote AND (SELECT count(*) FROM held) = me.known_locks
+                  THEN NULL
+                  ELSE (SELECT coalesce(string_agg(h.relation::text || ' ' || h.mode || CASE WHEN me.wrote
+                        AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = h.relation) THEN ' gone'
+                        ELSE '' END, ','), '') FROM held h) END FROM me),
  'scans', (SELECT coalesce(json_agg(json_build_array(c.oid::bigint, pg_stat_get_xact_numscans(c.oid),
                                                      pg_stat_get_xact_tuples_returned(c.oid))), '[]'::json)
            FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
            AND pg_stat_get_xact_numscans(c.oid) > 0)
 )::text"""
-_TX = re.compile(r"[0-9 :.+-]*")
+# Where the transaction and its catalog writes stand: whether anything ran since a read.
+_PROBE = "SELECT now()::text || ',' || ({writes})::text"
 
 
 class State:
     """One read: the transaction it ran in, the newest command id of the catalog rows it
     wrote, the relations those rows belong to, the locks held, the scans counted so far."""
 
-    def __init__(self, data: dict, complete: bool) -> None:
+    def __init__(self, data: dict, complete: bool, after: State | None) -> None:
         self.tx = data["tx"]
         self.lock_timeout = data["lock_timeout"]  # in force on the session ("0": none)
+        self.writes = data["writes"]  # catalog rows written in the transaction so far
+        self.class_writes = data["class_writes"]  # of them, pg_class's
         self.cid = data["cid"] if data["cid"] is not None else -1
         self.changed = set(data["changed"])
         # oid -> relfilenode, schema, name, kind, the table of an index
         self.relations = {row[0]: row[1:] for row in data["relations"]}
         self.complete = complete  # every relation, not only the changed ones
-        held = [entry.split(" ") for entry in data["locks"].split(",") if entry]
-        self.locks = {(int(entry[0]), entry[1]) for entry in held}
-        self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
+        if data["locks"] is None:  # as in `after`
+            self.locks, self.gone = after.locks, set()
+        else:
+            held = [entry.split(" ") for entry in data["locks"].split(",") if entry]
+            self.locks = {(int(entry[0]), entry[1]) for entry in held}
+            self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
         self.scans = {oid: (count, rows) for oid, count, rows in data["scans"]}
 
     def locked(self) -> set:
         return {oid for oid, _ in self.locks}
 
 
-def _one(connection, statement: str):
-    """The first column of the first row, read through a cursor SQLAlchemy's events never see."""
+def _one(connection, statement: str, parse: bool = True, args: tuple | None = None):
+    """The first column of the first row (read as JSON), through a cursor SQLAlchemy's events
+    never see."""
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(statement)
+        if args is None:
+            cursor.execute(statement)
+        else:
+            cursor.execute(statement, args)
         row = cursor.fetchone()
     finally:
         cursor.close()
     value = row[0] if row else None
-    return json.loads(value) if isinstance(value, str) else value
+    return json.loads(value) if parse and isinstance(value, str) else value
+
+
+_STATEMENTS: dict = {}
+
+
+def _statement(paramstyle: str, complete: bool, thorough: bool) -> str:
+    key = (paramstyle, complete, thorough)
+    if key not in _STATEMENTS:
+        marks = [f"${n}" for n in range(1, 5)] if paramstyle == "numeric_dollar" else ["%s"] * 4
+        which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
+        _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS),
+                                        class_writes=_writes(_CATALOGS[:1]), own=_OWN[thorough],
+                                        relations=_RELATIONS.format(which=which))
+    return _STATEMENTS[key]
+
+
+def _paramstyle(connection) -> str:
+    dialect = connection.dialect
+    dbapi = getattr(dialect, "loaded_dbapi", None) or dialect.dbapi  # SQLAlchemy 2, 1.4
+    return getattr(dbapi, "paramstyle", "format")
 
 
 def read_state(connection, after: State | None = None, complete: bool = False,
-               thorough: bool = True) -> State:
+               thorough: bool = False) -> State:
     """The state now, with the relations written since `after` (in its transaction), or all;
-    `thorough`: from every catalog that describes one, and the locked relations dropped."""
-    tx = after.tx if after is not None and _TX.fullmatch(after.tx) else ""
-    since = int(after.cid) if after is not None else -1
-    which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
-    statement = _READ.format(tx=tx, since=since, own=_own_rows(_CATALOGS if thorough else _CATALOGS[:1]),
-                             relations=_RELATIONS.format(which=which), locks=_LOCKS[thorough])
-    return State(_one(connection, statement), complete)
+    `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
+    args = ("", -1, -1, -1) if after is None else (after.tx, after.cid, after.writes, len(after.locks))
+    statement = _statement(_paramstyle(connection), complete, thorough)
+    return State(_one(connection, statement, args=args), complete, after)
 
 
 class Meter:
@@ -192,15 +242,20 @@ class Meter:
     def take(self) -> dict:
         """The revision just applied: its statements and its totals, as plain data."""
         self._capturing = False
-        start = self._start
-        end = self._read(start)
+        start, last = self._start, self._known
         totals = None
-        if start is not None and end is not None:
-            if end.tx != start.tx:
-                end = self._read(start, complete=True) or end
-            totals = _totals(start, end, self._start_relations, self._start_present)
-            self._learn(end)
-            self._known, self._stale = end, False
+        if start is not None and last is not start and not self._stale and self._unchanged_since(last):
+            # No catalog row written since the last statement's read: the revision changed
+            # what its statements changed, and holds what the last one left held.
+            storage = {key: sorted({oid for one in self.statements for oid in one.get(key) or ()})
+                       for key in ("rewrites", "created", "dropped")}
+            totals = _totals(start, last, storage)
+        elif start is not None:
+            end = self._read(start, complete=True, thorough=True)
+            if end is not None:
+                totals = _totals(start, end, _storage(end, self._start_relations, self._start_present))
+                self._learn(end)
+                self._known, self._stale = end, False
         return {"captured": self._listening,
                 "statements": [self._named(one) for one in self.statements],
                 "totals": self._named(totals) if totals else None,
@@ -218,7 +273,7 @@ class Meter:
                 self._stale = True
             return
         if self._stale:
-            self._refresh(thorough=False)
+            self._refresh()
         self._pending.append((statement, self._known))
 
     def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
@@ -226,9 +281,14 @@ class Meter:
         if pending is None or not self._capturing:
             return
         text, before = pending
-        after = self._read(before, thorough=False) if before is not None else None
+        after = self._read(before) if before is not None else None
         if after is not None and after.tx != before.tx:
             after = self._read(before, complete=True)
+        elif after is not None and not after.changed and \
+                after.writes - after.class_writes != before.writes - before.class_writes:
+            # Rows of other catalogs written, and pg_class's say not whose (a column's type,
+            # NOT NULL, a default, a constraint): the relation is found in those catalogs.
+            after = self._read(before, thorough=True) or after
         if after is None:
             self.statements.append({"text": _shorten(text), "measured": False})
             self._stale = True
@@ -238,13 +298,20 @@ class Meter:
         self._known, self._stale = after, False
 
     # --- reading ------------------------------------------------------------------------------
-    def _refresh(self, complete: bool = False, thorough: bool = True) -> None:
-        state = self._read(self._known, complete, thorough)
+    def _unchanged_since(self, state: State) -> bool:
+        try:
+            probe = _one(self.connection, _PROBE.format(writes=_writes(_CATALOGS)), parse=False)
+        except Exception:  # noqa: BLE001 - see _read
+            return False
+        return probe == f"{state.tx},{state.writes}"
+
+    def _refresh(self, complete: bool = False) -> None:
+        state = self._read(self._known, complete)
         if state is not None:
             self._learn(state)
             self._known, self._stale = state, False
 
-    def _read(self, after: State | None, complete: bool = False, thorough: bool = True) -> State | None:
+    def _read(self, after: State | None, complete: bool = False, thorough: bool = False) -> State | None:
         """A read, or None where it failed: measuring never fails a migration. A read fails
         only where the migration's transaction already has (aborted, waiting for its
         ROLLBACK TO SAVEPOINT): the project's own statement then says why."""
@@ -310,20 +377,22 @@ def _facts(text: str, before: State, after: State, relations: dict, present: set
     facts["lock_timeout"] = after.lock_timeout
     facts["scans"] = _scans(before, after)
     changed = after.changed | set(facts["rewrites"]) | set(facts["dropped"])
+    # An index made, rebuilt or changed changes its table too.
+    changed |= {after.relations[oid][4] for oid in changed if after.relations.get(oid, (0,) * 5)[4]}
     changed -= {oid for oid, _ in facts["locks"]}
     facts["held"] = sorted([oid, mode] for oid, mode in before.locks if oid in changed)
     return facts
 
 
-def _totals(start: State, end: State, relations: dict, present: set) -> dict:
+def _totals(start: State, end: State, storage: dict) -> dict:
     """What the whole revision did, from the reads where it began and where it ended."""
     inside = start.tx == end.tx
     # A commit in between released what was held: what is held now was taken since.
     locks = end.locks - start.locks if inside else end.locks
-    totals = {"measured": True, "outside_transaction": not inside, **_storage(end, relations, present),
+    totals = {"measured": True, "outside_transaction": not inside, **storage,
               "locks": sorted([oid, mode] for oid, mode in locks),
               "scans": _scans(start, end) if inside else None, "held": None}
-    if inside:
+    if inside and end.cid != start.cid:
         changed = end.changed | set(totals["rewrites"]) | set(totals["dropped"])
         changed -= {oid for oid, _ in locks}
         totals["held"] = sorted([oid, mode] for oid, mode in start.locks if oid in changed)

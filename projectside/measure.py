@@ -61,6 +61,7 @@ def _own(catalogs) -> str:
         for catalog, column in catalogs)
 
 
+_DROPPED = "pg_stat_get_xact_tuples_deleted('pg_class'::regclass)"
 # After each statement pg_class's rows are read (a rewrite, a new relation, most ALTER TABLEs
 # write one), the other catalogs' where they were written and no other sign says which
 # relation the statement changed; the number of rows written tells when.
@@ -77,34 +78,44 @@ _RELATIONS = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfi
 # The same text every time, the values as parameters: a driver that prepares statements
 # (psycopg 3 from the fifth run on, asyncpg always) plans it once.
 _READ = """WITH args AS (SELECT {0}::text AS tx, {1}::bigint AS since, {2}::bigint AS writes,
-                        {3}::bigint AS locks),
+                        {3}::bigint AS locks, {4}::bigint AS dropped, {5}::oid AS newest,
+                        {6}::bigint AS scans),
 me AS MATERIALIZED (
   SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
          CASE WHEN now()::text = args.tx THEN args.since ELSE -1 END AS since,
          now()::text = args.tx AS same, {writes} AS writes, {class_writes} AS class_writes,
-         NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote, args.locks AS known_locks
+         NOT (now()::text = args.tx AND {dropped} = args.dropped) AS dropped,
+         NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote,
+         args.locks AS known_locks, args.newest, args.scans AS known_scans
   FROM args),
 own AS ({own}),
 changed AS (SELECT DISTINCT own.rel FROM own),
 held AS MATERIALIZED (SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg_backend_pid()
-                      AND l.locktype = 'relation' AND l.granted AND l.relation >= '16384'::oid)
+                      AND l.locktype = 'relation' AND l.granted AND l.relation >= '16384'::oid),
+counted AS MATERIALIZED (
+  SELECT c.oid, pg_stat_get_xact_numscans(c.oid) AS scans, pg_stat_get_xact_tuples_returned(c.oid) AS rows
+  FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')),
+-- whether the locks held are the ones known, and more only on relations newer than them all
+kept AS (SELECT me.same AND NOT me.dropped
+                AND (SELECT count(*) FROM held WHERE relation <= me.newest) = me.known_locks AS kept FROM me)
 SELECT json_build_object(
  'tx', now()::text,
  'lock_timeout', current_setting('lock_timeout'),
  'writes', (SELECT writes FROM me),
  'class_writes', (SELECT class_writes FROM me),
+ 'dropped', (SELECT {dropped} FROM me),
  'cid', (SELECT greatest((SELECT max(cid) FROM own), me.since) FROM me),
  'changed', (SELECT coalesce(json_agg(rel::bigint), '[]'::json) FROM changed),
  'relations', ({relations}),
- 'locks', (SELECT CASE WHEN me.same AND NOT me.wrote AND (SELECT count(*) FROM held) = me.known_locks
-                  THEN NULL
-                  ELSE (SELECT coalesce(string_agg(h.relation::text || ' ' || h.mode || CASE WHEN me.wrote
-                        AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = h.relation) THEN ' gone'
-                        ELSE '' END, ','), '') FROM held h) END FROM me),
- 'scans', (SELECT coalesce(json_agg(json_build_array(c.oid::bigint, pg_stat_get_xact_numscans(c.oid),
-                                                     pg_stat_get_xact_tuples_returned(c.oid))), '[]'::json)
-           FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
-           AND pg_stat_get_xact_numscans(c.oid) > 0)
+ 'kept', (SELECT kept FROM kept),
+ 'locks', (SELECT coalesce(string_agg(h.relation::text || ' ' || h.mode || CASE WHEN me.dropped
+                  AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = h.relation) THEN ' gone' ELSE '' END,
+                  ','), '')
+           FROM held h, me, kept WHERE NOT kept.kept OR h.relation > me.newest),
+ 'scan_sum', (SELECT sum(scans) FROM counted),
+ 'scans', (SELECT CASE WHEN me.same AND (SELECT sum(scans) FROM counted) = me.known_scans THEN NULL
+                  ELSE (SELECT coalesce(json_agg(json_build_array(oid::bigint, scans, rows)), '[]'::json)
+                        FROM counted WHERE scans > 0) END FROM me)
 )::text"""
 # Where the transaction and its catalog writes stand: whether anything ran since a read.
 _PROBE = "SELECT now()::text || ',' || ({writes})::text"
@@ -119,18 +130,21 @@ class State:
         self.lock_timeout = data["lock_timeout"]  # in force on the session ("0": none)
         self.writes = data["writes"]  # catalog rows written in the transaction so far
         self.class_writes = data["class_writes"]  # of them, pg_class's
+        self.dropped = data["dropped"]  # pg_class rows deleted: relations dropped
         self.cid = data["cid"] if data["cid"] is not None else -1
         self.changed = set(data["changed"])
         # oid -> relfilenode, schema, name, kind, the table of an index
         self.relations = {row[0]: row[1:] for row in data["relations"]}
         self.complete = complete  # every relation, not only the changed ones
-        if data["locks"] is None:  # as in `after`
-            self.locks, self.gone = after.locks, set()
-        else:
-            held = [entry.split(" ") for entry in data["locks"].split(",") if entry]
-            self.locks = {(int(entry[0]), entry[1]) for entry in held}
-            self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
-        self.scans = {oid: (count, rows) for oid, count, rows in data["scans"]}
+        # The locks listed: all of them, or (`kept`) those added to `after`'s on newer relations.
+        held = [entry.split(" ") for entry in data["locks"].split(",") if entry]
+        listed = {(int(entry[0]), entry[1]) for entry in held}
+        self.locks = after.locks | listed if data["kept"] else listed
+        self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
+        self.scan_sum = data["scan_sum"] if data["scan_sum"] is not None else 0
+        # full scans counted so far per table; None: as in `after`
+        self.scans = after.scans if data["scans"] is None else \
+            {oid: (count, rows) for oid, count, rows in data["scans"]}
 
     def locked(self) -> set:
         return {oid for oid, _ in self.locks}
@@ -158,9 +172,9 @@ _STATEMENTS: dict = {}
 def _statement(paramstyle: str, complete: bool, thorough: bool) -> str:
     key = (paramstyle, complete, thorough)
     if key not in _STATEMENTS:
-        marks = [f"${n}" for n in range(1, 5)] if paramstyle == "numeric_dollar" else ["%s"] * 4
+        marks = [f"${n}" for n in range(1, 8)] if paramstyle == "numeric_dollar" else ["%s"] * 7
         which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
-        _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS),
+        _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS), dropped=_DROPPED,
                                         class_writes=_writes(_CATALOGS[:1]), own=_OWN[thorough],
                                         relations=_RELATIONS.format(which=which))
     return _STATEMENTS[key]
@@ -176,7 +190,9 @@ def read_state(connection, after: State | None = None, complete: bool = False,
                thorough: bool = False) -> State:
     """The state now, with the relations written since `after` (in its transaction), or all;
     `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
-    args = ("", -1, -1, -1) if after is None else (after.tx, after.cid, after.writes, len(after.locks))
+    args = ("", -1, -1, -1, -1, 0, -1) if after is None else \
+        (after.tx, after.cid, after.writes, len(after.locks), after.dropped,
+         max((oid for oid, _ in after.locks), default=0), after.scan_sum)
     statement = _statement(_paramstyle(connection), complete, thorough)
     return State(_one(connection, statement, args=args), complete, after)
 

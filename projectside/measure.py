@@ -78,26 +78,29 @@ _RELATIONS = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfi
 # The same text every time, the values as parameters: a driver that prepares statements
 # (psycopg 3 from the fifth run on, asyncpg always) plans it once.
 _READ = """WITH args AS (SELECT {0}::text AS tx, {1}::bigint AS since, {2}::bigint AS writes,
-                        {3}::bigint AS locks, {4}::bigint AS dropped, {5}::oid AS newest,
-                        {6}::bigint AS scans),
+                        {3}::bigint AS locks, {4}::bigint AS dropped, {5}::oid AS newest),
 me AS MATERIALIZED (
   SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
          CASE WHEN now()::text = args.tx THEN args.since ELSE -1 END AS since,
          now()::text = args.tx AS same, {writes} AS writes, {class_writes} AS class_writes,
          NOT (now()::text = args.tx AND {dropped} = args.dropped) AS dropped,
          NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote,
-         args.locks AS known_locks, args.newest, args.scans AS known_scans
+         args.locks AS known_locks, args.newest
   FROM args),
 own AS ({own}),
 changed AS (SELECT DISTINCT own.rel FROM own),
 held AS MATERIALIZED (SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg_backend_pid()
                       AND l.locktype = 'relation' AND l.granted AND l.relation >= '16384'::oid),
-counted AS MATERIALIZED (
-  SELECT c.oid, pg_stat_get_xact_numscans(c.oid) AS scans, pg_stat_get_xact_tuples_returned(c.oid) AS rows
-  FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')),
 -- whether the locks held are the ones known, and more only on relations newer than them all
 kept AS (SELECT me.same AND NOT me.dropped
-                AND (SELECT count(*) FROM held WHERE relation <= me.newest) = me.known_locks AS kept FROM me)
+                AND (SELECT count(*) FROM held WHERE relation <= me.newest) = me.known_locks AS kept FROM me),
+-- scans, of every table where the transaction is new to the reads, else of the tables the
+-- statement changed (itself or an index of it) or locked anew
+counted AS MATERIALIZED (
+  SELECT c.oid, pg_stat_get_xact_numscans(c.oid) AS scans, pg_stat_get_xact_tuples_returned(c.oid) AS rows
+  FROM pg_class c, me, kept WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
+  AND (NOT kept.kept OR c.oid > me.newest OR c.oid IN (SELECT rel FROM changed)
+       OR c.oid IN (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid IN (SELECT rel FROM changed))))
 SELECT json_build_object(
  'tx', now()::text,
  'lock_timeout', current_setting('lock_timeout'),
@@ -112,10 +115,8 @@ SELECT json_build_object(
                   AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = h.relation) THEN ' gone' ELSE '' END,
                   ','), '')
            FROM held h, me, kept WHERE NOT kept.kept OR h.relation > me.newest),
- 'scan_sum', (SELECT sum(scans) FROM counted),
- 'scans', (SELECT CASE WHEN me.same AND (SELECT sum(scans) FROM counted) = me.known_scans THEN NULL
-                  ELSE (SELECT coalesce(json_agg(json_build_array(oid::bigint, scans, rows)), '[]'::json)
-                        FROM counted WHERE scans > 0) END FROM me)
+ 'scans', (SELECT coalesce(json_agg(json_build_array(oid::bigint, scans, rows)), '[]'::json) FROM counted
+           WHERE scans > 0)
 )::text"""
 # Where the transaction and its catalog writes stand: whether anything ran since a read.
 _PROBE = "SELECT now()::text || ',' || ({writes})::text"
@@ -141,10 +142,10 @@ class State:
         listed = {(int(entry[0]), entry[1]) for entry in held}
         self.locks = after.locks | listed if data["kept"] else listed
         self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
-        self.scan_sum = data["scan_sum"] if data["scan_sum"] is not None else 0
-        # full scans counted so far per table; None: as in `after`
-        self.scans = after.scans if data["scans"] is None else \
-            {oid: (count, rows) for oid, count, rows in data["scans"]}
+        # Full scans counted so far per table: those read now, the others as `after` had them
+        # (where not `kept`, every table was read).
+        read = {oid: (count, rows) for oid, count, rows in data["scans"]}
+        self.scans = {**after.scans, **read} if data["kept"] else read
 
     def locked(self) -> set:
         return {oid for oid, _ in self.locks}
@@ -172,7 +173,7 @@ _STATEMENTS: dict = {}
 def _statement(paramstyle: str, complete: bool, thorough: bool) -> str:
     key = (paramstyle, complete, thorough)
     if key not in _STATEMENTS:
-        marks = [f"${n}" for n in range(1, 8)] if paramstyle == "numeric_dollar" else ["%s"] * 7
+        marks = [f"${n}" for n in range(1, 7)] if paramstyle == "numeric_dollar" else ["%s"] * 6
         which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
         _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS), dropped=_DROPPED,
                                         class_writes=_writes(_CATALOGS[:1]), own=_OWN[thorough],
@@ -190,9 +191,9 @@ def read_state(connection, after: State | None = None, complete: bool = False,
                thorough: bool = False) -> State:
     """The state now, with the relations written since `after` (in its transaction), or all;
     `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
-    args = ("", -1, -1, -1, -1, 0, -1) if after is None else \
+    args = ("", -1, -1, -1, -1, 0) if after is None else \
         (after.tx, after.cid, after.writes, len(after.locks), after.dropped,
-         max((oid for oid, _ in after.locks), default=0), after.scan_sum)
+         max((oid for oid, _ in after.locks), default=0))
     statement = _statement(_paramstyle(connection), complete, thorough)
     return State(_one(connection, statement, args=args), complete, after)
 

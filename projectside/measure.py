@@ -13,12 +13,12 @@ again only where something in between may have changed it: a commit, a savepoint
 - rewrites: relations whose storage was replaced (pg_class.relfilenode moved), among those
   that existed before the statement; created and dropped relations.
 - scans: full scans of user tables (pg_stat_xact_user_tables' seq_scan, seq_tup_read),
-  counted within the statement's transaction.
+  counted within the statement's transaction, on the tables it changed or newly locked.
 
 Which catalog rows a statement wrote is read from the rows this transaction wrote (no older
 than its own transaction id; a savepoint's rows carry a newer one) whose command id is past
-the newest one before the statement, so each read costs the same at the first revision and
-at the thousandth.
+the newest one before the statement; counts of the rows written, of the locks held and of
+the newest relation locked tell when there is nothing new to read.
 
 A statement run outside any transaction (Alembic's autocommit_block) releases its locks and
 its transaction's counters before the read after it: it is marked so, and only its
@@ -39,8 +39,8 @@ _CONTROL = re.compile(r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START\s+
 _KINDS = {"r": "table", "p": "table", "m": "materialized view", "i": "index", "I": "index", "S": "sequence"}
 _TRANSACTION_EVENTS = ("begin", "commit", "rollback", "savepoint", "rollback_savepoint", "release_savepoint")
 
-# OIDs from 16384 on are the database's own objects (initdb's are below). No % anywhere:
-# the asyncpg adapter formats a statement even without parameters.
+# OIDs from 16384 on are the database's own objects (initdb's are below). No % in the
+# statements but their parameters' marks: the drivers format them.
 # The catalogs whose rows describe a relation, and the column naming it.
 _CATALOGS = (("pg_class", "oid"), ("pg_attribute", "attrelid"), ("pg_constraint", "conrelid"),
              ("pg_index", "indrelid"), ("pg_attrdef", "adrelid"), ("pg_trigger", "tgrelid"))
@@ -131,7 +131,7 @@ class State:
         self.lock_timeout = data["lock_timeout"]  # in force on the session ("0": none)
         self.writes = data["writes"]  # catalog rows written in the transaction so far
         self.class_writes = data["class_writes"]  # of them, pg_class's
-        self.dropped = data["dropped"]  # pg_class rows deleted: relations dropped
+        self.deletions = data["dropped"]  # pg_class rows deleted: relations dropped
         self.cid = data["cid"] if data["cid"] is not None else -1
         self.changed = set(data["changed"])
         # oid -> relfilenode, schema, name, kind, the table of an index
@@ -192,7 +192,7 @@ def read_state(connection, after: State | None = None, complete: bool = False,
     """The state now, with the relations written since `after` (in its transaction), or all;
     `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
     args = ("", -1, -1, -1, -1, 0) if after is None else \
-        (after.tx, after.cid, after.writes, len(after.locks), after.dropped,
+        (after.tx, after.cid, after.writes, len(after.locks), after.deletions,
          max((oid for oid, _ in after.locks), default=0))
     statement = _statement(_paramstyle(connection), complete, thorough)
     return State(_one(connection, statement, args=args), complete, after)

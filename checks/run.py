@@ -9,6 +9,7 @@ and reuse the recorded schemas instead of replaying history.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Iterator
@@ -23,12 +24,14 @@ from checks.parallel import rows, segments
 from checks.parallel.segments import Split
 from checks.progress import Progress
 from checks.project.project import Database, Project, first_line
+from checks.project.remote import RemoteMeter
 from checks.pullrequest.base import apply_base
 from checks.schema import Snapshot, incremental, tracking
 from checks.schema.incremental import IncrementalSnapshots, describe_mismatch
 from checks.schema_access import snapshot_of
 from harness.privileges import cannot_create_extension
 from harness.server import Server
+from projectside import measure as measuring
 
 
 @dataclass
@@ -53,6 +56,9 @@ class Build:
     # checks.parallel.segments); before/after then hold only the revisions above them.
     split: Split | None = None
     checkpoints: Checkpoints | None = None
+    # What each walked revision did to the relations it touched, as the walk measured it
+    # (projectside.measure), by revision id; empty when measuring is off.
+    measured: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +94,7 @@ class Walk:
     error: MigrationError | None = None
     database: Database | None = None
     rows: tuple | None = None  # checks.parallel.rows.fingerprint at the first recorded revision
+    measured: dict[str, dict] = field(default_factory=dict)  # projectside.measure's, by revision id
 
     def finish_tracking(self, run: Run) -> IncrementalSnapshots | None:
         """Remove the DDL log from the database; the tracker to snapshot its clones with, if
@@ -112,6 +119,7 @@ class Run:
         self._planned: Build | None = None  # forked ahead of the build (start_workers)
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
         self.summaries: dict[str, str] = {}  # a stage's one line on what it covered, by stage name
+        self.deploy_risk: dict[str, list[dict]] = {}  # a stage's measured locks per revision, by stage name
         # Only the round trip compares against the schema before each revision; without
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True
@@ -280,24 +288,29 @@ class Run:
         if self.checkpoint_planner is not None:
             build.checkpoints = self.checkpoint_planner(self, build)
         walk = self.walk_up(db, build.walked, record_from if self.snapshot_every_step else None, "fresh",
-                            note_rows=build.split is not None, checkpoints=build.checkpoints)
+                            note_rows=build.split is not None, checkpoints=build.checkpoints,
+                            measure=self.project.settings.measure)
         if build.split is not None:
             build.split.rows = walk.rows
         build.error = walk.error
         build.before, build.after = walk.before, walk.after
         build.head, build.snapshot_mismatch = walk.head, walk.mismatch
+        build.measured = walk.measured
         # Nothing that clones the migrated database may inherit the log.
         build.tracker = walk.finish_tracking(self)
 
     def walk_up(self, db: Database, order: list[Script], record_from: int | None, label: str,
-                note_rows: bool = False, checkpoints: Checkpoints | None = None) -> Walk:
+                note_rows: bool = False, checkpoints: Checkpoints | None = None,
+                measure: bool = False) -> Walk:
         """Apply `order` to `db` in one run of env.py, recording the schema before and after
-        each revision from `order[record_from]` on (None: only at the end, in full), and with
-        `note_rows` what the rows add up to just before `order[record_from]`; one run of
-        env.py more per copy `checkpoints` asks for, which it fills in."""
+        each revision from `order[record_from]` on (None: only at the end, in full), with
+        `note_rows` what the rows add up to just before `order[record_from]`, and with
+        `measure` what each revision's statements lock, rewrite and scan; one run of env.py
+        more per copy `checkpoints` asks for, which it fills in."""
         walk = Walk(tracker=self.track(db) if record_from is not None else None, database=db)
         previous = None
         applied = 0
+        meter = None
 
         def take(connection) -> Snapshot:
             return self.snapshot(connection, walk.tracker)
@@ -309,24 +322,34 @@ class Run:
             if note_rows:
                 walk.rows = rows.fingerprint(connection, self.version_table)
 
-        def start(connection) -> None:
+        def start(connection, first_run: bool) -> None:
+            nonlocal meter
             # Taken inside env.py's run: what env.py sets up before any revision (the version
             # table's schema, say) is part of the base every downgrade must return to.
-            if record_from == 0:
+            if first_run and record_from == 0:
                 first(connection)
+            if measure:  # on each run's connection
+                meter = RemoteMeter(connection, self.version_table) if hasattr(connection, "fetch_batch") \
+                    else measuring.attach(connection, self.version_table)
 
         def record(revision: Script, connection) -> None:
             nonlocal previous, applied
             applied += 1
+            if meter is not None:
+                walk.measured[revision.revision] = meter.take()
             if record_from is not None and applied > record_from:
                 walk.before[revision.revision] = previous
                 previous = walk.after[revision.revision] = take(connection)
             elif record_from is not None and applied == record_from:
                 first(connection)
-            if checkpoints is not None and applied - 1 in checkpoints.states:
+            counted = checkpoints is not None and applied - 1 in checkpoints.states
+            if counted:
                 schema = walk.after.get(revision.revision) or snapshot_of(connection, self.version_table)
                 checkpoints.states[applied - 1] = State(schema, rows.counts(connection, self.version_table))
             self.progress.step(label, applied, len(order), revision.revision)
+            if meter is not None:
+                # The rows were read from the tables themselves, not the catalogs.
+                meter.resume(reread=(note_rows and applied == record_from) or counted)
 
         copies = checkpoints.copies if checkpoints is not None else {}
         bounds = [0, *sorted(i for i in copies if 0 < i < len(order) and order[i]._all_down_revisions),
@@ -338,8 +361,13 @@ class Run:
                         walk.error = _uncommitted(order[begin - 1])
                         return walk
                     copies[begin] = self._copy(db, walk.tracker is not None)
-                self.project.run_steps(db, order[begin:end], upgrade=True, after_step=record,
-                                       before_steps=start if piece == 0 else None)
+                try:
+                    self.project.run_steps(db, order[begin:end], upgrade=True, after_step=record,
+                                           before_steps=functools.partial(start, first_run=piece == 0))
+                finally:
+                    if meter is not None:
+                        meter.detach()
+                        meter = None
         except MigrationError as exc:
             walk.error = exc
             return walk

@@ -107,6 +107,7 @@ class Walk:
         self.started = False
         self.done = 0
         self.options: dict = {}
+        self.meter = None  # projectside.measure's, when the suite asks for it as env.py starts
 
     def steps(self) -> list:
         revision_map = self.history.script.revision_map
@@ -139,21 +140,35 @@ class Walk:
             self.started = True
             self.prepare(context)
             heads = list(context.get_current_heads()) if context.connection is not None else []
-            self._event("started", {"options": configure_options(self.options), "heads": heads,
-                                    "as_sql": bool(context.as_sql)})
+            asked = self._event("started", {"options": configure_options(self.options), "heads": heads,
+                                            "as_sql": bool(context.as_sql)})
+            if isinstance(asked, dict) and asked.get("measure") and context.connection is not None:
+                from .measure import attach
+
+                self.meter = attach(context.connection, asked["measure"])
             return steps if not self.ask_skip else self._taken(steps)
 
         def on_version_apply(ctx, step, heads, run_args):
             self.done += 1
             self.paused.connection = ctx.connection
-            self._event("step", self.applied({"index": self.done - 1}))
+            data = self.applied({"index": self.done - 1})
+            if self.meter is not None:
+                data["measured"] = self.meter.take()
+            asked = self._event("step", data)
+            if self.meter is not None:
+                self.meter.resume(reread=isinstance(asked, dict) and bool(asked.get("reread")))
 
         def on_configure(kwargs):
             self.options = dict(kwargs)
 
-        with EnvironmentContext(cfg, script, fn=choose_steps, **options), \
-                capture_configure(on_configure, on_version_apply, self.commit_each):
-            script.run_env()
+        try:
+            with EnvironmentContext(cfg, script, fn=choose_steps, **options), \
+                    capture_configure(on_configure, on_version_apply, self.commit_each):
+                script.run_env()
+        finally:
+            if self.meter is not None:
+                self.meter.detach()
+                self.meter = None
 
     def prepare(self, context) -> None:
         """Once env.py has configured the MigrationContext, before the first step: what a

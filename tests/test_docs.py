@@ -200,7 +200,7 @@ def test_every_json_block_has_the_reports_shape():
     from checks.report.json_report import build_report
 
     top = set(build_report("p", "local", "15", [])) | {"pull_request"}
-    stage_keys = {"name", "status", "duration_s", "findings", "summary"}
+    stage_keys = {"name", "status", "duration_s", "findings", "summary", "deploy_risk"}
     finding_keys = {f.name for f in dataclasses.fields(Finding)}
     bodies = snippets("json")
     assert bodies

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 from cli_support import EXAMPLE, ROOT, needs_example, run_cli
 from doc_pages import normalized_output
-from projects import CREATE_TAGS, ITEMS_MODELS, TAGS_MODELS, Rev, build_project, items_revision
+from projects import (
+    CREATE_TAGS,
+    ITEMS_MODELS,
+    TAGS_MODELS,
+    Rev,
+    build_project,
+    items_revision,
+    per_migration_env,
+)
 
 PAGE = ROOT / "docs" / "stages.md"
 WRITE = os.environ.get("ALEMBIC_PREFLIGHT_WRITE_SAMPLES") == "1"
@@ -55,6 +63,12 @@ def _column(revision: str, column: str) -> Rev:
                f'op.drop_column("items", "{column}")', file=f"{revision}_{column}.py")
 
 
+DEPLOY = [Rev("0001", None, 'op.create_table("items", sa.Column("id", sa.Integer, primary_key=True),\n'
+                            '                sa.Column("n", sa.Integer), sa.Column("name", sa.Text))'),
+          Rev("0002", "0001", 'op.alter_column("items", "n", type_=sa.BigInteger)', file="0002_bigint.py"),
+          Rev("0003", "0002", 'op.create_index("ix_items_name", "items", ["name"])', file="0003_index.py"),
+          Rev("0004", "0003", 'op.add_column("items", sa.Column("qty", sa.Integer, server_default="0"))',
+              file="0004_qty.py")]
 # name -> (revisions, models, the stages run); no revisions: the example and LOYALTY
 SAMPLES = {
     "files": ([items_revision(), Rev("0002", "0999", file="0002_orphan.py")], ITEMS_MODELS, ["files"]),
@@ -66,6 +80,7 @@ SAMPLES = {
                      Rev("0003", "0001", SCORE.format("text"), file="0003_score_text.py"),
                      Rev("0004", ("0002", "0003"), file="0004_merge.py")], ITEMS_MODELS, ["merge-order"]),
     "drift": ([items_revision()], LABEL_MODELS, ["drift"]),
+    "deploy": (DEPLOY, ITEMS_MODELS, ["fresh"]),
     "roundtrip": ([items_revision(), Rev("0002", "0001", CREATE_TAGS, 'op.drop_table("tags")',
                                          file="0002_tags.py")], TAGS_MODELS, ["roundtrip"]),
     "recovery": (None, None, ["recovery"]),
@@ -73,6 +88,8 @@ SAMPLES = {
                                     'op.add_column("items", sa.Column("name", sa.Text))',
                                     file="0002_drop_name.py")], NAMELESS_MODELS, ["lint"]),
 }
+# name -> (files the project gets, arguments the run gets)
+OPTIONS = {"deploy": ({"migrations/env.py": per_migration_env()}, ["-v"])}
 BLOCK = re.compile(r"(<!-- sample: (?P<name>[a-z-]+) -->\n```text\n)(?P<body>.*?)(^```)", re.S | re.M)
 
 
@@ -82,13 +99,14 @@ def shown_blocks(text: str) -> dict[str, str]:
 
 def sample_output(name: str, tmp_path: Path, url: str) -> str:
     revisions, models, stages = SAMPLES[name]
+    files, args = OPTIONS.get(name, ({}, []))
     if revisions is None:
         project = Path(shutil.copytree(EXAMPLE, tmp_path / "app", ignore=shutil.ignore_patterns(
             "__pycache__", ".alembic-preflight")))
         (project / "migrations" / "versions" / "0004_loyalty_points.py").write_text(LOYALTY)
     else:
-        project = build_project(tmp_path / "app", revisions, models=models)
-    result = run_cli("verify", "--project", str(project), "--quiet-progress",
+        project = build_project(tmp_path / "app", revisions, models=models, files=files)
+    result = run_cli("verify", "--project", str(project), "--quiet-progress", *args,
                      *(arg for stage in stages for arg in ("--stage", stage)), url=url)
     assert result.code in (0, 1), result.stdout + result.stderr
     return result.stdout.replace(str(project), SHOWN_AS)

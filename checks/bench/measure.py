@@ -119,19 +119,24 @@ def floor(server: Server, project: GeneratedProject, repeat: int) -> Measurement
 
 
 def verify(server: Server, project: GeneratedProject, repeat: int, env: dict | None = None,
-           name: str = "verify") -> Measurement:
-    """`python -m checks verify` with every stage, against the same server (--url)."""
+           name: str = "verify", settings: str | None = None) -> Measurement:
+    """`python -m checks verify` with every stage, against the same server (--url); with
+    `settings`, the text of the settings file it is given (--config)."""
     import json
 
     result = Measurement(name)
     with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         report, times = Path(tmp) / "report.json", Path(tmp) / "steps.tsv"
+        config = []
+        if settings is not None:
+            (Path(tmp) / "settings.toml").write_text(settings)
+            config = ["--config", str(Path(tmp) / "settings.toml")]
         for _ in range(repeat):
             times.unlink(missing_ok=True)
             result.runs.append(run_command(
                 [sys.executable, "-m", "checks", "verify", "--project", str(project.root),
                  "--url", server_url(server, server.endpoint.maintenance_db), "--quiet-progress",
-                 "--report-json", str(report)], "verify on the generated project",
+                 "--report-json", str(report), *config], "verify on the generated project",
                 env={**(env or {}), STEP_TIMES_ENV: str(times)}, into=result))
             result.steps += read_steps(times)
             stages = json.loads(report.read_text())["stages"]
@@ -157,6 +162,11 @@ def verify_one_process(server: Server, project: GeneratedProject, repeat: int) -
     from checks.parallel.beside import SERIAL_ENV
 
     return verify(server, project, repeat, env={SERIAL_ENV: "1"}, name="verify, one process")
+
+
+def verify_unmeasured(server: Server, project: GeneratedProject, repeat: int) -> Measurement:
+    """The same without measuring each revision's locks, rewrites and scans: what they cost."""
+    return verify(server, project, repeat, name="verify, measure = false", settings="measure = false\n")
 
 
 CONFTEST = '''\
@@ -264,6 +274,7 @@ COMMANDS = [
     Command("floor", "floor: alembic upgrade head", floor),
     Command("verify", "verify (every stage)", verify),
     Command("verify_one_process", "verify, round trip in one process", verify_one_process, up_to=500),
+    Command("verify_unmeasured", "verify, measure = false", verify_unmeasured, up_to=500),
     Command("pytest_alembic", "pytest-alembic (4 default tests)", pytest_alembic, up_to=500),
 ]
 

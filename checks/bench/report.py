@@ -173,6 +173,9 @@ def targets(sizes: list[SizeResult], starts: list[Measurement]) -> list[Target]:
         verify = size.get("verify")
         goals.append(Target(f"verify peak RSS at {size.project.revisions}", verify.rss_mb if verify else None,
                             RSS_LIMITS_MB.get(size.project.revisions, 250.0), " MB"))
+    # What measuring each revision's locks, rewrites and scans adds to the fresh build.
+    goals.append(Target(f"verify / verify with measure = false at {n}",
+                        ratio(main.get("verify"), main.get("verify_unmeasured")), 1.1, "x"))
     goals += [
         Target("local warm start", by_name["local warm"].median, 1.0, "s"),
         Target("compose start", by_name["compose"].median, 5.0, "s"),

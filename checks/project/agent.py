@@ -224,6 +224,11 @@ class AgentConnection:
     def __init__(self, agent: Agent) -> None:
         self._agent = agent
         self.autocommit = False
+        # The measurement of locks, rewrites and scans (checks.project.remote.RemoteMeter):
+        # asked for, the last revision's, and whether to read the catalogs afresh after it.
+        self.measure: str | None = None
+        self.measured: dict | None = None
+        self.reread = False
 
     def rows(self, statements: list[tuple[str, dict | None]]) -> list[AgentResult]:
         """Several statements in one round trip, each one's result."""

@@ -189,11 +189,14 @@ def walk_events(connection: AgentConnection, start: Callable[[StartedContext], N
 
     def on_event(name: str, data: dict):
         connection.autocommit = bool(data.get("autocommit"))
+        connection.measured = data.get("measured")
         try:
             if name == "started":
                 start(StartedContext(connection, data))
+                return {"measure": connection.measure} if connection.measure else None
             elif name == "step":
                 step()
+                return {"reread": connection.reread}
             elif name == "before_function":
                 before_function(int(data["index"]))
             elif name == "skip":
@@ -277,3 +280,21 @@ def offline(project, on_event: Callable[[str, dict], object], **args) -> tuple[d
         return {}, RemoteError(failure.details)
     error = answer.pop("error", None)
     return answer, RemoteError(error) if error else None
+
+
+class RemoteMeter:
+    """`projectside.measure`'s meter as the walk in the project's process keeps it: asked for
+    as env.py starts, its measurement of each revision sent with the step."""
+
+    def __init__(self, connection: AgentConnection, version_table: str) -> None:
+        self._connection = connection
+        connection.measure = version_table
+
+    def take(self) -> dict:
+        return self._connection.measured or {}
+
+    def resume(self, reread: bool = False) -> None:
+        self._connection.reread = reread
+
+    def detach(self) -> None:
+        self._connection.measure = None

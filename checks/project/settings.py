@@ -86,6 +86,12 @@ class Settings:
     run_timeout: float = 0
     lock_timeout: str | None = None
     statement_timeout: str | None = None
+    # Whether the fresh build measures what each revision does to the tables that existed before
+    # it: the relation locks its statements take (and what those block), the tables and
+    # indexes it rewrites, the full scans it runs under the lock (the deploy-risk table).
+    # Measured on the migration's own session, inside its transaction, around every
+    # statement; `false` leaves it out.
+    measure: bool = True
     # Pull-request runs (--since/--git-base): where the migrated base is cached between runs,
     # relative to the project (e.g. ".alembic-preflight/cache"); --cache overrides it.
     cache_dir: str | None = None
@@ -176,8 +182,9 @@ def _build(data: dict, source: str) -> Settings:
     for key in sorted(_STRING_KEYS & set(data)):
         if not isinstance(data[key], str) or not data[key].strip():
             raise ConfigError(f"{source}: {key} must be a non-empty string, e.g. {key} = \"...\"")
-    if "downgrades" in data and not isinstance(data["downgrades"], bool):
-        raise ConfigError(f"{source}: downgrades must be true or false (no quotes), e.g. downgrades = false")
+    for key in ("downgrades", "measure"):
+        if key in data and not isinstance(data[key], bool):
+            raise ConfigError(f"{source}: {key} must be true or false (no quotes), e.g. {key} = false")
     for key in _LIST_KEYS & set(data):
         if not (isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])):
             raise ConfigError(f"{source}: {key} must be a list of strings")

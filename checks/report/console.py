@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from checks.measure.table import lines as deploy_risk_lines
 from checks.result import Finding, Severity, StageResult, Status
 from harness.errors import mask_passwords
 
@@ -34,6 +35,8 @@ def stage_lines(result: StageResult, verbose: bool = False) -> list[str]:
     if result.status is not Status.PASS or verbose:
         for finding in result.findings:
             lines += _finding_lines(finding)
+    if verbose and result.deploy_risk is not None:
+        lines += deploy_risk_lines(result.deploy_risk)
     return lines
 
 

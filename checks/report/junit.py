@@ -3,7 +3,8 @@
 One test case per stage per revision checked (the stages that walk the history revision by
 revision list every revision, passing ones too), and one for the stage itself when it has
 findings about no revision or no case of its own. Errors fail a case; warnings are printed
-in its output, as JUnit has no warnings.
+in its output, as JUnit has no warnings; only a lock held while a table is rewritten or
+scanned (checks.measure.findings.JUNIT_FAILURES) fails its revision's case as a warning.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from checks.errors import ConfigError
+from checks.measure.findings import JUNIT_FAILURES
 from checks.result import Finding, Severity, StageResult, Status
 from checks.version import VERSION
 from harness.errors import mask_passwords
@@ -60,7 +62,7 @@ def build_junit(results: list[StageResult], revisions: list[str], error: str | N
             case = ET.SubElement(suite, "testcase", classname=f"alembic-preflight.{result.name}", name=name,
                                  time=f"{result.duration_s / len(cases):.3f}")
             counts["tests"] += 1
-            errors = [f for f in findings if f.severity is Severity.ERROR]
+            errors = [f for f in findings if f.severity is Severity.ERROR or f.code in JUNIT_FAILURES]
             if result.status is Status.SKIP:
                 ET.SubElement(case, "skipped", message=findings[0].message if findings else "skipped")
                 counts["skipped"] += 1
@@ -69,7 +71,7 @@ def build_junit(results: list[StageResult], revisions: list[str], error: str | N
                 element = ET.SubElement(case, kind, message=errors[0].message, type=errors[0].code)
                 element.text = "\n\n".join(finding_text(f) for f in errors)
                 counts["failures" if kind == "failure" else "errors"] += 1
-            rest = [f for f in findings if f.severity is not Severity.ERROR]
+            rest = [f for f in findings if f not in errors]
             if rest and result.status is not Status.SKIP:
                 ET.SubElement(case, "system-out").text = "\n\n".join(finding_text(f) for f in rest)
     if error:

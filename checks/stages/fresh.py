@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checks.measure import findings as measured
+from checks.measure.risk import ignoring, judge
 from checks.project.source_lines import def_line
 from checks.pullrequest.scope import base_findings
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema.incremental import OFF_ENV
+from checks.schema.queries import TRACKING_SCHEMA
 
 
 def check(run: Run) -> list[Finding]:
@@ -25,7 +28,7 @@ def check(run: Run) -> list[Finding]:
                         hint=err.hint or "fix the revision so it runs on an empty database; if it "
                              "relies on tables made outside migrations, create them in an earlier "
                              "revision (or configure a bootstrap hook)")]
-    findings = base_findings(run.scope) + snapshot_notes(run, build)
+    findings = base_findings(run.scope) + snapshot_notes(run, build) + deploy_risk(run, build)
     tables = set(build.head.tables) if build.head else set()
     for wanted in run.project.settings.critical_tables:
         # Snapshots name tables in the public schema without a prefix.
@@ -37,6 +40,26 @@ def check(run: Run) -> list[Finding]:
                 hint=f"add a revision with op.create_table('{wanted.split('.')[-1]}', ...) "
                      "(alembic revision --autogenerate)"))
     return findings
+
+
+def deploy_risk(run: Run, build) -> list[Finding]:
+    """A deploy waits on each lock a revision takes on a table that existed before it: ACCESS
+    EXCLUSIVE stops every read and write of the table, SHARE and stronger every write, for
+    as long as the revision's transaction lasts, and a rewrite or a full scan under it lasts
+    as long as the table is large. The fresh build measured them (the `measure` setting)."""
+    if not build.measured:
+        return []
+    ignored = ignoring(run.version_table, run.project.captured.options.get("version_table_schema"),
+                       (TRACKING_SCHEMA,))
+    risks = [judge(revision.revision, build.measured[revision.revision], ignored)
+             for revision in build.walked if revision.revision in build.measured]
+    paths = {revision.revision: (revision.path, def_line(revision.path, "upgrade"))
+             for revision in build.walked}
+    found = measured.warnings(risks, paths)
+    run.deploy_risk["fresh"] = [risk.to_json() for risk in risks]
+    run.summaries["fresh"] = measured.summary(risks, found)
+    note = measured.hidden_note(risks)
+    return found + ([note] if note else [])
 
 
 def snapshot_notes(run: Run, build) -> list[Finding]:

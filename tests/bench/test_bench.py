@@ -66,7 +66,7 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
                      "--url", url, "--backend", "url", "--json", str(out), timeout=600)
     assert result.code == 0, result.stdout + result.stderr
     for label in ("8 revisions, 4 tables", "16 revisions, 4 tables", "floor: alembic upgrade head",
-                  "verify (every stage)", "verify, round trip in one process",
+                  "verify (every stage)", "verify, round trip in one process", "verify, measure = false",
                   "pytest-alembic", "server start: local warm", "verify / floor",
                   "verify / pytest-alembic", "verify per revision / floor per revision, 8 to 16",
                   "verify's fixed cost - the floor's, 8 to 16", "slowest 1% of steps at 16 / at 8",
@@ -81,7 +81,8 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         # compose may be absent on a machine without Docker; then it says why.
         assert "median_s" in m or (name == "start_compose" and m["skipped"]), (name, m)
     for size in data["sizes"]:
-        for name in ("floor", "verify", "verify_one_process", "pytest_alembic", "pull_request"):
+        for name in ("floor", "verify", "verify_one_process", "verify_unmeasured", "pytest_alembic",
+                     "pull_request"):
             assert size["measurements"][name]["median_s"] > 0
             assert size["measurements"][name]["peak_rss_mb"] > 10  # a Python process at least
         assert set(size["measurements"]["verify"]["parts_median_s"]) >= {"files", "heads", "fresh", "drift",
@@ -91,6 +92,7 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         assert size["ratios"]["verify_over_pytest_alembic"] > 0
     assert {t["name"] for t in data["targets"]} == {
         "verify / floor at 16", "verify / pytest-alembic at 16",
+        "verify / verify with measure = false at 16",
         "verify per revision / floor per revision, 8 to 16",
         "verify's fixed cost - the floor's, 8 to 16", "slowest 1% of steps at 16 / at 8",
         "verify peak RSS at 16", "local warm start", "compose start",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from projects import ITEMS_MODELS, Rev, build_project, items_revision
+from projects import ITEMS_MODELS, Rev, build_project, items_revision, per_migration_env
 from test_agent_old_stack import everything_in, pip_freeze
 
 REVISION_STAGES = ("files", "heads", "fresh", "drift", "roundtrip")
@@ -69,6 +69,23 @@ def test_models_the_migrations_do_not_build_are_drift(verify, tmp_path, old_pyth
     [added] = result.findings("drift", "drift-autogenerate")
     assert added["object"] == "items.stock" and "no migration adds it" in added["message"], added
     assert added["revision"] == "0001"
+
+
+def test_locks_rewrites_and_scans_are_measured_in_the_projects_process(verify, tmp_path, old_python):
+    revisions = [items_revision(),
+                 Rev("0002", "0001", 'op.alter_column("items", "id", type_=sa.BigInteger)',
+                     'op.alter_column("items", "id", type_=sa.Integer)'),
+                 Rev("0003", "0002", 'op.create_index("ix_name", "items", ["name"])',
+                     'op.drop_index("ix_name", table_name="items")')]
+    project = build_project(tmp_path / "project", revisions, files={"migrations/env.py": per_migration_env()})
+
+    result = verify(project, "--python", str(old_python), "--stage", "fresh")
+
+    assert result.code == 0, result.stdout + result.stderr
+    [rewrite] = result.findings("fresh", "deploy-rewrite")
+    assert rewrite["revision"] == "0002" and "ACCESS EXCLUSIVE on public.items" in rewrite["message"]
+    [scan] = result.findings("fresh", "deploy-scan")
+    assert scan["revision"] == "0003" and "SHARE on public.items" in scan["message"]
 
 
 def test_a_failing_upgrade_names_the_revision_the_database_error_and_the_line(verify, tmp_path, old_python):

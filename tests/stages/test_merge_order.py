@@ -29,7 +29,7 @@ def test_two_branches_adding_a_column_with_two_types_fail_naming_both_and_the_co
     result = verify(build_project(tmp_path / "project", revisions), "--stage", "fresh", *STAGE)
 
     assert result.code == 1, result.stdout + result.stderr
-    assert result.stage("fresh")["status"] == "pass"
+    assert result.stage("fresh")["status"] in ("pass", "warn")  # warn: the ALTERs' measured locks
     [finding] = result.findings("merge-order")
     assert finding["code"] == "merge-order-differs"
     assert finding["object"] == "items.score"

@@ -11,7 +11,7 @@ so a schema the savepoint put back wrongly fails the run).
 from __future__ import annotations
 
 import pytest
-from projects import ENVS, FIXTURE_DBAPI, ITEMS_MODELS, Rev, build_project, items_revision
+from projects import ENVS, FIXTURE_DBAPI, ITEMS_MODELS, Rev, build_project, items_revision, per_migration_env
 
 MODELS = ITEMS_MODELS + """\
 items.append_column(sa.Column("note", sa.Text))
@@ -62,11 +62,8 @@ def test_a_commit_in_the_staircase_runs_the_real_downgrade(verify, tmp_path):
 
 def test_a_transaction_per_migration_in_env_py_changes_nothing(verify, tmp_path):
     # The staircase commits every step anyway; the savepoint lives inside one step.
-    env = (ENVS / "sync_template.py").read_text().replace(
-        "context.configure(connection=connection, target_metadata=target_metadata)",
-        "context.configure(connection=connection, target_metadata=target_metadata, "
-        "transaction_per_migration=True)")
-    project = build_project(tmp_path / "p", _history(INDEX), models=MODELS, files={"migrations/env.py": env})
+    project = build_project(tmp_path / "p", _history(INDEX), models=MODELS,
+                            files={"migrations/env.py": per_migration_env()})
     result = verify(project, "--stage", "roundtrip")
 
     assert result.code == 0, result.stdout + result.stderr

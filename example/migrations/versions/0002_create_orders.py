@@ -15,6 +15,9 @@ order_status = sa.Enum("pending", "paid", "shipped", name="order_status")
 
 
 def upgrade() -> None:
+    # The foreign key locks customers against writes while the table is created: give up
+    # (and retry the deploy) rather than queue every query on customers behind a long one.
+    op.execute("SET LOCAL lock_timeout = '5s'")
     op.create_table(
         "orders",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -1,0 +1,118 @@
+"""What the fresh stage says about the measured locks: a warning per revision and table that
+other sessions would wait on, a note where a lock could not be seen, and one line for all.
+
+A lock that blocks writes (SHARE and stronger) or reads and writes (ACCESS EXCLUSIVE) on a
+table that existed before the revision is a warning. Held while the table is rewritten or
+scanned in full, the wait grows with the table's size: the JUnit report fails that
+revision's case (`JUNIT_FAILURES`). Held briefly, for a change of the catalog only, it is
+still a wait: behind the lock queue of a busy table, every query waits with it.
+"""
+
+from __future__ import annotations
+
+from checks.measure.locks import Mode
+from checks.measure.risk import RevisionRisk, TableRisk
+from checks.result import Finding, Severity
+
+LOCK, REWRITE, SCAN = "deploy-lock", "deploy-rewrite", "deploy-scan"
+# Warnings that still fail their revision's JUnit case: the lock is held for as long as a
+# pass over every row takes.
+JUNIT_FAILURES = (REWRITE, SCAN)
+
+_HINTS = (
+    ("SET NOT NULL", "add CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it in a later revision "
+                     "(SHARE UPDATE EXCLUSIVE: reads and writes go on), then SET NOT NULL: PostgreSQL 12+ "
+                     "skips the scan where such a constraint proves it"),
+    ("FOREIGN KEY", "add the foreign key NOT VALID and VALIDATE CONSTRAINT it in a later revision: "
+                    "validating takes SHARE UPDATE EXCLUSIVE, which lets reads and writes go on"),
+    ("CHECK", "add the constraint NOT VALID and VALIDATE CONSTRAINT it in a later revision: validating takes "
+              "SHARE UPDATE EXCLUSIVE, which lets reads and writes go on"),
+    ("INDEX", "build the index CONCURRENTLY inside op.get_context().autocommit_block() "
+              "(op.create_index(..., postgresql_concurrently=True)): writes go on while it builds"),
+    ("TYPE", "a type PostgreSQL cannot change in place rewrites the table: add a column of the new type, "
+             "backfill it in batches and switch over, or run the revision in a maintenance window"),
+    ("DEFAULT", "a volatile default fills every existing row: add the column without it, set the default "
+                "afterwards, and backfill in batches"),
+)
+_GENERAL = ("set lock_timeout on the migration's session (the lock_timeout setting) so that a lock it cannot "
+            "get at once fails the deploy instead of queueing every query behind it")
+
+
+def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int | None]]) -> list[Finding]:
+    """`paths`: per revision, its file and the line of its upgrade(). A lock held for a
+    catalog change alone, taken with a lock_timeout in force, is a note: it cannot keep
+    queries queued behind it for longer than that."""
+    found = []
+    for risk in risks:
+        for table in risk.tables:
+            lock = table.lock
+            if lock is None or not lock.blocks_writes:
+                continue
+            file, line = paths.get(risk.revision, (None, None))
+            code, message = _what(risk.revision, table)
+            severity = Severity.INFO if code == LOCK and not table.unbounded else Severity.WARNING
+            found.append(Finding(severity, code, message, revision=risk.revision, object=table.table,
+                                 hint=_hint(table, code), file=file, line=line))
+    return found
+
+
+def _what(revision: str, table: TableRisk) -> tuple[str, str]:
+    lock = table.lock
+    took = ("needs ACCESS EXCLUSIVE (for its rewrite; an earlier revision of the same transaction already "
+            "held it)" if table.implied else f"takes {lock.sql}")
+    waits = "reads and writes of it" if lock.blocks == "reads and writes" else "writes to it (reads go on)"
+    said = f"revision {revision} {took} on {table.table}, which stops {waits}"
+    during = table.rewritten_holding
+    if table.rewritten and during is not None and during.blocks_writes:
+        rewritten = ", ".join(sorted(table.rewritten))
+        return REWRITE, (f"{said}, and rewrites {rewritten} while {_holding(during, lock)}: the wait grows "
+                         "with the table's size")
+    during = table.scanned_holding
+    if table.scans and during is not None and during.blocks_writes:
+        return SCAN, (f"{said}, and reads every row of it while {_holding(during, lock)} (a full scan to "
+                      "validate or build): the wait grows with the table's size")
+    return LOCK, f"{said} until the revision commits"
+
+
+def _holding(during: Mode, lock: Mode) -> str:
+    return "holding it" if during == lock else f"holding {during.sql}"
+
+
+def _hint(table: TableRisk, code: str) -> str:
+    said = " ".join(table.texts).upper()
+    if code != LOCK:
+        for keyword, hint in _HINTS:
+            if keyword in said:
+                return hint
+    return _GENERAL
+
+
+def hidden_note(risks: list[RevisionRisk]) -> Finding | None:
+    """Where env.py runs the walk in one transaction, a lock an earlier revision took is held
+    already when a later one needs it again, and pg_locks shows it once."""
+    hidden = [(risk.revision, table.table) for risk in risks for table in risk.tables
+              if table.hidden and not table.implied]
+    if not hidden:
+        return None
+    revisions = sorted({revision for revision, _ in hidden}, key=[r.revision for r in risks].index)
+    named = ", ".join(revisions[:5]) + (f" and {len(revisions) - 5} more" if len(revisions) > 5 else "")
+    return Finding(
+        Severity.INFO, "locks-not-measured",
+        f"{len(revisions)} revision(s) ({named}) changed tables while the build's transaction still held "
+        "the locks an earlier revision took on them: env.py runs every revision in one transaction, so "
+        "which lock each of them needs cannot be measured (rewrites and scans still are)",
+        hint="pass transaction_per_migration=True to context.configure in env.py: each revision then commits "
+             "and releases its locks as it is deployed, and its own locks are measured")
+
+
+def summary(risks: list[RevisionRisk], found: list[Finding]) -> str:
+    """One line for the console without -v."""
+    blocking = {f.revision for f in found if f.code in (LOCK, REWRITE, SCAN)}
+    long = {f.revision for f in found if f.code in JUNIT_FAILURES}
+    if not risks:
+        return "deploy risk: nothing measured"
+    text = (f"deploy risk: {len(blocking)} of {len(risks)} revision(s) block writes or reads on tables that "
+            f"existed before them")
+    if long:
+        text += f", {len(long)} of them while rewriting or scanning the table"
+    return text + ("; -v lists each revision's locks" if blocking else "")

@@ -5,12 +5,17 @@ into that environment, and nothing in it changes."""
 
 from __future__ import annotations
 
+import subprocess
 import time
+import venv
+from pathlib import Path
 
 import pytest
 from projects import ITEMS_MODELS, Rev, assert_usage_error, build_project, items_revision
 from test_agent_old_stack import everything_in, pip_freeze
 from test_real_world_projects import FLASK_WSGI, flask_project
+
+from projectside import floor
 
 REVISION_STAGES = ("files", "heads", "fresh", "drift", "roundtrip")
 PRICE_UP = 'op.add_column("items", sa.Column("price", sa.Integer))'
@@ -184,3 +189,42 @@ def test_an_app_that_creates_the_runs_database_is_named(verify, tmp_path, shared
         with pg_server.connect(pg_server.endpoint.maintenance_db) as connection:
             assert not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (made,)).fetchone()
 
+
+def _environment_with(folder, packages: dict[str, str]):
+    """A virtual environment holding only `packages` (module -> its __init__.py source)."""
+    venv.create(folder, with_pip=False, symlinks=True)
+    python = folder / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    for module, source in packages.items():
+        Path(site, module).mkdir(parents=True)
+        Path(site, module, "__init__.py").write_text(source)
+    return python
+
+
+# flasky's pins on a recent Python: neither imports (collections.MutableMapping is gone).
+OLD_PINS = {
+    "sqlalchemy": "__version__ = '1.1.11'\nimport collections\n"
+                  "class View(collections.MutableMapping): pass\n",
+    "alembic": "__version__ = '0.9.3'\nimport sqlalchemy\n",
+}
+
+
+@pytest.mark.parametrize(("packages", "named"), [
+    (OLD_PINS, "it has SQLAlchemy 1.1.11 and Alembic 0.9.3"),
+    ({}, "it has no SQLAlchemy and no Alembic"),
+], ids=["pinned-below-the-floor", "neither-installed"])
+def test_a_stack_below_the_floor_is_one_line_naming_the_floor(verify, tmp_path, packages, named):
+    python = _environment_with(tmp_path / "venv", packages)
+    environment = everything_in(tmp_path / "venv")
+
+    result = verify(_project(tmp_path), "--python", str(python))
+
+    assert_usage_error(result, f"the project's Python ({python})", named,
+                       "the suite needs Python 3.9+, SQLAlchemy 1.3+, Alembic 1.5+ there")
+    assert everything_in(tmp_path / "venv") == environment
+
+
+def test_a_python_below_the_floor_is_named_before_its_packages():
+    assert floor.too_old((3, 6, 15)) == ["Python 3.6"]
+    assert floor.too_old() == []  # the suite's own stack

@@ -47,9 +47,9 @@ def too_old(python_version=None):
     """What this environment has below the floor, as phrases ("SQLAlchemy 1.1.11", "no
     Alembic"); empty when everything is new enough."""
     python_version = tuple(python_version or sys.version_info)[:2]
-    if python_version < PYTHON:
-        return ["Python {}.{}".format(*python_version)]
-    found = []
+    found = ["Python {}.{}".format(*python_version)] if python_version < PYTHON else []
+    if python_version < (3, 4):
+        return found  # reason enough, and no importlib.util to look further with
     for name, module, oldest in LIBRARIES:
         version = _installed(module)
         if version is None:
@@ -64,7 +64,7 @@ def explained(found):
                                                            for name, _module, oldest in LIBRARIES])
     return ("it has {}; the suite needs {} there: upgrade them in the project's environment, or point "
             "--python (or the python setting) at the environment the project's migrations run "
-            "in").format(" and ".join(found), needs)
+            "in").format(" and ".join([", ".join(found[:-1]), found[-1]] if len(found) > 1 else found), needs)
 
 
 def check():

@@ -225,6 +225,6 @@ def test_a_stack_below_the_floor_is_one_line_naming_the_floor(verify, tmp_path, 
     assert everything_in(tmp_path / "venv") == environment
 
 
-def test_a_python_below_the_floor_is_named_before_its_packages():
-    assert floor.too_old((3, 6, 15)) == ["Python 3.6"]
-    assert floor.too_old() == []  # the suite's own stack
+def test_a_python_below_the_floor_is_named_with_its_packages():
+    assert floor.too_old((3, 6, 15)) == ["Python 3.6"]  # with the suite's own packages
+    assert floor.too_old() == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from projects import ITEMS_MODELS, Rev, assert_usage_error, build_project, items_revision
 from test_agent_old_stack import everything_in, pip_freeze
-from test_real_world_projects import FLASK_WSGI, flask_project
+from test_real_world_projects import CATCHES_ITS_ERROR, FLASK_WSGI, flask_project
 
 from projectside import floor
 
@@ -93,6 +93,17 @@ def test_a_failing_upgrade_names_the_revision_the_database_error_and_the_line(ve
     assert 'relation "nowhere" does not exist' in failed["message"]
     source = (project / "migrations" / "versions" / "0002_revision.py").read_text().splitlines()
     assert failed["line"] and "nowhere" in source[failed["line"] - 1], failed
+
+
+def test_an_error_a_revision_caught_is_named_as_the_cause_of_the_next(verify, tmp_path, old_python):
+    project = build_project(tmp_path / "project", [items_revision(), CATCHES_ITS_ERROR])
+
+    result = verify(project, "--python", str(old_python), "--stage", "fresh")
+
+    assert result.code == 1, result.stdout + result.stderr
+    [failed] = result.findings("fresh", "upgrade-failed")
+    assert failed["revision"] == "0002" and "current transaction is aborted" in failed["message"], failed
+    assert "its code caught the error" in failed["hint"]
 
 
 def test_python_code_past_its_limit_is_ended_in_the_projects_process(verify, tmp_path, old_python):

@@ -28,12 +28,22 @@ class ProjectError(VerifyError):
     """The target project could not be loaded or run (env.py, models, alembic.ini): exit code 2."""
 
 
+# PostgreSQL's words for a statement sent after one that failed in the same transaction.
+ABORTED = "current transaction is aborted"
+CAUGHT_EARLIER = ("an earlier statement of this revision failed and its code caught the error (a try/except "
+                  "around op calls), so PostgreSQL refused every statement after it: let that error through "
+                  "to see it (it is the revision's real failure), or run the statement that may fail inside "
+                  "a savepoint (with op.get_bind().begin_nested(): ...)")
+
+
 class MigrationError(VerifyError):
     """A revision failed against the database; names the revision and its file."""
 
     def __init__(self, message: str, revision: str | None = None, path: str | None = None,
                  db_error: str | None = None, line: int | None = None, hint: str | None = None) -> None:
         super().__init__(message)
+        if hint is None and db_error and ABORTED in db_error:
+            hint = CAUGHT_EARLIER
         self.hint = hint  # what to do, when the failure is not simply the revision's own error
         self.revision = revision
         self.path = path

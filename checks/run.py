@@ -23,6 +23,7 @@ from checks.errors import ConfigError, MigrationError, ProjectError
 from checks.parallel import rows, segments
 from checks.parallel.segments import Split
 from checks.progress import Progress
+from checks.project import flask_app
 from checks.project.project import Database, Project, first_line
 from checks.project.remote import RemoteMeter
 from checks.pullrequest.base import apply_base
@@ -145,6 +146,10 @@ class Run:
         # use), so app settings read once at import stay right for the whole run.
         self.work_name = server.new_database_name("work")
         project.env.default_database = (server.endpoint, self.work_name)
+        if project.process is not None:
+            # Started before the run had a database (for its facts): an app it created would
+            # keep the settings it fell back to. The next request starts it for this run.
+            project.process.close()
 
     def database(self, purpose: str, template: str | None = None, name: str | None = None) -> Database:
         name = self.server.create_database(purpose, template, name=name)
@@ -172,7 +177,15 @@ class Run:
     @contextlib.contextmanager
     def work_database(self, purpose: str, template: str | None = None) -> Iterator[Database]:
         """A database under the run's one env.py-visible name; renamed away on exit."""
-        name = self.server.create_database("work", template, name=self.work_name)
+        try:
+            name = self.server.create_database("work", template, name=self.work_name)
+        except psycopg.errors.DuplicateDatabase:
+            self.server.adopt(self.work_name)  # dropped with the run's own databases
+            raise ProjectError(
+                f"the run's database {self.work_name} already existed when the suite went to create it: "
+                f"{flask_app.started_by(self.project.settings)} created it when it started (as "
+                "sqlalchemy_utils' create_database() does in an app factory); point flask_app or the "
+                "runner hook at an app that neither creates nor migrates its database on start") from None
         if template is None:
             self._add_extensions(name)
         holder = Database(self.server.endpoint, name)

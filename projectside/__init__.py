@@ -9,7 +9,8 @@ reports.
 
 Rules for this package, because it runs on interpreters and libraries the suite does not
 choose: the standard library and what the project already has (Alembic 1.5+, SQLAlchemy
-1.3+, its driver) only; Python 3.9 syntax; no import of anything else of the suite's. It
+1.3+, its driver) only; Python 3.9 syntax (but `floor`, which checks those versions first,
+for any Python); no import of anything else of the suite's. It
 is copied into a private folder at start, so nothing is ever installed into the project's
 environment.
 """

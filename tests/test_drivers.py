@@ -159,7 +159,7 @@ def test_a_default_driver_that_is_not_installed_is_replaced_with_a_note():
     facts = driver.Facts("2.0.36", "psycopg2", frozenset(driver.MODULES), frozenset({"psycopg", "asyncpg"}))
     chosen = driver.pick(facts)
     assert chosen.driver == "psycopg"
-    assert chosen.note == ("env.py is handed psycopg: SQLAlchemy 2.0.36 gives a bare postgresql:// URL "
+    assert chosen.note == ("env.py is handed psycopg: SQLAlchemy 2.0.36 maps a bare postgresql:// URL to "
                            "the driver psycopg2, which is not installed in the project's environment; pip "
                            "install psycopg2-binary into the Python that runs the suite (or set driver = "
                            "\"psycopg\" in the suite's settings to keep psycopg)")
@@ -169,6 +169,18 @@ def test_a_default_driver_that_is_not_installed_is_replaced_with_a_note():
     with pytest.raises(ConfigError, match="^--driver psycopg has no dialect in SQLAlchemy 1.4.54; use one it "
                        "has: psycopg2, asyncpg$"):
         driver.pick(sqlalchemy_14, "psycopg", "--driver psycopg")
+
+
+def test_with_the_projects_own_python_a_missing_driver_is_to_be_installed_there():
+    # buildbot on SQLAlchemy 2.1 with psycopg2 only: its bare URL would load psycopg.
+    facts = {"sqlalchemy": "2.1.9", "default_driver": "psycopg", "dialects": list(driver.MODULES),
+             "drivers": ["psycopg2"], "executable": "/srv/app/.venv/bin/python"}
+    chosen = driver.choose(None, None, project_facts=facts)
+    assert chosen.project == "psycopg2"
+    assert chosen.note == ("env.py is handed psycopg2: SQLAlchemy 2.1.9 maps a bare postgresql:// URL to the "
+                           "driver psycopg, which is not installed in the project's environment; pip install "
+                           "'psycopg[binary]' into the project's Python (/srv/app/.venv/bin/python) (or set "
+                           "driver = \"psycopg2\" in the suite's settings to keep psycopg2)")
 
 
 def _env_py(tmp_path, source: str = ""):

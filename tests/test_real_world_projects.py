@@ -204,6 +204,30 @@ def test_a_project_without_models_leaves_drift_out_with_the_stages_setting(verif
     assert_usage_error(verify(project), "[tool.alembic-preflight]: stages: unknown stage(s) drfit; "
                        "valid stages: files")
 
+# redash's first revision: it alters a table made outside migrations and catches the
+# database's error, so what fails is the next statement, in an aborted transaction.
+CATCHES_ITS_ERROR = Rev("0002", "0001", """\
+from sqlalchemy.exc import ProgrammingError
+try:
+    op.add_column("queries", sa.Column("is_draft", sa.Boolean))
+except ProgrammingError as exc:
+    if "already exists" in str(exc):
+        raise
+op.execute("UPDATE items SET name = name")
+""", 'op.drop_column("queries", "is_draft")')
+
+
+def test_an_error_the_revision_caught_is_named_as_the_cause_of_the_next(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision(), CATCHES_ITS_ERROR])
+
+    result = verify(project, "--stage", "fresh")
+
+    assert result.code == 1, result.stdout + result.stderr
+    [failed] = result.findings("fresh", "upgrade-failed")
+    assert failed["revision"] == "0002" and "current transaction is aborted" in failed["message"], failed
+    assert "an earlier statement of this revision failed and its code caught the error" in failed["hint"]
+
+
 def test_multi_line_env_py_error_keeps_the_field(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()], env="invalid_settings")
     line = assert_usage_error(verify(project), "env.py failed before running any migration", "ValueError",

@@ -46,7 +46,9 @@ class AgentFailure(Exception):
 
 # Run from a folder of its own given on the command line: `-m` would need it as the working
 # directory, and a container running the project's Python sees only the paths it mounts.
+# The stack is checked first: on one too old for the package, every answer says so.
 _BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); "
+         "import projectside.floor; projectside.floor.check(); "
          "runpy.run_module('projectside', run_name='__main__')")
 
 

@@ -2,7 +2,7 @@
 
 env.py is handed the driver the project's own `alembic upgrade` would use: the one the
 project names (env.py's imports, alembic.ini's sqlalchemy.url), else the one its SQLAlchemy
-gives a bare `postgresql://` URL (psycopg2 up to SQLAlchemy 2.0, psycopg from 2.1). A
+maps a bare `postgresql://` URL to (psycopg2 up to SQLAlchemy 2.0, psycopg from 2.1). A
 revision can behave differently under another driver, so the suite does not pick its own.
 Where that driver is not installed the project's own run would fail as well: env.py is
 handed one that is, and the run says so. An async env.py needs an async driver. The
@@ -49,11 +49,12 @@ class Facts:
     """What the choice depends on, all of it read in the project's environment."""
 
     sqlalchemy: str  # its version, for messages
-    default: str | None  # the driver it gives a bare postgresql:// URL
+    default: str | None  # the driver it maps a bare postgresql:// URL to
     dialects: frozenset[str]  # the drivers it has a dialect for
     usable: frozenset[str]  # those whose DBAPI module imports too
     ini_url: str | None = None  # alembic.ini's sqlalchemy.url, uninterpolated
     env_source: str = ""  # env.py's text
+    python: str = "the Python that runs the suite"  # where a missing driver is to be installed
 
 
 def gather(ini_url: str | None, env_py: Path | None) -> Facts:
@@ -97,7 +98,7 @@ def pick(facts: Facts, pinned: str | None = None, named_as: str = "the driver se
     if ini_driver is not None and _unusable(facts, ini_driver):
         wanted, source = ini_driver, "alembic.ini's sqlalchemy.url names"
     elif ini_driver is None and not wants_async and facts.default and found != facts.default:
-        wanted, source = facts.default, f"SQLAlchemy {facts.sqlalchemy} gives a bare postgresql:// URL"
+        wanted, source = facts.default, f"SQLAlchemy {facts.sqlalchemy} maps a bare postgresql:// URL to"
     else:
         return Choice(found)
     return Choice(found, f"env.py is handed {found}: {source} the driver {wanted}, which "
@@ -114,7 +115,7 @@ def _unusable(facts: Facts, name: str) -> str | None:
                 f"{', '.join(d for d in MODULES if d in facts.dialects)}")
     if name not in facts.usable:
         return (f"is not installed in the project's environment; pip install {PACKAGES[name]} into "
-                "the Python that runs the suite")
+                f"{facts.python}")
     return None
 
 
@@ -157,7 +158,7 @@ def described(facts: dict, ini_url: str | None, env_py: Path | None) -> Facts:
     """The facts as the project's own Python described them (`projectside.facts.describe`)."""
     return Facts(facts.get("sqlalchemy") or "(none)", facts.get("default_driver"),
                  frozenset(facts.get("dialects") or ()), frozenset(facts.get("drivers") or ()), ini_url,
-                 _read(env_py))
+                 _read(env_py), f"the project's Python ({facts.get('executable')})")
 
 
 def choose(ini_url: str | None, env_py: Path | None, pinned: str | None = None,

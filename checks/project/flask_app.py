@@ -16,6 +16,13 @@ from projectside.context import FlaskApp as _FlaskApp
 from projectside.context import ProjectFailure, wants_flask_app
 
 
+def started_by(settings) -> str:
+    """The project's code that runs before env.py does, as a message names it."""
+    if settings.runner:
+        return f"the runner hook {settings.runner}"
+    return f"the Flask app ({settings.flask_app})" if settings.flask_app else "the app env.py loads"
+
+
 def wants_app(env_py: Path) -> bool:
     """Whether env.py reads Flask's current_app."""
     return wants_flask_app(str(env_py))

@@ -34,10 +34,11 @@ class Settings:
     env: dict[str, str] = field(default_factory=dict)
     # The PostgreSQL driver env.py is handed, in every URL and in the shared connection:
     # "psycopg2", "psycopg" (psycopg 3), "asyncpg", "pg8000" or "psycopg2cffi"; its package
-    # must be installed beside the suite; --driver overrides it. Unset, it is the one the
-    # project names (env.py's imports, alembic.ini's sqlalchemy.url), else the one its
-    # SQLAlchemy gives a bare postgresql:// URL (psycopg2 up to SQLAlchemy 2.0, psycopg from
-    # 2.1): the driver the project's own `alembic upgrade` would load.
+    # must be installed where env.py runs (the python setting's environment, else the
+    # suite's); --driver overrides it. Unset, it is the one the project names (env.py's
+    # imports, alembic.ini's sqlalchemy.url), else the one its SQLAlchemy maps a bare
+    # postgresql:// URL to (psycopg2 up to SQLAlchemy 2.0, psycopg from 2.1): the driver the
+    # project's own `alembic upgrade` would load.
     driver: str | None = None
     # The project's own Python (its interpreter, or its virtual environment's folder,
     # relative to the project): the revisions, env.py and the hooks run there, in a process

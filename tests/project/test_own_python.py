@@ -5,10 +5,17 @@ into that environment, and nothing in it changes."""
 
 from __future__ import annotations
 
+import subprocess
 import time
+import venv
+from pathlib import Path
 
-from projects import ITEMS_MODELS, Rev, build_project, items_revision, per_migration_env
+import pytest
+from projects import ITEMS_MODELS, Rev, assert_usage_error, build_project, items_revision, per_migration_env
 from test_agent_old_stack import everything_in, pip_freeze
+from test_real_world_projects import CATCHES_ITS_ERROR, FLASK_WSGI, flask_project
+
+from projectside import floor
 
 REVISION_STAGES = ("files", "heads", "fresh", "drift", "roundtrip")
 PRICE_UP = 'op.add_column("items", sa.Column("price", sa.Integer))'
@@ -101,6 +108,17 @@ def test_a_failing_upgrade_names_the_revision_the_database_error_and_the_line(ve
     assert failed["line"] and "nowhere" in source[failed["line"] - 1], failed
 
 
+def test_an_error_a_revision_caught_is_named_as_the_cause_of_the_next(verify, tmp_path, old_python):
+    project = build_project(tmp_path / "project", [items_revision(), CATCHES_ITS_ERROR])
+
+    result = verify(project, "--python", str(old_python), "--stage", "fresh")
+
+    assert result.code == 1, result.stdout + result.stderr
+    [failed] = result.findings("fresh", "upgrade-failed")
+    assert failed["revision"] == "0002" and "current transaction is aborted" in failed["message"], failed
+    assert "its code caught the error" in failed["hint"]
+
+
 def test_python_code_past_its_limit_is_ended_in_the_projects_process(verify, tmp_path, old_python):
     project = _project(tmp_path, upgrade="import time\ntime.sleep(60)")
 
@@ -162,3 +180,104 @@ def test_a_python_that_is_not_one_is_a_one_line_error(verify, tmp_path):
     assert result.code == 2
     _no_traceback(result)
     assert "--python" in result.stderr and "is not a Python interpreter" in result.stderr
+
+
+# microblog's shape: the app reads DATABASE_URL when it is created, and falls back to a
+# development database of its own (a SQLite file beside it) when it is unset.
+FALLING_BACK = FLASK_WSGI.replace('os.environ["DATABASE_URL"]',
+                                  'os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.abspath("db")')
+
+
+def test_a_flask_app_is_created_for_the_runs_database_not_the_one_it_falls_back_to(verify, tmp_path,
+                                                                                  shared_python):
+    assert FALLING_BACK != FLASK_WSGI
+    project = flask_project(tmp_path / "project", {"wsgi.py": FALLING_BACK})
+
+    stages = [f"--stage={stage}" for stage in REVISION_STAGES]
+    result = verify(project, "--python", str(shared_python), *stages)
+
+    assert result.code == 0, result.stdout + result.stderr
+    _no_traceback(result)
+    for stage in REVISION_STAGES:
+        assert result.stage(stage)["status"] == "pass", result.stage(stage)
+    assert not (project / "db").exists(), "the app's own development database was opened"
+
+
+# CTFd's shape: the app the flask command finds creates its database when it is created
+# (sqlalchemy_utils' create_database) and migrates it.
+CREATES_ITS_DATABASE = FLASK_WSGI + """\
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+url = make_url(os.environ["DATABASE_URL"])
+server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+with server.connect() as connection:
+    if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                              {"name": url.database}).first():
+        connection.execute(text('CREATE DATABASE "%s"' % url.database))
+server.dispose()
+config = Config("migrations/alembic.ini")
+config.set_main_option("script_location", "migrations")
+with app.app_context():
+    command.upgrade(config, "head")
+"""
+
+
+@pytest.mark.parametrize("own_python", [True, False], ids=["own-python", "beside-the-suite"])
+def test_an_app_that_creates_the_runs_database_is_named(verify, tmp_path, shared_python, pg_server,
+                                                       own_python):
+    project = flask_project(tmp_path / "project", {"wsgi.py": CREATES_ITS_DATABASE})
+
+    result = verify(project, *(["--python", str(shared_python)] if own_python else []), "--stage", "fresh")
+
+    # Its own process creates the app before the run's first database (when it loads the
+    # revisions); the suite's creates it inside the first one.
+    found = ("already existed when the suite went to create it: the app env.py loads created it" if own_python
+             else "already records revision 0001 before the first revision ran")
+    line = assert_usage_error(result, found, "point flask_app or the runner hook at an app that")
+    if own_python:  # dropped with the run's own
+        made = line.split("the run's database ")[1].split()[0]
+        with pg_server.connect(pg_server.endpoint.maintenance_db) as connection:
+            assert not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (made,)).fetchone()
+
+
+def _environment_with(folder, packages: dict[str, str]):
+    """A virtual environment holding only `packages` (module -> its __init__.py source)."""
+    venv.create(folder, with_pip=False, symlinks=True)
+    python = folder / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    for module, source in packages.items():
+        Path(site, module).mkdir(parents=True)
+        Path(site, module, "__init__.py").write_text(source)
+    return python
+
+
+# flasky's pins on a recent Python: neither imports (collections.MutableMapping is gone).
+OLD_PINS = {
+    "sqlalchemy": "__version__ = '1.1.11'\nimport collections\n"
+                  "class View(collections.MutableMapping): pass\n",
+    "alembic": "__version__ = '0.9.3'\nimport sqlalchemy\n",
+}
+
+
+@pytest.mark.parametrize(("packages", "named"), [
+    (OLD_PINS, "it has SQLAlchemy 1.1.11 and Alembic 0.9.3"),
+    ({}, "it has no SQLAlchemy and no Alembic"),
+], ids=["pinned-below-the-floor", "neither-installed"])
+def test_a_stack_below_the_floor_is_one_line_naming_the_floor(verify, tmp_path, packages, named):
+    python = _environment_with(tmp_path / "venv", packages)
+    environment = everything_in(tmp_path / "venv")
+
+    result = verify(_project(tmp_path), "--python", str(python))
+
+    assert_usage_error(result, f"the project's Python ({python})", named,
+                       "the suite needs Python 3.9+, SQLAlchemy 1.3+, Alembic 1.5+ there")
+    assert everything_in(tmp_path / "venv") == environment
+
+
+def test_a_python_below_the_floor_is_named_with_its_packages():
+    assert floor.too_old((3, 6, 15)) == ["Python 3.6"]  # with the suite's own packages
+    assert floor.too_old() == []

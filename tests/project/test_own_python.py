@@ -168,10 +168,12 @@ def test_the_recovery_drills_run_in_the_projects_python(verify, tmp_path, old_py
     for drill in ("drill-unknown-revision", "drill-behind", "drill-backup-restore",
                   "drill-history-under-data", "drill-failed-migration"):
         assert drill in codes, result.findings("recovery")
-    # Three instances booting at once, each its own process of the project's Python: this
-    # env.py takes no lock, so they race (the same finding as in-process).
-    [race] = result.findings("recovery", "startup-race")
-    assert "3 instances" in race["message"], race
+    # Three instances booting at once, each its own process of the project's Python, ran
+    # `upgrade heads` there (whether they collided is up to the scheduler: this env.py takes
+    # no lock).
+    startup = [f for f in result.findings("recovery") if "startup" in f["code"]]
+    assert startup and all(f["code"] != "drill-startup-not-run" for f in startup), startup
+    assert all("3 instances" in f["message"] for f in startup), startup
 
 
 def test_a_python_that_is_not_one_is_a_one_line_error(verify, tmp_path):

@@ -31,7 +31,8 @@ def test_revisions_and_template_without_downgrades_are_recognised_as_the_policy(
     result = verify(forward_only(tmp_path / "project"))
 
     assert result.code == 0, result.stdout + result.stderr
-    assert statuses(result) == {"files": "pass", "heads": "pass", "fresh": "pass", "drift": "pass",
+    assert statuses(result) == {"files": "pass", "heads": "pass", "fresh": "pass", "merge-order": "pass",
+                                "drift": "pass",
                                 "roundtrip": "skip", "lint": "warn"}, result.stdout
     assert result.findings("files") == []
     assert [f["code"] for f in result.findings("lint")] == ["missing-lock-timeout"], "nothing on downgrades"

@@ -50,7 +50,7 @@ def run_watched(cmd: list[str], env: dict[str, str], target: Target, what: str,
                     continue
                 pid = watcher.waiting()
                 wait = watcher.describe(pid) if pid is not None else None
-                seen = wait or seen
+                seen = _telling(wait, seen)
                 say(f"  {what} of {target.describe()} has run for {elapsed:.0f} s"
                     + (f"; {wait.describe()}" if wait else ""))
                 next_beat = limits.next_beat(elapsed, HEARTBEAT_S)
@@ -59,6 +59,14 @@ def run_watched(cmd: list[str], env: dict[str, str], target: Target, what: str,
             proc.kill()
             proc.wait()
         watcher.close()
+
+
+def _telling(now: Wait | None, before: Wait | None) -> Wait | None:
+    """The more useful of two sightings: one naming a lock and its holder outlives a later
+    one that does not (a look between two tables' locks, or before the first)."""
+    if now is None or (before is not None and before.holders and not now.holders):
+        return before
+    return now
 
 
 def lock_timed_out(stderr: str) -> bool:

@@ -186,7 +186,7 @@ class Agent:
         return self.paused.rows(statements)
 
     def op_offline(self, plan: list, reported: list, url: str | None = None, variables: dict | None = None,
-                   bare: bool = False, starting_rev: str | None = None) -> dict:
+                   bare: bool = False, starting_rev: "list | None" = None) -> dict:
         """The revisions of `plan` as `alembic upgrade --sql` runs them, for lint
         (`projectside.offline`): each revision's record comes with its step's event, the
         answer says how far the run got and why it stopped."""

@@ -153,10 +153,11 @@ class OfflineWalk(Walk):
         self.mark = 0  # where the SQL of the step being run starts in the buffer
         self.downgrade = None  # the record of the step's downgrade(), sent with the step
 
-    def capture(self, cfg, starting_rev: str | None = None) -> None:
+    def capture(self, cfg, starting_rev=None) -> None:
         cfg.output_buffer = self.buffer
         with _Recording(self):
-            # Offline mode keeps the version table's heads in memory, starting from `starting_rev`.
+            # Offline mode keeps the version table's heads in memory, starting from `starting_rev`
+            # (the parents of the stretch's first revision: both of a merge's).
             self.run(cfg, {"as_sql": True, "starting_rev": starting_rev})
 
     def steps(self) -> list:
@@ -293,7 +294,7 @@ class BareRun:
 
 
 def capture(history, cfg, plan: list, reported: list, event, within, bare: bool = False,
-            starting_rev: str | None = None) -> tuple:
+            starting_rev=None) -> tuple:
     """Run `plan` offline: through env.py, inside `within` (the project's context), or
     `bare`. Each revision's record goes to `event` with its step; returns what the run
     ends with (see `OfflineWalk.data`) and the exception that ended it, if one did."""

@@ -128,7 +128,7 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
     env.py got as far as the revisions."""
     parents = items[0].script._all_down_revisions
     answer, failure, state = _run(project, database, [(item, True) for item in items], result,
-                                  starting_rev=",".join(parents) if parents else None)
+                                  starting_rev=list(parents) or None)
     if first:
         result.version_table = answer.get("version_table") or "alembic_version"
         result.preamble = answer.get("preamble") or ""
@@ -162,7 +162,7 @@ def _run_bare(project: Project, database: Database, items: list[RevisionCapture]
 
 
 def _run(project: Project, database: Database, plan: Plan, result: Capture, bare: bool = False,
-         starting_rev: str | None = None) -> tuple[dict, BaseException | None, StepState]:
+         starting_rev: list[str] | None = None) -> tuple[dict, BaseException | None, StepState]:
     """One offline run of `plan`, here or in the project's process, under the revision time
     limits: each step's record fills the step's RevisionCapture as it comes. Returns what
     the run ended with, what ended it (a revision past its limit as a MigrationError), and

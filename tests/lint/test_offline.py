@@ -93,3 +93,23 @@ def test_squawk_rules_chosen_in_settings(tmp_path):
     squawk = [f for f in lint(root) if f.code.startswith("squawk:")]
     assert [(f.code, f.revision) for f in squawk] == [("squawk:ban-char-field", "missing_lock_timeout_safe")]
     assert "ADD COLUMN note CHAR(3)" in squawk[0].object
+
+
+def test_a_merge_after_a_revision_that_cannot_run_offline_is_still_captured(tmp_path):
+    """The stretch after a failure starts at the merge: offline mode is handed both of its
+    parents as the heads it starts from, and the merge is read like any other revision."""
+    from projects import CREATE_ITEMS, DROP_ITEMS, Rev, build_project
+
+    root = build_project(tmp_path / "project", [
+        Rev("first", None, CREATE_ITEMS, DROP_ITEMS),
+        Rev("left", "first", 'op.get_bind().execute(sa.text("SELECT 2")).scalar()', "pass"),
+        Rev("right", "first", 'op.get_bind().execute(sa.text("SELECT 1")).scalar()', "pass"),
+        Rev("merged", ("left", "right")),
+        Rev("after", "merged", 'op.execute("COMMENT ON TABLE items IS \'after\'")', "pass"),
+    ])
+    hits, capture = rule_hits(Project(root), LintSettings())
+    # Both branches query the database, so whichever runs second, the merge starts a stretch.
+    assert {c.script.revision for c in capture.revisions if c.error} == {"left", "right"}, \
+        {c.script.revision: c.error for c in capture.revisions}
+    assert {hit.revision for hit in hits if hit.code == "offline-unsupported"} == {"left", "right"}
+    assert "COMMENT ON TABLE items IS 'after'" in capture.by_id()["after"].sql

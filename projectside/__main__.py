@@ -12,7 +12,7 @@ import signal
 import sys
 
 from .channel import Channel
-from .context import Context, ProjectFailure, wants_flask_app
+from .context import NO_METADATA, Context, ProjectFailure, wants_flask_app
 from .errors import described
 from .facts import describe as describe_facts
 
@@ -175,9 +175,7 @@ class Agent:
                 found = self.configured.get("target_metadata")
             metadatas = metadata_list(found)
             if not metadatas:
-                raise ProjectFailure("env.py passed no target_metadata to context.configure, so the models "
-                                     "cannot be compared; set target_metadata in env.py or pass --metadata "
-                                     "package.models:Base.metadata")
+                raise ProjectFailure(NO_METADATA)
             return call(metadatas)
 
         return context.run(models)
@@ -186,7 +184,7 @@ class Agent:
         return self.paused.rows(statements)
 
     def op_offline(self, plan: list, reported: list, url: str | None = None, variables: dict | None = None,
-                   bare: bool = False, starting_rev: "list | None" = None) -> dict:
+                   bare: bool = False, starting_rev: list | None = None) -> dict:
         """The revisions of `plan` as `alembic upgrade --sql` runs them, for lint
         (`projectside.offline`): each revision's record comes with its step's event, the
         answer says how far the run got and why it stopped."""

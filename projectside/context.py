@@ -25,6 +25,10 @@ class ProjectFailure(Exception):
     """The project's settings or code cannot be used as given; the message says what to do."""
 
 
+NO_METADATA = ("env.py passes no target_metadata to context.configure, so the models cannot be compared; "
+               "set target_metadata in env.py or pass --metadata package.models:Base.metadata")
+
+
 def wants_flask_app(env_py: str) -> bool:
     """Whether env.py reads Flask's current_app (Flask-Migrate's env.py does)."""
     try:

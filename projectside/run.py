@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+from .context import ProjectFailure
 from .imports import binds_on_import, imported_in_step
 from .steps import Step
 
@@ -83,13 +84,27 @@ def capture_configure(on_configure, on_version_apply, commit_each: bool):
         kwargs["on_version_apply"] = (*theirs, on_version_apply)
         if commit_each:
             kwargs["transaction_per_migration"] = True
-        return original(self, *args, **kwargs)
+        configured = original(self, *args, **kwargs)
+        _require_postgresql(self.get_context())
+        return configured
 
     EnvironmentContext.configure = configure
     try:
         yield
     finally:
         EnvironmentContext.configure = original
+
+
+def _require_postgresql(context) -> None:
+    """Refuse a connection to anything but PostgreSQL before Alembic writes to it (its
+    version table comes next): an env.py that took the app's development URL, a SQLite
+    file, instead of the one it was handed."""
+    if context.connection is not None and context.dialect.name != "postgresql":
+        raise ProjectFailure(
+            f"env.py connected to a {context.dialect.name} database, not the throwaway PostgreSQL "
+            "database it was given; nothing was run there. Have env.py take its URL from "
+            "config.get_main_option('sqlalchemy.url') (the suite sets it), or map the app's settings "
+            'to the suite\'s server in [tool.alembic-preflight] env, e.g. env = { DATABASE_URL = "{url}" }')
 
 
 class Walk:

@@ -181,6 +181,11 @@ def test_with_the_projects_own_python_a_missing_driver_is_to_be_installed_there(
                            "driver psycopg, which is not installed in the project's environment; pip install "
                            "'psycopg[binary]' into the project's Python (/srv/app/.venv/bin/python) (or set "
                            "driver = \"psycopg2\" in the suite's settings to keep psycopg2)")
+    # A driver env.py imports and that Python lacks: installed there, choosing among what it has.
+    assert driver.missing_driver("pg8000", "env.py line 4", chosen.facts) == (
+        "the driver pg8000 used at env.py line 4 is not installed in the project's environment (No module "
+        "named 'pg8000'); pip install pg8000 into the project's Python (/srv/app/.venv/bin/python) (with "
+        "the project's requirements), or name an installed driver there (psycopg2)")
 
 
 def _env_py(tmp_path, source: str = ""):

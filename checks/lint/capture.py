@@ -133,8 +133,7 @@ def _run_env(project: Project, database: Database, items: list[RevisionCapture],
         result.version_table = answer.get("version_table") or "alembic_version"
         result.preamble = answer.get("preamble") or ""
     if failure is not None:
-        explained = None if state.started else missing.explain(failure, project.root, project.ini_path,
-                                                              project.env.paths)
+        explained = None if state.started else missing.explain(failure, project)
         if explained:
             # Not an env.py without offline mode: one that cannot start at all.
             raise ProjectError(explained) from None

@@ -119,21 +119,23 @@ def _unusable(facts: Facts, name: str) -> str | None:
     return None
 
 
-def missing_driver(module: str, where: str) -> str | None:
-    """The message for a driver's DBAPI module that `where` needed and could not import."""
+def missing_driver(module: str, where: str, facts: Facts) -> str | None:
+    """The message for a driver's DBAPI module that `where` needed and could not import, in
+    the environment `facts` describe."""
     name = next((driver for driver, its in MODULES.items() if its == module), None)
     if name is None:
         return None
-    installed = ", ".join(d for d in MODULES if usable(d)) or "none"
+    installed = ", ".join(d for d in MODULES if d in facts.usable) or "none"
     return (f"the driver {name} used at {where} is not installed in the project's environment "
-            f"(No module named {module!r}); pip install {PACKAGES[name]} into the Python that runs the "
-            f"suite (with the project's requirements), or name an installed driver there ({installed})")
+            f"(No module named {module!r}); pip install {PACKAGES[name]} into {facts.python} (with the "
+            f"project's requirements), or name an installed driver there ({installed})")
 
 
 @dataclass(frozen=True)
 class Drivers:
     project: str  # what env.py is handed: sqlalchemy.url, DATABASE_URL, {url}
     suite: str  # the suite's own connections, including the one shared with env.py
+    facts: Facts  # the environment they were chosen in
     note: str | None = None  # why `project` is not the one the project's own run would use
 
     @property
@@ -167,8 +169,9 @@ def choose(ini_url: str | None, env_py: Path | None, pinned: str | None = None,
     `project_facts`, when the project runs in a Python of its own, are what that Python has
     (the connection lent to env.py is then made there, with a synchronous driver it has)."""
     if project_facts is None:
-        chosen = pick(gather(ini_url, env_py), pinned, named_as)
-        return Drivers(chosen.driver, suite_driver(), chosen.note)
+        facts = gather(ini_url, env_py)
+        chosen = pick(facts, pinned, named_as)
+        return Drivers(chosen.driver, suite_driver(), facts, chosen.note)
     facts = described(project_facts, ini_url, env_py)
     chosen = pick(facts, pinned, named_as)
     lent = next((name for name in SYNC_PREFERENCE if name in facts.usable), None)
@@ -177,7 +180,7 @@ def choose(ini_url: str | None, env_py: Path | None, pinned: str | None = None,
         raise ProjectError(f"the project's Python has no synchronous PostgreSQL driver SQLAlchemy "
                            f"{facts.sqlalchemy} can load (it has: {has}); pip install psycopg2-binary "
                            "there, for the connection the suite lends env.py")
-    return Drivers(chosen.driver, lent, chosen.note)
+    return Drivers(chosen.driver, lent, facts, chosen.note)
 
 
 def _read(path: Path | None) -> str:

@@ -21,13 +21,14 @@ from checks.project.source_lines import traceback_frames
 _SKIP = {"node_modules", "site-packages", "__pycache__", "venv", "env"}
 
 
-def explain(exc: BaseException, root: Path, ini_path: Path, paths: list[str]) -> str | None:
-    """One line naming what is missing and how to provide it, or None if it is not that.
-
-    `paths` are the folders the project was given on sys.path."""
-    missing, full = _missing_module(exc, paths)
+def explain(exc: BaseException, project) -> str | None:
+    """One line naming what is missing from `project` (a checks.project.project.Project) and
+    how to provide it, or None if it is not that."""
+    root, ini_path = project.root, project.ini_path
+    missing, full = _missing_module(exc, project.env.paths)
     # Before the logging config: a handler's module may build the app's engine on import.
-    named = driver.missing_driver(missing, project_frame(exc, root) or "env.py") if missing else None
+    named = driver.missing_driver(missing, project_frame(exc, root) or "env.py", project.drivers.facts) \
+        if missing else None
     if named:
         return named
     if _raised_by_logging_config(exc):

@@ -17,6 +17,7 @@ from checks.schema import Snapshot
 from checks.schema.scope import schema_of
 from projectside import autogenerate
 from projectside import models as built
+from projectside.context import NO_METADATA
 from projectside.scope import Filters
 
 
@@ -94,6 +95,8 @@ class RemoteModels:
         try:
             return self.project.process.request(op, **args, **self._where)
         except AgentFailure as failure:
+            if failure.details.get("message") == NO_METADATA:
+                raise ProjectError(self.project.no_metadata()) from None
             if failure.type == "ProjectFailure" or op != "models_build":
                 raise ProjectError(_failed(op, failure.details)) from None
             raise

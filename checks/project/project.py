@@ -33,6 +33,7 @@ from checks.project.settings import Settings, load_settings
 from checks.project.source_lines import traceback_line
 from harness.server import Endpoint
 from projectside.connection import lent_connection
+from projectside.context import NO_METADATA
 from projectside.imports import binds_on_import, imported_in_step
 from projectside.run import capture_configure as configure_hook
 from projectside.steps import Step
@@ -156,7 +157,7 @@ class Project:
                 raise ProjectError(f"cannot order the revisions: {exc}") from None
             except ImportError as exc:
                 # A revision file imports something that is not there.
-                raise ProjectError(missing.explain(exc, self.root, self.ini_path, self.env.paths)
+                raise ProjectError(missing.explain(exc, self)
                                    or f"cannot load a revision file: {type(exc).__name__}: {exc}") from None
             except Exception as exc:  # noqa: BLE001 - raised by a revision file's own code on import
                 raise ProjectError(
@@ -201,7 +202,7 @@ class Project:
                                "DependencyCycleDetected", "ResolutionError"):
             error = ProjectError(f"cannot order the revisions: {first_line(exc)}")
         elif exc.type_name in ("ImportError", "ModuleNotFoundError"):
-            error = ProjectError(missing.explain(exc, self.root, self.ini_path, self.env.paths)
+            error = ProjectError(missing.explain(exc, self)
                                         or f"cannot load a revision file: {exc.type_name}: {exc}")
         else:
             error = ProjectError(
@@ -336,7 +337,7 @@ class Project:
         upward = directions(upgrade, revisions)
 
         def start(context):
-            _require_database(context.connection, database, self.settings.source)
+            _require_database(context, database, self.settings.source)
             _require_starting_point(context, revisions, upward, self.settings)
             if commit_each and context.connection is not None:
                 # A throwaway database: a commit per step need not wait for the disk (on a
@@ -414,7 +415,7 @@ class Project:
         if kind == "ProjectFailure":
             return ProjectError(str(exc))  # the project's process said what to do
         if not started or not pending:
-            explained = missing.explain(exc, self.root, self.ini_path, self.env.paths)
+            explained = missing.explain(exc, self)
             if explained:
                 return ProjectError(explained)
             where = _project_frame(exc, self.root)
@@ -460,12 +461,13 @@ class Project:
             found = self.captured.target_metadata
         items = list(found) if isinstance(found, list | tuple) else [found] if found is not None else []
         if not items:
-            raise ProjectError(
-                "env.py passes no target_metadata to context.configure, so the models cannot be "
-                "compared; set target_metadata in env.py or pass --metadata package.models:Base.metadata "
-                "(a project with no models, raw SQL only, leaves drift out: stages = [\"files\", "
-                f"\"heads\", \"fresh\", \"roundtrip\", \"lint\"] in {self.settings.home()})")
+            raise ProjectError(self.no_metadata())
         return items
+
+    def no_metadata(self) -> str:
+        """Why drift cannot run without models, and how a project without any leaves it out."""
+        return (f"{NO_METADATA} (a project with no models, raw SQL only, leaves drift out: stages = "
+                f'["files", "heads", "fresh", "roundtrip", "lint"] in {self.settings.home()})')
 
 
 def capture_configure(captured: Captured, on_version_apply: Callable, commit_each: bool = False):
@@ -475,12 +477,14 @@ def capture_configure(captured: Captured, on_version_apply: Callable, commit_eac
                           commit_each)
 
 
-def _require_database(connection, database: Database, source: str) -> None:
+def _require_database(context, database: Database, source: str) -> None:
     """Refuse to migrate anything but the throwaway database the suite handed over.
 
     An env.py that builds its URL from app settings the suite does not know about would
-    otherwise migrate (and downgrade) whatever database those settings name.
+    otherwise migrate (and downgrade) whatever database those settings name (another
+    dialect's is refused as env.py configures it: `projectside.run.capture_configure`).
     """
+    connection = context.connection
     if connection is None:
         return
     row = connection.exec_driver_sql("SELECT current_database(), inet_server_port()").first()

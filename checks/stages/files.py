@@ -144,7 +144,7 @@ def _load_check(run: Run) -> list[Finding]:
         project = run.project
         # A revision importing the app pulls in its logging config and dependencies: say
         # what is missing rather than what broke because of it.
-        explained = missing.explain(exc, project.root, project.ini_path, project.env.paths)
+        explained = missing.explain(exc, project)
         where = missing.project_frame(exc, project.root)
         message = explained or (f"Alembic cannot load the revisions: {type(exc).__name__}: "
                                 f"{first_line(exc)}" + (f" ({where})" if where else ""))

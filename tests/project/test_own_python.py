@@ -5,9 +5,11 @@ into that environment, and nothing in it changes."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 import venv
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -283,3 +285,35 @@ def test_a_stack_below_the_floor_is_one_line_naming_the_floor(verify, tmp_path, 
 def test_a_python_below_the_floor_is_named_with_its_packages():
     assert floor.too_old((3, 6, 15)) == ["Python 3.6"]  # with the suite's own packages
     assert floor.too_old() == []
+
+
+def test_an_env_py_that_opens_the_apps_sqlite_file_is_refused_before_anything_runs(verify, tmp_path,
+                                                                                    old_python):
+    """An env.py that takes the app's development URL (a SQLite file) instead of the one it is
+    handed: one line naming the dialect and what to set, in either process, nothing written."""
+    project = build_project(tmp_path / "project", [items_revision()], env="foreign_database")
+    app_db = tmp_path / "app.db"
+    env = {"APP_DATABASE_URL": f"sqlite:///{app_db}"}
+
+    for extra in ((), ("--python", str(old_python))):
+        result = verify(project, "--stage", "fresh", *extra, env=env)
+
+        # (In the old stack's process a note about the fixture's psycopg URL comes first.)
+        error = result.stderr.strip().splitlines()[-1]
+        assert result.code == 2 and error.startswith("error: env.py connected to a sqlite database"), error
+        assert "nothing was run there" in error and "[tool.alembic-preflight] env" in error, error
+        assert "stage-crashed" not in result.stdout, result.stdout
+        _no_traceback(result)
+        if app_db.exists():  # connecting made the file; nothing may be in it
+            with closing(sqlite3.connect(app_db)) as db:
+                assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_a_project_without_models_is_told_how_to_leave_drift_out_in_its_own_python(verify, tmp_path,
+                                                                                   shared_python):
+    project = build_project(tmp_path / "project", [items_revision()], env="no_metadata")
+
+    result = verify(project, "--python", str(shared_python))
+
+    assert_usage_error(result, "passes no target_metadata", "raw SQL only, leaves drift out",
+                       'stages = ["files", "heads", "fresh", "roundtrip", "lint"]')

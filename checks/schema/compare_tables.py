@@ -51,11 +51,11 @@ def compare_constraints(report: Report, expected: Snapshot, actual: Snapshot) ->
             _report_changed_constraint(report, exp, act)
     for in_expected, leftovers in ((True, only_expected), (False, only_actual)):
         for con in leftovers:
-            report.one_sided(_constraint_object(con), in_expected, con.definition)
+            report.one_sided(constraint_object(con), in_expected, con.definition)
 
 
 def _report_changed_constraint(report: Report, exp: Constraint, act: Constraint) -> None:
-    obj = _constraint_object(exp)
+    obj = constraint_object(exp)
     exp_parts = foreign_key_parts(exp.definition) if exp.kind == "f" else None
     act_parts = foreign_key_parts(act.definition) if act.kind == "f" else None
     if exp_parts and act_parts:
@@ -111,7 +111,8 @@ def _report_definitions(report: Report, kind: str, pairs, only_expected, only_ac
             report.one_sided(f"{kind} {obj.table}.{obj.name}", in_expected, obj.definition)
 
 
-def _constraint_object(con: Constraint) -> str:
+def constraint_object(con: Constraint) -> str:
+    """How differences name a constraint: "unique constraint items.items_name_key"."""
     return f"{_CONSTRAINT_KINDS[con.kind]} {con.table}.{con.name}"
 
 

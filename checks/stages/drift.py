@@ -13,7 +13,8 @@ from checks.project.environment import url_string
 from checks.project.models import models_of
 from checks.result import Finding, Severity
 from checks.run import Run
-from checks.schema import diff_snapshots
+from checks.schema import Snapshot, diff_snapshots
+from checks.schema.compare_tables import constraint_object
 from checks.schema.scope import narrow
 from checks.stages.drift_blame import Blame
 from checks.stages.drift_fixes import catalog_fix
@@ -50,12 +51,14 @@ def check(run: Run) -> list[Finding]:
     findings += long_name_findings(models_source.long_names(), head)
     # Tables autogenerate found missing on one side: everything inside them is implied.
     whole_tables = {obj for obj, prop in said if prop == "exists" and "." not in obj}
+    attached = _as_autogenerate_says(models, build.head)
     scope = drift_scope(models_source.filters(models, build.head, ignore), models, build.head)
     for diff in diff_snapshots(narrow(models, scope), narrow(build.head, scope), expected_label="models",
                                actual_label="migrations", ignore=ignore):
         implied = (_key(diff.object, diff.property) in said
                    or _key(diff.object, "exists") in said  # a removed-and-added object
-                   or _table_of(diff.object) in whole_tables)
+                   or _table_of(diff.object) in whole_tables
+                   or (diff.property == "exists" and not said.isdisjoint(attached.get(diff.object, ()))))
         if implied:
             continue  # autogenerate already said it, in Alembic's words
         fix = catalog_fix(diff, models, build.head, run.project.captured.options)
@@ -77,6 +80,23 @@ def _autogenerate(run: Run, database: str, models, ignore: frozenset[str],
     # to the next (PYTHONHASHSEED): sorted by table and object, every run lists the same.
     findings.sort(key=lambda f: (_table_of(f.object) or "", f.object or "", f.message))
     return findings, said
+
+
+def _as_autogenerate_says(*snapshots: Snapshot) -> dict[str, set[tuple[str, str]]]:
+    """Each constraint and index the catalog comparison names, and the keys autogenerate
+    would give the same object: by its name, or by its columns where the models left it
+    unnamed (PostgreSQL then names it, and the catalog sees that name)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for snap in snapshots:
+        for con in snap.constraints:
+            word = "foreign key" if con.kind == "f" else "constraint"
+            found.setdefault(constraint_object(con), set()).update(
+                (f"{word} {con.table}.{label}", "exists") for label in (con.name, ", ".join(con.columns)))
+        for index in snap.indexes:
+            labels = (index.name, ", ".join(index.columns))
+            found.setdefault(f"index {index.table}.{index.name}", set()).update(
+                (f"index {index.table}.{label}", "exists") for label in labels)
+    return found
 
 
 def _key(obj: str, prop: str) -> tuple[str, str]:

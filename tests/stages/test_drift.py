@@ -101,6 +101,30 @@ def test_autogenerate_findings_come_in_the_same_order_whatever_the_hash_seed(ver
     assert orders[0] == sorted(orders[0], key=lambda obj: (obj.split(".")[0], obj))
 
 
+def test_a_constraint_autogenerate_names_is_reported_once_named_or_not(verify, tmp_path):
+    # Unnamed in the models, PostgreSQL names them (items_code_key, owners_item_id_fkey) where
+    # autogenerate names them by their columns: one finding each, autogenerate's.
+    extra = ('owners = sa.Table("owners", metadata, sa.Column("id", sa.Integer, primary_key=True),\n'
+             '                  sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id")),\n'
+             '                  sa.Column("code", sa.Text, unique=True), sa.Column("tag", sa.Text),\n'
+             '                  sa.UniqueConstraint("tag", name="uq_owners_tag"))')
+    owners = ('op.create_table("owners", sa.Column("id", sa.Integer, primary_key=True), '
+              'sa.Column("item_id", sa.Integer), sa.Column("code", sa.Text), sa.Column("tag", sa.Text))')
+    models = MODELS.format(**{**AGREEING, "extra": extra})
+    root = build_project(tmp_path / "project", [Rev("0001", None, UPGRADE, DOWNGRADE),
+                                                Rev("0002", "0001", owners, 'op.drop_table("owners")')],
+                         models=models)
+
+    result = verify(root, "--stage", "drift")
+
+    assert result.code == 1, result.stdout + result.stderr
+    found = result.findings("drift")
+    assert sorted(f["object"] for f in found) == [
+        "constraint owners.code", "constraint owners.uq_owners_tag", "foreign key owners.item_id"], found
+    assert {f["code"] for f in found} == {"drift-autogenerate"}
+    assert {f["revision"] for f in found} == {"0002"}
+
+
 CATALOG_ONLY = {
     "server default": ({"qty_default": '"5"'}, "items.qty", "default"),
     "check constraint": ({"check": '"qty >= 0"'}, "ck_items_qty", "qty >= 0"),

@@ -8,7 +8,7 @@ fresh database the run creates, so nothing outside the run can know its name in 
 from __future__ import annotations
 
 import pytest
-from projects import ENVS, Rev, assert_usage_error, build_project, items_revision
+from projects import ENVS, Rev, assert_usage_error, build_project, items_revision, per_migration_env
 
 from checks.project.limits import Limits
 from checks.project.settings import Settings
@@ -190,3 +190,28 @@ def test_the_command_line_overrides_the_settings_and_the_run_limit_cuts_the_revi
     assert Limits.configure(settings).session_settings() == {"lock_timeout": "2s"}
     limit, name = Limits.configure(settings, run_timeout=30).revision_limit()
     assert limit <= 30 and "run's 30 s limit" in name
+
+
+# Revision 0002 alters items (committed by 0001: a transaction per revision) in the migration's
+# transaction, then reads it on a connection of its own (an app session, a new engine): that
+# read waits for the migration, which waits for it.
+WAITS_FOR_ITSELF = """\
+import psycopg
+op.add_column("items", sa.Column("price", sa.Integer))
+url = op.get_bind().engine.url
+with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                     dbname=url.database, application_name="app session") as own:
+    own.execute("SELECT count(*) FROM items")
+"""
+
+
+def test_a_revision_waiting_for_its_own_migrations_lock_is_named_as_that(verify, tmp_path):
+    project = build_project(tmp_path / "project", [items_revision(), Rev("0002", "0001", WAITS_FOR_ITSELF,
+                                                                        file="0002_slow.py")],
+                            files={"migrations/env.py": per_migration_env()})
+    result = verify(project, "--stage", "fresh", "--revision-timeout", "2")
+
+    finding = _assert_ended(result, ("2 s revision limit", "a connection of the revision's own",
+                                     "(app session)", "AccessShareLock on table items",
+                                     "the migration's own transaction holds"))
+    assert "op.get_bind()" in finding["hint"], finding

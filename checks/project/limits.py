@@ -67,6 +67,9 @@ LOCK_HINT = ("the session named holds the lock; on the run's throwaway database 
              "queued behind it: set lock_timeout (the setting, or in env.py) so it gives up instead")
 SLOW_HINT = ("if the revision is meant to run this long (a backfill), raise --revision-timeout / "
              "revision_timeout; otherwise see what it waits for at the line named")
+SELF_HINT = ("the revision's own connection (a new engine, an app session, psycopg.connect) cannot see past "
+             "the migration's uncommitted changes and waits for its locks, while the migration waits for it: "
+             "run those statements on op.get_bind(), the migration's own connection")
 PRELUDE_HINT = ("env.py (or the app or hook it runs) waits before it hands Alembic a connection; "
                 "run `alembic current` in the project to see it wait, and look at what env.py does "
                 "before context.configure()")
@@ -329,7 +332,8 @@ class RevisionWatch:
     def _expire(self, clock: _Clock, elapsed: float) -> None:
         wait = self._wait()
         reason = f"did not finish within {clock.limit_name}" + (f": it was {wait.describe()}" if wait else "")
-        hint = LOCK_HINT if wait is not None and wait.holders else SLOW_HINT
+        hint = (SELF_HINT if wait is not None and wait.blocked else
+                LOCK_HINT if wait is not None and wait.holders else SLOW_HINT)
         if clock.index == PRELUDE and wait is None:
             reason += ": no session of its database was waiting, so the time went to Python code"
             hint = PRELUDE_HINT

@@ -52,6 +52,11 @@ class Wait:
     query: str
     lock: str | None = None  # "AccessExclusiveLock on table items"
     holders: list[Holder] = field(default_factory=list)
+    # An idle session's: another session of the database waiting for a lock this one holds,
+    # and that lock ("AccessShareLock on table items"). Most often the revision's own second
+    # connection, which can never get it: the migration waits for that connection to finish.
+    blocked: Holder | None = None
+    blocked_on: str | None = None
 
     @property
     def cancellable(self) -> bool:
@@ -65,6 +70,10 @@ class Wait:
             return f"waiting for {self.lock or 'a lock'} held by {held}"
         if self.state is None:
             return "without a database session (it ended)"
+        if self.blocked is not None and self.state != "active":
+            return (f"waiting on a connection of the revision's own: {self.blocked.describe()} waits for "
+                    f"{self.blocked_on or 'a lock'} that the migration's own transaction holds, so neither "
+                    "can go on")
         if self.state == "active":
             waiting = f" (waiting on {self.wait_event})" if self.wait_event else ""
             return f"running {_one_line(self.query)}{waiting}"
@@ -132,20 +141,34 @@ class LockWatcher:
         if row is None:
             return Wait(None, None, "")
         wait = Wait(row[0], row[1], row[2] or "")
-        lock = conn.execute(
-            "SELECT l.mode, l.locktype, l.relation::regclass::text, c.relkind::text, l.classid, l.objid, "
-            "l.objsubid, l.transactionid::text "
-            "FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation "
-            "WHERE l.pid = %s AND NOT l.granted LIMIT 1", (pid,)).fetchone()
-        if lock is not None:
-            wait.lock = _lock_text(*lock)
+        wait.lock = _awaited(conn, pid)
         wait.holders = [Holder(*found) for found in conn.execute(
-            "SELECT pid, state, left(query, %s), coalesce(application_name, ''), "
-            "to_char(coalesce(xact_start, state_change) AT TIME ZONE 'UTC', 'HH24:MI:SS \"UTC\"'), "
-            "extract(epoch FROM clock_timestamp() - coalesce(xact_start, state_change))::float "
-            "FROM pg_stat_activity WHERE pid = ANY(pg_blocking_pids(%s)) ORDER BY pid",
-            (QUERY_CHARS * 2, pid))]
+            _SESSIONS + "WHERE pid = ANY(pg_blocking_pids(%s)) ORDER BY pid", (QUERY_CHARS * 2, pid))]
+        if wait.lock is None and wait.state != "active":
+            # Idle in its transaction: maybe behind a session that waits for it.
+            blocked = conn.execute(_SESSIONS + "WHERE %s = ANY(pg_blocking_pids(pid)) "
+                                   "ORDER BY backend_start DESC LIMIT 1", (QUERY_CHARS * 2, pid)).fetchone()
+            if blocked is not None:
+                wait.blocked, wait.blocked_on = Holder(*blocked), _awaited(conn, blocked[0])
         return wait
+
+
+# Who a session is, for Holder: pid, state, query, application, since when, for how long.
+_SESSIONS = (
+    "SELECT pid, state, left(query, %s), coalesce(application_name, ''), "
+    "to_char(coalesce(xact_start, state_change) AT TIME ZONE 'UTC', 'HH24:MI:SS \"UTC\"'), "
+    "extract(epoch FROM clock_timestamp() - coalesce(xact_start, state_change))::float "
+    "FROM pg_stat_activity ")
+
+
+def _awaited(conn: psycopg.Connection, pid: int) -> str | None:
+    """The lock `pid` waits for, in words, or None."""
+    lock = conn.execute(
+        "SELECT l.mode, l.locktype, l.relation::regclass::text, c.relkind::text, l.classid, l.objid, "
+        "l.objsubid, l.transactionid::text "
+        "FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation "
+        "WHERE l.pid = %s AND NOT l.granted LIMIT 1", (pid,)).fetchone()
+    return _lock_text(*lock) if lock is not None else None
 
 
 def _lock_text(mode: str, locktype: str, relation: str | None, relkind: str | None, classid: int | None,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from checks.measure.findings import LOCK, REWRITE, SCAN
 from checks.measure.locks import MODES
+from checks.measure.table import in_words, unseen
 from checks.result import Finding, Severity, StageResult
 
 UNPREDICTED = "measured-unpredicted"
@@ -93,24 +94,6 @@ def _names(obj: str, table: str) -> bool:
     return any(obj == form or obj.startswith(form + ".") for form in (table, table.rpartition(".")[2]))
 
 
-def measured(table: dict) -> str:
-    """`ACCESS EXCLUSIVE on public.items, table rewritten`: what the build saw, in words."""
-    said = [f"{table['lock']} on {table['table']}" if table["lock"] and not _unseen(table)
-            else f"{table['table']} (its lock held already)"]
-    if table["table"] in table["rewritten"]:
-        said.append("table rewritten")
-    elif table["rewritten"]:
-        said.append(f"{', '.join(table['rewritten'])} rebuilt")
-    elif table["full_scans"]:  # a rewrite reads every row too
-        said.append("every row read")
-    return ", ".join(said)
-
-
-def _unseen(table: dict) -> bool:
-    """Its lock was held from an earlier revision of the same transaction: not measured."""
-    return table["lock_held_from_earlier"] and not table["lock_implied_by_rewrite"]
-
-
 def _refuted(claim: Claim, table: dict) -> list[str]:
     """What the claim says that the measurement contradicts."""
     wrong = []
@@ -118,7 +101,7 @@ def _refuted(claim: Claim, table: dict) -> list[str]:
         wrong.append("no rewrite")
     if claim.scan and not table["full_scans"]:
         wrong.append("no full scan")
-    if claim.lock and not (claim.rewrite or claim.scan) and not _unseen(table) \
+    if claim.lock and not (claim.rewrite or claim.scan) and not unseen(table) \
             and table["lock"] not in _BLOCKS_WRITES:
         wrong.append(f"{table['lock'] or 'no lock'} (reads and writes go on)")
     return wrong
@@ -127,10 +110,10 @@ def _refuted(claim: Claim, table: dict) -> list[str]:
 def _grounded(finding: Finding, claim: Claim, table: dict, version: str) -> Finding:
     wrong = _refuted(claim, table)
     if not wrong:
-        return replace(finding, message=f"{finding.message}; measured: {measured(table)}")
+        return replace(finding, message=f"{finding.message}; measured: {in_words(table)}")
     return replace(finding, severity=Severity.INFO, message=(
         f"{finding.message}; measured: {' and '.join(wrong)} on PostgreSQL {version} "
-        f"({measured(table)}), so not reported as a problem on this server"))
+        f"({in_words(table)}), so not reported as a problem on this server"))
 
 
 def _foreseen(found: Finding, table: dict, claimed: list) -> bool:
@@ -146,7 +129,7 @@ def _foreseen(found: Finding, table: dict, claimed: list) -> bool:
 def _unpredicted(found: Finding, table: dict) -> Finding:
     return Finding(
         Severity.INFO, UNPREDICTED,
-        f"revision {found.revision}: measured {measured(table)} (the fresh stage's {found.code}); "
+        f"revision {found.revision}: measured {in_words(table)} (the fresh stage's {found.code}); "
         "no static rule predicted this",
         revision=found.revision, object=found.object, file=found.file, line=found.line,
         hint="the lint rules read the SQL `alembic upgrade --sql` prints: SQL sent through the driver's own "

@@ -91,3 +91,22 @@ def test_lint_alone_is_not_grounded(verify, tmp_path):
     assert result.code == 0, result.stdout + result.stderr
     found = _lint(result, "0003", "alter-column-type")
     assert found["severity"] == "warning" and "measured" not in found["message"]
+
+
+def test_a_released_revision_gets_no_note_from_lint(verify, tmp_path):
+    # 0004 (the CLUSTER) is released: lint does not read it, so it does not speak of it; the
+    # fresh stage still warns.
+    facts = {revision: FACTS[revision] for revision in ("0002", "0004")}
+    project = build_project(tmp_path / "project", _history(facts), models=MODELS,
+                            files={"migrations/env.py": per_migration_env("sync_template")})
+    locked = run_cli("lock", "--project", str(project))
+    assert locked.code == 0, locked.stdout + locked.stderr
+    (project / "migrations" / "versions" / Rev("0005", "0004").filename).write_text(
+        Rev("0005", "0004", FACTS["0005"]).source())
+    result = verify(project, "--stage", "fresh", "--stage", "lint")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert {f["revision"] for f in result.findings("fresh", "deploy-rewrite")} == {"0002", "0004"}
+    assert result.findings("lint", "measured-unpredicted") == []
+    found = _lint(result, "0005", "set-not-null")
+    assert "measured: ACCESS EXCLUSIVE on public.items, every row read" in found["message"]

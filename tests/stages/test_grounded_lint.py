@@ -17,6 +17,8 @@ FACTS = {
     "0004": 'op.execute("CLUSTER items USING items_pkey")',  # rewritten; no rule knows CLUSTER
     "0005": 'op.alter_column("items", "n", nullable=False)',  # claimed scan, scanned
     "0006": 'op.create_index("ix_items_name", "items", ["name"])',  # named by its index
+    "0007": 'op.execute("ALTER TABLE items ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID")',
+    "0008": 'op.execute("ALTER TABLE items VALIDATE CONSTRAINT n_positive")',  # no lock queues writes
 }
 
 
@@ -69,6 +71,16 @@ def test_an_index_claim_is_grounded_on_the_indexs_table(grounded):
     found = _lint(result, "0006", "create-index-not-concurrent")
     assert found["severity"] == "warning" and found["object"] == "ix_items_name"
     assert found["message"].endswith("; measured: SHARE on public.items, every row read")
+
+
+def test_a_claimed_lock_that_lets_writes_go_on_is_a_note(grounded):
+    result, major = grounded
+    found = _lint(result, "0008", "missing-lock-timeout")
+    assert found["severity"] == "info"
+    assert (f"; measured: no lock that blocks writes on PostgreSQL {major}." in found["message"]
+            and "(SHARE UPDATE EXCLUSIVE on public.items, every row read)" in found["message"])
+    # Adding it NOT VALID still takes ACCESS EXCLUSIVE, briefly: the claim stands.
+    assert _lint(result, "0007", "missing-lock-timeout")["severity"] == "warning"
 
 
 def test_a_rewrite_no_rule_predicted_is_said_so(grounded):

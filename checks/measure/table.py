@@ -47,11 +47,11 @@ def lines(revisions: list[dict], indent: str = "      ") -> list[str]:
 def in_words(table: dict) -> str:
     """`ACCESS EXCLUSIVE on public.items, table rewritten`: what the build saw, in words."""
     if unseen(table):
-        said = [f"{table['table']} (its lock held already)"]
+        said = [f"a lock on {table['table']} held already"]
     elif table["lock"]:
         said = [f"{table['lock']} on {table['table']}"]
     else:
-        said = [f"{table['table']} (outside the transaction: no lock measured)"]
+        said = [f"no lock measured on {table['table']} (outside the transaction)"]
     rewritten = table["table"] in table["rewritten"]
     if rewritten:
         said.append("table rewritten")

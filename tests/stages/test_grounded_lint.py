@@ -122,3 +122,18 @@ def test_a_released_revision_gets_no_note_from_lint(verify, tmp_path):
     assert result.findings("lint", "measured-unpredicted") == []
     found = _lint(result, "0005", "set-not-null")
     assert "measured: ACCESS EXCLUSIVE on public.items, every row read" in found["message"]
+
+
+def test_one_transaction_for_the_whole_walk_still_grounds_the_rewrite(verify, tmp_path):
+    # Alembic's template: 0001's lock on items is still held when 0003 alters it, so 0003's
+    # own lock is not seen; whether it rewrote the table still is.
+    facts = {revision: FACTS[revision] for revision in ("0002", "0003")}
+    project = build_project(tmp_path / "project", _history(facts), models=MODELS)
+    result = verify(project, "--stage", "fresh", "--stage", "lint")
+
+    assert result.code == 0, result.stdout + result.stderr
+    found = _lint(result, "0003", "alter-column-type")
+    assert found["severity"] == "info"
+    assert "no rewrite on PostgreSQL" in found["message"]
+    assert "(a lock on public.items held already), so not reported" in found["message"]
+    assert _lint(result, "0002", "alter-column-type")["severity"] == "warning"

@@ -74,6 +74,11 @@ def _run_in_turn(run: Run, selected: list[str], results: list[StageResult], on_r
             # Without the fresh stage, the first stage a failed build stops reports the failure.
             build_reported = any(f.code == "upgrade-failed" for r in results for f in r.findings)
             result = _run_one(run, name, started, report_build=not build_reported)
+            if name == "lint" and result.status is not Status.ERROR:
+                # Lint runs last: the fresh stage's measurements, if any, are in by now.
+                from checks.stages.lint import grounded
+
+                result = grounded(run, result, results)
         run.progress.clear()
         place(result.findings, run.project.root, lambda revision: _revision_path(run, revision))
         files_failed = files_failed or (name == "files" and result.status is Status.FAIL)

@@ -34,3 +34,13 @@ def test_the_sample_output_is_what_the_example_prints(pg_server, tmp_path):
     assert result.code == 0, result.stdout + result.stderr
     shown = sample.replace("~/alembic-preflight/example", str(EXAMPLE))
     assert normalized_output(shown) == normalized_output(result.stdout), result.stdout
+
+
+def test_the_lock_modes_table_is_the_codes():
+    from checks.measure.locks import MODES, markdown_table
+
+    table = markdown_table()
+    assert "\n".join(table) in TEXT
+    assert len(table) == 2 + len(MODES)
+    for mode in MODES.values():
+        assert f"| {mode.sql} |" in TEXT and mode.taken_by

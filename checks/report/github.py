@@ -11,12 +11,14 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from checks.result import Severity, StageResult, Status, overall_status
+from checks.measure.findings import LOCK, REWRITE, SCAN
+from checks.result import Finding, Severity, StageResult, Status, overall_status
 from harness.errors import mask_passwords
 
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning"}
 _ICONS = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.ERROR: "❌", Status.SKIP: "⏭️"}
 TOP = 10
+DEPLOY_RISK = (LOCK, REWRITE, SCAN)
 
 
 def in_actions(env=os.environ) -> bool:
@@ -40,15 +42,28 @@ def _repo_path(project: str, file: str, workspace: str) -> str:
         return os.path.relpath(path, Path(workspace).resolve())
 
 
+def _command(finding: Finding) -> str | None:
+    """Errors and warnings; of the notes, only the measured locks a lock_timeout bounds: a
+    reviewer of the revision still wants to see what it locks."""
+    if finding.severity is Severity.INFO and finding.code in DEPLOY_RISK:
+        return "notice"
+    return _COMMANDS.get(finding.severity)
+
+
 def annotations(results: list[StageResult], project: str, workspace: str) -> list[str]:
+    """A workflow command per finding on a file, on its line: the operation, or for what
+    the fresh build measured, the revision's upgrade(); a measured lock names its table."""
     lines = []
     for result in results:
         for finding in result.findings:
-            command = _COMMANDS.get(finding.severity)
+            command = _command(finding)
             if command is None or not finding.file or result.status is Status.SKIP:
                 continue
+            title = f"alembic-preflight {result.name}: {finding.code}"
+            if finding.code in DEPLOY_RISK and finding.object:
+                title += f" on {finding.object}"
             props = {"file": _repo_path(project, finding.file, workspace), "line": str(finding.line or 1),
-                     "title": f"alembic-preflight {result.name}: {finding.code}"}
+                     "title": title}
             message = finding.message + (f"\nfix: {finding.hint}" if finding.hint else "")
             rendered = ",".join(f"{key}={escape_property(value)}" for key, value in props.items())
             lines.append(mask_passwords(f"::{command} {rendered}::{escape_data(message)}"))

@@ -1,8 +1,9 @@
 """The HTML report: one self-contained file (no network) to attach to a CI run.
 
 The revision graph is inline SVG, each revision coloured by its worst finding; clicking
-one shows its findings. Below: the stage table with timings, and the drift differences
-with the models' side and the migrations' side in columns.
+one shows its findings. Below: the revision list with what the fresh build measured of each
+(its deploy risk, and its statements one by one), the stage table with timings, and the
+drift differences with the models' side and the migrations' side in columns.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from html import escape
 from pathlib import Path
 
 from checks.errors import ConfigError
+from checks.measure.findings import LOCK, REWRITE, SCAN
+from checks.measure.table import in_words, statement_words
 from checks.report.graph import Node
 from checks.result import Finding, Severity, StageResult, Status, overall_status
 from checks.version import VERSION
@@ -34,7 +37,8 @@ text-align:left;vertical-align:top}th{background:#f6f8fa}
 .finding{margin:6px 0;padding:6px 8px;border-left:4px solid}.finding.error{border-color:#d73a49}
 .finding.warning{border-color:#e3a008}.finding.info{border-color:#2f80ed}.hint,.where{color:#57606a}
 .bar{height:10px;background:#2f80ed;display:inline-block;vertical-align:middle}
-code{font-size:12px}
+code{font-size:12px}.risk-deploy-rewrite,.risk-deploy-scan{color:#b08800}
+.statements li{margin:4px 0}.statements .did{color:#57606a}
 """
 
 SCRIPT = """
@@ -113,6 +117,42 @@ def graph_svg(nodes: list[Node], findings: dict[str, list[dict]]) -> str:
     return "".join(parts)
 
 
+def _revision_table(results: list[StageResult], nodes: list[Node], findings: dict[str, list[dict]]) -> str:
+    """Each revision, newest first, with its findings and its deploy risk: the tables that
+    existed before it, the lock it took on each and whether it rewrote or read them in full,
+    and below, every statement the fresh build measured."""
+    fresh = next((r for r in results if r.name == "fresh" and r.status is not Status.SKIP), None)
+    measured = fresh is not None and fresh.deploy_risk is not None
+    risks = {risk["revision"]: risk for risk in fresh.deploy_risk or ()} if measured else {}
+    rows = []
+    for node in sorted(nodes, key=lambda n: -n.row):
+        found = findings.get(node.id, [])
+        counts = ", ".join(f"{n} {s.value}" for s in Severity
+                           if (n := sum(f["severity"] == s.value for f in found))) or "none"
+        codes = [f["code"] for f in found if f["stage"] == "fresh" and f["code"] in (REWRITE, SCAN, LOCK)]
+        worst = next((code for code in (REWRITE, SCAN, LOCK) if code in codes), "")
+        cell = _risk_cell(risks.get(node.id), worst, measured)
+        rows.append(f'<tr class="revision" data-rev="{escape(node.id)}"><td><code>{escape(node.id)}</code>'
+                    f"</td><td>{escape(node.message or '')}</td><td>{counts}</td>"
+                    f'<td class="deploy-risk risk-{worst or "none"}">{cell}</td></tr>')
+    return ('<table id="revisions"><tr><th>Revision</th><th>Message</th><th>Findings</th><th>Deploy risk</th>'
+            f"</tr>{''.join(rows)}</table>")
+
+
+def _risk_cell(risk: dict | None, worst: str, measured: bool) -> str:
+    if risk is None:
+        return "not measured" if not measured else "-"
+    tables = "<br>".join(escape(in_words(table)) for table in risk["tables"])
+    cell = (f"<b>{worst}</b>: " if worst else "") + (tables or "no table that existed before it")
+    statements = "".join(f'<li><code>{escape(s["text"])}</code>'
+                         f'<div class="did">{escape(statement_words(s))}</div></li>'
+                         for s in risk["statements"])
+    if statements:
+        cell += (f'<details class="statements"><summary>{len(risk["statements"])} statement(s) measured'
+                 f"</summary><ol>{statements}</ol></details>")
+    return cell
+
+
 def _stage_table(results: list[StageResult]) -> str:
     longest = max((r.duration_s for r in results), default=0) or 1
     rows = []
@@ -187,7 +227,7 @@ def build_html(results: list[StageResult], nodes: list[Node], project: str, serv
         f"<div>{escape(project)}{' on ' + escape(server) if server else ''}</div>"
         + (f'<p class="status-error">The run ended early: {escape(error)}</p>' if error else "")
         + f'<h2>Revisions</h2><div id="layout"><div id="graph">{graph_svg(nodes, findings)}</div>'
-        f'<div id="details"></div></div>'
+        f'<div id="details"></div></div>{_revision_table(results, nodes, findings)}'
         f"<h2>Stages</h2>{_stage_table(results)}"
         f"<h2>Drift</h2>{_drift_table(results)}{_other_findings(results)}"
         f'<footer id="generator">alembic-preflight {escape(VERSION)}</footer>')

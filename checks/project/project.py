@@ -346,22 +346,31 @@ class Project:
             if before_steps is not None and context.connection is not None:
                 before_steps(context.connection)
 
-        try:
-            if self.process is not None:
-                remote.run_steps(self, database, revisions, upward, state, start, after_step,
-                                 before_function or {}, undone, commit_each)
-            else:
-                self._run_steps_here(database, revisions, upward, state, start, after_step,
+        for attempt in (1, 2):
+            try:
+                if self.process is not None:
+                    remote.run_steps(self, database, revisions, upward, state, start, after_step,
                                      before_function or {}, undone, commit_each)
-        except (MigrationError, ProjectError):
-            raise
-        except CallbackFailed as exc:
-            # The suite's own code failed, not the project: a bug, so its traceback is kept.
-            raise exc.__cause__ from None
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
-            raise self._translate(exc, state.started, revisions[state.done:], upward[state.done:]) from None
+                else:
+                    self._run_steps_here(database, revisions, upward, state, start, after_step,
+                                         before_function or {}, undone, commit_each)
+                break
+            except (MigrationError, ProjectError):
+                raise
+            except CallbackFailed as exc:
+                # The suite's own code failed, not the project: a bug, so its traceback is kept.
+                raise exc.__cause__ from None
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit from env.py included
+                if attempt == 1 and not state.started and _ended_by_the_suite(exc):
+                    # An engine the app keeps between runs (Flask-SQLAlchemy's) handed env.py a
+                    # connection the suite ended to copy the database; the engine's pool has
+                    # let go of it on that error, so the run starts again on a new one.
+                    state = StepState()
+                    continue
+                raise self._translate(exc, state.started, revisions[state.done:],
+                                      upward[state.done:]) from None
         if not state.started:
             # Otherwise the stage would judge an untouched database as if it were migrated.
             culprit = (f"the runner hook {self.settings.runner} must call the function it is given"
@@ -475,6 +484,13 @@ def capture_configure(captured: Captured, on_version_apply: Callable, commit_eac
     callback (`projectside.run.capture_configure`)."""
     return configure_hook(lambda options: setattr(captured, "options", dict(options)), on_version_apply,
                           commit_each)
+
+
+def _ended_by_the_suite(exc: BaseException) -> bool:
+    """Whether env.py failed on a session the server ended by administrator command (as the
+    suite ends its own role's sessions on a database it copies or drops)."""
+    said = str(getattr(exc, "database_error", None) or "") + str(exc)
+    return "terminating connection due to administrator command" in said
 
 
 def _require_database(context, database: Database, source: str) -> None:

@@ -112,3 +112,4 @@ def test_a_long_branch_merged_with_a_short_one_is_applied_whole_before_the_other
 
     assert result.code == 0, result.stdout + result.stderr
     assert result.findings("merge-order") == []
+

@@ -1,0 +1,176 @@
+"""The rolling stage: does the release still running survive the migration?
+
+Each fixture is a git repository of two commits: the previous release (its models and its
+history, tagged `v1`), then the change (new models and one new revision). A change that
+breaks what the previous release sends is named by revision, table and statement; the
+same change made the expand/contract way passes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from projects import Rev, assert_usage_error, build_project
+
+PREVIOUS_MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+items = sa.Table("items", metadata,
+                 sa.Column("id", sa.Integer, primary_key=True),
+                 sa.Column("name", sa.Text, nullable=False, unique=True),
+                 sa.Column("note", sa.Text))
+"""
+CREATE = Rev("0001", None, """\
+op.create_table("items", sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("name", sa.Text, nullable=False, unique=True),
+                sa.Column("note", sa.Text))
+""", 'op.drop_table("items")', file="0001_items.py")
+# The previous release that no longer reads `note` (the expand/contract way to drop it).
+WITHOUT_NOTE = PREVIOUS_MODELS.replace('                 sa.Column("note", sa.Text))\n', "")
+WITHOUT_NOTE = WITHOUT_NOTE.replace("unique=True),", "unique=True))")
+
+
+def _models(*columns: str, base: str = WITHOUT_NOTE) -> str:
+    return base[:-2] + "".join(f",\n                 {c}" for c in columns) + ")\n"
+
+
+CHANGES = {
+    # name: (previous release's models, new models, the new revision's upgrade, its downgrade)
+    "drop": (PREVIOUS_MODELS, WITHOUT_NOTE,
+             'op.drop_column("items", "note")', 'op.add_column("items", sa.Column("note", sa.Text))'),
+    "rename": (PREVIOUS_MODELS, _models('sa.Column("memo", sa.Text)'),
+               'op.alter_column("items", "note", new_column_name="memo")',
+               'op.alter_column("items", "memo", new_column_name="note")'),
+    "not-null": (PREVIOUS_MODELS, _models('sa.Column("note", sa.Text)',
+                                          'sa.Column("price", sa.Integer, nullable=False)'),
+                 'op.add_column("items", sa.Column("price", sa.Integer))\n'
+                 'op.execute("UPDATE items SET price = 0")\n'
+                 'op.alter_column("items", "price", nullable=False)',
+                 'op.drop_column("items", "price")'),
+    # The same three, the expand/contract way.
+    "drop-after-release-stopped-reading": (WITHOUT_NOTE, WITHOUT_NOTE,
+                                           'op.drop_column("items", "note")',
+                                           'op.add_column("items", sa.Column("note", sa.Text))'),
+    "rename-as-add-and-backfill": (PREVIOUS_MODELS, _models('sa.Column("note", sa.Text)',
+                                                            'sa.Column("memo", sa.Text)'),
+                                   'op.add_column("items", sa.Column("memo", sa.Text))\n'
+                                   'op.execute("UPDATE items SET memo = note")',
+                                   'op.drop_column("items", "memo")'),
+    "not-null-with-default": (PREVIOUS_MODELS, _models('sa.Column("note", sa.Text)',
+                                                       'sa.Column("price", sa.Integer, nullable=False, '
+                                                       'server_default="0")'),
+                              'op.add_column("items", sa.Column("price", sa.Integer, nullable=False, '
+                              'server_default="0"))',
+                              'op.drop_column("items", "price")'),
+}
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                          cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def _released(root: Path, change: str) -> Path:
+    """The previous release committed on main and tagged v1; the change committed on a branch."""
+    previous, new, upgrade, downgrade = CHANGES[change]
+    project = build_project(root, [CREATE], models=previous)
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "release 1")
+    _git(project, "tag", "v1")
+    _git(project, "checkout", "-q", "-b", "change")
+    (project / "app" / "models.py").write_text(new)
+    rev = Rev("0002", "0001", upgrade, downgrade, file="0002_change.py")
+    (project / "migrations" / "versions" / rev.filename).write_text(rev.source())
+    _git(project, "add", "-A")
+    _git(project, "commit", "-q", "-m", "the change")
+    return project
+
+
+@pytest.mark.parametrize(("change", "kinds", "sqlstate_hint"), [
+    ("drop", {"SELECT", "UPDATE", "INSERT"}, "stops using it"),
+    ("rename", {"SELECT", "UPDATE", "INSERT"}, "add the new column, backfill"),
+    ("not-null", {"INSERT"}, "add it nullable or with a server_default"),
+])
+def test_a_change_that_breaks_the_running_release_names_revision_statement_and_fix(
+        verify, tmp_path, change, kinds, sqlstate_hint):
+    project = _released(tmp_path / "project", change)
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v1")
+
+    assert result.code == 1, result.stdout
+    found = result.findings("rolling", "breaks-previous-release")
+    assert {f["revision"] for f in found} == {"0002"}, found
+    assert {f["object"] for f in found} == {"items"}
+    assert {f["message"].split("release's ")[1].split(" ")[0] for f in found} == kinds, found
+    for finding in found:
+        assert finding["file"].endswith("0002_change.py")
+        assert "it sends: " in finding["message"] and "items" in finding["message"].split("it sends: ")[1]
+        assert sqlstate_hint in finding["hint"], finding["hint"]
+    if change == "not-null":
+        [insert] = found
+        assert "price" in insert["message"] and "null" in insert["message"], insert["message"]
+    else:
+        assert all("note" in f["message"] and "does not exist" in f["message"] for f in found), found
+
+
+@pytest.mark.parametrize("change", ["drop-after-release-stopped-reading", "rename-as-add-and-backfill",
+                                    "not-null-with-default"])
+def test_the_same_change_made_the_expand_contract_way_passes(verify, tmp_path, change):
+    project = _released(tmp_path / "project", change)
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v1")
+
+    assert result.code == 0, result.stdout
+    assert result.stage("rolling")["status"] == "pass", result.stdout
+    assert not result.findings("rolling", "rolling-unjudged"), result.stdout
+    assert "1 table(s) of the previous release (v1) replayed after each of 1 new revision(s)" in \
+        result.stage("rolling")["summary"]
+
+
+def test_git_base_adds_the_stage_and_replays_its_merge_base(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop")
+
+    result = verify(project, "--quiet-progress", "--git-base", "main")
+
+    assert "rolling" in [s["name"] for s in result.report["stages"]]
+    assert {f["revision"] for f in result.findings("rolling", "breaks-previous-release")} == {"0002"}
+
+
+def test_code_first_names_the_revision_the_new_code_needs(verify, tmp_path):
+    project = _released(tmp_path / "project", "not-null-with-default")
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v1",
+                    "--code-first")
+
+    found = result.findings("rolling", "needs-migration-first")
+    assert found and {f["revision"] for f in found} == {"0002"}, result.stdout
+    assert any("price" in f["message"] for f in found), found
+    assert not result.findings("rolling", "breaks-previous-release")
+    assert not result.findings("rolling", "rolling-unjudged"), result.stdout
+
+
+def test_without_a_previous_release_the_stage_says_how_to_name_one(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop")
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling")
+
+    assert result.stage("rolling")["status"] == "skip"
+    assert "--previous-release REF" in result.findings("rolling")[0]["message"]
+
+
+def test_an_unknown_release_is_a_one_line_error(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop")
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v9")
+
+    assert_usage_error(result, "--previous-release", "v9")
+
+
+def test_code_first_without_a_release_is_a_one_line_error(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop")
+
+    assert_usage_error(verify(project, "--code-first"), "--code-first", "--previous-release REF")

@@ -71,8 +71,10 @@ def _git(repo: Path, *args: str) -> str:
                           cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
-def released(root: Path, change: str) -> Path:
-    """The previous release committed on main and tagged v1; the change committed on a branch."""
+def released(root: Path, change: str, first: str | None = None) -> Path:
+    """The previous release committed on main and tagged v1; the change committed on a
+    branch: its revision 0002, or with `first` (an upgrade that leaves the previous release
+    working) that as 0002 and the change as 0003."""
     previous, new, upgrade, downgrade = CHANGES[change]
     project = build_project(root, [CREATE], models=previous)
     _git(project, "init", "-q", "-b", "main")
@@ -81,8 +83,12 @@ def released(root: Path, change: str) -> Path:
     _git(project, "tag", "v1")
     _git(project, "checkout", "-q", "-b", "change")
     (project / "app" / "models.py").write_text(new)
-    rev = Rev("0002", "0001", upgrade, downgrade, file="0002_change.py")
-    (project / "migrations" / "versions" / rev.filename).write_text(rev.source())
+    revisions = [Rev("0002", "0001", upgrade, downgrade, file="0002_change.py")]
+    if first is not None:
+        revisions = [Rev("0002", "0001", first, "pass", file="0002_first.py"),
+                     Rev("0003", "0002", upgrade, downgrade, file="0003_change.py")]
+    for rev in revisions:
+        (project / "migrations" / "versions" / rev.filename).write_text(rev.source())
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "the change")
     return project

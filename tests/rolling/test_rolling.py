@@ -54,6 +54,18 @@ def test_the_same_change_made_the_expand_contract_way_passes(verify, tmp_path, c
         result.stage("rolling")["summary"]
 
 
+def test_the_revision_named_is_the_first_after_which_the_statement_fails(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop",
+                        first='op.create_index("ix_items_note", "items", ["note"])')
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v1")
+
+    found = result.findings("rolling", "breaks-previous-release")
+    assert found and {f["revision"] for f in found} == {"0003"}, result.stdout
+    assert all(f["file"].endswith("0003_change.py") for f in found)
+    assert "after each of 2 new revision(s)" in result.stage("rolling")["summary"]
+
+
 def test_git_base_adds_the_stage_and_replays_its_merge_base(verify, tmp_path):
     project = _released(tmp_path / "project", "drop")
 

@@ -66,7 +66,7 @@ CHANGES = {
 }
 
 
-def _git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
                           cwd=repo, check=True, capture_output=True, text=True).stdout
 
@@ -77,11 +77,11 @@ def released(root: Path, change: str, first: str | None = None) -> Path:
     working) that as 0002 and the change as 0003."""
     previous, new, upgrade, downgrade = CHANGES[change]
     project = build_project(root, [CREATE], models=previous)
-    _git(project, "init", "-q", "-b", "main")
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "release 1")
-    _git(project, "tag", "v1")
-    _git(project, "checkout", "-q", "-b", "change")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "release 1")
+    git(project, "tag", "v1")
+    git(project, "checkout", "-q", "-b", "change")
     (project / "app" / "models.py").write_text(new)
     revisions = [Rev("0002", "0001", upgrade, downgrade, file="0002_change.py")]
     if first is not None:
@@ -89,6 +89,6 @@ def released(root: Path, change: str, first: str | None = None) -> Path:
                      Rev("0003", "0002", upgrade, downgrade, file="0003_change.py")]
     for rev in revisions:
         (project / "migrations" / "versions" / rev.filename).write_text(rev.source())
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "the change")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "the change")
     return project

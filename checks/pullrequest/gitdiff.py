@@ -30,17 +30,20 @@ def _git(args: list[str], cwd: Path, what: str, option: str = "--git-base", text
     return proc.stdout
 
 
-def merge_base(root: Path, reference: str, option: str = "--git-base") -> tuple[Path, str]:
-    """The repository's top folder and the commit REF and HEAD share."""
+def merge_base(root: Path, reference: str, option: str = "--git-base",
+               merge: bool = True) -> tuple[Path, str]:
+    """The repository's top folder and the commit REF and HEAD share (REF's own, without `merge`)."""
     inside = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True,
                             text=True, errors="replace")
     if inside.returncode != 0:
         raise ConfigError(f"{option} {reference}: {root} is not inside a git repository; "
                           "run from a clone, or name the base revision with --since REV")
     top = Path(inside.stdout.strip()).resolve()
-    _git(["rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}"], top,
-         f"no commit named {reference!r}; fetch it first (git fetch origin {reference}, or "
-         "actions/checkout with fetch-depth: 0)", option)
+    named = _git(["rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}"], top,
+                 f"no commit named {reference!r}; fetch it first (git fetch origin {reference}, or "
+                 "actions/checkout with fetch-depth: 0)", option).strip()
+    if not merge:
+        return top, named
     commit = _git(["merge-base", reference, "HEAD"], top,
                   f"{reference!r} and HEAD share no history; fetch more of it (fetch-depth: 0)",
                   option).strip()
@@ -53,9 +56,9 @@ def archive(top: Path, commit: str, option: str) -> bytes:
                 option, text=False)
 
 
-def git_base(project: Project, reference: str, option: str = "--git-base") -> Scope:
+def git_base(project: Project, reference: str, option: str = "--git-base", merge: bool = True) -> Scope:
     order = project.upgrade_order()
-    top, commit = merge_base(project.root, reference, option)
+    top, commit = merge_base(project.root, reference, option, merge)
     paths = {s.revision: Path(s.path).resolve() for s in order}
     outside = [str(p) for p in paths.values() if not p.is_relative_to(top)]
     if outside:

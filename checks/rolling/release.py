@@ -28,9 +28,9 @@ OPTION = "--previous-release"
 
 @contextlib.contextmanager
 def previous_release(project: Project, reference: str, option: str = OPTION) -> Iterator[Project]:
-    """The project as it was where `reference` and HEAD meet (the release a change starts
-    from), its code run in a process of its own; removed on exit."""
-    top, resolved = merge_base(project.root, reference, option)
+    """The project as it was at `reference` (with --git-base, where it and HEAD meet: the
+    release the change starts from), its code run in a process of its own; removed on exit."""
+    top, resolved = merge_base(project.root, reference, option, merge=option != OPTION)
     folder = Path(tempfile.mkdtemp(prefix="alembic-preflight-release-"))
     try:
         _extract(archive(top, resolved, option), folder)

@@ -39,7 +39,7 @@ def check(run: Run) -> list[Finding]:
     else:
         from checks.pullrequest.gitdiff import git_base
 
-        released = git_base(project, reference, option).base
+        released = git_base(project, reference, option, merge=False).base
     base = [s for s in order if s.revision in released]
     new = [s for s in order if s.revision not in released]
     if not new:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from projects import assert_usage_error
+from rolling_projects import WITHOUT_NOTE, git
 from rolling_projects import released as _released
 
 
@@ -64,6 +65,22 @@ def test_the_revision_named_is_the_first_after_which_the_statement_fails(verify,
     assert found and {f["revision"] for f in found} == {"0003"}, result.stdout
     assert all(f["file"].endswith("0003_change.py") for f in found)
     assert "after each of 2 new revision(s)" in result.stage("rolling")["summary"]
+
+
+def test_the_previous_release_is_the_tree_of_the_reference_named(verify, tmp_path):
+    # A hotfix release off v1 that stopped reading the column: HEAD does not descend from it.
+    project = _released(tmp_path / "project", "drop")
+    git(project, "checkout", "-q", "-b", "hotfix", "v1")
+    (project / "app" / "models.py").write_text(WITHOUT_NOTE)
+    git(project, "commit", "-q", "-am", "stop reading note")
+    git(project, "tag", "v1.1")
+    git(project, "checkout", "-q", "change")
+
+    hotfix = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v1.1")
+    v1 = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v1")
+
+    assert hotfix.stage("rolling")["status"] == "pass", hotfix.stdout
+    assert v1.findings("rolling", "breaks-previous-release"), v1.stdout
 
 
 def test_git_base_adds_the_stage_and_replays_its_merge_base(verify, tmp_path):

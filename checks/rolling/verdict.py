@@ -60,10 +60,20 @@ def new_findings(tables: list[Table], points: list[tuple[Script | None, Point]])
 
 
 def unjudged(tables: list[Table], points: list[tuple[Script | None, Point]]) -> list[str]:
-    """'release table kind' of statements that failed where their own release runs."""
+    """Statements that failed where their own release runs, as "the previous release's
+    SELECT, UPDATE on tags (column tags.label does not exist)"."""
     where = {"previous": points[0][1], "new": points[-1][1]}
-    return [f"{t.release} {t.name} {kind}" for t in tables for kind in _kinds(t)
-            if isinstance(where[t.release].outcomes.get((t.release, t.name, kind)), Failure)]
+    found = []
+    for table in tables:
+        failed = {kind: where[table.release].outcomes.get((table.release, table.name, kind))
+                  for kind in _kinds(table)}
+        failed = {kind: outcome for kind, outcome in failed.items() if isinstance(outcome, Failure)}
+        if failed:
+            whose = "the previous release's" if table.release == "previous" else "this release's"
+            first = next(iter(failed.values()))
+            found.append(f"{whose} {', '.join(kind.upper() for kind in failed)} on {table.name} "
+                         f"({first.error})")
+    return found
 
 
 def _kinds(table: Table) -> list[str]:

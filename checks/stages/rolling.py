@@ -69,7 +69,7 @@ def check(run: Run) -> list[Finding]:
     if unjudged:
         findings.append(Finding(Severity.INFO, "rolling-unjudged",
                                 "statements that fail on their own release's schema, not judged: "
-                                + ", ".join(unjudged),
+                                + "; ".join(unjudged),
                                 hint="drift between that release's models and its migrations, or a "
                                      "value the row generator cannot make: compare them with the drift "
                                      "stage at that release"))
@@ -83,7 +83,7 @@ def _summary(run: Run, reference: str, tables: list[probes.Table], new: int, unj
     if run.code_first:
         said += " and this release's on the schema before them"
     if unjudged:
-        said += f"; {unjudged} statement(s) not judged (they fail where their own release runs)"
+        said += f"; {unjudged} table(s) with statements not judged (they fail where their own release runs)"
     return said
 
 

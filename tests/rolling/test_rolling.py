@@ -83,6 +83,22 @@ def test_the_previous_release_is_the_tree_of_the_reference_named(verify, tmp_pat
     assert v1.findings("rolling", "breaks-previous-release"), v1.stdout
 
 
+def test_a_previous_release_that_cannot_load_is_named_in_one_finding(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop")
+    git(project, "checkout", "-q", "-b", "broken", "v1")
+    (project / "app" / "models.py").write_text("import module_that_release_lacked\n")
+    git(project, "commit", "-q", "-am", "a release that cannot import its models")
+    git(project, "tag", "v0-broken")
+    git(project, "checkout", "-q", "change")
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v0-broken")
+
+    [finding] = result.findings("rolling", "previous-release-unloadable")
+    assert "v0-broken" in finding["message"] and "module_that_release_lacked" in finding["message"], finding
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.code == 1, result.stdout
+
+
 def test_git_base_adds_the_stage_and_replays_its_merge_base(verify, tmp_path):
     project = _released(tmp_path / "project", "drop")
 

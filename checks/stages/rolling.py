@@ -53,10 +53,12 @@ def check(run: Run) -> list[Finding]:
         try:
             tables = [probes.Table("previous", entry) for entry in statements(old, db, previous=True)]
         except ProjectError as exc:
-            return [Finding(Severity.ERROR, "previous-release-unloadable",
+            # Named by --git-base, which asked for a pull request's checks, not this one: a warning.
+            return [Finding(Severity.ERROR if option == OPTION else Severity.WARNING,
+                            "previous-release-unloadable",
                             f"the previous release ({reference}) cannot be loaded: {exc}",
                             hint="the check runs that release's models in the project's Python: make its "
-                                 "tree importable there, or name another release")]
+                                 "tree importable there, or name another release (--previous-release)")]
         if run.code_first:
             tables += [probes.Table("new", entry) for entry in statements(project, db, previous=False)]
         points = [(None, _point(run, db.name, tables))]

@@ -97,6 +97,7 @@ def test_a_previous_release_that_cannot_load_is_named_in_one_finding(verify, tmp
     assert "v0-broken" in finding["message"] and "module_that_release_lacked" in finding["message"], finding
     assert "Traceback" not in result.stdout + result.stderr
     assert result.code == 1, result.stdout
+    assert finding["severity"] == "error"
 
 
 def test_git_base_adds_the_stage_and_replays_its_merge_base(verify, tmp_path):

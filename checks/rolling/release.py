@@ -26,6 +26,10 @@ from checks.pullrequest.gitdiff import archive, merge_base
 OPTION = "--previous-release"
 
 
+class Unloadable(Exception):
+    """The previous release's tree cannot be opened as a project, or its models not read."""
+
+
 @contextlib.contextmanager
 def previous_release(project: Project, reference: str, option: str = OPTION) -> Iterator[Project]:
     """The project as it was at `reference` (with --git-base, where it and HEAD meet: the
@@ -54,19 +58,22 @@ def _extract(tar: bytes, folder: Path) -> None:
 
 def _open(project: Project, root: Path, top: Path, folder: Path) -> Project:
     if not root.is_dir():
-        raise ConfigError(f"{OPTION}: the previous release has no folder {root.relative_to(folder)}; "
+        raise Unloadable(f"{OPTION}: the previous release has no folder {root.relative_to(folder)}; "
                           "name a release that holds the project")
     ini = project.ini_path.resolve()
     if not ini.is_relative_to(top):
         raise ConfigError(f"{OPTION}: {ini} is outside the repository at {top}")
     old_ini = folder / ini.relative_to(top)
     if not old_ini.is_file():
-        raise ConfigError(f"{OPTION}: the previous release has no {ini.relative_to(top)}; name a "
+        raise Unloadable(f"{OPTION}: the previous release has no {ini.relative_to(top)}; name a "
                           "release that migrates with Alembic")
     python = project.process.python if project.process is not None else sys.executable
     source = project.process.source if project.process is not None else "the suite's Python"
-    old = Project(root, alembic_ini=str(old_ini), settings=project.settings,
-                  metadata_override=project.metadata_override, python=python, python_source=source)
+    try:
+        old = Project(root, alembic_ini=str(old_ini), settings=project.settings,
+                      metadata_override=project.metadata_override, python=python, python_source=source)
+    except (ConfigError, ProjectError) as exc:
+        raise Unloadable(str(exc)) from None
     if old.process is None:
         old.process = ProjectProcess(old, python, source)
     old.env.output = project.env.output
@@ -84,10 +91,14 @@ def statements(project: Project, database: Database, previous: bool) -> list[dic
 
         with project.env.active():
             return compiled(project.target_metadata())
-    if previous:
-        project.run_steps(database, [], upgrade=True)  # env.py's run names target_metadata
     try:
+        if previous:
+            project.run_steps(database, [], upgrade=True)  # env.py's run names target_metadata
         return project.process.request("models_statements", **where)
+    except ProjectError as exc:
+        if previous:
+            raise Unloadable(str(exc)) from None
+        raise
     except AgentFailure as failure:
-        which = "the previous release's" if previous else "the project's"
-        raise ProjectError(f"{which} models cannot be read: {failure.details.get('message')}") from None
+        said = f"its models cannot be read: {failure.details.get('message')}"
+        raise Unloadable(said) if previous else ProjectError(f"the project's {said}") from None

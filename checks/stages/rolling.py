@@ -16,10 +16,9 @@ before the new revisions, for deploys that roll out the code before migrating.
 from __future__ import annotations
 
 from checks.drills.rows import seed
-from checks.errors import ProjectError
 from checks.result import Finding, Severity
 from checks.rolling import probes, verdict
-from checks.rolling.release import OPTION, previous_release, statements
+from checks.rolling.release import OPTION, Unloadable, previous_release, statements
 from checks.run import Run
 from checks.stages.skips import StageSkipped
 
@@ -45,26 +44,16 @@ def check(run: Run) -> list[Finding]:
     if not new:
         return [Finding(Severity.INFO, "rolling-nothing-new",
                         f"no revision since {reference}: the previous release runs on the same schema")]
-    with previous_release(project, reference, option) as old, run.work_database("rolling") as db:
-        project.bootstrap(db)
-        project.run_steps(db, base, upgrade=True)  # env.py runs even on an empty base: its models
-        with run.server.connect(db.name) as conn:
-            seed(conn, run.version_table)
-        try:
-            tables = [probes.Table("previous", entry) for entry in statements(old, db, previous=True)]
-        except ProjectError as exc:
-            # Named by --git-base, which asked for a pull request's checks, not this one: a warning.
-            return [Finding(Severity.ERROR if option == OPTION else Severity.WARNING,
-                            "previous-release-unloadable",
-                            f"the previous release ({reference}) cannot be loaded: {exc}",
-                            hint="the check runs that release's models in the project's Python: make its "
-                                 "tree importable there, or name another release (--previous-release)")]
-        if run.code_first:
-            tables += [probes.Table("new", entry) for entry in statements(project, db, previous=False)]
-        points = [(None, _point(run, db.name, tables))]
-        for revision in new:
-            project.run_steps(db, [revision], upgrade=True)
-            points.append((revision, _point(run, db.name, tables)))
+    try:
+        with previous_release(project, reference, option) as old, run.work_database("rolling") as db:
+            tables, points = _replay(run, old, db, base, new)
+    except Unloadable as exc:
+        # Named by --git-base, which asked for a pull request's checks, not this one: a warning.
+        return [Finding(Severity.ERROR if option == OPTION else Severity.WARNING,
+                        "previous-release-unloadable",
+                        f"the previous release ({reference}) cannot be loaded: {exc}",
+                        hint="the check runs that release's models in the project's Python: make its "
+                             "tree importable there, or name another release (--previous-release)")]
     findings = verdict.previous_findings(tables, points) + verdict.new_findings(tables, points)
     unjudged = verdict.unjudged(tables, points)
     run.summaries["rolling"] = _summary(run, reference, tables, len(new), len(unjudged))
@@ -76,6 +65,24 @@ def check(run: Run) -> list[Finding]:
                                      "value the row generator cannot make: compare them with the drift "
                                      "stage at that release"))
     return findings
+
+
+def _replay(run: Run, old, db, base: list, new: list) -> tuple[list[probes.Table], list]:
+    """The history up to the previous release on `db`, with rows; then every statement there
+    and after each new revision."""
+    project = run.project
+    project.bootstrap(db)
+    project.run_steps(db, base, upgrade=True)  # env.py runs even on an empty base: its models
+    with run.server.connect(db.name) as conn:
+        seed(conn, run.version_table)
+    tables = [probes.Table("previous", entry) for entry in statements(old, db, previous=True)]
+    if run.code_first:
+        tables += [probes.Table("new", entry) for entry in statements(project, db, previous=False)]
+    points = [(None, _point(run, db.name, tables))]
+    for revision in new:
+        project.run_steps(db, [revision], upgrade=True)
+        points.append((revision, _point(run, db.name, tables)))
+    return tables, points
 
 
 def _summary(run: Run, reference: str, tables: list[probes.Table], new: int, unjudged: int) -> str:

@@ -100,6 +100,20 @@ def test_a_previous_release_that_cannot_load_is_named_in_one_finding(verify, tmp
     assert finding["severity"] == "error"
 
 
+def test_a_previous_release_without_alembic_is_named_in_one_finding(verify, tmp_path):
+    project = _released(tmp_path / "project", "drop")
+    git(project, "checkout", "-q", "-b", "before-alembic", "v1")
+    git(project, "rm", "-q", "alembic.ini")
+    git(project, "commit", "-q", "-m", "no alembic yet")
+    git(project, "tag", "v0")
+    git(project, "checkout", "-q", "change")
+
+    result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v0")
+
+    [finding] = result.findings("rolling", "previous-release-unloadable")
+    assert "has no alembic.ini" in finding["message"], finding
+
+
 def test_git_base_adds_the_stage_and_replays_its_merge_base(verify, tmp_path):
     project = _released(tmp_path / "project", "drop")
 

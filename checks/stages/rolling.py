@@ -74,7 +74,7 @@ def _replay(run: Run, old, db, base: list, new: list) -> tuple[list[probes.Table
     project.bootstrap(db)
     project.run_steps(db, base, upgrade=True)  # env.py runs even on an empty base: its models
     with run.server.connect(db.name) as conn:
-        seed(conn, run.version_table)
+        seed(conn, run.version_table)  # what a release meets: a row in every table of its schema
     tables = [probes.Table("previous", entry) for entry in statements(old, db, previous=True)]
     if run.code_first:
         tables += [probes.Table("new", entry) for entry in statements(project, db, previous=False)]
@@ -106,11 +106,9 @@ def previous_reference(run: Run) -> tuple[str | None, str]:
 
 
 def _point(run: Run, database: str, tables: list[probes.Table]) -> probes.Point:
-    """Every statement's outcome on the database as it is now; a table the revisions just
-    created gets its row first (as production's would have rows)."""
+    """Every statement's outcome on the database as it is now. A value the row lacked so far
+    (a column the revisions just added) is read first; no row is added between revisions,
+    which a deploy of them all at once would not find there."""
     with run.server.connect(database) as conn:
-        waiting = probes.incomplete(tables)
-        if waiting:
-            seed(conn, run.version_table)
-            probes.read_rows(conn, waiting)
+        probes.read_rows(conn, probes.incomplete(tables))
         return probes.send(conn, tables)

@@ -125,6 +125,8 @@ class Run:
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True
         self.scope = None  # a pullrequest.scope.Scope: judge only the revisions a change adds
+        self.previous_release = None  # --previous-release REF: what the rolling stage replays
+        self.code_first = False  # --code-first: the rolling stage replays this release on the old schema
         # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
         # beside the build (checks.parallel.segments); (run, build) -> Split or None.
         self.split_planner = None

@@ -159,6 +159,12 @@ class Agent:
 
         return self._with_models(metadata, modules, long_names)
 
+    def op_models_statements(self, metadata: str | None = None, modules: list = ()) -> list:
+        """What the models' ORM sends per table, for the rolling-deploy check."""
+        from .rolling import statements
+
+        return self._with_models(metadata, modules, statements)
+
     def _with_models(self, metadata, modules, call):
         """`call(metadatas)` in the project's context: the models --metadata names, else the
         target_metadata env.py passed on its last run (after importing the metadata modules)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from checks.commands.pr_args import add_pull_request_arguments, open_scope, pull_request_options
 from checks.commands.project_args import add_project_arguments, open_project
+from checks.commands.rolling_args import add_rolling_arguments, with_rolling
 from checks.errors import ConfigError
 from checks.progress import Progress
 from checks.project.limits import Limits
@@ -46,6 +47,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--run-timeout", type=float, metavar="SECONDS", help="end the run after this long "
                         "(default: run_timeout, 0: none)")
     add_pull_request_arguments(parser)
+    add_rolling_arguments(parser)
 
 
 def run(args) -> int:
@@ -113,6 +115,7 @@ def _verify(args, outcome: Outcome) -> int:
     if not args.stage and project.settings.stages:
         stages = validate_stage_names(project.settings.stages, f"{project.settings.source}: stages: ")
     outcome.project = str(project.root)
+    stages = with_rolling(args, stages, chosen=bool(args.stage or project.settings.stages))
     pull_request = pull_request_options(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr
@@ -139,6 +142,7 @@ def _verify(args, outcome: Outcome) -> int:
             out.write(f"  pull request: {scope.describe()}\n")
             out.flush()
         verification.scope = outcome.scope = scope
+        verification.previous_release, verification.code_first = args.previous_release, args.code_first
         outcome.results = run_stages(verification, stages,
                                      on_result=lambda r: print_stage(r, out, args.verbose))
     results = outcome.results

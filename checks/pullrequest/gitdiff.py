@@ -17,40 +17,52 @@ from checks.project.project import Project
 from checks.pullrequest.scope import Scope, closed_base
 
 
-def _git(args: list[str], cwd: Path, what: str) -> str:
+def _git(args: list[str], cwd: Path, what: str, option: str = "--git-base", text: bool = True):
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace")
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=text,
+                              errors="replace" if text else None)
     except FileNotFoundError:
-        raise ConfigError("--git-base needs git on PATH; install git, or use --since REV") from None
+        raise ConfigError(f"{option} needs git on PATH; install git, or use --since REV") from None
     if proc.returncode != 0:
-        reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        raise ConfigError(f"--git-base: {what} ({reason})")
+        stderr = proc.stderr if text else proc.stderr.decode(errors="replace")
+        reason = (stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise ConfigError(f"{option}: {what} ({reason})")
     return proc.stdout
 
 
-def merge_base(root: Path, reference: str) -> tuple[Path, str]:
-    """The repository's top folder and the commit REF and HEAD share."""
+def merge_base(root: Path, reference: str, option: str = "--git-base",
+               merge: bool = True) -> tuple[Path, str]:
+    """The repository's top folder and the commit REF and HEAD share (REF's own, without `merge`)."""
     inside = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True,
                             text=True, errors="replace")
     if inside.returncode != 0:
-        raise ConfigError(f"--git-base {reference}: {root} is not inside a git repository; "
+        raise ConfigError(f"{option} {reference}: {root} is not inside a git repository; "
                           "run from a clone, or name the base revision with --since REV")
     top = Path(inside.stdout.strip()).resolve()
-    _git(["rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}"], top,
-         f"no commit named {reference!r}; fetch it first (git fetch origin {reference}, or "
-         "actions/checkout with fetch-depth: 0)")
+    named = _git(["rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}"], top,
+                 f"no commit named {reference!r}; fetch it first (git fetch origin {reference}, or "
+                 "actions/checkout with fetch-depth: 0)", option).strip()
+    if not merge:
+        return top, named
     commit = _git(["merge-base", reference, "HEAD"], top,
-                  f"{reference!r} and HEAD share no history; fetch more of it (fetch-depth: 0)").strip()
+                  f"{reference!r} and HEAD share no history; fetch more of it (fetch-depth: 0)",
+                  option).strip()
     return top, commit
 
 
-def git_base(project: Project, reference: str) -> Scope:
+def archive(top: Path, commit: str, option: str) -> bytes:
+    """The tree of `commit` as a tar archive (`git archive`)."""
+    return _git(["archive", "--format=tar", commit], top, f"cannot read the tree of {commit[:12]}",
+                option, text=False)
+
+
+def git_base(project: Project, reference: str, option: str = "--git-base", merge: bool = True) -> Scope:
     order = project.upgrade_order()
-    top, commit = merge_base(project.root, reference)
+    top, commit = merge_base(project.root, reference, option, merge)
     paths = {s.revision: Path(s.path).resolve() for s in order}
     outside = [str(p) for p in paths.values() if not p.is_relative_to(top)]
     if outside:
-        raise ConfigError(f"--git-base: revision file {outside[0]} is outside the repository at {top}; "
+        raise ConfigError(f"{option}: revision file {outside[0]} is outside the repository at {top}; "
                           "use --since REV for this layout")
     folders = sorted({p.parent.relative_to(top).as_posix() for p in paths.values()})
     old = _tree(top, commit, folders)

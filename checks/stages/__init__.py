@@ -9,11 +9,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-STAGES = ("files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery", "lint")
+STAGES = ("files", "heads", "fresh", "merge-order", "drift", "rolling", "roundtrip", "recovery", "lint")
 
 # What a run does when no stage is named. The drills restore backups and race processes:
 # seconds per run that every commit need not pay; `--stage recovery` (nox -s recovery) runs them.
-OPT_IN = ("recovery",)
+# The rolling check needs a previous release to replay: it joins the default stages when
+# one is named (--previous-release, or --git-base's merge-base).
+OPT_IN = ("recovery", "rolling")
 DEFAULT_STAGES = [name for name in STAGES if name not in OPT_IN]
 
 # Stages that read the revision files only: when a run has no others, no server is started

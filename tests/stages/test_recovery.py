@@ -37,7 +37,8 @@ def test_example_passes_every_drill(verify):
 
 def test_clean_fixture_passes_every_stage_with_recovery(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()])
-    result = verify(project, *(arg for stage in STAGES for arg in ("--stage", stage)))
+    # Every stage that a project alone can run: the rolling one needs a previous release from git.
+    result = verify(project, *(arg for stage in STAGES if stage != "rolling" for arg in ("--stage", stage)))
     assert_clean(result)
     assert result.stage("recovery")["status"] in ("pass", "warn")
 

@@ -125,6 +125,7 @@ class Run:
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True
         self.scope = None  # a pullrequest.scope.Scope: judge only the revisions a change adds
+        self.squash_check: str | None = None  # verify --squash-check: the git ref from before a squash
         # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
         # beside the build (checks.parallel.segments); (run, build) -> Split or None.
         self.split_planner = None

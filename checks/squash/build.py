@@ -1,0 +1,40 @@
+"""Build the history up to the squash point on a throwaway database and read its schema back."""
+
+from __future__ import annotations
+
+from checks.errors import MigrationError, VerifyError
+from checks.progress import Progress
+from checks.run import Run
+from checks.squash.dump import Statements, schema_statements
+from checks.squash.plan import Plan
+from harness.server import Server
+
+
+def built_statements(run: Run, plan: Plan) -> Statements:
+    """What the squashed revisions build, less what an empty database of the run holds already."""
+    project = run.project
+    done = 0
+
+    def step(revision, _connection) -> None:
+        nonlocal done
+        done += 1
+        run.progress.step("squash", done, len(plan.squashed), revision.revision)
+
+    with run.work_database("squash") as db:
+        project.bootstrap(db)
+        try:
+            project.run_steps(db, plan.squashed, upgrade=True, after_step=step)
+        except MigrationError as exc:
+            raise VerifyError(f"the history does not build up to {plan.point.revision}: upgrade of "
+                              f"{exc.revision} failed: {exc.db_error or exc}; fix it (python -m checks "
+                              "verify --stage fresh) before squashing") from None
+    run.progress.clear()
+    schema = project.captured.options.get("version_table_schema")
+    built = schema_statements(run.server, db.name, run.version_table, schema)
+    empty = run.database("squash-empty")
+    project.bootstrap(empty)
+    return built.without(schema_statements(run.server, empty.name, run.version_table, schema))
+
+
+def squash_statements(project, server: Server, plan: Plan, progress: Progress) -> Statements:
+    return built_statements(Run(project, server, progress), plan)

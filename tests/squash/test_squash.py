@@ -1,0 +1,188 @@
+"""squash writes a base revision that builds the history's schema, and verify --squash-check proves it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_support import run_cli
+from projects import Rev, assert_clean, assert_usage_error, build_project
+
+from checks.schema_access import snapshot_of
+
+# An enum, a server default with a colon in it (text() would read ":none" as a bind
+# parameter), a CHECK, an index, a view and a plpgsql function (":=" in its body).
+MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+mood = sa.Enum("calm", "busy", "late", name="mood")
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("mood", mood, nullable=False, server_default="calm"),
+    sa.Column("note", sa.Text, server_default=":none"),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.CheckConstraint("priority > 0", name="ck_tasks_priority_positive"),
+    sa.Index("ix_tasks_priority", "priority"),
+)
+"""
+HISTORY = [
+    Rev("0001", None, """
+        op.create_table("tasks", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("title", sa.Text, nullable=False),
+                        sa.Column("mood", sa.Enum("calm", "busy", "late", name="mood"), nullable=False,
+                                  server_default="calm"))
+        """, """
+        op.drop_table("tasks")
+        op.execute("DROP TYPE mood")
+        """),
+    Rev("0002", "0001", """
+        op.add_column("tasks", sa.Column("note", sa.Text, server_default=":none"))
+        op.add_column("tasks", sa.Column("priority", sa.Integer, nullable=False, server_default="1"))
+        op.create_check_constraint("ck_tasks_priority_positive", "tasks", "priority > 0")
+        op.create_index("ix_tasks_priority", "tasks", ["priority"])
+        """, """
+        op.drop_index("ix_tasks_priority", "tasks")
+        op.drop_constraint("ck_tasks_priority_positive", "tasks")
+        op.drop_column("tasks", "priority")
+        op.drop_column("tasks", "note")
+        """),
+    Rev("0003", "0002", """
+        op.execute("CREATE VIEW busy_tasks AS SELECT id, title FROM tasks WHERE mood = 'busy'")
+        op.execute('''CREATE FUNCTION task_count() RETURNS integer LANGUAGE plpgsql AS $$
+        DECLARE n integer;
+        BEGIN
+            n := (SELECT count(*) FROM tasks);
+            RETURN n;
+        END $$''')
+        """, """
+        op.execute("DROP FUNCTION task_count()")
+        op.execute("DROP VIEW busy_tasks")
+        """),
+    # Rows only: a database at 0003 already has the schema of 0004.
+    Rev("0004", "0003", """op.execute("INSERT INTO tasks (title) VALUES ('first')")""",
+        """op.execute("DELETE FROM tasks WHERE title = 'first'")"""),
+    Rev("0005", "0004", """
+        op.add_column("tasks", sa.Column("done", sa.Boolean, nullable=False, server_default=sa.false()))
+        """, 'op.drop_column("tasks", "done")'),
+]
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                          cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def _commit(repo: Path, message: str) -> None:
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def url(pg_server) -> str:
+    return pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """The fixture history, committed in a git repository of its own."""
+    root = build_project(tmp_path / "project", HISTORY, models=MODELS)
+    _git(root, "init", "-q", "-b", "main")
+    _commit(root, "history")
+    return root
+
+
+def _squash(project: Path, url: str, *extra: str, env: dict | None = None):
+    return run_cli("squash", "--to", "0004", "--project", str(project), *extra, url=url, env=env)
+
+
+def test_squash_moves_the_old_files_and_the_base_builds_the_same_schema(project, url, verify):
+    versions = project / "migrations" / "versions"
+    before = {path.name: path.read_text() for path in versions.glob("*.py")}
+
+    squashed = _squash(project, url, "--yes")
+
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    archive = project / "migrations" / "_squashed" / "0004"
+    # Moved, never deleted: every old file is in the archive as it was.
+    assert {path.name: path.read_text() for path in archive.glob("*.py")} == \
+        {name: text for name, text in before.items() if name != "0005_revision.py"}
+    assert sorted(path.name for path in versions.glob("*.py")) == ["0004_revision.py", "0005_revision.py"]
+    base = (versions / "0004_revision.py").read_text()
+    assert "revision = '0004'" in base and "down_revision = None" in base
+    assert (versions / "0005_revision.py").read_text() == before["0005_revision.py"]  # nothing to rewire
+    assert "git rm --cached --quiet -- migrations/versions/0001_revision.py" in squashed.stdout
+    assert "git add -- migrations/versions/0004_revision.py migrations/_squashed/0004" in squashed.stdout
+    _commit(project, "squash")
+
+    proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1")
+
+    assert_clean(proved)
+    assert proved.stage("squash")["status"] == "pass", proved.stdout
+    plan = {f["revision"]: f["message"] for f in proved.findings("squash", "stamp-plan")}
+    assert "alembic stamp --purge 0004" in plan["0003"]
+    assert "upgrade with the old history to 0004 first" in plan["0001"]
+    assert "upgrade with the old history to 0004 first" in plan["0002"]
+
+
+def test_a_base_that_lost_a_server_default_fails_naming_it(project, url, verify):
+    assert _squash(project, url, "--yes").code == 0
+    base = project / "migrations" / "versions" / "0004_revision.py"
+    text = base.read_text()
+    assert "note text DEFAULT ':none'::text" in text
+    base.write_text(text.replace("note text DEFAULT ':none'::text", "note text"))
+    _commit(project, "squash, edited by hand")
+
+    proved = verify(project, "--quiet-progress", "--stage", "squash", "--squash-check", "HEAD~1")
+
+    assert proved.code == 1, proved.stdout
+    [difference] = proved.findings("squash", "squash-differs")
+    assert difference["object"] == "tasks.note" and difference["revision"] == "0004", difference
+    assert "default" in difference["message"], difference
+
+
+def test_stamp_plan_commands_bring_an_old_database_onto_the_base(project, url, pg_server, make_database):
+    database = make_database("squash-stamp")
+    db_url = pg_server.url(database).render_as_string(hide_password=False)
+    upgraded = run_cli("upgrade", "0003", "--project", str(project), "--url", db_url)
+    assert upgraded.code == 0, upgraded.stderr
+    assert _squash(project, url, "--yes").code == 0
+    with pg_server.connect(database) as conn:
+        at_0003 = snapshot_of(conn)
+
+    # The plan's command for a database at 0003, then the squashed history onward.
+    stamped = run_cli("stamp", "0004", "--project", str(project), "--url", db_url, "--yes",
+                      "--backups", str(project.parent / "backups"))
+    assert stamped.code == 0, stamped.stdout + stamped.stderr
+    assert run_cli("upgrade", "--project", str(project), "--url", db_url).code == 0
+
+    fresh = make_database("squash-fresh")
+    fresh_url = pg_server.url(fresh).render_as_string(hide_password=False)
+    assert run_cli("upgrade", "--project", str(project), "--url", fresh_url).code == 0
+    with pg_server.connect(database) as conn, pg_server.connect(fresh) as new:
+        assert snapshot_of(conn) == snapshot_of(new) != at_0003
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+
+
+def test_without_yes_in_ci_nothing_is_written(project, url):
+    versions = project / "migrations" / "versions"
+    before = sorted(path.name for path in versions.glob("*.py"))
+
+    refused = _squash(project, url, env={"CI": "true"})
+
+    assert_usage_error(refused, "squash: refusing to", "--yes")
+    assert sorted(path.name for path in versions.glob("*.py")) == before
+    assert not (project / "migrations" / "_squashed").exists()
+
+
+def test_a_revision_that_stands_on_a_squashed_one_is_refused(tmp_path, url):
+    history = [*HISTORY[:4], Rev("0005", ("0004", "0002"), "pass")]
+    project = build_project(tmp_path / "branchy", history, models=MODELS)
+
+    refused = run_cli("squash", "--to", "0004", "--project", str(project), "--yes", url=url)
+
+    assert_usage_error(refused, "0005", "stands on 0002")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from checks.errors import MigrationError, VerifyError
 from checks.progress import Progress
 from checks.run import Run
+from checks.squash import roles
 from checks.squash.dump import Statements, schema_statements
 from checks.squash.plan import Plan
 from harness.server import Server
@@ -33,7 +34,13 @@ def built_statements(run: Run, plan: Plan) -> Statements:
     built = schema_statements(run.server, db.name, run.version_table, schema)
     empty = run.database("squash-empty")
     project.bootstrap(empty)
-    return built.without(schema_statements(run.server, empty.name, run.version_table, schema))
+    statements = built.without(schema_statements(run.server, empty.name, run.version_table, schema))
+    builder = run.server.endpoint.user
+    statements.create = roles.as_anyone(statements.create, builder)
+    statements.drop = roles.undo_default_privileges(statements.create) + statements.drop
+    needed = roles.named_roles(statements.create, builder)
+    statements.roles = [roles.create_if_missing(name) for name in needed]
+    return statements
 
 
 def squash_statements(project, server: Server, plan: Plan, progress: Progress) -> Statements:

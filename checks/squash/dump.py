@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pglast import split
 
@@ -34,10 +34,12 @@ class DumpError(VerifyError):
 
 @dataclass
 class Statements:
-    """What builds the schema (in pg_dump's order) and what drops it again (in reverse)."""
+    """What builds the schema (in pg_dump's order), what drops it again (in reverse), and
+    the roles its grants need (made first, if missing: see checks.squash.roles)."""
 
     create: list[str]
     drop: list[str]
+    roles: list[str] = field(default_factory=list)
 
     def without(self, other: Statements) -> Statements:
         """These statements less those `other` (an empty database's) has too."""

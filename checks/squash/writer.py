@@ -28,6 +28,12 @@ down_revision = None
 branch_labels = {labels!r}
 depends_on = None
 
+# Roles belong to the server, not to the database: the ones the grants name are made if
+# missing, and never dropped.
+ROLES = [
+{roles}
+]
+
 UPGRADE = [
 {upgrade}
 ]
@@ -46,6 +52,7 @@ def _run(statements):
 def upgrade():
     # A function's body may name a table created after it, as pg_dump orders them.
     op.execute("SET check_function_bodies = false")
+    _run(ROLES)
     _run(UPGRADE)
     op.execute("RESET check_function_bodies")
 
@@ -62,6 +69,7 @@ def render(revision: str, labels, statements: Statements, count: int, archive: s
         title=title or f"squashed history: the schema of {revision}", revision=revision,
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"), major=major, count=count,
         archive=archive, labels=tuple(labels) if labels else None,
+        roles="\n".join(f"    {_literal(s)}," for s in statements.roles),
         upgrade="\n".join(f"    {_literal(s)}," for s in statements.create),
         downgrade="\n".join(f"    {_literal(s)}," for s in statements.drop))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,36 @@ def test_a_revision_that_stands_on_a_squashed_one_is_refused(tmp_path, url):
     refused = run_cli("squash", "--to", "0004", "--project", str(project), "--yes", url=url)
 
     assert_usage_error(refused, "0005", "stands on 0002")
+
+
+def test_the_base_makes_the_roles_its_grants_name_on_a_server_without_them(tmp_path, url, pg_server, verify):
+    reader = f"squash_reader_{uuid.uuid4().hex[:8]}"
+    grants = Rev("0003", "0002", f"""
+        op.execute("DO $$ BEGIN CREATE ROLE {reader} NOLOGIN; "
+                   "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
+        op.execute("GRANT SELECT ON tasks TO {reader}")
+        op.execute("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO {reader}")
+        """, f"""
+        op.execute("ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM {reader}")
+        op.execute("REVOKE SELECT ON tasks FROM {reader}")
+        """)
+    project = build_project(tmp_path / "granting", [*HISTORY[:2], grants, *HISTORY[3:]], models=MODELS)
+    _git(project, "init", "-q", "-b", "main")
+    _commit(project, "history")
+    try:
+        assert _squash(project, url, "--yes").code == 0
+        base = (project / "migrations" / "versions" / "0004_revision.py").read_text()
+        assert f"CREATE ROLE {reader} NOLOGIN" in base
+        # As whoever runs it, not as the role that built the history here.
+        assert f"ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES  TO {reader}" in base, base
+        _commit(project, "squash")
+        with pg_server.connect(pg_server.endpoint.maintenance_db) as conn:
+            conn.execute(f"DROP ROLE {reader}")  # the history made it here; a new server lacks it
+
+        proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1")
+
+        assert_clean(proved)
+        assert proved.stage("squash")["status"] == "pass", proved.stdout
+    finally:
+        with pg_server.connect(pg_server.endpoint.maintenance_db) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {reader}")

@@ -53,6 +53,11 @@ def run(args) -> int:
     out.write(f"squash: {len(chosen.squashed)} revisions up to {chosen.point.revision} build "
               f"{len(statements.create)} statements of schema; the base revision goes to "
               f"{_shown(base, project.root)}, the old files to {_shown(archive, project.root)}\n")
+    if statements.rows:
+        seeded = ", ".join(f"{table.removeprefix('public.')} ({count})"
+                           for table, count in sorted(statements.rows.items()))
+        out.write(f"squash: warning: the history leaves rows in {seeded}; the base builds the schema only: "
+                  "add the rows new databases need to its upgrade() (op.bulk_insert) after it is written\n")
     confirm(consent, "squash", what)
     moved = files.move(chosen, archive)
     base.write_text(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks.errors import MigrationError, VerifyError
+from checks.parallel import rows
 from checks.progress import Progress
 from checks.run import Run
 from checks.squash import roles
@@ -29,6 +30,8 @@ def built_statements(run: Run, plan: Plan) -> Statements:
             raise VerifyError(f"the history does not build up to {plan.point.revision}: upgrade of "
                               f"{exc.revision} failed: {exc.db_error or exc}; fix it (python -m checks "
                               "verify --stage fresh) before squashing") from None
+        with run.server.connect(db.name) as conn:
+            left = {table: count for table, count in rows.counts(conn, run.version_table).items() if count}
     run.progress.clear()
     schema = project.captured.options.get("version_table_schema")
     built = schema_statements(run.server, db.name, run.version_table, schema)
@@ -40,6 +43,7 @@ def built_statements(run: Run, plan: Plan) -> Statements:
     statements.drop = roles.undo_default_privileges(statements.create) + statements.drop
     needed = roles.named_roles(statements.create, builder)
     statements.roles = [roles.create_if_missing(name) for name in needed]
+    statements.rows = left
     return statements
 
 

@@ -40,6 +40,8 @@ class Statements:
     create: list[str]
     drop: list[str]
     roles: list[str] = field(default_factory=list)
+    # Rows the history left in its tables (seed data): the base builds the schema only.
+    rows: dict[str, int] = field(default_factory=dict)
 
     def without(self, other: Statements) -> Statements:
         """These statements less those `other` (an empty database's) has too."""

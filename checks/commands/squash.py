@@ -63,7 +63,8 @@ def run(args) -> int:
     base.write_text(text)
     out.write(f"squash: wrote {_shown(base, project.root)} and moved {len(moved)} files to "
               f"{_shown(archive, project.root)}\n"
-              f"squash: prove it builds the same schema: python -m checks verify --squash-check HEAD\n"
+              "squash: prove it builds the same schema: python -m checks verify --squash-check HEAD "
+              "(once the squash is committed: --squash-check HEAD~1)\n"
               f"squash: to commit (from {project.root}):\n")
     commands = files.git_lines(moved, base, project.root)
     relock = files.relock_line(script_dir, chosen)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -118,9 +120,15 @@ def test_squash_moves_the_old_files_and_the_base_builds_the_same_schema(project,
     base = (versions / "0004_revision.py").read_text()
     assert "revision = '0004'" in base and "down_revision = None" in base
     assert (versions / "0005_revision.py").read_text() == before["0005_revision.py"]  # nothing to rewire
-    assert "git rm --cached --quiet -- migrations/versions/0001_revision.py" in squashed.stdout
-    assert "git add -- migrations/versions/0004_revision.py migrations/_squashed/0004" in squashed.stdout
-    _commit(project, "squash")
+    # The lines it prints commit exactly the squash.
+    lines = [line.strip() for line in squashed.stdout.splitlines() if line.strip().startswith("git ")]
+    assert lines == ["git rm --cached --quiet -- migrations/versions/0001_revision.py "
+                     "migrations/versions/0002_revision.py migrations/versions/0003_revision.py",
+                     "git add -- migrations/versions/0004_revision.py migrations/_squashed/0004"]
+    for line in lines:
+        _git(project, *shlex.split(line)[1:])
+    _git(project, "commit", "-q", "-m", "squash")
+    assert _git(project, "status", "--porcelain", "--untracked-files=all") == ""
 
     proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1")
 
@@ -148,11 +156,17 @@ def test_a_base_that_lost_a_server_default_fails_naming_it(project, url, verify)
     assert "default" in difference["message"], difference
 
 
-def test_stamp_plan_commands_bring_an_old_database_onto_the_base(project, url, pg_server, make_database):
-    database = make_database("squash-stamp")
-    db_url = pg_server.url(database).render_as_string(hide_password=False)
-    upgraded = run_cli("upgrade", "0003", "--project", str(project), "--url", db_url)
-    assert upgraded.code == 0, upgraded.stderr
+def _url(pg_server, database: str) -> str:
+    return pg_server.url(database).render_as_string(hide_password=False)
+
+
+def test_stamp_plan_commands_bring_an_old_database_onto_the_base(project, url, pg_server, make_database,
+                                                                 tmp_path):
+    old = shutil.copytree(project, tmp_path / "old-checkout")
+    database, behind = make_database("squash-stamp"), make_database("squash-behind")
+    db_url = _url(pg_server, database)
+    assert run_cli("upgrade", "0003", "--project", str(project), "--url", db_url).code == 0
+    assert run_cli("upgrade", "0002", "--project", str(project), "--url", _url(pg_server, behind)).code == 0
     assert _squash(project, url, "--yes").code == 0
     with pg_server.connect(database) as conn:
         at_0003 = snapshot_of(conn)
@@ -163,12 +177,19 @@ def test_stamp_plan_commands_bring_an_old_database_onto_the_base(project, url, p
     assert stamped.code == 0, stamped.stdout + stamped.stderr
     assert run_cli("upgrade", "--project", str(project), "--url", db_url).code == 0
 
+    # The plan for a database at 0002: the old history up to 0004, then the squashed one.
+    assert run_cli("upgrade", "0004", "--project", str(old), "--url", _url(pg_server, behind)).code == 0
+    assert run_cli("upgrade", "--project", str(project), "--url", _url(pg_server, behind)).code == 0
+
     fresh = make_database("squash-fresh")
-    fresh_url = pg_server.url(fresh).render_as_string(hide_password=False)
-    assert run_cli("upgrade", "--project", str(project), "--url", fresh_url).code == 0
-    with pg_server.connect(database) as conn, pg_server.connect(fresh) as new:
-        assert snapshot_of(conn) == snapshot_of(new) != at_0003
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+    assert run_cli("upgrade", "--project", str(project), "--url", _url(pg_server, fresh)).code == 0
+    with pg_server.connect(fresh) as new:
+        expected = snapshot_of(new)
+    assert expected != at_0003
+    for name in (database, behind):
+        with pg_server.connect(name) as conn:
+            assert snapshot_of(conn) == expected, name
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
 
 
 def test_without_yes_in_ci_nothing_is_written(project, url):
@@ -222,3 +243,40 @@ def test_the_base_makes_the_roles_its_grants_name_on_a_server_without_them(tmp_p
     finally:
         with pg_server.connect(pg_server.endpoint.maintenance_db) as conn:
             conn.execute(f"DROP ROLE IF EXISTS {reader}")
+
+
+@pytest.mark.parametrize(("extra", "fragments"), [
+    (("--to", "9999"), ("--to 9999: no such revision", "python -m checks history")),
+    (("--to", "0001"), ("it is the first revision", "nothing to squash")),
+    (("--to", "0004", "--archive", "{project}/migrations/versions/old"), ("inside the version location",)),
+], ids=["unknown", "first", "archive-inside-versions"])
+def test_a_squash_that_cannot_be_is_refused_before_anything_is_built(project, extra, fragments):
+    # --backend url without --url fails only once a server is opened: the refusal comes first.
+    extra = [arg.format(project=project) for arg in extra]
+    refused = run_cli("squash", *extra, "--project", str(project), "--yes", "--backend", "url")
+
+    assert_usage_error(refused, *fragments)
+    assert not (project / "migrations" / "_squashed").exists()
+    assert _git(project, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_the_squash_stage_needs_the_commit_before_the_squash(project, verify):
+    result = verify(project, "--quiet-progress", "--stage", "squash")
+
+    assert_usage_error(result, "--squash-check REF")
+
+
+def test_squash_check_on_a_commit_without_a_squash_says_there_is_none(project, verify):
+    result = verify(project, "--quiet-progress", "--squash-check", "HEAD")
+
+    assert result.code == 1, result.stdout
+    [finding] = result.findings("squash", "no-squash-point")
+    assert "0001" in finding["message"] and "no squash to check" in finding["message"], finding
+
+
+def test_squash_check_outside_git_is_one_line(tmp_path, verify):
+    project = build_project(tmp_path / "no-git", HISTORY, models=MODELS)
+
+    result = verify(project, "--quiet-progress", "--stage", "squash", "--squash-check", "HEAD~1")
+
+    assert_usage_error(result, "--squash-check", "not inside a git repository")

@@ -20,8 +20,14 @@ from checks.recovery.backup import endpoint_args, endpoint_environment
 from harness.client_tools import client_tool
 from harness.server import Server
 
-# pg_dump's session settings: the revisions after the base run in the same session.
-_SETTING = re.compile(r"^(SET\s|SELECT pg_catalog\.set_config\()", re.IGNORECASE)
+# pg_dump's session settings: the revisions after the base run in the same session. The
+# access method tables are created with is kept (a table's own, written no other way); the
+# base resets it at its end. A tablespace is the server's, not the schema's.
+_SETTING = re.compile(r"^(SET\s(?!default_table_access_method\b)|SELECT pg_catalog\.set_config\()",
+                      re.IGNORECASE)
+# An extension's comment is its control file's, set by CREATE EXTENSION, and only its owner
+# may set it again (often a superuser, where the extension came with the server).
+_EXTENSION_COMMENT = re.compile(r"^COMMENT ON EXTENSION\s", re.IGNORECASE)
 # psql's commands, not SQL: pg_dump fences its script with them (\restrict KEY ... \unrestrict KEY).
 _PSQL_COMMAND = re.compile(r"^\\(un)?restrict\b")
 # pg_dump's header before each object; a comment inside a function's body stays.
@@ -44,8 +50,9 @@ class Statements:
     rows: dict[str, int] = field(default_factory=dict)
 
     def without(self, other: Statements) -> Statements:
-        """These statements less those `other` (an empty database's) has too."""
-        return Statements([s for s in self.create if s not in set(other.create)],
+        """These statements less the objects `other` (an empty database's) has too; settings
+        stay, for what comes after them."""
+        return Statements([s for s in self.create if s not in set(other.create) or s.startswith("SET ")],
                           [s for s in self.drop if s not in set(other.drop)])
 
 
@@ -79,4 +86,4 @@ def _statements(script: str) -> list[str]:
     """pg_dump's script as statements: without its comments, psql's commands and its settings."""
     lines = [line for line in script.splitlines() if not _PSQL_COMMAND.match(line)]
     statements = [_LEADING_COMMENTS.sub("", s).strip() for s in split("\n".join(lines), with_parser=False)]
-    return [s for s in statements if s and not _SETTING.match(s)]
+    return [s for s in statements if s and not _SETTING.match(s) and not _EXTENSION_COMMENT.match(s)]

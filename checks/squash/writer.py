@@ -55,6 +55,7 @@ def upgrade():
     _run(ROLES)
     _run(UPGRADE)
     op.execute("RESET check_function_bodies")
+    op.execute("RESET default_table_access_method")
 
 
 def downgrade():

@@ -15,7 +15,7 @@ from projects import Rev, assert_clean, assert_usage_error, build_project
 from checks.schema_access import snapshot_of
 
 # An enum, a server default with a colon in it (text() would read ":none" as a bind
-# parameter), a CHECK, an index, a view and a plpgsql function (":=" in its body).
+# parameter), a CHECK, an index, a view and a plpgsql function (":=" and a "%" in its body).
 MODELS = """\
 import sqlalchemy as sa
 
@@ -60,6 +60,7 @@ HISTORY = [
         DECLARE n integer;
         BEGIN
             n := (SELECT count(*) FROM tasks);
+            RAISE NOTICE 'counted % tasks', n;
             RETURN n;
         END $$''')
         """, """

@@ -9,13 +9,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cli_support import run_cli
+from cli_support import EXAMPLE, needs_example, run_cli
 from projects import Rev, assert_clean, assert_usage_error, build_project
 
 from checks.schema_access import snapshot_of
 
 # An enum, a server default with a colon in it (text() would read ":none" as a bind
-# parameter), a CHECK, an index, a view and a plpgsql function (":=" and a "%" in its body).
+# parameter), a CHECK, an index, a view, a plpgsql function (":=" and a "%" in its body), a
+# trigger and a row-level security policy.
 MODELS = """\
 import sqlalchemy as sa
 
@@ -63,7 +64,17 @@ HISTORY = [
             RAISE NOTICE 'counted % tasks', n;
             RETURN n;
         END $$''')
+        op.execute('''CREATE FUNCTION tasks_title_trimmed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN NEW.title := btrim(NEW.title); RETURN NEW; END $$''')
+        op.execute("CREATE TRIGGER tasks_trim BEFORE INSERT OR UPDATE ON tasks "
+                   "FOR EACH ROW EXECUTE FUNCTION tasks_title_trimmed()")
+        op.execute("ALTER TABLE tasks ENABLE ROW LEVEL SECURITY")
+        op.execute("CREATE POLICY tasks_not_late ON tasks USING (mood <> 'late')")
         """, """
+        op.execute("DROP POLICY tasks_not_late ON tasks")
+        op.execute("ALTER TABLE tasks DISABLE ROW LEVEL SECURITY")
+        op.execute("DROP TRIGGER tasks_trim ON tasks")
+        op.execute("DROP FUNCTION tasks_title_trimmed()")
         op.execute("DROP FUNCTION task_count()")
         op.execute("DROP VIEW busy_tasks")
         """),
@@ -141,20 +152,28 @@ def test_squash_moves_the_old_files_and_the_base_builds_the_same_schema(project,
     assert "upgrade with the old history to 0004 first" in plan["0002"]
 
 
-def test_a_base_that_lost_a_server_default_fails_naming_it(project, url, verify):
+@pytest.mark.parametrize(("written", "edited", "named"), [
+    ("note text DEFAULT ':none'::text", "note text", "tasks.note"),
+    ("'calm',\n    'busy',", "'busy',\n    'calm',", "mood"),
+    ("CREATE TRIGGER tasks_trim BEFORE INSERT OR UPDATE", "CREATE TRIGGER tasks_trim BEFORE INSERT",
+     "tasks_trim"),
+    ("CONSTRAINT ck_tasks_priority_positive CHECK ((priority > 0))",
+     "CONSTRAINT ck_tasks_priority_positive CHECK ((priority >= 0))", "ck_tasks_priority_positive"),
+], ids=["server-default", "enum-order", "trigger", "check"])
+def test_a_base_edited_by_hand_fails_naming_the_object(project, url, verify, written, edited, named):
     assert _squash(project, url, "--yes").code == 0
     base = project / "migrations" / "versions" / "0004_revision.py"
     text = base.read_text()
-    assert "note text DEFAULT ':none'::text" in text
-    base.write_text(text.replace("note text DEFAULT ':none'::text", "note text"))
+    assert text.count(written) == 1, text
+    base.write_text(text.replace(written, edited))
     _commit(project, "squash, edited by hand")
 
     proved = verify(project, "--quiet-progress", "--stage", "squash", "--squash-check", "HEAD~1")
 
     assert proved.code == 1, proved.stdout
     [difference] = proved.findings("squash", "squash-differs")
-    assert difference["object"] == "tasks.note" and difference["revision"] == "0004", difference
-    assert "default" in difference["message"], difference
+    assert named in difference["object"] and difference["revision"] == "0004", difference
+    assert "HEAD~1 at 0004" in difference["message"] and "the squashed base" in difference["message"]
 
 
 def _url(pg_server, database: str) -> str:
@@ -281,3 +300,20 @@ def test_squash_check_outside_git_is_one_line(tmp_path, verify):
     result = verify(project, "--quiet-progress", "--stage", "squash", "--squash-check", "HEAD~1")
 
     assert_usage_error(result, "--squash-check", "not inside a git repository")
+
+
+@needs_example
+def test_the_bundled_example_squashes_and_still_passes(tmp_path, url, verify):
+    project = shutil.copytree(EXAMPLE, tmp_path / "example",
+                              ignore=shutil.ignore_patterns(".alembic-preflight", "__pycache__"))
+    _git(project, "init", "-q", "-b", "main")
+    _commit(project, "history")
+
+    squashed = run_cli("squash", "--to", "0003", "--project", str(project), "--yes", url=url)
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    _commit(project, "squash")
+
+    proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1")
+
+    assert_clean(proved)
+    assert proved.stage("squash")["status"] == "pass", proved.stdout

@@ -45,7 +45,9 @@ def checkout(root: Path, reference: str) -> Iterator[Path]:
 
 def old_project(project: Project, old_root: Path) -> Project:
     """The project at `old_root` (the same folder in the old commit), opened as `project` is."""
-    ini = old_root / project.ini_path.relative_to(project.root)
+    # An alembic.ini outside the project folder is not in the old tree: the one in use serves.
+    ini = old_root / project.ini_path.relative_to(project.root) \
+        if project.ini_path.is_relative_to(project.root) else project.ini_path
     python = project.process.python if project.process is not None else None
     old = Project(old_root, alembic_ini=str(ini), settings=project.settings, python=python)
     old.env.default_database = project.env.default_database

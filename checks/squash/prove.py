@@ -25,24 +25,33 @@ def prove(run: Run, reference: str) -> list[Finding]:
     order = run.project.upgrade_order()
     with oldref.checkout(run.project.root, reference) as old_root:
         old = oldref.old_project(run.project, old_root)
-        old_order = old.upgrade_order()
-        by_id = {script.revision: script for script in old_order}
-        points = [s for s in order if not parents(s) and s.revision in by_id and parents(by_id[s.revision])]
-        if not points:
-            roots = ", ".join(s.revision for s in order if not parents(s)) or "none"
-            raise StageError("no-squash-point", f"no base revision of this history ({roots}) stood on "
-                             f"earlier revisions in {reference}: there is no squash to check",
-                             hint=f"name the commit before the squash: {oldref.OPTION} REF")
-        findings: list[Finding] = []
-        summaries = []
-        for point in points:
-            below = ancestors(old_order, point.revision) | {point.revision}
-            chain = [s for s in old_order if s.revision in below]
-            old_states = _old_states(run, old, chain, reference)
-            base = _base_state(run, point)
-            found, summary = _judge(point.revision, chain, old_states, base, reference)
-            findings += found
-            summaries.append(summary)
+        try:
+            return _prove(run, old, order, reference)
+        finally:
+            if old.process is not None:
+                old.process.close()
+
+
+def _prove(run: Run, old, order: list[Script], reference: str) -> list[Finding]:
+    """The proof against `old`, the project as `reference` had it."""
+    old_order = old.upgrade_order()
+    by_id = {script.revision: script for script in old_order}
+    points = [s for s in order if not parents(s) and s.revision in by_id and parents(by_id[s.revision])]
+    if not points:
+        roots = ", ".join(s.revision for s in order if not parents(s)) or "none"
+        raise StageError("no-squash-point", f"no base revision of this history ({roots}) stood on "
+                         f"earlier revisions in {reference}: there is no squash to check",
+                         hint=f"name the commit before the squash: {oldref.OPTION} REF")
+    findings: list[Finding] = []
+    summaries = []
+    for point in points:
+        below = ancestors(old_order, point.revision) | {point.revision}
+        chain = [s for s in old_order if s.revision in below]
+        old_states = _old_states(run, old, chain, reference)
+        base = _base_state(run, point)
+        found, summary = _judge(point.revision, chain, old_states, base, reference)
+        findings += found
+        summaries.append(summary)
     run.summaries["squash"] = "; ".join(summaries)
     return findings
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from cli_support import EXAMPLE, needs_example, run_cli
+from cli_support import EXAMPLE, ROOT, needs_example, run_cli
 from projects import Rev, assert_clean, assert_usage_error, build_project
 
 from checks.schema_access import snapshot_of
@@ -220,6 +222,16 @@ def test_without_yes_in_ci_nothing_is_written(project, url):
 
     assert_usage_error(refused, "squash: refusing to", "--yes")
     assert sorted(path.name for path in versions.glob("*.py")) == before
+    assert not (project / "migrations" / "_squashed").exists()
+
+
+def test_invoke_squash_reaches_the_command(project):
+    refused = subprocess.run([sys.executable, "-m", "invoke", "squash", "--to", "0004", "--project",
+                              str(project)], capture_output=True, text=True, cwd=ROOT,
+                             env={**os.environ, "CI": "true"})
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "squash: refusing to replace 4 revision files with one base revision 0004 in CI" in refused.stderr
     assert not (project / "migrations" / "_squashed").exists()
 
 

@@ -95,22 +95,29 @@ def _judge(point: str, chain: list[Script], old: dict[str, Snapshot], base: Snap
              f"build {difference.object} as the old history did")
         for difference in diff_snapshots(old[point], base, expected_label=f"{reference} at {point}",
                                          actual_label="the squashed base")]
-    stamped = 0
+    stamped, behind = [], []
     for script in chain:
         if script.revision == point:
             continue
         if not schema_differences(old[script.revision], base):
-            stamped += 1
+            stamped.append(script.revision)
             step = (f"its schema is the base's: alembic stamp --purge {point} (or python -m checks "
                     f"stamp {point}, which backs up first)")
         else:
+            behind.append(script.revision)
             step = (f"upgrade with the old history to {point} first (from a checkout of {reference}: "
                     f"alembic upgrade {point}); the squashed history then goes on from there")
         findings.append(Finding(Severity.INFO, "stamp-plan", f"a database at {script.revision}: {step}",
                         revision=script.revision))
     differs = any(f.severity is Severity.ERROR for f in findings)
     verdict = "differs from" if differs else "builds the schema of"
-    summary = (f"the base {point} {verdict} {reference}'s history at {point} ({len(chain)} revisions); "
-               f"databases at an older revision: {stamped} can be stamped, {len(chain) - 1 - stamped} "
-               f"upgrade to {point} first (the plan is listed with -v)")
+    plan = [f"a database at {_some(stamped)}: alembic stamp --purge {point}"] if stamped else []
+    plan += [f"at {_some(behind)}: upgrade with the old history to {point} first"] if behind else []
+    summary = (f"the base {point} {verdict} {reference}'s history at {point} ({len(chain)} revisions)"
+               + (f"; {'; '.join(plan)} (-v lists each)" if plan else ""))
     return findings, summary
+
+
+def _some(revisions: list[str], shown: int = 3) -> str:
+    more = len(revisions) - shown
+    return ", ".join(revisions[:shown]) + (f" and {more} more" if more > 0 else "")

@@ -148,6 +148,10 @@ def test_squash_moves_the_old_files_and_the_base_builds_the_same_schema(project,
 
     assert_clean(proved)
     assert proved.stage("squash")["status"] == "pass", proved.stdout
+    assert proved.stage("squash")["summary"] == (
+        "the base 0004 builds the schema of HEAD~1's history at 0004 (4 revisions); a database at 0003: "
+        "alembic stamp --purge 0004; at 0001, 0002: upgrade with the old history to 0004 first (-v lists "
+        "each)"), proved.stdout
     plan = {f["revision"]: f["message"] for f in proved.findings("squash", "stamp-plan")}
     assert "alembic stamp --purge 0004" in plan["0003"]
     assert "upgrade with the old history to 0004 first" in plan["0001"]

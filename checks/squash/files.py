@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 from pathlib import Path
 
 from checks.errors import ConfigError
@@ -23,8 +24,10 @@ def archive_folder(script_dir: Path, locations: list[Path], plan: Plan, wanted: 
         if folder == location or location in folder.parents:
             raise ConfigError(f"--archive {folder}: inside the version location {location}, where Alembic "
                               "would load the old revisions again; name a folder outside it")
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"--archive {folder}: not a folder; name a new or empty folder")
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"--archive {folder}: {existing} is a file, not a folder; name a new or "
+                          "empty folder")
     taken = [path.name for path in plan.paths if (folder / path.name).exists()]
     if taken:
         raise ConfigError(f"--archive {folder}: already holds {taken[0]}; name another folder")
@@ -33,12 +36,18 @@ def archive_folder(script_dir: Path, locations: list[Path], plan: Plan, wanted: 
 
 def move(plan: Plan, folder: Path) -> list[tuple[Path, Path]]:
     """Move each squashed file into `folder`; (from, to) for each."""
-    folder.mkdir(parents=True, exist_ok=True)
     moved = []
-    for path in plan.paths:
-        target = folder / path.name
-        os.replace(path, target)  # same file system as a rule; else shutil.move's copy
-        moved.append((path, target))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in plan.paths:
+            target = folder / path.name
+            shutil.move(path, target)  # a rename, or a copy then a delete across file systems
+            moved.append((path, target))
+    except OSError as exc:
+        raise ConfigError(f"--archive {folder}: cannot move {Path(exc.filename or folder).name} there "
+                          f"({exc.strerror}); {len(moved)} file(s) were moved before it and nothing was "
+                          "written: move them back (git checkout -- the versions folder), fix it, and "
+                          "run squash again") from None
     return moved
 
 

@@ -285,7 +285,8 @@ def test_the_base_makes_the_roles_its_grants_name_on_a_server_without_them(tmp_p
     (("--to", "9999"), ("--to 9999: no such revision", "python -m checks history")),
     (("--to", "0001"), ("it is the first revision", "nothing to squash")),
     (("--to", "0004", "--archive", "{project}/migrations/versions/old"), ("inside the version location",)),
-], ids=["unknown", "first", "archive-inside-versions"])
+    (("--to", "0004", "--archive", "{project}/alembic.ini/old"), ("alembic.ini is a file, not a folder",)),
+], ids=["unknown", "first", "archive-inside-versions", "archive-under-a-file"])
 def test_a_squash_that_cannot_be_is_refused_before_anything_is_built(project, extra, fragments):
     # --backend url without --url fails only once a server is opened: the refusal comes first.
     extra = [arg.format(project=project) for arg in extra]

@@ -70,7 +70,9 @@ def _dump(server: Server, database: str, excluded: str, clean: bool) -> str:
     tool = client_tool("pg_dump", server.major)
     # Quoted so that a version table of upper-case or odd letters is the one left out.
     pattern = ".".join(f'"{part}"' for part in excluded.split(".", 1))
-    cmd = [tool.path, "--schema-only", "--no-owner", f"--exclude-table={pattern}",
+    # With owners: an object a revision gave to another role stays that role's (see
+    # checks.squash.roles, which leaves out the ones that name the role building here).
+    cmd = [tool.path, "--schema-only", f"--exclude-table={pattern}",
            *(["--clean", "--if-exists"] if clean else []), *endpoint_args(server.endpoint),
            "--dbname", database]
     proc = subprocess.run(cmd, env=endpoint_environment(server.endpoint), capture_output=True, text=True,

@@ -1,13 +1,15 @@
 """Roles: they belong to the server, not to the database, so pg_dump leaves out the ones the
-history created. The base makes every role its grants name, if missing (never dropped, as
-a role other databases use must not be), and grants default privileges as whoever runs it,
-not as the role that happened to build the history here."""
+history created. The base makes every role its grants and owners name, if missing (never
+dropped, as a role other databases use must not be), and owns its objects and grants
+default privileges as whoever runs it, not as the role that happened to build the history
+here."""
 
 from __future__ import annotations
 
 import re
 
-_ACL = re.compile(r"^(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES)\b", re.IGNORECASE)
+_ACL = re.compile(r"^(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES)\b|^ALTER\s.*\sOWNER TO\s",
+                  re.IGNORECASE | re.DOTALL)
 _IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 # The grantees: after the last TO (GRANT) or FROM (REVOKE), up to a trailing clause.
 _GRANTEES = re.compile(rf"\b(?:TO|FROM)\s+({_IDENTIFIER}(?:\s*,\s*{_IDENTIFIER})*)"
@@ -28,14 +30,17 @@ def _quoted(name: str) -> str:
 
 
 def as_anyone(statements: list[str], builder: str) -> list[str]:
-    """Default privileges pg_dump wrote FOR ROLE the builder: for whoever runs the base."""
-    prefix = re.compile(rf"^ALTER DEFAULT PRIVILEGES FOR ROLE {re.escape(_quoted(builder))}\s+",
-                        re.IGNORECASE)
-    return [prefix.sub("ALTER DEFAULT PRIVILEGES ", statement) for statement in statements]
+    """What pg_dump wrote as the builder, for whoever runs the base: its objects are that
+    role's own without saying so, and so are the default privileges it set."""
+    name = re.escape(_quoted(builder))
+    owned = re.compile(rf"^ALTER\s.*\sOWNER TO {name}$", re.IGNORECASE | re.DOTALL)
+    prefix = re.compile(rf"^ALTER DEFAULT PRIVILEGES FOR ROLE {name}\s+", re.IGNORECASE)
+    return [prefix.sub("ALTER DEFAULT PRIVILEGES ", statement) for statement in statements
+            if not owned.match(statement)]
 
 
 def named_roles(statements: list[str], builder: str) -> list[str]:
-    """The roles the grants name, other than PUBLIC and the one that built the history."""
+    """The roles the grants and owners name, other than PUBLIC and the one that built the history."""
     names: list[str] = []
     for statement in statements:
         found = _GRANTEES.search(statement) if _ACL.match(statement) else None

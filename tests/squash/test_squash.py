@@ -248,14 +248,17 @@ def test_a_revision_that_stands_on_a_squashed_one_is_refused(tmp_path, url):
     assert_usage_error(refused, "0005", "stands on 0002")
 
 
-def test_the_base_makes_the_roles_its_grants_name_on_a_server_without_them(tmp_path, url, pg_server, verify):
+def test_the_base_makes_the_roles_its_grants_and_owners_name_where_missing(tmp_path, url, pg_server, verify):
     reader = f"squash_reader_{uuid.uuid4().hex[:8]}"
     grants = Rev("0003", "0002", f"""
         op.execute("DO $$ BEGIN CREATE ROLE {reader} NOLOGIN; "
                    "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
         op.execute("GRANT SELECT ON tasks TO {reader}")
         op.execute("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO {reader}")
+        op.execute("CREATE FUNCTION readers_count() RETURNS integer LANGUAGE sql AS 'SELECT 1'")
+        op.execute("ALTER FUNCTION readers_count() OWNER TO {reader}")
         """, f"""
+        op.execute("DROP FUNCTION readers_count()")
         op.execute("ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM {reader}")
         op.execute("REVOKE SELECT ON tasks FROM {reader}")
         """)
@@ -268,6 +271,9 @@ def test_the_base_makes_the_roles_its_grants_name_on_a_server_without_them(tmp_p
         assert f"CREATE ROLE {reader} NOLOGIN" in base
         # As whoever runs it, not as the role that built the history here.
         assert f"ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES  TO {reader}" in base, base
+        # The owner a revision gave; the builder's own objects stay whoever runs the base's.
+        assert f"ALTER FUNCTION public.readers_count() OWNER TO {reader}" in base, base
+        assert "OWNER TO verify" not in base and "OWNER TO postgres" not in base, base
         _commit(project, "squash")
         with pg_server.connect(pg_server.endpoint.maintenance_db) as conn:
             conn.execute(f"DROP ROLE {reader}")  # the history made it here; a new server lacks it

@@ -37,7 +37,8 @@ def test_example_passes_every_drill(verify):
 
 def test_clean_fixture_passes_every_stage_with_recovery(verify, tmp_path):
     project = build_project(tmp_path / "project", [items_revision()])
-    result = verify(project, *(arg for stage in STAGES for arg in ("--stage", stage)))
+    # Every stage but squash, which needs a commit from before a squash (tests/squash).
+    result = verify(project, *(arg for stage in STAGES if stage != "squash" for arg in ("--stage", stage)))
     assert_clean(result)
     assert result.stage("recovery")["status"] in ("pass", "warn")
 

@@ -60,7 +60,7 @@ def run(args) -> int:
                   "add the rows new databases need to its upgrade() (op.bulk_insert) after it is written\n")
     confirm(consent, "squash", what)
     moved = files.move(chosen, archive)
-    base.write_text(text)
+    base.write_text(text, encoding="utf-8")
     out.write(f"squash: wrote {_shown(base, project.root)} and moved {len(moved)} files to "
               f"{_shown(archive, project.root)}\n"
               "squash: prove it builds the same schema: python -m checks verify --squash-check HEAD "

@@ -340,3 +340,18 @@ def test_the_bundled_example_squashes_and_still_passes(tmp_path, url, verify):
 
     assert_clean(proved)
     assert proved.stage("squash")["status"] == "pass", proved.stdout
+
+
+def test_a_locked_history_is_relocked_with_the_line_squash_prints(project, url, verify):
+    assert run_cli("lock", "--project", str(project)).code == 0
+
+    squashed = _squash(project, url, "--yes")
+
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    [relock] = [line.strip() for line in squashed.stdout.splitlines() if "checks lock" in line]
+    assert relock == "python -m checks lock --relock 0004"
+    assert verify(project, "--stage", "files").stage("files")["status"] == "fail"  # until relocked
+    relocked = run_cli(*shlex.split(relock)[3:], "--project", str(project))
+    assert relocked.code == 0, relocked.stdout
+    assert "forgotten (no file declares them any more; squashed?): 0001, 0002, 0003" in relocked.stdout
+    assert verify(project, "--stage", "files").stage("files")["status"] == "pass"

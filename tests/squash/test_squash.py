@@ -355,3 +355,17 @@ def test_a_locked_history_is_relocked_with_the_line_squash_prints(project, url, 
     assert relocked.code == 0, relocked.stdout
     assert "forgotten (no file declares them any more; squashed?): 0001, 0002, 0003" in relocked.stdout
     assert verify(project, "--stage", "files").stage("files")["status"] == "pass"
+
+
+def test_a_history_that_does_not_build_is_not_squashed(tmp_path, url):
+    broken = Rev("0002", "0001", 'op.execute("ALTER TABLE no_such_table ADD COLUMN x integer")')
+    project = build_project(tmp_path / "broken", [HISTORY[0], broken, Rev("0003", "0002")], models=MODELS)
+    versions = sorted(path.name for path in (project / "migrations" / "versions").glob("*.py"))
+
+    failed = run_cli("squash", "--to", "0003", "--project", str(project), "--yes", url=url)
+
+    assert failed.code == 1, failed.stdout + failed.stderr
+    assert failed.stderr.startswith("failed: the history does not build up to 0003: upgrade of 0002 failed")
+    assert "no_such_table" in failed.stderr and "Traceback" not in failed.stderr
+    assert sorted(path.name for path in (project / "migrations" / "versions").glob("*.py")) == versions
+    assert not (project / "migrations" / "_squashed").exists()

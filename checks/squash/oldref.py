@@ -49,6 +49,4 @@ def old_project(project: Project, old_root: Path) -> Project:
     ini = old_root / project.ini_path.relative_to(project.root) \
         if project.ini_path.is_relative_to(project.root) else project.ini_path
     python = project.process.python if project.process is not None else None
-    old = Project(old_root, alembic_ini=str(ini), settings=project.settings, python=python)
-    old.env.default_database = project.env.default_database
-    return old
+    return Project(old_root, alembic_ini=str(ini), settings=project.settings, python=python)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from alembic.script import Script
 
-from checks.errors import MigrationError, StageError
+from checks.errors import StageError
 from checks.pullrequest.scope import parents
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import Snapshot
 from checks.schema.diff import diff_snapshots, schema_differences
-from checks.schema_access import snapshot_of
 from checks.squash import oldref
 from checks.squash.plan import ancestors
 
@@ -57,23 +56,19 @@ def _prove(run: Run, old, order: list[Script], reference: str) -> list[Finding]:
 
 
 def _old_states(run: Run, old, chain: list[Script], reference: str) -> dict[str, Snapshot]:
-    """The schema after each revision of the old history up to the point."""
-    states: dict[str, Snapshot] = {}
-
-    def record(revision: Script, connection) -> None:
-        states[revision.revision] = snapshot_of(connection, old.captured.version_table)
-        run.progress.step("squash", len(states), len(chain), revision.revision)
-
-    with run.work_database("squash-old") as db:
+    """The schema after each revision of the old history up to the point, recorded as the
+    fresh build records its own (incrementally where the server allows)."""
+    walker = Run(old, run.server, run.progress)
+    with walker.work_database("squash-old") as db:
         old.bootstrap(db)
-        try:
-            old.run_steps(db, chain, upgrade=True, after_step=record)
-        except MigrationError as exc:
-            raise StageError("old-history-failed", f"the history of {reference} does not build: upgrade of "
-                             f"{exc.revision} failed: {exc.db_error or exc}", revision=exc.revision,
-                             hint="check out that commit and run verify there") from None
+        walk = walker.walk_up(db, chain, 0, "squash")
+        walk.finish_tracking(walker)
     run.progress.clear()
-    return states
+    if walk.error is not None:
+        raise StageError("old-history-failed", f"the history of {reference} does not build: upgrade of "
+                         f"{walk.error.revision} failed: {walk.error.db_error or walk.error}",
+                         revision=walk.error.revision, hint="check out that commit and run verify there")
+    return walk.after
 
 
 def _base_state(run: Run, point: Script) -> Snapshot:

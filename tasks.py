@@ -152,6 +152,15 @@ def lock_migrations(c, project="example", relock=None):
     _checks("lock", "--project", project, *[arg for rev in relock or [] for arg in ("--relock", rev)])
 
 
+@task(help={"to": "the revision the base replaces, with all its ancestors", "project": PROJECT,
+            "archive": "where the old revision files move (default: _squashed/REV in the scripts folder)",
+            "yes": YES})
+def squash(c, to, project=".", archive=None, yes=False):
+    """Replace REV and its ancestors with one base revision that builds the same schema (asks first)."""
+    _checks("squash", "--to", to, "--project", project, *(["--archive", archive] if archive else []),
+            *(["--yes"] if yes else []))
+
+
 def _checks(*argv: str) -> None:
     """Run a `python -m checks` command in-process; its exit code becomes the task's."""
     from checks.cli import main

@@ -127,6 +127,7 @@ class Run:
         self.scope = None  # a pullrequest.scope.Scope: judge only the revisions a change adds
         self.previous_release = None  # --previous-release REF: what the rolling stage replays
         self.code_first = False  # --code-first: the rolling stage replays this release on the old schema
+        self.squash_check: str | None = None  # verify --squash-check: the git ref from before a squash
         # Set by `verify` when the round trip runs: splits it so a worker walks its lower half
         # beside the build (checks.parallel.segments); (run, build) -> Split or None.
         self.split_planner = None

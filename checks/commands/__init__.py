@@ -27,6 +27,7 @@ HELP = {
     "downgrade": "downgrade a local database to REV (backs it up and asks first)",
     "db-up": "start a persistent local PostgreSQL for development (compose.dev.yml, data in a named volume)",
     "db-down": "stop the persistent dev server (its volume, and every database in it, is kept)",
+    "squash": "replace a long history with one base revision that builds the same schema (asks first)",
     "psql": "open psql on a local database (the password never appears on the command line)",
 }
 

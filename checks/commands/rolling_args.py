@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.errors import ConfigError
-from checks.stages import STAGES
+from checks.stages import adding
 
 
 def add_rolling_arguments(parser) -> None:
@@ -24,5 +24,5 @@ def with_rolling(args, stages: list[str], chosen: bool) -> list[str]:
         raise ConfigError("--code-first replays this release against the previous release's schema; "
                           "name that release with --previous-release REF or --git-base REF")
     if named and not chosen and "rolling" not in stages:
-        return [name for name in STAGES if name in stages or name == "rolling"]
+        return adding(stages, "rolling")
     return stages

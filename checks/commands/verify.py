@@ -16,6 +16,7 @@ from checks.report.github import in_actions, report_github
 from checks.report.json_report import Outcome, build_report, forget_report, write_report
 from checks.result import Status
 from checks.run import Run
+from checks.squash.options import add_squash_arguments, with_squash_stage
 from checks.stages import FILES_ONLY, STAGES, needs_server
 from checks.verify import run_stages, validate_stage_names
 from harness.select import BACKENDS, NO_SERVER, open_server
@@ -48,6 +49,7 @@ def add_arguments(parser) -> None:
                         "(default: run_timeout, 0: none)")
     add_pull_request_arguments(parser)
     add_rolling_arguments(parser)
+    add_squash_arguments(parser)
 
 
 def run(args) -> int:
@@ -114,6 +116,7 @@ def _verify(args, outcome: Outcome) -> int:
     project = open_project(args, metadata_override=args.metadata)
     if not args.stage and project.settings.stages:
         stages = validate_stage_names(project.settings.stages, f"{project.settings.source}: stages: ")
+    stages = with_squash_stage(args, stages)
     outcome.project = str(project.root)
     stages = with_rolling(args, stages, chosen=bool(args.stage or project.settings.stages))
     pull_request = pull_request_options(args, project, stages)
@@ -131,6 +134,7 @@ def _verify(args, outcome: Outcome) -> int:
             out.write(f"  python: {project.process.describe()}\n")
         out.flush()
         verification = Run(project, server, progress, strict=args.strict, lint_all=args.lint_all)
+        verification.squash_check = args.squash_check
         # The revision files are loaded from here on, with the settings' [env] in place (the
         # run's database named): a revision may read them when it is imported.
         if args.report_junit or args.report_html:  # the only reports that draw the revision graph

@@ -9,18 +9,25 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-STAGES = ("files", "heads", "fresh", "merge-order", "drift", "rolling", "roundtrip", "recovery", "lint")
+STAGES = ("files", "heads", "fresh", "merge-order", "drift", "rolling", "roundtrip", "recovery", "lint",
+          "squash")
 
 # What a run does when no stage is named. The drills restore backups and race processes:
 # seconds per run that every commit need not pay; `--stage recovery` (nox -s recovery) runs them.
 # The rolling check needs a previous release to replay: it joins the default stages when
-# one is named (--previous-release, or --git-base's merge-base).
-OPT_IN = ("recovery", "rolling")
+# one is named (--previous-release, or --git-base's merge-base); squash joins them with
+# --squash-check REF.
+OPT_IN = ("recovery", "rolling", "squash")
 DEFAULT_STAGES = [name for name in STAGES if name not in OPT_IN]
 
 # Stages that read the revision files only: when a run has no others, no server is started
 # (a pre-commit hook on a machine without PostgreSQL).
 FILES_ONLY = ("files", "heads", "lint")
+
+
+def adding(stages: list[str], name: str) -> list[str]:
+    """`stages` and `name`, in checklist order."""
+    return [stage for stage in STAGES if stage in stages or stage == name]
 
 
 def needs_server(names: list[str]) -> bool:

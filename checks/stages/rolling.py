@@ -15,11 +15,11 @@ before the new revisions, for deploys that roll out the code before migrating.
 
 from __future__ import annotations
 
-from checks.drills.rows import seed
 from checks.result import Finding, Severity
 from checks.rolling import probes, verdict
 from checks.rolling.release import OPTION, Unloadable, previous_release, statements
 from checks.run import Run
+from checks.sample_rows import seed
 from checks.stages.skips import StageSkipped
 
 

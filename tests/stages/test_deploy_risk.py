@@ -4,7 +4,8 @@ session while the fresh build applies it.
 
 One history, one revision per measured fact, built once with env.py committing each revision
 (transaction_per_migration, as a deploy of that one revision would), and the lock modes
-PostgreSQL's manual gives for each statement asserted exactly.
+PostgreSQL's manual gives for each statement asserted exactly. A second history puts a
+scan beside statements that do none: it is the scanning statement's.
 """
 
 from __future__ import annotations
@@ -239,3 +240,40 @@ def test_measure_false_leaves_it_out(verify, tmp_path):
 
     assert result.code == 0, result.stdout + result.stderr
     assert "deploy_risk" not in result.stage("fresh") and result.findings("fresh") == []
+
+
+# A shape from a real history (prefect): a data migration reading a table its revision holds
+# a lock on already, before a DROP COLUMN. The scan is told from the statement behind it.
+SOURCES = {
+    # The first read takes ACCESS SHARE, the second no lock it did not hold: both scan.
+    "0005": 'op.add_column("items", sa.Column("note", sa.Text))\n'
+            'op.execute("SELECT count(*) FROM items")\n'
+            'op.execute("SELECT max(n) FROM items")\n'
+            'op.drop_column("items", "note")',
+}
+
+
+@pytest.fixture(scope="module")
+def sourced(pg_server, tmp_path_factory):
+    """A history whose revisions each run one statement that rewrites or scans beside others
+    that do not, verified once (fresh stage)."""
+    root = tmp_path_factory.mktemp("deploy-sources")
+    project = build_project(root / "project", _history(SOURCES), models=MODELS,
+                            files={"migrations/env.py": per_migration_env("sync_template")})
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    result = run_cli("verify", "--project", str(project), "--stage", "fresh", url=url,
+                     report=root / "report.json")
+    assert result.code == 0, result.stdout + result.stderr
+    return result
+
+
+def _finding(result, revision: str) -> dict:
+    [found] = [f for f in result.findings("fresh") if f["revision"] == revision]
+    return found
+
+
+def test_a_read_under_a_lock_held_already_is_its_own_scan(sourced):
+    statements = {s["text"]: s for s in _risk(sourced, "0005")["statements"]}
+    scanned = {text for text, s in statements.items() if s.get("scans")}
+    assert scanned == {"SELECT count(*) FROM items", "SELECT max(n) FROM items"}
+    assert _finding(sourced, "0005")["code"] == "deploy-scan"

@@ -4,8 +4,8 @@ session while the fresh build applies it.
 
 One history, one revision per measured fact, built once with env.py committing each revision
 (transaction_per_migration, as a deploy of that one revision would), and the lock modes
-PostgreSQL's manual gives for each statement asserted exactly. A second history puts a
-scan beside statements that do none: it is the scanning statement's.
+PostgreSQL's manual gives for each statement asserted exactly. A second history puts each
+rewrite or scan beside statements that do neither: the fix names the statement behind it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import pytest
 import sqlalchemy
 from cli_support import run_cli
 from projects import Rev, build_project, per_migration_env
+
+from checks.measure.findings import _HINTS
 
 SA2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
 
@@ -242,15 +244,32 @@ def test_measure_false_leaves_it_out(verify, tmp_path):
     assert "deploy_risk" not in result.stage("fresh") and result.findings("fresh") == []
 
 
-# A shape from a real history (prefect): a data migration reading a table its revision holds
-# a lock on already, before a DROP COLUMN. The scan is told from the statement behind it.
+# Shapes from real histories: a CHECK added beside a type change that rewrites (mlflow), a
+# column added with a constant default beside a primary key built over it (mlflow), a column
+# whose name holds a keyword (prefect's checksum), a data migration reading a table its
+# revision holds a lock on already, before a DROP COLUMN (prefect). Each rewrite and scan is
+# told from the statement behind it, and its fix from that statement alone.
 SOURCES = {
+    # The CHECK is NOT VALID (no scan); the type change rewrites.
+    "0002": 'op.execute("ALTER TABLE items ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID")\n'
+            'op.alter_column("items", "n", type_=sa.BigInteger)',
+    # The constant default rewrites nothing; the primary key's index reads every row.
+    "0003": 'op.add_column("items", sa.Column("step", sa.Integer, nullable=False, server_default="0"))\n'
+            'op.drop_constraint("items_pkey", "items", type_="primary")\n'
+            'op.create_primary_key("items_pkey", "items", ["id", "step"])',
+    # CHECKSUM is no CHECK constraint: the index build is the scan.
+    "0004": 'op.add_column("items", sa.Column("checksum", sa.String(64)))\n'
+            'op.create_index("ix_items_checksum", "items", ["checksum"])',
     # The first read takes ACCESS SHARE, the second no lock it did not hold: both scan.
     "0005": 'op.add_column("items", sa.Column("note", sa.Text))\n'
             'op.execute("SELECT count(*) FROM items")\n'
             'op.execute("SELECT max(n) FROM items")\n'
             'op.drop_column("items", "note")',
 }
+
+
+def _fix(keyword: str) -> str:
+    return {name: hint for name, _, hint in _HINTS}[keyword]
 
 
 @pytest.fixture(scope="module")
@@ -272,8 +291,29 @@ def _finding(result, revision: str) -> dict:
     return found
 
 
+def test_a_rewrite_is_fixed_as_the_type_change_it_comes_from(sourced):
+    finding = _finding(sourced, "0002")
+    assert finding["code"] == "deploy-rewrite"
+    assert finding["hint"] == _fix("TYPE")
+
+
+def test_a_primary_key_build_is_fixed_as_an_index_not_as_the_default_beside_it(sourced):
+    finding = _finding(sourced, "0003")
+    assert finding["code"] == "deploy-scan"
+    assert finding["hint"] == _fix("PRIMARY KEY")
+    assert "USING INDEX" in finding["hint"]
+
+
+def test_a_keyword_inside_a_name_is_not_the_statement(sourced):
+    finding = _finding(sourced, "0004")
+    assert finding["code"] == "deploy-scan"
+    assert finding["hint"] == _fix("INDEX")
+
+
 def test_a_read_under_a_lock_held_already_is_its_own_scan(sourced):
     statements = {s["text"]: s for s in _risk(sourced, "0005")["statements"]}
     scanned = {text for text, s in statements.items() if s.get("scans")}
     assert scanned == {"SELECT count(*) FROM items", "SELECT max(n) FROM items"}
-    assert _finding(sourced, "0005")["code"] == "deploy-scan"
+    finding = _finding(sourced, "0005")
+    assert finding["code"] == "deploy-scan"
+    assert finding["hint"] == _fix("SELECT")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from checks.measure.locks import Mode
+from checks.measure.locks import ACCESS_EXCLUSIVE, Mode, strongest
 from checks.measure.risk import RevisionRisk, TableRisk
 from checks.result import Finding, Severity
 
@@ -81,6 +81,13 @@ def _what(revision: str, table: TableRisk) -> tuple[str, str]:
     took = ("needs ACCESS EXCLUSIVE (for its rewrite; an earlier revision of the same transaction already "
             "held it)" if table.implied else f"takes {lock.sql}")
     waits = "reads and writes of it" if lock.blocks == "reads and writes" else "writes to it (reads go on)"
+    if table.hidden and not table.implied:
+        # What it was seen taking is a floor: the lock it changed the table under is stronger.
+        held = strongest(table.held)
+        took = (f"takes at least {lock.sql} (the {held.sql} an earlier revision of the same transaction "
+                "holds on it may be the one it needs)")
+        if held == ACCESS_EXCLUSIVE:
+            waits = "writes to it, and perhaps reads"
     said = f"revision {revision} {took} on {table.table}, which stops {waits}"
     during = table.rewritten_holding
     if table.rewritten and during is not None and during.blocks_writes:

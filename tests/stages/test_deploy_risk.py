@@ -202,6 +202,10 @@ def test_one_transaction_for_the_whole_walk_says_which_locks_it_could_not_see(ve
     # Alembic's template: every revision in one transaction, so the lock 0001 took creating
     # items is still held when 0002 and 0003 need it again.
     facts = {revision: FACTS[revision] for revision in ("0002", "0003", "0006")}
+    # A column and a foreign key over it (ckan's shape): the ADD COLUMN's ACCESS EXCLUSIVE is
+    # held since 0001, so only the SHARE ROW EXCLUSIVE the foreign key adds is seen.
+    facts["0014"] = ('op.add_column("items", sa.Column("parent_id", sa.Integer))\n'
+                     'op.create_foreign_key("fk_items_parent", "items", "items", ["parent_id"], ["id"])')
     project = build_project(tmp_path / "project", _history(facts), models=MODELS)
     result = verify(project, "--stage", "fresh")
 
@@ -212,8 +216,12 @@ def test_one_transaction_for_the_whole_walk_says_which_locks_it_could_not_see(ve
     widened = _table(result, "0003")
     assert (widened["lock"], widened["lock_held_from_earlier"]) == (None, True)
     assert _table(result, "0006")["full_scans"] >= 1
+    [referenced] = [f for f in result.findings("fresh") if f["revision"] == "0014"]
+    assert referenced["code"] == "deploy-scan"
+    assert "takes at least SHARE ROW EXCLUSIVE (the ACCESS EXCLUSIVE an earlier" in referenced["message"]
+    assert "reads go on" not in referenced["message"]
     [note] = result.findings("fresh", "locks-not-measured")
-    assert "0003, 0006" in note["message"] and "transaction_per_migration=True" in note["hint"]
+    assert "0003, 0006, 0014" in note["message"] and "transaction_per_migration=True" in note["hint"]
 
 
 # SQLAlchemy 1.4 has no psycopg 3 dialect.

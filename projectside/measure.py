@@ -85,6 +85,7 @@ me AS MATERIALIZED (
   SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
          CASE WHEN now()::text = args.tx THEN args.since ELSE -1 END AS since,
          now()::text = args.tx AS same, {writes} AS writes, {class_writes} AS class_writes,
+         {trigger_writes} AS trigger_writes,
          NOT (now()::text = args.tx AND {dropped} = args.dropped) AS dropped,
          NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote,
          args.locks AS known_locks, args.newest
@@ -105,6 +106,7 @@ SELECT json_build_object(
  'lock_timeout', current_setting('lock_timeout'),
  'writes', (SELECT writes FROM me),
  'class_writes', (SELECT class_writes FROM me),
+ 'trigger_writes', (SELECT trigger_writes FROM me),
  'dropped', (SELECT {dropped} FROM me),
  'cid', (SELECT greatest((SELECT max(cid) FROM own), me.since) FROM me),
  'changed', (SELECT coalesce(json_agg(rel::bigint), '[]'::json) FROM changed),
@@ -130,6 +132,7 @@ class State:
         self.lock_timeout = data["lock_timeout"]  # in force on the session ("0": none)
         self.writes = data["writes"]  # catalog rows written in the transaction so far
         self.class_writes = data["class_writes"]  # of them, pg_class's
+        self.trigger_writes = data["trigger_writes"]  # and pg_trigger's
         self.deletions = data["dropped"]  # pg_class rows deleted: relations dropped
         self.cid = data["cid"] if data["cid"] is not None else -1
         self.changed = set(data["changed"])
@@ -173,7 +176,8 @@ def _statement(paramstyle: str, complete: bool, thorough: bool) -> str:
         marks = [f"${n}" for n in range(1, 7)] if paramstyle == "numeric_dollar" else ["%s"] * 6
         which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
         _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS), dropped=_DROPPED,
-                                        class_writes=_writes(_CATALOGS[:1]), own=_OWN[thorough],
+                                        class_writes=_writes(_CATALOGS[:1]),
+                                        trigger_writes=_writes(_CATALOGS[-1:]), own=_OWN[thorough],
                                         relations=_RELATIONS.format(which=which))
     return _STATEMENTS[key]
 
@@ -298,10 +302,12 @@ class Meter:
         after = self._read(before) if before is not None else None
         if after is not None and after.tx != before.tx:
             after = self._read(before, complete=True)
-        elif after is not None and not after.changed and \
-                after.writes - after.class_writes != before.writes - before.class_writes:
+        elif after is not None and (after.trigger_writes != before.trigger_writes or not after.changed and
+                                    after.writes - after.class_writes != before.writes - before.class_writes):
             # Rows of other catalogs written, and pg_class's say not whose (a column's type,
-            # NOT NULL, a default, a constraint): the relation is found in those catalogs.
+            # NOT NULL, a default, a constraint), or triggers made (a foreign key changes the
+            # table it references there alone, once that table has one): the relations are
+            # found in those catalogs.
             after = self._read(before, thorough=True) or after
         if after is None:
             self.statements.append({"text": _shorten(text), "measured": False})

@@ -224,6 +224,24 @@ def test_one_transaction_for_the_whole_walk_says_which_locks_it_could_not_see(ve
     assert "0003, 0006, 0014" in note["message"] and "transaction_per_migration=True" in note["hint"]
 
 
+
+def test_one_transaction_a_second_foreign_key_to_a_table_says_its_lock_was_held(verify, tmp_path):
+    # ckan's shape: a second foreign key to items changes only pg_trigger rows of it, under
+    # the SHARE ROW EXCLUSIVE the first one took in the same transaction: what is seen (the
+    # validating query's ROW SHARE) is not the lock it needs.
+    facts = {revision: FACTS[revision] for revision in ("0011", "0012")}
+    facts["0015"] = ('op.create_table("refs", sa.Column("id", sa.Integer, primary_key=True),\n'
+                     '                sa.Column("item_id", sa.Integer))\n'
+                     'op.create_foreign_key("fk_refs_item", "refs", "items", ["item_id"], ["id"])')
+    project = build_project(tmp_path / "project", _history(facts), models=MODELS)
+    result = verify(project, "--stage", "fresh")
+
+    assert result.code == 0, result.stdout + result.stderr
+    items = _table(result, "0015")
+    assert items["lock_held_from_earlier"] is True, items
+    [note] = result.findings("fresh", "locks-not-measured")
+    assert "0015" in note["message"]
+
 # SQLAlchemy 1.4 has no psycopg 3 dialect.
 DRIVERS = [("sync_template", "psycopg2"), ("async_template", "asyncpg"),
            *([("async_template", "psycopg")] if SA2 else [])]

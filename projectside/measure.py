@@ -13,9 +13,9 @@ again only where something in between may have changed it: a commit, a savepoint
 - rewrites: relations whose storage was replaced (pg_class.relfilenode moved), among those
   that existed before the statement; created and dropped relations.
 - scans: full scans of user tables (pg_stat_xact_user_tables' seq_scan, seq_tup_read),
-  counted within the statement's transaction, on every table: a statement that reads a table
-  it holds a lock on already (a data migration after an ALTER TABLE) takes no new lock and
-  writes no catalog row, and its scan is still its own, not the next statement's.
+  counted within the statement's transaction, on every table it holds a lock on: a statement
+  that reads a table it holds a lock on already (a data migration after an ALTER TABLE) takes
+  no new lock and writes no catalog row, and its scan is still its own, not the next one's.
 
 Which catalog rows a statement wrote is read from the rows this transaction wrote (no older
 than its own transaction id; a savepoint's rows carry a newer one) whose command id is past
@@ -97,10 +97,13 @@ held AS MATERIALIZED (SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg
 -- whether the locks held are the ones known, and more only on relations newer than them all
 kept AS (SELECT me.same AND NOT me.dropped
                 AND (SELECT count(*) FROM held WHERE relation <= me.newest) = me.known_locks AS kept FROM me),
--- scans, of every table: the backend's own counters, no catalog or disk read per table
+-- scans, of every table where the transaction is new to the reads, else of every table it
+-- holds a lock on: a table is locked (ACCESS SHARE at least) by whatever reads it, until the
+-- transaction ends, whether or not the statement that read it took a lock anew
 counted AS MATERIALIZED (
   SELECT c.oid, pg_stat_get_xact_numscans(c.oid) AS scans, pg_stat_get_xact_tuples_returned(c.oid) AS rows
-  FROM pg_class c WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p'))
+  FROM pg_class c, kept WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
+  AND (NOT kept.kept OR c.oid IN (SELECT relation FROM held)))
 SELECT json_build_object(
  'tx', now()::text,
  'lock_timeout', current_setting('lock_timeout'),
@@ -144,8 +147,10 @@ class State:
         listed = {(int(entry[0]), entry[1]) for entry in held}
         self.locks = after.locks | listed if data["kept"] else listed
         self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
-        # Full scans counted so far per table, every table read (those with none left out).
-        self.scans = {oid: (count, rows) for oid, count, rows in data["scans"]}
+        # Full scans counted so far per table: those read now (every table the transaction
+        # holds a lock on), the others as `after` had them (where not `kept`, every table).
+        read = {oid: (count, rows) for oid, count, rows in data["scans"]}
+        self.scans = {**after.scans, **read} if data["kept"] else read
 
     def locked(self) -> set:
         return {oid for oid, _ in self.locks}

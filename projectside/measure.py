@@ -13,7 +13,9 @@ again only where something in between may have changed it: a commit, a savepoint
 - rewrites: relations whose storage was replaced (pg_class.relfilenode moved), among those
   that existed before the statement; created and dropped relations.
 - scans: full scans of user tables (pg_stat_xact_user_tables' seq_scan, seq_tup_read),
-  counted within the statement's transaction, on the tables it changed or newly locked.
+  counted within the statement's transaction, on every table it holds a lock on: a statement
+  that reads a table it holds a lock on already (a data migration after an ALTER TABLE) takes
+  no new lock and writes no catalog row, and its scan is still its own, not the next one's.
 
 Which catalog rows a statement wrote is read from the rows this transaction wrote (no older
 than its own transaction id; a savepoint's rows carry a newer one) whose command id is past
@@ -83,6 +85,7 @@ me AS MATERIALIZED (
   SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
          CASE WHEN now()::text = args.tx THEN args.since ELSE -1 END AS since,
          now()::text = args.tx AS same, {writes} AS writes, {class_writes} AS class_writes,
+         {trigger_writes} AS trigger_writes,
          NOT (now()::text = args.tx AND {dropped} = args.dropped) AS dropped,
          NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote,
          args.locks AS known_locks, args.newest
@@ -94,18 +97,19 @@ held AS MATERIALIZED (SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg
 -- whether the locks held are the ones known, and more only on relations newer than them all
 kept AS (SELECT me.same AND NOT me.dropped
                 AND (SELECT count(*) FROM held WHERE relation <= me.newest) = me.known_locks AS kept FROM me),
--- scans, of every table where the transaction is new to the reads, else of the tables the
--- statement changed (itself or an index of it) or locked anew
+-- scans, of every table where the transaction is new to the reads, else of every table it
+-- holds a lock on: a table is locked (ACCESS SHARE at least) by whatever reads it, until the
+-- transaction ends, whether or not the statement that read it took a lock anew
 counted AS MATERIALIZED (
   SELECT c.oid, pg_stat_get_xact_numscans(c.oid) AS scans, pg_stat_get_xact_tuples_returned(c.oid) AS rows
-  FROM pg_class c, me, kept WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
-  AND (NOT kept.kept OR c.oid > me.newest OR c.oid IN (SELECT rel FROM changed)
-       OR c.oid IN (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid IN (SELECT rel FROM changed))))
+  FROM pg_class c, kept WHERE c.oid >= '16384'::oid AND c.relkind IN ('r', 'm', 'p')
+  AND (NOT kept.kept OR c.oid IN (SELECT relation FROM held)))
 SELECT json_build_object(
  'tx', now()::text,
  'lock_timeout', current_setting('lock_timeout'),
  'writes', (SELECT writes FROM me),
  'class_writes', (SELECT class_writes FROM me),
+ 'trigger_writes', (SELECT trigger_writes FROM me),
  'dropped', (SELECT {dropped} FROM me),
  'cid', (SELECT greatest((SELECT max(cid) FROM own), me.since) FROM me),
  'changed', (SELECT coalesce(json_agg(rel::bigint), '[]'::json) FROM changed),
@@ -131,6 +135,7 @@ class State:
         self.lock_timeout = data["lock_timeout"]  # in force on the session ("0": none)
         self.writes = data["writes"]  # catalog rows written in the transaction so far
         self.class_writes = data["class_writes"]  # of them, pg_class's
+        self.trigger_writes = data["trigger_writes"]  # and pg_trigger's
         self.deletions = data["dropped"]  # pg_class rows deleted: relations dropped
         self.cid = data["cid"] if data["cid"] is not None else -1
         self.changed = set(data["changed"])
@@ -142,8 +147,8 @@ class State:
         listed = {(int(entry[0]), entry[1]) for entry in held}
         self.locks = after.locks | listed if data["kept"] else listed
         self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
-        # Full scans counted so far per table: those read now, the others as `after` had them
-        # (where not `kept`, every table was read).
+        # Full scans counted so far per table: those read now (every table the transaction
+        # holds a lock on), the others as `after` had them (where not `kept`, every table).
         read = {oid: (count, rows) for oid, count, rows in data["scans"]}
         self.scans = {**after.scans, **read} if data["kept"] else read
 
@@ -176,7 +181,8 @@ def _statement(paramstyle: str, complete: bool, thorough: bool) -> str:
         marks = [f"${n}" for n in range(1, 7)] if paramstyle == "numeric_dollar" else ["%s"] * 6
         which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
         _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS), dropped=_DROPPED,
-                                        class_writes=_writes(_CATALOGS[:1]), own=_OWN[thorough],
+                                        class_writes=_writes(_CATALOGS[:1]),
+                                        trigger_writes=_writes(_CATALOGS[-1:]), own=_OWN[thorough],
                                         relations=_RELATIONS.format(which=which))
     return _STATEMENTS[key]
 
@@ -301,10 +307,12 @@ class Meter:
         after = self._read(before) if before is not None else None
         if after is not None and after.tx != before.tx:
             after = self._read(before, complete=True)
-        elif after is not None and not after.changed and \
-                after.writes - after.class_writes != before.writes - before.class_writes:
+        elif after is not None and (after.trigger_writes != before.trigger_writes or not after.changed and
+                                    after.writes - after.class_writes != before.writes - before.class_writes):
             # Rows of other catalogs written, and pg_class's say not whose (a column's type,
-            # NOT NULL, a default, a constraint): the relation is found in those catalogs.
+            # NOT NULL, a default, a constraint), or triggers made (a foreign key changes the
+            # table it references there alone, once that table has one): the relations are
+            # found in those catalogs.
             after = self._read(before, thorough=True) or after
         if after is None:
             self.statements.append({"text": _shorten(text), "measured": False})

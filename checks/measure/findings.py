@@ -10,7 +10,9 @@ still a wait: behind the lock queue of a busy table, every query waits with it.
 
 from __future__ import annotations
 
-from checks.measure.locks import Mode
+import re
+
+from checks.measure.locks import ACCESS_EXCLUSIVE, Mode, strongest
 from checks.measure.risk import RevisionRisk, TableRisk
 from checks.result import Finding, Severity
 
@@ -19,21 +21,39 @@ LOCK, REWRITE, SCAN = "deploy-lock", "deploy-rewrite", "deploy-scan"
 # pass over every row takes.
 JUNIT_FAILURES = (REWRITE, SCAN)
 
+# What each statement that rewrote or scanned a table is, told from its SQL (whole words:
+# a column named checksum is no CHECK), and its fix; the first kind that matches names it.
 _HINTS = (
-    ("SET NOT NULL", "add CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it in a later revision "
-                     "(SHARE UPDATE EXCLUSIVE: reads and writes go on), then SET NOT NULL: PostgreSQL 12+ "
-                     "skips the scan where such a constraint proves it"),
-    ("FOREIGN KEY", "add the foreign key NOT VALID and VALIDATE CONSTRAINT it in a later revision: "
-                    "validating takes SHARE UPDATE EXCLUSIVE, which lets reads and writes go on"),
-    ("CHECK", "add the constraint NOT VALID and VALIDATE CONSTRAINT it in a later revision: validating takes "
-              "SHARE UPDATE EXCLUSIVE, which lets reads and writes go on"),
-    ("INDEX", "build the index CONCURRENTLY inside op.get_context().autocommit_block() "
-              "(op.create_index(..., postgresql_concurrently=True)): writes go on while it builds"),
-    ("TYPE", "a type PostgreSQL cannot change in place rewrites the table: add a column of the new type, "
-             "backfill it in batches and switch over, or run the revision in a maintenance window"),
-    ("DEFAULT", "a volatile default fills every existing row: add the column without it, set the default "
-                "afterwards, and backfill in batches"),
+    ("INDEX", r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\b",
+     "build the index CONCURRENTLY inside op.get_context().autocommit_block() "
+     "(op.create_index(..., postgresql_concurrently=True)): writes go on while it builds"),
+    ("SET NOT NULL", r"\bSET\s+NOT\s+NULL\b",
+     "add CHECK (column IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT it in a later revision "
+     "(SHARE UPDATE EXCLUSIVE: reads and writes go on), then SET NOT NULL: PostgreSQL 12+ "
+     "skips the scan where such a constraint proves it"),
+    ("FOREIGN KEY", r"\bFOREIGN\s+KEY\b|\bREFERENCES\b",
+     "add the foreign key NOT VALID and VALIDATE CONSTRAINT it in a later revision: "
+     "validating takes SHARE UPDATE EXCLUSIVE, which lets reads and writes go on"),
+    ("PRIMARY KEY", r"\bPRIMARY\s+KEY\b|\bUNIQUE\b",
+     "build its unique index CONCURRENTLY inside op.get_context().autocommit_block(), then add the "
+     "constraint USING INDEX (ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY USING INDEX ...): that "
+     "step reads no row where its columns are NOT NULL already"),
+    ("CHECK", r"\bCHECK\s*\(",
+     "add the constraint NOT VALID and VALIDATE CONSTRAINT it in a later revision: validating takes "
+     "SHARE UPDATE EXCLUSIVE, which lets reads and writes go on"),
+    ("TYPE", r"\bALTER\s+COLUMN\s+\S+\s+(SET\s+DATA\s+)?TYPE\b",
+     "a type PostgreSQL cannot change in place rewrites the table: add a column of the new type, "
+     "backfill it in batches and switch over, or run the revision in a maintenance window"),
+    ("DEFAULT", r"\bDEFAULT\b",
+     "a volatile default fills every existing row: add the column without it, set the default "
+     "afterwards, and backfill in batches"),
+    ("SELECT", r"^\s*(WITH|SELECT|UPDATE|DELETE|INSERT|MERGE)\b",
+     "the revision's data migration reads every row while the revision holds the lock its schema "
+     "change took: move the data migration to a revision of its own, or update in batches"),
 )
+_KINDS = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern, _ in _HINTS)
+# Where the statements behind it are of several kinds, the fix that comes first here.
+_FIRST = ("SET NOT NULL", "FOREIGN KEY", "PRIMARY KEY", "CHECK", "INDEX", "TYPE", "DEFAULT", "SELECT")
 _GENERAL = ("set lock_timeout on the migration's session (the lock_timeout setting) so that a lock it cannot "
             "get at once fails the deploy instead of queueing every query behind it")
 
@@ -61,6 +81,13 @@ def _what(revision: str, table: TableRisk) -> tuple[str, str]:
     took = ("needs ACCESS EXCLUSIVE (for its rewrite; an earlier revision of the same transaction already "
             "held it)" if table.implied else f"takes {lock.sql}")
     waits = "reads and writes of it" if lock.blocks == "reads and writes" else "writes to it (reads go on)"
+    if table.hidden and not table.implied:
+        # What it was seen taking is a floor: the lock it changed the table under is stronger.
+        held = strongest(table.held)
+        took = (f"takes at least {lock.sql} (the {held.sql} an earlier revision of the same transaction "
+                "holds on it may be the one it needs)")
+        if held == ACCESS_EXCLUSIVE:
+            waits = "writes to it, and perhaps reads"
     said = f"revision {revision} {took} on {table.table}, which stops {waits}"
     during = table.rewritten_holding
     if table.rewritten and during is not None and during.blocks_writes:
@@ -79,12 +106,18 @@ def _holding(during: Mode, lock: Mode) -> str:
 
 
 def _hint(table: TableRisk, code: str) -> str:
-    said = " ".join(table.texts).upper()
-    if code != LOCK:
-        for keyword, hint in _HINTS:
-            if keyword in said:
-                return hint
-    return _GENERAL
+    """The fix of the statements behind the rewrite or the scan (where no statement was
+    captured, of all the table's); the lock_timeout advice where none of them is known."""
+    if code == LOCK:
+        return _GENERAL
+    behind = table.rewrite_texts if code == REWRITE else table.scan_texts
+    kinds = {kind for text in behind or table.texts for kind in [_kind(text)] if kind}
+    hints = {name: hint for name, _, hint in _HINTS}
+    return next((hints[name] for name in _FIRST if name in kinds), _GENERAL)
+
+
+def _kind(text: str) -> str | None:
+    return next((name for name, pattern in _KINDS if pattern.search(text)), None)
 
 
 def hidden_note(risks: list[RevisionRisk]) -> Finding | None:

@@ -22,6 +22,9 @@ class TableRisk:
     scans: int = 0  # full scans of it
     outside: bool = False  # changed by a statement outside the transaction, whose locks are not measured
     texts: list[str] = field(default_factory=list)  # the statements behind the above
+    # Of them, the ones that rewrote it and the ones that scanned it: what its fix is about.
+    rewrite_texts: list[str] = field(default_factory=list)
+    scan_texts: list[str] = field(default_factory=list)
     # Modes the revision held on it while rewriting it, and while scanning it in full.
     rewritten_under: set[str] = field(default_factory=set)
     scanned_under: set[str] = field(default_factory=set)
@@ -72,17 +75,18 @@ class TableRisk:
         if mode(name).blocks_writes and lock_timeout in (None, "0"):
             self.unbounded = True
 
-    def rewrote(self, relation: str, ordered: bool) -> None:
+    def rewrote(self, relation: str, ordered: bool, text: str | None = None) -> None:
         self.rewritten.add(relation)
         self.rewritten_under.update(self._so_far if ordered else self.modes)
+        _add(self.rewrite_texts, text)
 
-    def scanned(self, count: int, ordered: bool) -> None:
+    def scanned(self, count: int, ordered: bool, text: str | None = None) -> None:
         self.scans += count
         self.scanned_under.update(self._so_far if ordered else self.modes)
+        _add(self.scan_texts, text)
 
     def note(self, text: str | None) -> None:
-        if text and text not in self.texts:
-            self.texts.append(text)
+        _add(self.texts, text)
 
     def to_json(self) -> dict:
         lock = self.lock
@@ -146,12 +150,12 @@ def judge(revision: str, record: dict, ignored: Callable[[str], bool]) -> Revisi
         for relation in part.get("rewrites") or () if alone else ():
             risk = table_of(relation)
             if risk is not None:
-                risk.rewrote(relation["relation"], ordered)
+                risk.rewrote(relation["relation"], ordered, text)
                 risk.note(text)
         for scan in part.get("scans") or () if alone else ():
             risk = table_of(scan)
             if risk is not None:
-                risk.scanned(scan["scans"], ordered)
+                risk.scanned(scan["scans"], ordered, text)
                 risk.note(text)
         if part.get("outside_transaction") and part is not totals:
             for key in ("created", "rewrites", "dropped"):
@@ -161,6 +165,11 @@ def judge(revision: str, record: dict, ignored: Callable[[str], bool]) -> Revisi
     return RevisionRisk(revision, sorted(tables.values(), key=lambda t: t.table),
                         sorted(created - {c for c in created if ignored(c)}), attributed,
                         [s for s in shown if s is not None])
+
+
+def _add(texts: list[str], text: str | None) -> None:
+    if text and text not in texts:
+        texts.append(text)
 
 
 def _outside(relations, text: str | None, tables: dict, created: set, ignored) -> None:

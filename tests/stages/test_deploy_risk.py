@@ -4,7 +4,8 @@ session while the fresh build applies it.
 
 One history, one revision per measured fact, built once with env.py committing each revision
 (transaction_per_migration, as a deploy of that one revision would), and the lock modes
-PostgreSQL's manual gives for each statement asserted exactly.
+PostgreSQL's manual gives for each statement asserted exactly. A second history puts each
+rewrite or scan beside statements that do neither: the fix names the statement behind it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pytest
 import sqlalchemy
 from cli_support import run_cli
 from projects import Rev, build_project, per_migration_env
+
+from checks.measure.findings import _HINTS
 
 SA2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
 
@@ -199,6 +202,10 @@ def test_one_transaction_for_the_whole_walk_says_which_locks_it_could_not_see(ve
     # Alembic's template: every revision in one transaction, so the lock 0001 took creating
     # items is still held when 0002 and 0003 need it again.
     facts = {revision: FACTS[revision] for revision in ("0002", "0003", "0006")}
+    # A column and a foreign key over it (ckan's shape): the ADD COLUMN's ACCESS EXCLUSIVE is
+    # held since 0001, so only the SHARE ROW EXCLUSIVE the foreign key adds is seen.
+    facts["0014"] = ('op.add_column("items", sa.Column("parent_id", sa.Integer))\n'
+                     'op.create_foreign_key("fk_items_parent", "items", "items", ["parent_id"], ["id"])')
     project = build_project(tmp_path / "project", _history(facts), models=MODELS)
     result = verify(project, "--stage", "fresh")
 
@@ -209,9 +216,31 @@ def test_one_transaction_for_the_whole_walk_says_which_locks_it_could_not_see(ve
     widened = _table(result, "0003")
     assert (widened["lock"], widened["lock_held_from_earlier"]) == (None, True)
     assert _table(result, "0006")["full_scans"] >= 1
+    [referenced] = [f for f in result.findings("fresh") if f["revision"] == "0014"]
+    assert referenced["code"] == "deploy-scan"
+    assert "takes at least SHARE ROW EXCLUSIVE (the ACCESS EXCLUSIVE an earlier" in referenced["message"]
+    assert "reads go on" not in referenced["message"]
     [note] = result.findings("fresh", "locks-not-measured")
-    assert "0003, 0006" in note["message"] and "transaction_per_migration=True" in note["hint"]
+    assert "0003, 0006, 0014" in note["message"] and "transaction_per_migration=True" in note["hint"]
 
+
+
+def test_one_transaction_a_second_foreign_key_to_a_table_says_its_lock_was_held(verify, tmp_path):
+    # ckan's shape: a second foreign key to items changes only pg_trigger rows of it, under
+    # the SHARE ROW EXCLUSIVE the first one took in the same transaction: what is seen (the
+    # validating query's ROW SHARE) is not the lock it needs.
+    facts = {revision: FACTS[revision] for revision in ("0011", "0012")}
+    facts["0015"] = ('op.create_table("refs", sa.Column("id", sa.Integer, primary_key=True),\n'
+                     '                sa.Column("item_id", sa.Integer))\n'
+                     'op.create_foreign_key("fk_refs_item", "refs", "items", ["item_id"], ["id"])')
+    project = build_project(tmp_path / "project", _history(facts), models=MODELS)
+    result = verify(project, "--stage", "fresh")
+
+    assert result.code == 0, result.stdout + result.stderr
+    items = _table(result, "0015")
+    assert items["lock_held_from_earlier"] is True, items
+    [note] = result.findings("fresh", "locks-not-measured")
+    assert "0015" in note["message"]
 
 # SQLAlchemy 1.4 has no psycopg 3 dialect.
 DRIVERS = [("sync_template", "psycopg2"), ("async_template", "asyncpg"),
@@ -239,3 +268,78 @@ def test_measure_false_leaves_it_out(verify, tmp_path):
 
     assert result.code == 0, result.stdout + result.stderr
     assert "deploy_risk" not in result.stage("fresh") and result.findings("fresh") == []
+
+
+# Shapes from real histories: a CHECK added beside a type change that rewrites (mlflow), a
+# column added with a constant default beside a primary key built over it (mlflow), a column
+# whose name holds a keyword (prefect's checksum), a data migration reading a table its
+# revision holds a lock on already, before a DROP COLUMN (prefect). Each rewrite and scan is
+# told from the statement behind it, and its fix from that statement alone.
+SOURCES = {
+    # The CHECK is NOT VALID (no scan); the type change rewrites.
+    "0002": 'op.execute("ALTER TABLE items ADD CONSTRAINT n_positive CHECK (n > 0) NOT VALID")\n'
+            'op.alter_column("items", "n", type_=sa.BigInteger)',
+    # The constant default rewrites nothing; the primary key's index reads every row.
+    "0003": 'op.add_column("items", sa.Column("step", sa.Integer, nullable=False, server_default="0"))\n'
+            'op.drop_constraint("items_pkey", "items", type_="primary")\n'
+            'op.create_primary_key("items_pkey", "items", ["id", "step"])',
+    # CHECKSUM is no CHECK constraint: the index build is the scan.
+    "0004": 'op.add_column("items", sa.Column("checksum", sa.String(64)))\n'
+            'op.create_index("ix_items_checksum", "items", ["checksum"])',
+    # The first read takes ACCESS SHARE, the second no lock it did not hold: both scan.
+    "0005": 'op.add_column("items", sa.Column("note", sa.Text))\n'
+            'op.execute("SELECT count(*) FROM items")\n'
+            'op.execute("SELECT max(n) FROM items")\n'
+            'op.drop_column("items", "note")',
+}
+
+
+def _fix(keyword: str) -> str:
+    return {name: hint for name, _, hint in _HINTS}[keyword]
+
+
+@pytest.fixture(scope="module")
+def sourced(pg_server, tmp_path_factory):
+    """A history whose revisions each run one statement that rewrites or scans beside others
+    that do not, verified once (fresh stage)."""
+    root = tmp_path_factory.mktemp("deploy-sources")
+    project = build_project(root / "project", _history(SOURCES), models=MODELS,
+                            files={"migrations/env.py": per_migration_env("sync_template")})
+    url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
+    result = run_cli("verify", "--project", str(project), "--stage", "fresh", url=url,
+                     report=root / "report.json")
+    assert result.code == 0, result.stdout + result.stderr
+    return result
+
+
+def _finding(result, revision: str) -> dict:
+    [found] = [f for f in result.findings("fresh") if f["revision"] == revision]
+    return found
+
+
+def test_a_rewrite_is_fixed_as_the_type_change_it_comes_from(sourced):
+    finding = _finding(sourced, "0002")
+    assert finding["code"] == "deploy-rewrite"
+    assert finding["hint"] == _fix("TYPE")
+
+
+def test_a_primary_key_build_is_fixed_as_an_index_not_as_the_default_beside_it(sourced):
+    finding = _finding(sourced, "0003")
+    assert finding["code"] == "deploy-scan"
+    assert finding["hint"] == _fix("PRIMARY KEY")
+    assert "USING INDEX" in finding["hint"]
+
+
+def test_a_keyword_inside_a_name_is_not_the_statement(sourced):
+    finding = _finding(sourced, "0004")
+    assert finding["code"] == "deploy-scan"
+    assert finding["hint"] == _fix("INDEX")
+
+
+def test_a_read_under_a_lock_held_already_is_its_own_scan(sourced):
+    statements = {s["text"]: s for s in _risk(sourced, "0005")["statements"]}
+    scanned = {text for text, s in statements.items() if s.get("scans")}
+    assert scanned == {"SELECT count(*) FROM items", "SELECT max(n) FROM items"}
+    finding = _finding(sourced, "0005")
+    assert finding["code"] == "deploy-scan"
+    assert finding["hint"] == _fix("SELECT")

@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-STAGES = ("files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery", "lint")
+STAGES = ("files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery", "rehearse",
+          "lint")
 
 # What a run does when no stage is named. The drills restore backups and race processes:
 # seconds per run that every commit need not pay; `--stage recovery` (nox -s recovery) runs them.
-OPT_IN = ("recovery",)
+# `--stage rehearse` (nox -s rehearse) fills tables with rows to time the locks: as long as
+# its rehearse_budget.
+OPT_IN = ("recovery", "rehearse")
 DEFAULT_STAGES = [name for name in STAGES if name not in OPT_IN]
 
 # Stages that read the revision files only: when a run has no others, no server is started

@@ -96,8 +96,9 @@ class Settings:
     measure: bool = True
     # The rehearse stage (opt-in: --stage rehearse, nox -s rehearse) times each revision that
     # takes a lock stronger than ROW EXCLUSIVE on a table that existed before it, on tables
-    # filled to a scaled-down production size, and estimates the time at full size. `volumes`: rows per table in production, "*" for every
-    # other table (default 100000), e.g. volumes = { orders = 5_000_000, "*" = 100_000 };
+    # filled to a scaled-down production size, and estimates the time at full size.
+    # `volumes`: rows per table in production, "*" for every other table (default 100000),
+    # e.g. volumes = { orders = 5_000_000, "*" = 100_000 };
     # `volumes_file`: a file `doctor --volumes-out` wrote from a real database's statistics
     # (relative to the project; --volumes overrides it), whose counts `volumes` overrides.
     volumes: dict = field(default_factory=dict)

@@ -12,6 +12,7 @@ from checks.rehearse.estimate import Line
 from checks.result import Finding, Severity
 
 LONG_LOCK, TIMED, BUDGET, FAILED = "rehearse-lock", "rehearse-timed", "rehearse-budget", "rehearse-failed"
+UNFILLED = "rehearse-unfilled"
 
 
 @dataclass
@@ -75,3 +76,13 @@ def out_of_budget(skipped: list[str], budget_s: float) -> Finding:
                    f"the rehearse_budget ({budget_s:g} s) ran out: not rehearsed: revision(s) {named}",
                    revision=skipped[0] if skipped else None,
                    hint="raise rehearse_budget, or lower the volumes (smaller sizes are timed faster)")
+
+
+def unfilled(revision: str, tables: list[str]) -> Finding:
+    """Tables the row generator had no values for: the revision ran on them empty."""
+    return Finding(Severity.INFO, UNFILLED,
+                   f"revision {revision} was rehearsed with {', '.join(tables)} empty: the row generator has "
+                   "no value its columns or constraints accept (a type of an extension, a CHECK on a value)",
+                   revision=revision, object=tables[0],
+                   hint="the timings of those tables are what an empty table takes; rehearse them on a copy "
+                        "of real data by hand")

@@ -48,13 +48,12 @@ def check(run: Run) -> list[Finding]:
     paths = {s.revision: (s.path, def_line(s.path, "upgrade")) for s in build.order}
     for done, (revision, tables) in enumerate(todo):
         try:
-            results, sizes, failure = _rehearse(run, build.order, index[revision], tables, chosen, deadline)
+            results, sizes, notes = _rehearse(run, build.order, index[revision], tables, chosen, deadline)
         except OutOfTime:
             found.append(said.out_of_budget([r for r, _ in todo[done:]], chosen.budget_s))
             break
         scaled = scaled or sizes
-        if failure is not None:
-            found.append(failure)
+        found += notes
         for one in results:
             timed.append(one)
             found.append(said.timed(one, chosen.max_lock_ms, *paths[revision]))
@@ -73,7 +72,8 @@ def _rehearse(run: Run, order, index: int, tables: list[TableRisk], chosen: Plan
     finally:
         rehearsal.close()
     if larger.error is not None:
-        return [], sizes, said.failed(larger.error, sum(larger.rows.values()))
+        return [], sizes, [said.failed(larger.error, sum(larger.rows.values()))]
+    notes = [said.unfilled(order[index].revision, larger.unfilled)] if larger.unfilled else []
     results = []
     for table in tables:
         if table.table not in volumes:
@@ -82,7 +82,7 @@ def _rehearse(run: Run, order, index: int, tables: list[TableRisk], chosen: Plan
                   for timing in (smaller, larger)]
         results.append(said.Timed(order[index].revision, table.table, table.lock, points[0], points[1],
                                   volumes[table.table], through(*points), _slowest(larger)))
-    return results, sizes, None
+    return results, sizes, notes
 
 
 def _slowest(timing: Timing) -> str | None:

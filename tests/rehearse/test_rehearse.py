@@ -135,3 +135,22 @@ def test_a_bad_setting_is_a_one_line_error(pg_server, tmp_path, setting, fragmen
     project = _project(tmp_path / "project", setting + "\n")
     result = _rehearse(pg_server, project, tmp_path / "report.json")
     assert_usage_error(result, fragment)
+
+
+def test_rows_the_revision_cannot_take_and_tables_the_generator_cannot_fill_are_named(pg_server, tmp_path):
+    history = [
+        Rev("0001", None, 'op.create_table("items", sa.Column("id", sa.Integer, primary_key=True))\n'
+                          'op.execute("CREATE TABLE odd (n integer NOT NULL CHECK (n < 0))")'),
+        Rev("0002", "0001", 'op.execute("ALTER TABLE odd ADD COLUMN note text")'),
+        Rev("0003", "0002", 'op.add_column("items", sa.Column("must", sa.Integer, nullable=False))'),
+    ]
+    project = build_project(tmp_path / "project", history, models=MODELS, settings="rehearse_budget = 600\n",
+                            files={"migrations/env.py": per_migration_env("sync_template")})
+    result = _rehearse(pg_server, project, tmp_path / "report.json")
+    assert result.code == 0, result.stdout + result.stderr
+    codes = {(f["revision"], f["code"], f["object"]) for f in result.findings("rehearse")}
+    assert ("0002", "rehearse-unfilled", "public.odd") in codes
+    assert ("0002", "rehearse-timed", "public.odd") in codes
+    [failed] = result.findings("rehearse", "rehearse-failed")
+    assert failed["revision"] == "0003"
+    assert 'column "must" of relation "items" contains null values' in failed["message"]

@@ -4,7 +4,7 @@ held longer than max_lock_ms; what the time budget left out; a revision that fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from checks.errors import MigrationError
 from checks.measure.locks import READS_AND_WRITES, Mode
@@ -13,6 +13,7 @@ from checks.result import Finding, Severity
 
 LONG_LOCK, TIMED, BUDGET, FAILED = "rehearse-lock", "rehearse-timed", "rehearse-budget", "rehearse-failed"
 UNFILLED = "rehearse-unfilled"
+MAX_STATEMENTS = 3  # statements a message names, the slowest first
 
 
 @dataclass
@@ -26,7 +27,9 @@ class Timed:
     larger: tuple[int, float]
     declared: int
     line: Line
-    slowest: str | None = None  # the statement that took longest at the larger size
+    # Each statement of the revision: its text and its estimate at the declared volume (its
+    # time at the larger size where the two runs did not run the same statements).
+    statements: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def estimate_ms(self) -> float:
@@ -36,7 +39,14 @@ class Timed:
         return {"revision": self.revision, "table": self.table, "lock": self.lock.sql,
                 "rows": [self.smaller[0], self.larger[0]], "ms": [self.smaller[1], self.larger[1]],
                 "declared_rows": self.declared, "estimate_ms": round(self.estimate_ms, 1),
-                "scaling": self.line.describe(), "slowest_statement": self.slowest}
+                "scaling": self.line.describe()}
+
+    def by_statement(self) -> str:
+        """The slowest statements first, as the message lists them."""
+        ordered = sorted(self.statements, key=lambda s: -s[1])
+        shown = ", ".join(f"{text} ({_ms(ms)})" for text, ms in ordered[:MAX_STATEMENTS])
+        more = len(ordered) - MAX_STATEMENTS
+        return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _ms(value: float) -> str:
@@ -48,16 +58,16 @@ def timed(found: Timed, max_lock_ms: float, file: str | None, line: int | None) 
     said = (f"revision {found.revision} holds {found.lock.sql} on {found.table} for {_ms(ms_b)} at "
             f"{rows_b:,} rows ({_ms(ms_a)} at {rows_a:,}); estimated {_ms(found.estimate_ms)} at the "
             f"declared {found.declared:,} rows ({found.line.describe()})")
+    statements = f"; by statement, at the declared volume: {found.by_statement()}" if found.statements else ""
     where = {"revision": found.revision, "object": found.table, "file": file, "line": line}
     if found.lock.blocks_writes and found.estimate_ms > max_lock_ms:
         waits = "reads and writes of it" if found.lock.blocks == READS_AND_WRITES else "writes to it"
-        slowest = f"; slowest statement: {found.slowest}" if found.slowest else ""
         return Finding(Severity.WARNING, LONG_LOCK, f"{said}, over max_lock_ms ({max_lock_ms:g}): {waits} "
-                                                    f"wait that long during the deploy{slowest}",
+                                                    f"wait that long during the deploy{statements}",
                        hint="change the revision so the lock is not held for a pass over every row (the "
                             "fresh stage's deploy-rewrite or deploy-scan finding says how), or deploy it in "
                             "a maintenance window; raise max_lock_ms if the wait is acceptable", **where)
-    return Finding(Severity.INFO, TIMED, said, **where)
+    return Finding(Severity.INFO, TIMED, said + statements, **where)
 
 
 def failed(error: MigrationError, rows: int) -> Finding:

@@ -66,6 +66,13 @@ def _locks(statement: dict, table: str) -> bool:
     return False
 
 
+def _touched(statement: dict) -> bool:
+    """Whether a statement locked, changed or scanned a relation (a bare SELECT of a function,
+    as the suite's own pg_backend_pid() before the first revision, did not)."""
+    return bool(statement.get("outside_transaction")) or any(
+        statement.get(key) for key in ("locks", "held", "rewrites", "scans", "created", "dropped"))
+
+
 def _checkpoint(conn: psycopg.Connection) -> None:
     """Write out what filling dirtied, so that the revision does not pay for it (or does not
     depending on when the server's own checkpoint comes): only its own work is timed. A role
@@ -142,7 +149,7 @@ class Rehearsal:
         record = walk.measured.get(self.revision.revision) or {}
         timing.held_ms = held(record, locked)
         timing.statements = [(s["text"], s["elapsed_ms"]) for s in record.get("statements") or ()
-                             if s.get("elapsed_ms") is not None]
+                             if s.get("elapsed_ms") is not None and _touched(s)]
         return timing
 
     def _limit(self, conn: psycopg.Connection, database: str | None = None) -> None:

@@ -81,12 +81,19 @@ def _rehearse(run: Run, order, index: int, tables: list[TableRisk], chosen: Plan
         points = [(timing.rows[table.table], timing.held_ms.get(table.table, 0.0))
                   for timing in (smaller, larger)]
         results.append(said.Timed(order[index].revision, table.table, table.lock, points[0], points[1],
-                                  volumes[table.table], through(*points), _slowest(larger)))
+                                  volumes[table.table], through(*points),
+                                  _by_statement(smaller, larger, table.table, volumes[table.table])))
     return results, sizes, notes
 
 
-def _slowest(timing: Timing) -> str | None:
-    return max(timing.statements, key=lambda s: s[1])[0] if timing.statements else None
+def _by_statement(smaller: Timing, larger: Timing, table: str, declared: int) -> list[tuple[str, float]]:
+    """Each statement's estimate at `declared` rows of `table`, where both sizes ran the same
+    statements (a revision whose code reads its rows may not); else its time at the larger."""
+    if [text for text, _ in smaller.statements] != [text for text, _ in larger.statements]:
+        return list(larger.statements)
+    rows = (smaller.rows[table], larger.rows[table])
+    return [(text, through((rows[0], ms_a), (rows[1], ms_b)).at(declared))
+            for (text, ms_a), (_, ms_b) in zip(smaller.statements, larger.statements, strict=True)]
 
 
 def _summary(candidates: int, timed: list, sizes: Sizes | None, chosen: Plan) -> str:

@@ -154,3 +154,10 @@ def test_rows_the_revision_cannot_take_and_tables_the_generator_cannot_fill_are_
     [failed] = result.findings("rehearse", "rehearse-failed")
     assert failed["revision"] == "0003"
     assert 'column "must" of relation "items" contains null values' in failed["message"]
+
+
+def test_each_statement_is_estimated_and_the_suites_own_are_left_out(rehearsed):
+    [found] = _found(rehearsed, "0002")
+    assert "by statement, at the declared volume: ALTER TABLE items ALTER COLUMN n TYPE BIGINT (" \
+        in found["message"]
+    assert "pg_backend_pid" not in found["message"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from checks.drills import rows
+from checks import generated_rows as rows
 from checks.drills.workspace import at_head, passed
 from checks.errors import ConfigError, MigrationError
 from checks.recovery import revisions

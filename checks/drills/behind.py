@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.drills import rows
+from checks import generated_rows as rows
 from checks.drills.workspace import at_revision, passed
 from checks.errors import MigrationError
 from checks.recovery import revisions

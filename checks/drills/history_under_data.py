@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic.script import Script
 
-from checks.drills import rows
+from checks import generated_rows as rows
 from checks.drills.workspace import at_head, passed
 from checks.errors import MigrationError
 from checks.result import Finding, Severity

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from checks import generated_rows as rows
 from checks.doctor.history import build_history
 from checks.doctor.match import best_match
 from checks.doctor.revision import locate
-from checks.drills import rows
 from checks.drills.workspace import at_revision, passed
 from checks.errors import MigrationError
 from checks.recovery import revisions

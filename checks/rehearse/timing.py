@@ -1,8 +1,9 @@
 """One revision rehearsed: the history up to the revision before it, applied once to a
 throwaway database (the template), then for each size a copy of it with every table filled
-to that many rows (the drills' row generator, in bulk), vacuumed and analyzed as a
-production table is, and the revision applied to it by the project's own env.py, measured
-as the fresh build measures it: per statement, the locks taken and the statement's own time.
+to that many rows (checks/generated_rows.py, the drills' rows in bulk), vacuumed and
+analyzed as a production table is, and the revision applied to it by the project's own
+env.py, measured as the fresh build measures it: per statement, the locks taken and the
+statement's own time.
 
 How long a table stays locked is the time from the statement that first took the lock to
 the revision's end (its commit, where env.py commits each revision): the sum of the own
@@ -19,7 +20,7 @@ import psycopg
 from alembic.script import Script
 from psycopg import sql
 
-from checks.drills import rows as generated
+from checks import generated_rows as generated
 from checks.errors import MigrationError
 from checks.measure.locks import MODES, mode
 from checks.rehearse import scale
@@ -84,18 +85,23 @@ def _checkpoint(conn: psycopg.Connection) -> None:
 class Rehearsal:
     """The template for one revision; `time_at` applies the revision on a filled copy of it."""
 
-    def __init__(self, run: Run, order: list[Script], index: int, deadline: float) -> None:
+    def __init__(self, run: Run, order: list[Script], index: int, deadline: float,
+                 after: Rehearsal | None = None) -> None:
+        """`after`: an earlier revision's rehearsal, whose template the history goes on from."""
         self.run = run
+        self.index = index
         self.revision = order[index]
         self.deadline = deadline
         self.template: str | None = None
         self.widths: dict[str, int] = {}  # "schema.table" -> bytes a generated row takes
         self._quoted: dict[str, str] = {}  # "schema.table" -> as SQL names it
-        with run.work_database("rehearse") as db:
+        start = after.index if after is not None and after.template is not None else 0
+        with run.work_database("rehearse", template=after.template if start else None) as db:
             with run.server.connect(db.name) as conn:
                 self._limit(conn, db.name)
-            run.project.bootstrap(db)
-            walk = run.walk_up(db, order[:index], None, "rehearse")
+            if not start:
+                run.project.bootstrap(db)
+            walk = run.walk_up(db, order[start:index], None, "rehearse")
         self.template = db.name
         if walk.error is not None:
             self.close()

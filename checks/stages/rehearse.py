@@ -46,31 +46,38 @@ def check(run: Run) -> list[Finding]:
     timed, scaled = [], None
     index = {script.revision: i for i, script in enumerate(build.order)}
     paths = {s.revision: (s.path, def_line(s.path, "upgrade")) for s in build.order}
-    for done, (revision, tables) in enumerate(todo):
-        try:
-            results, sizes, notes = _rehearse(run, build.order, index[revision], tables, chosen, deadline)
-        except OutOfTime:
-            found.append(said.out_of_budget([r for r, _ in todo[done:]], chosen.budget_s))
-            break
-        scaled = scaled or sizes
-        found += notes
-        for one in results:
-            timed.append(one)
-            found.append(said.timed(one, chosen.max_lock_ms, *paths[revision]))
+    previous = None
+    try:
+        for done, (revision, tables) in enumerate(todo):
+            try:
+                # Each template goes on from the last one: the history is applied once in all.
+                rehearsal = Rehearsal(run, build.order, index[revision], deadline, after=previous)
+                if previous is not None:
+                    previous.close()
+                previous = rehearsal
+                results, sizes, notes = _judge(rehearsal, build.order, index[revision], tables, chosen)
+            except OutOfTime:
+                found.append(said.out_of_budget([r for r, _ in todo[done:]], chosen.budget_s))
+                break
+            scaled = scaled or sizes
+            found += notes
+            for one in results:
+                timed.append(one)
+                found.append(said.timed(one, chosen.max_lock_ms, *paths[revision]))
+    finally:
+        if previous is not None:
+            previous.close()
     run.summaries[NAME] = _summary(len(todo), timed, scaled, chosen)
     return found
 
 
-def _rehearse(run: Run, order, index: int, tables: list[TableRisk], chosen: Plan, deadline: float):
-    rehearsal = Rehearsal(run, order, index, deadline)
-    try:
-        volumes = {table: chosen.volumes.of(table) for table in rehearsal.widths}
-        sizes = choose(volumes, rehearsal.widths, chosen.disk_bytes)
-        locked = {t.table for t in tables}
-        smaller = rehearsal.time_at(sizes.smaller, locked)
-        larger = rehearsal.time_at(sizes.larger, locked) if smaller.error is None else smaller
-    finally:
-        rehearsal.close()
+def _judge(rehearsal: Rehearsal, order, index: int, tables: list[TableRisk], chosen: Plan):
+    """The revision timed at the two sizes: what to say of each of its `tables`."""
+    volumes = {table: chosen.volumes.of(table) for table in rehearsal.widths}
+    sizes = choose(volumes, rehearsal.widths, chosen.disk_bytes)
+    locked = {t.table for t in tables}
+    smaller = rehearsal.time_at(sizes.smaller, locked)
+    larger = rehearsal.time_at(sizes.larger, locked) if smaller.error is None else smaller
     if larger.error is not None:
         return [], sizes, [said.failed(larger.error, sum(larger.rows.values()))]
     notes = [said.unfilled(order[index].revision, larger.unfilled)] if larger.unfilled else []

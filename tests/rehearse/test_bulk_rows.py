@@ -3,7 +3,7 @@ values `seed` gives one row, parents before children."""
 
 from __future__ import annotations
 
-from checks.drills import rows
+from checks import generated_rows as rows
 
 
 def test_fill_inserts_the_rows_asked_for_parents_first(pg_server, make_database):

@@ -5,6 +5,10 @@ column added without a default, a cast that rejects a value, a seed row that col
 pass every check run on empty tables. One row per table is enough to trip them; the
 values come from each column's type, foreign keys point at the parent's row, and columns
 with a default, identity or generation expression are left to the database.
+
+The recovery drills seed one row per table (`seed`); the rehearse stage fills tables with
+as many as production holds, scaled down (`fill`, the same values numbered by a series).
+Both stand on this module, which stands on neither.
 """
 
 from __future__ import annotations

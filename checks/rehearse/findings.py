@@ -35,12 +35,6 @@ class Timed:
     def estimate_ms(self) -> float:
         return self.line.at(self.declared)
 
-    def to_json(self) -> dict:
-        return {"revision": self.revision, "table": self.table, "lock": self.lock.sql,
-                "rows": [self.smaller[0], self.larger[0]], "ms": [self.smaller[1], self.larger[1]],
-                "declared_rows": self.declared, "estimate_ms": round(self.estimate_ms, 1),
-                "scaling": self.line.describe()}
-
     def by_statement(self) -> str:
         """The slowest statements first, as the message lists them."""
         ordered = sorted(self.statements, key=lambda s: -s[1])

@@ -54,8 +54,9 @@ class Sizes:
     disk_bytes: int = 0  # the larger size's estimated peak on disk
 
     def describe(self) -> str:
-        why = {"volume": "the declared volumes themselves",
-               "rows": f"at most {LARGEST_ROWS:,} rows inserted per rehearsal",
+        if self.limited_by == "volume":
+            return "the declared volumes themselves"
+        why = {"rows": f"at most {LARGEST_ROWS:,} rows inserted per rehearsal",
                "disk": "the rehearse_disk budget"}[self.limited_by]
         return f"{self.factor:.3g} of the declared volumes ({why})"
 

@@ -42,7 +42,7 @@ class Volumes:
 
     rows: dict[str, int] = field(default_factory=dict)
     default: int | None = None
-    source: str = "defaults"
+    source: str = f"none declared: {DEFAULT_ROWS:,} rows a table"
 
     def of(self, table: str) -> int:
         schema, _, name = table.rpartition(".")

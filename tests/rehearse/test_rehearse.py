@@ -87,7 +87,7 @@ def test_the_estimate_from_smaller_sizes_holds_at_a_larger_one(pg_server, tmp_pa
     rehearsal = Rehearsal(run, build.order, 1, time.monotonic() + 600)
     try:
         timings = [rehearsal.time_at({"public.items": rows}, {"public.items"})
-                   for rows in (50_000, 100_000, 400_000)]
+                   for rows in (100_000, 200_000, 400_000)]
     finally:
         rehearsal.close()
     held = [(timing.rows["public.items"], timing.held_ms["public.items"]) for timing in timings]

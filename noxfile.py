@@ -25,7 +25,7 @@ BUILDABLE_MAJORS = set(PG_MAJORS)  # invoke build-images: Debian's packages, or 
 # Session name -> stage; the lint stage's session is named apart from `lint` (ruff).
 STAGE_SESSIONS = {"files": "files", "heads": "heads", "fresh": "fresh", "merge-order": "merge-order",
                   "drift": "drift", "roundtrip": "roundtrip", "recovery": "recovery",
-                  "lint-migrations": "lint"}
+                  "rehearse": "rehearse", "lint-migrations": "lint"}
 EXAMPLE = str(ROOT / "example")
 # The oldest stack the suite supports, as projects still pinned to SQLAlchemy 1.4 run it.
 COMPAT_STACK = ["SQLAlchemy[asyncio]>=1.4,<2", "alembic>=1.8,<1.9", "psycopg2-binary>=2.9",

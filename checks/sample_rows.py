@@ -5,6 +5,10 @@ column added without a default, a cast that rejects a value, a seed row that col
 pass every check run on empty tables. One row per table is enough to trip them; the
 values come from each column's type, foreign keys point at the parent's row, and columns
 with a default, identity or generation expression are left to the database.
+
+The recovery drills seed one row per table (`seed`); the rehearse stage fills tables with
+as many as production holds, scaled down (`fill`, the same values numbered by a series).
+Both stand on this module, which stands on neither.
 """
 
 from __future__ import annotations
@@ -51,14 +55,18 @@ def tables(conn: psycopg.Connection, version_table: str) -> list[str]:
     return [name for _oid, name in conn.execute(_TABLES, (version_table,)).fetchall()]
 
 
-def _value(type_name: str, base_oid: int, typtype: str, category: str, base_name: str, n: int) -> str | None:
-    """An SQL expression of the column's type, or None when no generic value fits."""
+def _value(type_name: str, base_oid: int, typtype: str, category: str, base_name: str,
+           n: int | str) -> str | None:
+    """An SQL expression of the column's type, or None when no generic value fits. `n` is the
+    row's number: a literal, or an SQL expression (a generate_series column) for many rows."""
     if typtype == "e":
         return (f"(SELECT enumlabel FROM pg_enum WHERE enumtypid = {base_oid} "
                 f"ORDER BY enumsortorder LIMIT 1)::{type_name}")
     if base_name in _BY_NAME:
         return _BY_NAME[base_name] if type_name == base_name else f"{_BY_NAME[base_name]}::{type_name}"
-    simple = {"N": f"{n}", "S": f"'seed {n}'", "B": "true", "D": "now()", "A": "'{}'"}.get(category)
+    number = f"({n} % 32767)" if base_name == "int2" and not isinstance(n, int) else f"{n}"
+    text = f"'seed {n}'" if isinstance(n, int) else f"('seed ' || {n})"
+    simple = {"N": number, "S": text, "B": "true", "D": "now()", "A": "'{}'"}.get(category)
     return None if simple is None else f"{simple}::{type_name}"
 
 
@@ -70,10 +78,24 @@ def seed(conn: psycopg.Connection, version_table: str, n: int = 1) -> list[str]:
     """
     todo = {name: oid for oid, name in conn.execute(_TABLES, (version_table,)).fetchall()}
     todo = {name: oid for name, oid in todo.items() if not _has_rows(conn, name)}
+    return _fill_all(conn, todo, lambda table, oid: _insert(conn, table, oid, n))
+
+
+def fill(conn: psycopg.Connection, version_table: str, rows: dict[str, int]) -> list[str]:
+    """Bulk mode: add `rows[table]` rows to each table named, each table in one INSERT ...
+    SELECT over generate_series (the same values as `seed`'s, numbered by the series);
+    returns the tables that could not take them. Foreign keys point at the parent's first
+    row, so parents are filled first; `conn` must be in autocommit."""
+    todo = {name: oid for oid, name in conn.execute(_TABLES, (version_table,)).fetchall()
+            if rows.get(name, 0) > 0}
+    return _fill_all(conn, todo, lambda table, oid: _insert(conn, table, oid, "g", rows[table]))
+
+
+def _fill_all(conn: psycopg.Connection, todo: dict[str, int], insert) -> list[str]:
     for _ in range(len(todo) + 1):
         progress = False
         for name, oid in list(todo.items()):
-            if _insert(conn, name, oid, n):
+            if insert(name, oid):
                 del todo[name]
                 progress = True
         if not progress:
@@ -85,7 +107,8 @@ def _has_rows(conn: psycopg.Connection, table: str) -> bool:
     return conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.SQL(table))).fetchone()[0]
 
 
-def _insert(conn: psycopg.Connection, table: str, oid: int, n: int) -> bool:
+def _insert(conn: psycopg.Connection, table: str, oid: int, n: int | str, count: int = 1) -> bool:
+    """One row numbered `n`, or with `n` the series' column, `count` rows."""
     columns = conn.execute(_COLUMNS, (oid,)).fetchall()
     values: dict[str, str] = {}
     for fk_columns, parent, parent_columns in conn.execute(_FOREIGN_KEYS, (oid,)).fetchall():
@@ -113,11 +136,22 @@ def _insert(conn: psycopg.Connection, table: str, oid: int, n: int) -> bool:
         if notnull or name in values:
             required[name] = expression
     # Every column filled is the more telling row; CHECK constraints may only accept the minimum.
-    return any(_try_insert(conn, table, chosen) for chosen in (full, required))
+    return any(_try_insert(conn, table, chosen, None if isinstance(n, int) else (n, count))
+               for chosen in (full, required))
 
 
-def _try_insert(conn: psycopg.Connection, table: str, chosen: dict[str, str]) -> bool:
-    if chosen:
+def _try_insert(conn: psycopg.Connection, table: str, chosen: dict[str, str],
+                series: tuple[str, int] | None = None) -> bool:
+    """`series`: (its column's name, how many rows) for one row per number of a series."""
+    if series is not None:
+        column, count = series
+        statement = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM generate_series(1, {}) {}").format(
+            sql.SQL(table), sql.SQL(", ").join(sql.Identifier(c) for c in chosen),
+            sql.SQL(", ".join(chosen.values()) if chosen else ""), sql.Literal(count), sql.Identifier(column))
+        if not chosen:  # every column defaulted: rows of defaults alone
+            statement = sql.SQL("INSERT INTO {} SELECT FROM generate_series(1, {})").format(
+                sql.SQL(table), sql.Literal(count))
+    elif chosen:
         statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
             sql.SQL(table), sql.SQL(", ").join(sql.Identifier(c) for c in chosen),
             sql.SQL(", ".join(chosen.values())))

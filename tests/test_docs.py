@@ -38,7 +38,7 @@ SETUP = (["python3", "-m", "venv"], [".", ".venv/bin/activate"], ["pip", "instal
          ["twine", "check"], ["pipx", "install"])
 # nox sessions whose arguments after `--` are verify's.
 VERIFY_SESSIONS = {"verify", "files", "heads", "fresh", "merge-order", "drift", "roundtrip", "recovery",
-                   "lint-migrations"}
+                   "rehearse", "lint-migrations"}
 REPORTS = (".json", ".xml", ".html")
 
 

@@ -14,7 +14,7 @@ from cli_support import EXAMPLE, needs_example, run_cli
 from projects import Rev, assert_usage_error, build_project, items_revision
 from roles import PASSWORD, assert_nothing_forbidden, ordinary_role, owned_databases
 
-ALL_STAGES = ("files", "heads", "fresh", "merge-order", "drift", "roundtrip", "lint", "recovery")
+ALL_STAGES = ("files", "heads", "fresh", "merge-order", "drift", "roundtrip", "lint", "recovery", "rehearse")
 
 
 def _stages(*names: str) -> list[str]:

@@ -17,6 +17,7 @@ from checks.commands.project_args import add_project_arguments, open_project
 from checks.doctor import report
 from checks.doctor.diagnose import diagnose
 from checks.doctor.target import choose_target, connect
+from checks.rehearse import volumes
 from checks.report.json_report import Outcome, build_report, forget_report, write_report
 from harness.select import BACKENDS, open_server
 
@@ -38,6 +39,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--force", action="store_true", help="with --fix: act on a database that does "
                                                              "not look local")
     parser.add_argument("--backups", default="backups", help="with --fix: folder for the backup taken first")
+    parser.add_argument("--volumes-out", metavar="FILE", help="also write the rows per table as the "
+                        "database's statistics estimate them (pg_class.reltuples; no row is read), for "
+                        "the rehearse stage's --volumes")
 
 
 def run(args) -> int:
@@ -70,6 +74,10 @@ def _diagnose(args, outcome: Outcome, where: dict) -> int:
     out.flush()
     with connect(target) as conn:
         conn.execute("SELECT 1")  # unreachable or refused: say so before starting any server
+        if args.volumes_out:
+            counts = volumes.reltuples(conn)
+            volumes.write(Path(args.volumes_out), counts, target.describe())
+            out.write(f"doctor: wrote the estimated rows of {len(counts)} table(s) to {args.volumes_out}\n")
     with open_server(args.backend, args.pg, args.server_url) as server:
         outcome.backend, outcome.version, outcome.server = server.backend, server.version, server.describe()
         sections = diagnose(project, target, server)

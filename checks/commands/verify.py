@@ -47,6 +47,8 @@ def add_arguments(parser) -> None:
                         "runs longer, naming what it waits for (default: revision_timeout, 300; 0: none)")
     parser.add_argument("--run-timeout", type=float, metavar="SECONDS", help="end the run after this long "
                         "(default: run_timeout, 0: none)")
+    parser.add_argument("--volumes", metavar="FILE", help="rows per table for the rehearse stage, as "
+                        "`doctor --volumes-out` writes them (default: setting volumes_file)")
     add_pull_request_arguments(parser)
     add_rolling_arguments(parser)
     add_squash_arguments(parser)
@@ -119,6 +121,8 @@ def _verify(args, outcome: Outcome) -> int:
     stages = with_squash_stage(args, stages)
     outcome.project = str(project.root)
     stages = with_rolling(args, stages, chosen=bool(args.stage or project.settings.stages))
+    if args.volumes:
+        project.settings.volumes_file = str(Path(args.volumes).resolve())
     pull_request = pull_request_options(args, project, stages)
     if args.verbose:
         project.env.output.echo = sys.stderr

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from checks.errors import ConfigError, shown
+from checks.rehearse import settings as rehearse_settings
 from checks.textfile import read_text
 
 TOOL_NAME = "alembic-preflight"
@@ -93,6 +94,24 @@ class Settings:
     # Measured on the migration's own session, inside its transaction, around every
     # statement; `false` leaves it out.
     measure: bool = True
+    # The rehearse stage (opt-in: --stage rehearse, nox -s rehearse) times each revision that
+    # takes a lock stronger than ROW EXCLUSIVE on a table that existed before it, on tables
+    # filled to a scaled-down production size, and estimates the time at full size.
+    # `volumes`: rows per table in production, "*" for every other table (default 100000),
+    # e.g. volumes = { orders = 5_000_000, "*" = 100_000 };
+    # `volumes_file`: a file `doctor --volumes-out` wrote from a real database's statistics
+    # (relative to the project; --volumes overrides it), whose counts `volumes` overrides.
+    volumes: dict = field(default_factory=dict)
+    volumes_file: str | None = None
+    # Seconds the rehearse stage may take in all (what it had no time for is named in a
+    # warning); the most disk its rows may take on the throwaway server ("2GB", "500MB"):
+    # volumes are scaled down to fit before any row is inserted.
+    rehearse_budget: float = 120
+    rehearse_disk: str = "2GB"
+    # Milliseconds a revision may hold a lock that blocks writes (SHARE, ACCESS EXCLUSIVE and
+    # the ones between) on a table that existed before it, at the declared volume, before the
+    # rehearse stage warns.
+    max_lock_ms: float = 1000
     # Pull-request runs (--since/--git-base): where the migrated base is cached between runs,
     # relative to the project (e.g. ".alembic-preflight/cache"); --cache overrides it.
     cache_dir: str | None = None
@@ -160,7 +179,7 @@ def load_settings(project_dir: Path, config_file: Path | None = None,
 _LIST_KEYS = {"metadata_modules", "sys_path", "version_locations", "ignore", "critical_tables",
               "extensions", "heads", "stages"}
 _STRING_KEYS = {"alembic_ini", "metadata", "script_location", "ini_section", "bootstrap", "runner", "driver",
-                "flask_app", "downgrade_floor", "python"}
+                "flask_app", "downgrade_floor", "python", "volumes_file"}
 
 
 def _has_nul(value) -> bool:
@@ -199,4 +218,5 @@ def _build(data: dict, source: str) -> Settings:
                           "(empty, or contains '='); use names like POSTGRES_SERVER")
     if "lint" in data and not isinstance(data["lint"], dict):
         raise ConfigError(f"{source}: lint must be a table")
+    rehearse_settings.validate(data, source)
     return Settings(**data, source=source)

@@ -9,15 +9,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-STAGES = ("files", "heads", "fresh", "merge-order", "drift", "rolling", "roundtrip", "recovery", "lint",
-          "squash")
+STAGES = ("files", "heads", "fresh", "merge-order", "drift", "rolling", "roundtrip", "recovery", "rehearse",
+          "lint", "squash")
 
 # What a run does when no stage is named. The drills restore backups and race processes:
 # seconds per run that every commit need not pay; `--stage recovery` (nox -s recovery) runs them.
-# The rolling check needs a previous release to replay: it joins the default stages when
-# one is named (--previous-release, or --git-base's merge-base); squash joins them with
-# --squash-check REF.
-OPT_IN = ("recovery", "rolling", "squash")
+# `--stage rehearse` (nox -s rehearse) fills tables with rows to time the locks: as long as
+# its rehearse_budget. The rolling check needs a previous release to replay: it joins the
+# default stages when one is named (--previous-release, or --git-base's merge-base); squash
+# joins them with --squash-check REF.
+OPT_IN = ("recovery", "rehearse", "rolling", "squash")
 DEFAULT_STAGES = [name for name in STAGES if name not in OPT_IN]
 
 # Stages that read the revision files only: when a run has no others, no server is started

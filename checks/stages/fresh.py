@@ -49,10 +49,7 @@ def deploy_risk(run: Run, build) -> list[Finding]:
     as long as the table is large. The fresh build measured them (the `measure` setting)."""
     if not build.measured:
         return []
-    ignored = ignoring(run.version_table, run.project.captured.options.get("version_table_schema"),
-                       (TRACKING_SCHEMA,))
-    risks = [judge(revision.revision, build.measured[revision.revision], ignored)
-             for revision in build.walked if revision.revision in build.measured]
+    risks = revision_risks(run, build)
     paths = {revision.revision: (revision.path, def_line(revision.path, "upgrade"))
              for revision in build.walked}
     found = measured.warnings(risks, paths)
@@ -60,6 +57,14 @@ def deploy_risk(run: Run, build) -> list[Finding]:
     run.summaries["fresh"] = measured.summary(risks, found)
     note = measured.hidden_note(risks)
     return found + ([note] if note else [])
+
+
+def revision_risks(run: Run, build) -> list:
+    """Per revision walked, what the build measured it doing to the tables before it (RevisionRisk)."""
+    ignored = ignoring(run.version_table, run.project.captured.options.get("version_table_schema"),
+                       (TRACKING_SCHEMA,))
+    return [judge(revision.revision, build.measured[revision.revision], ignored)
+            for revision in build.walked if revision.revision in build.measured]
 
 
 def snapshot_notes(run: Run, build) -> list[Finding]:

@@ -16,7 +16,6 @@ from checks.stages.skips import skipped_for_build
 def check(run: Run) -> list[Finding]:
     """A runbook step first tried during an outage is a guess: a stamp that skips a revision,
     a backup that does not restore, an upgrade that only fails on rows."""
-    pass  # TEMP
     build = run.build()
     if build.error is not None:
         return skipped_for_build(build)

@@ -101,11 +101,33 @@ for _name, _stage in STAGE_SESSIONS.items():
     _stage_session(_name, _stage)
 
 
+# `invoke test` runs the suite's tests in three sessions at once, two on SQLAlchemy 2 (these
+# and the rest) and tests_compat: each waits on servers, containers and subprocesses much of
+# the time, and three keep two cores busier than two do.
+HARNESS_TESTS = ["tests/harness", "tests/bench", "tests/pullrequest", "tests/squash", "tests/rolling",
+                 "tests/rehearse", "tests/test_packaging.py", "tests/test_precommit.py",
+                 "tests/test_action.py", "tests/test_least_privilege.py"]
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The suite's own tests, against real PostgreSQL servers (and Docker for compose)."""
     _install_suite(session, "test", "lint", "servers", "docs")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(name="tests_harness")
+def tests_harness(session: nox.Session) -> None:
+    """Part of `tests`: servers, images, packaging, the bench, pull requests, squash, rolling, rehearse."""
+    _install_suite(session, "test", "lint", "servers", "docs")
+    session.run("pytest", *(session.posargs or HARNESS_TESTS))
+
+
+@nox.session(name="tests_checks")
+def tests_checks(session: nox.Session) -> None:
+    """The rest of `tests`: stages, lint, the catalog, the project's Python, recovery, reports."""
+    _install_suite(session, "test", "lint", "servers", "docs")
+    session.run("pytest", *(f"--ignore={path}" for path in HARNESS_TESTS), *session.posargs)
 
 
 @nox.session(name="tests_compat")

@@ -24,15 +24,18 @@ def build_images(c, major, force=False):
         raise Exit(f"build-images: {exc}", code=1) from None
 
 
-@task(help={"session": "a nox session to run (repeatable; default: tests and tests_compat)"},
+@task(help={"session": "a nox session to run (repeatable; default: tests_checks, tests_harness and "
+                       "tests_compat)"},
       iterable=["session"])
 def test(c, session):
-    """The suite's own tests: nox sessions side by side, the first streaming, the rest after."""
+    """The suite's own tests: nox sessions side by side (every test once on SQLAlchemy 2, the
+    SQLAlchemy-dependent ones again on 1.4), the first streaming, the rest after."""
     import sys
 
     from harness.suite_runs import run_side_by_side
 
-    code = run_side_by_side(list(session) or ["tests", "tests_compat"], [sys.executable, "-m", "nox"])
+    code = run_side_by_side(list(session) or ["tests_checks", "tests_harness", "tests_compat"],
+                            [sys.executable, "-m", "nox"])
     if code:
         raise Exit(code=code)
 

@@ -1,10 +1,11 @@
 """The suite's own test sessions, run side by side (`invoke test`).
 
-The SQLAlchemy 2 session and the SQLAlchemy 1.4 one share nothing but the machine: their
-own virtual environments, servers, databases and temp folders. One after the other they
-leave a core idle most of the time (each test waits on a server, a container or a
-subprocess); side by side they end together sooner. The first session's output streams
-as it runs; the others' is printed whole when they end, so no line is interleaved.
+The sessions (two halves of the SQLAlchemy 2 tests, and the SQLAlchemy 1.4 one) share
+nothing but the machine: their own virtual environments, servers, databases and temp
+folders. One after the other they leave a core idle most of the time (each test waits on a
+server, a container or a subprocess); side by side they end together sooner. The first
+session's output streams as it runs; the others' is printed whole when they end, so no line
+is interleaved.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from checks.bench.measure import Measurement
 from checks.bench.project import GeneratedProject
+from checks.bench.rehearsal import FACTOR, Accuracy
 from checks.bench.steps import StepSummary, summarize
 
 MAIN_SIZE = 200  # where the ratio targets are stated, when it is measured
@@ -28,17 +29,22 @@ class Target:
     value: float | None
     limit: float
     unit: str  # "x" for a ratio, "s" for seconds
+    lower: float | None = None  # where the value must not fall below either
 
     @property
     def met(self) -> bool | None:
-        return None if self.value is None else self.value <= self.limit
+        if self.value is None:
+            return None
+        return self.value <= self.limit and (self.lower is None or self.value >= self.lower)
 
     def to_json(self) -> dict:
         return {"name": self.name, "value": None if self.value is None else round(self.value, 3),
-                "limit": self.limit, "met": self.met}
+                "limit": self.limit, **({"lower": self.lower} if self.lower is not None else {}),
+                "met": self.met}
 
     def verdict(self) -> str:
-        limit = f"target <= {self.limit:g}{self.unit}"
+        limit = f"target <= {self.limit:g}{self.unit}" if self.lower is None else \
+            f"target {self.lower:g}{self.unit} to {self.limit:g}{self.unit}"
         if self.value is None:
             return f"n/a ({limit})"
         shown = f"{self.value:.0f}" if self.unit == " MB" else f"{self.value:.2f}"
@@ -148,7 +154,9 @@ def _at(sizes: list[SizeResult], wanted) -> list[SizeResult]:
     return found or [max(sizes, key=_revisions)]
 
 
-def targets(sizes: list[SizeResult], starts: list[Measurement]) -> list[Target]:
+def targets(sizes: list[SizeResult], starts: list[Measurement],
+            rehearsed: Accuracy | None = None) -> list[Target]:
+    """`rehearsed`: the rehearse estimate put to the test, when the bench ran it."""
     by_name = {m.name: m for m in starts}
     main = main_size(sizes)
     n = main.project.revisions
@@ -180,6 +188,8 @@ def targets(sizes: list[SizeResult], starts: list[Measurement]) -> list[Target]:
         Target("local warm start", by_name["local warm"].median, 1.0, "s"),
         Target("compose start", by_name["compose"].median, 5.0, "s"),
     ]
+    if rehearsed is not None:
+        goals.append(Target(rehearsed.target_name(), rehearsed.ratio, FACTOR, "x", lower=1 / FACTOR))
     return goals
 
 
@@ -202,7 +212,7 @@ def describe_steps(steps: StepSummary, positions: dict[str, int], shown: int = S
 
 
 def print_table(out: TextIO, sizes: list[SizeResult], starts: list[Measurement], server: str, repeat: int,
-                goals: list[Target]) -> None:
+                goals: list[Target], rehearsed: Accuracy | None = None) -> None:
     out.write(f"\nbench: {server}; median of {repeat}\n")
     labels = [label for size in sizes for _, label, _ in size.rows]
     labels += [f"server start: {m.name}" for m in starts]
@@ -226,6 +236,8 @@ def print_table(out: TextIO, sizes: list[SizeResult], starts: list[Measurement],
     for line in summary_table(sizes):
         out.write(line + "\n")
     out.write("\n")
+    if rehearsed is not None:
+        out.write(f"  {rehearsed.describe()}\n\n")
     for goal in goals:
         out.write(f"  {goal.name:<{width}}{goal.verdict()}\n")
     out.flush()
@@ -283,7 +295,7 @@ def summary_table(sizes: list[SizeResult]) -> list[str]:
 
 
 def write_json(path: Path, sizes: list[SizeResult], starts: list[Measurement], server: dict, repeat: int,
-               goals: list[Target]) -> None:
+               goals: list[Target], rehearsed: Accuracy | None = None) -> None:
     def rounded(value: float | None) -> float | None:
         return None if value is None else round(value, 3)
 
@@ -308,6 +320,7 @@ def write_json(path: Path, sizes: list[SizeResult], starts: list[Measurement], s
                    "ratios": {name: rounded(value) for name, value in s.ratios().items()}} for s in sizes],
         "margins": margins(sizes).to_json(),
         "targets": [g.to_json() for g in goals],
+        **({"rehearse": rehearsed.to_json()} if rehearsed is not None else {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")

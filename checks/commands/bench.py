@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-from checks.bench import measure, pr_mode
+from checks.bench import measure, pr_mode, rehearsal
 from checks.bench.history import MERGES
 from checks.bench.project import generate
 from checks.bench.report import SizeResult, print_table, targets, write_json
@@ -40,6 +41,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--merges", type=int, default=len(MERGES), metavar="N",
                         help="merge revisions in each history of 20 revisions or more, each joining two "
                              f"branches (default: {len(MERGES)})")
+    parser.add_argument("--rehearse", action=argparse.BooleanOptionalAction, default=None,
+                        help="time a revision of a generated history at two sizes, estimate a larger one "
+                             "as the rehearse stage does, and measure it (default: on with the default "
+                             "--revisions)")
+    parser.add_argument("--rehearse-rows", type=int, default=rehearsal.LARGEST_ROWS, metavar="N",
+                        help="the size the rehearsal estimates and measures; it times 1/16 and 1/4 of it "
+                             f"(default: {rehearsal.LARGEST_ROWS})")
     parser.add_argument("--check-targets", action="store_true", help="exit 1 when a target is missed")
 
 
@@ -54,6 +62,10 @@ def run(args) -> int:
     if args.merges < 0 or any(n >= 20 and args.merges * 4 + 8 > n for n in sizes):
         raise ConfigError(f"--merges {args.merges} needs every --revisions size to be at least "
                           f"{max(args.merges, 0) * 4 + 8}")
+    if args.rehearse_rows < 16:
+        raise ConfigError("need --rehearse-rows >= 16 (its sixteenth is the smallest size timed)")
+    rehearse = args.rehearse if args.rehearse is not None else sizes == list(DEFAULT_SIZES)
+    rehearsed = None
     out = sys.stdout
     with tempfile.TemporaryDirectory(prefix="alembic-preflight-bench-") as tmp:
         root = Path(args.keep) if args.keep else Path(tmp)
@@ -81,12 +93,16 @@ def run(args) -> int:
                                       f"{command.label}\n")
                             out.flush()
                             total.absorb(command.measure(server, size.project, 1))
+                if rehearse:
+                    rehearsed = rehearsal.accuracy(server, root / "rehearse", args.seed, args.rehearse_rows,
+                                                   say=lambda line: (out.write(line), out.flush()))
         except measure.BenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    goals = targets(results, starts)
-    print_table(out, results, starts, f"PostgreSQL {info['version']} ({info['backend']})", args.repeat, goals)
-    write_json(Path(args.json), results, starts, info, args.repeat, goals)
+    goals = targets(results, starts, rehearsed)
+    print_table(out, results, starts, f"PostgreSQL {info['version']} ({info['backend']})", args.repeat, goals,
+                rehearsed)
+    write_json(Path(args.json), results, starts, info, args.repeat, goals, rehearsed)
     out.write(f"\nresults written to {args.json}\n")
     missed = [g.name for g in goals if g.met is False]
     return 1 if args.check_targets and missed else 0

@@ -10,9 +10,11 @@ import json
 import pytest
 from cli_support import run_cli
 
+from checks.bench import rehearsal as rehearse
 from checks.bench.history import History
 from checks.bench.project import generate
 from checks.parallel import segments
+from checks.rehearse.estimate import through
 
 MEASUREMENTS = ("floor", "verify", "pytest_alembic", "pull_request", "start_local_cold", "start_local_warm",
                 "start_compose")
@@ -62,15 +64,17 @@ def test_generated_project_verifies_clean(verify, tmp_path):
 def test_small_bench_reports_every_measurement(pg_server, tmp_path):
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
     out = tmp_path / "bench.json"
-    result = run_cli("bench", "--revisions", "8", "16", "--tables", "4", "--repeat", "1",
-                     "--url", url, "--backend", "url", "--json", str(out), timeout=600)
+    result = run_cli("bench", "--revisions", "8", "16", "--tables", "4", "--repeat", "1", "--rehearse",
+                     "--rehearse-rows", "4000", "--url", url, "--backend", "url", "--json", str(out),
+                     timeout=600)
     assert result.code == 0, result.stdout + result.stderr
     for label in ("8 revisions, 4 tables", "16 revisions, 4 tables", "floor: alembic upgrade head",
                   "verify (every stage)", "verify, round trip in one process", "verify, measure = false",
                   "pytest-alembic", "server start: local warm", "verify / floor",
                   "verify / pytest-alembic", "verify per revision / floor per revision, 8 to 16",
                   "verify's fixed cost - the floor's, 8 to 16", "slowest 1% of steps at 16 / at 8",
-                  "verify peak RSS at 16", "| measurement | 8 revisions | 16 revisions |"):
+                  "verify peak RSS at 16", "| measurement | 8 revisions | 16 revisions |",
+                  "rehearse estimate / measured at 4,000 rows", "(target 0.5x to 2x: "):
         assert label in result.stdout
     data = json.loads(out.read_text())
     # The ratio targets are stated at the largest size when 200 is not among them.
@@ -96,7 +100,17 @@ def test_small_bench_reports_every_measurement(pg_server, tmp_path):
         "verify per revision / floor per revision, 8 to 16",
         "verify's fixed cost - the floor's, 8 to 16", "slowest 1% of steps at 16 / at 8",
         "verify peak RSS at 16", "local warm start", "compose start",
-        "pull request (warm cache) / floor at 16"}
+        "pull request (warm cache) / floor at 16", "rehearse estimate / measured at 4,000 rows"}
+    # The rehearsal: a revision timed at 250 and 1,000 rows, estimated and measured at 4,000.
+    rehearsed = data["rehearse"]
+    assert rehearsed["table"] and 1 <= rehearsed["position"] <= rehearse.REVISIONS
+    assert [point["rows"] for point in rehearsed["timed"]] == [250, 1000] and rehearsed["rows"] == 4000
+    line = through(*[(point["rows"], point["ms"]) for point in rehearsed["timed"]])
+    assert rehearsed["estimate_ms"] == pytest.approx(line.at(4000), abs=0.002)
+    assert rehearsed["measured_ms"] > 0
+    assert rehearsed["ratio"] == pytest.approx(rehearsed["estimate_ms"] / rehearsed["measured_ms"], rel=0.01)
+    [target] = [t for t in data["targets"] if t["name"].startswith("rehearse")]
+    assert (target["value"], target["lower"], target["limit"]) == (rehearsed["ratio"], 0.5, 2.0)
     assert data["margins"]["sizes"] == [8, 16]
     for line in ("verify", "floor"):
         assert data["margins"][line]["per_revision_ms"] is not None
@@ -127,4 +141,11 @@ def test_bench_sizes_are_checked(tmp_path):
     result = run_cli("bench", "--revisions", "5", "--tables", "6", "--json", str(tmp_path / "b.json"))
     assert result.code == 2, result.stdout + result.stderr
     assert "1 <= --tables <= --revisions" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_rehearse_rows_are_checked(tmp_path):
+    result = run_cli("bench", "--rehearse", "--rehearse-rows", "8", "--json", str(tmp_path / "b.json"))
+    assert result.code == 2, result.stdout + result.stderr
+    assert "need --rehearse-rows >= 16" in result.stderr
     assert "Traceback" not in result.stderr

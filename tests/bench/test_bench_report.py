@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
 
 from checks.bench.measure import COMMANDS, Measurement
 from checks.bench.project import GeneratedProject
-from checks.bench.report import Margins, SizeResult, fit, margins, print_table, summary_table, targets
+from checks.bench.rehearsal import Accuracy
+from checks.bench.report import (
+    Margins,
+    SizeResult,
+    fit,
+    margins,
+    print_table,
+    summary_table,
+    targets,
+    write_json,
+)
 from checks.bench.steps import Step, step_costs, summarize
 
 
@@ -162,3 +173,42 @@ def test_the_console_names_the_slowest_steps_and_every_verdict():
     assert "verify / floor at 200" in text and "(target <= 3x: met)" in text
     assert "verify's fixed cost - the floor's, 50 to 200" in text
     assert "compose start" in text and "n/a (target <= 5s)" in text
+
+
+def rehearsed(measured_ms: float) -> Accuracy:
+    """The estimate put to the test: 10 ms at 1,000 rows and 40 ms at 4,000 (a line of 0 ms and
+    0.01 ms per row, so 160 ms at 16,000), and what 16,000 rows measured."""
+    return Accuracy("abc123", 13, "public.suppliers", [(1_000, 10.0), (4_000, 40.0)], (16_000, measured_ms))
+
+
+def test_the_rehearse_estimate_is_a_target_within_a_factor_either_way():
+    sizes = [full(50, 0.02), full(200, 0.02)]
+    close, under, over = (targets(sizes, STARTS, rehearsed(ms))[-1] for ms in (100.0, 400.0, 60.0))
+    assert close.name == "rehearse estimate / measured at 16,000 rows"
+    assert (close.value, close.lower, close.limit, close.met) == (pytest.approx(1.6), 0.5, 2.0, True)
+    assert (under.value, under.met) == (pytest.approx(0.4), False)
+    assert (over.value, over.met) == (pytest.approx(160 / 60), False)
+    assert close.verdict() == "1.60x (target 0.5x to 2x: met)"
+    assert close.to_json() == {"name": close.name, "value": 1.6, "limit": 2.0, "lower": 0.5, "met": True}
+    assert targets(sizes, STARTS)[-1].name == "compose start"  # not run: no target
+
+
+def test_the_console_and_the_json_show_the_rehearsal_numbers(tmp_path):
+    sizes = [full(50, 0.02), full(200, 0.02)]
+    found = rehearsed(100.0)
+    goals = targets(sizes, STARTS, found)
+    out = io.StringIO()
+    print_table(out, sizes, STARTS, "PostgreSQL 17 (local)", 1, goals, found)
+    text = out.getvalue()
+    assert ("rehearse: revision #13 (abc123) on public.suppliers: 10.0 ms at 1,000 rows, 40.0 ms at 4,000; "
+            "ms = 0 + 0.01 × rows gives 160.0 ms at 16,000, measured 100.0 ms") in text
+    assert "rehearse estimate / measured at 16,000 rows" in text and "1.60x (target 0.5x to 2x: met)" in text
+    path = tmp_path / "bench.json"
+    write_json(path, sizes, STARTS, {"backend": "local"}, 1, goals, found)
+    data = json.loads(path.read_text())
+    assert data["rehearse"] == {"revision": "abc123", "position": 13, "table": "public.suppliers",
+                                "timed": [{"rows": 1000, "ms": 10.0}, {"rows": 4000, "ms": 40.0}],
+                                "line": {"fixed_ms": 0.0, "per_row_ms": 0.01}, "rows": 16000,
+                                "estimate_ms": 160.0, "measured_ms": 100.0, "ratio": 1.6}
+    assert Accuracy(skipped="nothing to time").describe() == "rehearse: skipped: nothing to time"
+    assert targets(sizes, STARTS, Accuracy(skipped="nothing to time"))[-1].met is None

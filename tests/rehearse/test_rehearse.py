@@ -8,18 +8,16 @@ change of the catalog alone: the same time at any size).
 
 from __future__ import annotations
 
+import math
 import re
-import time
+from pathlib import Path
 
 import pytest
 from cli_support import run_cli
 from projects import Rev, assert_usage_error, build_project, per_migration_env
 
-from checks.project.project import Project
 from checks.rehearse import scale
 from checks.rehearse.estimate import through
-from checks.rehearse.timing import Rehearsal
-from checks.run import Run
 
 MODELS = """\
 import sqlalchemy as sa
@@ -34,7 +32,7 @@ HISTORY = [
 ]
 
 
-def _project(root, settings: str = "") -> Project:
+def _project(root, settings: str = "") -> Path:
     return build_project(root, HISTORY, models=MODELS, settings=settings,
                          files={"migrations/env.py": per_migration_env("sync_template")})
 
@@ -81,19 +79,43 @@ def test_the_summary_says_how_the_volumes_were_scaled(rehearsed):
     assert "straight line in rows" in summary
 
 
-def test_the_estimate_from_smaller_sizes_holds_at_a_larger_one(pg_server, tmp_path):
-    run = Run(Project(_project(tmp_path / "project")), pg_server)
-    build = run.build()
-    rehearsal = Rehearsal(run, build.order, 1, time.monotonic() + 600)
-    try:
-        timings = [rehearsal.time_at({"public.items": rows}, {"public.items"})
-                   for rows in (100_000, 200_000, 400_000)]
-    finally:
-        rehearsal.close()
-    held = [(timing.rows["public.items"], timing.held_ms["public.items"]) for timing in timings]
-    line = through(held[0], held[1])
-    measured = held[2][1]
-    assert measured / 2 <= line.at(400_000) <= measured * 2, (held, line)
+NUMBER = r"([\d,.]+(?:e[-+]?\d+)?)"
+REPORTED = re.compile(rf"for {NUMBER} ms at {NUMBER} rows \({NUMBER} ms at {NUMBER}\); "
+                      rf"estimated {NUMBER} ms at the declared {NUMBER} rows "
+                      rf"\(ms = {NUMBER} \+ {NUMBER} × rows\)")
+
+
+def _bounds(text: str, digits: int | None) -> tuple[float, float]:
+    """What a printed number was rounded from: to a whole number (`digits` None) or to that
+    many significant digits."""
+    value = float(text.replace(",", ""))
+    half = 0.5 if digits is None else 0.5 * 10 ** (math.floor(math.log10(value)) - digits + 1) if value else 0
+    return value - half, value + half
+
+
+def _ms(text: str) -> tuple[float, float]:
+    """A time as the findings print it: whole milliseconds from 10 on, else two digits."""
+    return _bounds(text, None if float(text.replace(",", "")) >= 10 else 2)
+
+
+def test_the_estimate_is_the_straight_line_through_the_two_timings_it_reports(rehearsed):
+    # Arithmetic on the printed numbers only: the time at the declared volume is the line
+    # through the two timings, carried there (whatever the timings were on this machine).
+    [found] = _found(rehearsed, "0002")
+    reported = REPORTED.search(found["message"])
+    assert reported, found["message"]
+    ms_b, rows_b, ms_a, rows_a, estimate, declared, fixed, per_row = reported.groups()
+    rows_a, rows_b, declared = (int(n.replace(",", "")) for n in (rows_a, rows_b, declared))
+    assert (rows_a * scale.SMALLER, declared) == (rows_b, 5_000_000)
+    estimate = _ms(estimate)
+    (fixed_lo, fixed_hi), (slope_lo, slope_hi) = _bounds(fixed, 3), _bounds(per_row, 3)
+    assert fixed_lo + slope_lo * declared <= estimate[1] and estimate[0] <= fixed_hi + slope_hi * declared
+    # The line rises with the larger timing and falls with the smaller one: the ends of what
+    # they were rounded from bound the estimate.
+    (a_lo, a_hi), (b_lo, b_hi) = _ms(ms_a), _ms(ms_b)
+    lowest = through((rows_a, a_hi), (rows_b, b_lo)).at(declared)
+    highest = through((rows_a, a_lo), (rows_b, b_hi)).at(declared)
+    assert lowest <= estimate[1] and estimate[0] <= highest, (found["message"], lowest, highest)
 
 
 def test_a_budget_reached_names_what_was_not_rehearsed(pg_server, tmp_path):

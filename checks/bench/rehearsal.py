@@ -16,12 +16,12 @@ from pathlib import Path
 from checks.bench.measure import BenchError
 from checks.bench.project import generate
 from checks.errors import VerifyError
+from checks.measure.risk import revision_risks
 from checks.project.project import Project
 from checks.rehearse.estimate import Line, through
 from checks.rehearse.scale import SMALLER
 from checks.rehearse.timing import WORTH_TIMING, OutOfTime, Rehearsal
 from checks.run import Run
-from checks.stages.fresh import revision_risks
 from harness.server import Server
 
 REVISIONS, TABLES = 50, 15  # the history it picks a revision from

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from checks.measure.locks import ACCESS_EXCLUSIVE, Mode, mode, strongest
+from checks.schema.queries import TRACKING_SCHEMA
 
 TABLE_KINDS = ("table", "materialized view")
 
@@ -209,3 +210,12 @@ def ignoring(version_table: str, version_schema: str | None, suite_schemas: tupl
             return True
         return name == version_table and (version_schema is None or schema == version_schema)
     return ignored
+
+
+def revision_risks(run, build) -> list[RevisionRisk]:
+    """Per revision `build` (a checks.run.Build) walked, what it measured the revision doing
+    to the tables before it."""
+    ignored = ignoring(run.version_table, run.project.captured.options.get("version_table_schema"),
+                       (TRACKING_SCHEMA,))
+    return [judge(revision.revision, build.measured[revision.revision], ignored)
+            for revision in build.walked if revision.revision in build.measured]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from checks.measure import findings as measured
-from checks.measure.risk import ignoring, judge
+from checks.measure.risk import revision_risks
 from checks.project.source_lines import def_line
 from checks.pullrequest.scope import base_findings
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema.incremental import OFF_ENV
-from checks.schema.queries import TRACKING_SCHEMA
 
 
 def check(run: Run) -> list[Finding]:
@@ -57,14 +56,6 @@ def deploy_risk(run: Run, build) -> list[Finding]:
     run.summaries["fresh"] = measured.summary(risks, found)
     note = measured.hidden_note(risks)
     return found + ([note] if note else [])
-
-
-def revision_risks(run: Run, build) -> list:
-    """Per revision walked, what the build measured it doing to the tables before it (RevisionRisk)."""
-    ignored = ignoring(run.version_table, run.project.captured.options.get("version_table_schema"),
-                       (TRACKING_SCHEMA,))
-    return [judge(revision.revision, build.measured[revision.revision], ignored)
-            for revision in build.walked if revision.revision in build.measured]
 
 
 def snapshot_notes(run: Run, build) -> list[Finding]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from checks.measure.risk import TableRisk
+from checks.measure.risk import TableRisk, revision_risks
 from checks.project.source_lines import def_line
 from checks.rehearse import findings as said
 from checks.rehearse.estimate import through
@@ -21,7 +21,6 @@ from checks.rehearse.settings import Plan, plan
 from checks.rehearse.timing import WORTH_TIMING, OutOfTime, Rehearsal, Timing
 from checks.result import Finding, Severity
 from checks.run import Run
-from checks.stages.fresh import revision_risks
 from checks.stages.skips import skipped_for_build
 
 NAME = "rehearse"

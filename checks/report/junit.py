@@ -4,7 +4,8 @@ One test case per stage per revision checked (the stages that walk the history r
 revision list every revision, passing ones too), and one for the stage itself when it has
 findings about no revision or no case of its own. Errors fail a case; warnings are printed
 in its output, as JUnit has no warnings; only a lock held while a table is rewritten or
-scanned (checks.measure.findings.JUNIT_FAILURES) fails its revision's case as a warning.
+scanned (checks.measure.findings.JUNIT_FAILURES), or one that rehearse finds held past
+max_lock_ms at the declared volume, fails its case as a warning.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from pathlib import Path
 
 from checks.errors import ConfigError
 from checks.measure.findings import JUNIT_FAILURES
+from checks.rehearse.findings import LONG_LOCK
 from checks.result import Finding, Severity, StageResult, Status
 from checks.version import VERSION
 from harness.errors import mask_passwords
 
 # Stages that judge each revision on its own: a clean revision is a passing test.
 PER_REVISION = ("fresh", "roundtrip", "lint")
+
+FAILING = (*JUNIT_FAILURES, LONG_LOCK)
 
 
 def finding_text(finding: Finding) -> str:
@@ -62,7 +66,7 @@ def build_junit(results: list[StageResult], revisions: list[str], error: str | N
             case = ET.SubElement(suite, "testcase", classname=f"alembic-preflight.{result.name}", name=name,
                                  time=f"{result.duration_s / len(cases):.3f}")
             counts["tests"] += 1
-            errors = [f for f in findings if f.severity is Severity.ERROR or f.code in JUNIT_FAILURES]
+            errors = [f for f in findings if f.severity is Severity.ERROR or f.code in FAILING]
             if result.status is Status.SKIP:
                 ET.SubElement(case, "skipped", message=findings[0].message if findings else "skipped")
                 counts["skipped"] += 1

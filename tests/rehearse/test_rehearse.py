@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -37,17 +38,19 @@ def _project(root, settings: str = "") -> Path:
                          files={"migrations/env.py": per_migration_env("sync_template")})
 
 
-def _rehearse(pg_server, project, report):
+def _rehearse(pg_server, project, report, *args):
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
-    return run_cli("verify", "--project", str(project), "--stage", "rehearse", "-v", url=url, report=report)
+    return run_cli("verify", "--project", str(project), "--stage", "rehearse", "-v", *args, url=url,
+                   report=report)
 
 
 @pytest.fixture(scope="module")
 def rehearsed(pg_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("rehearse")
     project = _project(root / "project", "volumes = { items = 5_000_000 }\nrehearse_budget = 600\n")
-    result = _rehearse(pg_server, project, root / "report.json")
+    result = _rehearse(pg_server, project, root / "report.json", "--report-junit", str(root / "junit.xml"))
     assert result.code == 0, result.stdout + result.stderr
+    result.junit = ET.parse(root / "junit.xml").getroot()
     return result
 
 
@@ -64,6 +67,14 @@ def test_a_rewrite_is_estimated_and_warned_about_at_a_large_volume(rehearsed):
     assert "over max_lock_ms (1000)" in message
     estimate = float(re.search(r"estimated ([\d,.]+) ms", message).group(1).replace(",", ""))
     assert estimate > 1000
+
+
+def test_a_lock_held_past_max_lock_ms_fails_its_junit_case_and_a_short_one_does_not(rehearsed):
+    failed = {case.get("name"): case.find("failure") for case in rehearsed.junit.iter("testcase")}
+    long = [name for name, failure in failed.items() if failure is not None]
+    assert long and all(failed[name].get("type") == "rehearse-lock" for name in long), failed
+    assert all("0002" in failed[name].text and "0003" not in failed[name].get("message")
+               for name in long), {name: failed[name].text for name in long}
 
 
 def test_adding_a_nullable_column_is_timed_but_not_warned_about(rehearsed):

@@ -369,3 +369,47 @@ def test_a_history_that_does_not_build_is_not_squashed(tmp_path, url):
     assert "no_such_table" in failed.stderr and "Traceback" not in failed.stderr
     assert sorted(path.name for path in (project / "migrations" / "versions").glob("*.py")) == versions
     assert not (project / "migrations" / "_squashed").exists()
+
+
+# Tables a bootstrap hook makes before the first revision (as an app's create_all does),
+# one of which the history then changes.
+BOOTSTRAP = """\
+import sqlalchemy as sa
+
+
+def create_tables(connection):
+    metadata = sa.MetaData()
+    sa.Table("items", metadata, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("name", sa.Text, nullable=False))
+    sa.Table("labels", metadata, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id")))
+    metadata.create_all(connection)
+"""
+BOOTSTRAPPED = [
+    Rev("0001", None, 'op.add_column("items", sa.Column("note", sa.Text))',
+        'op.drop_column("items", "note")'),
+    Rev("0002", "0001", 'op.create_index("ix_items_note", "items", ["note"])',
+        'op.drop_index("ix_items_note", "items")'),
+    Rev("0003", "0002", 'op.add_column("labels", sa.Column("text", sa.Text))',
+        'op.drop_column("labels", "text")'),
+]
+
+
+def test_a_history_over_a_bootstrap_hook_squashes_to_a_base_that_builds_over_it(tmp_path, url, verify):
+    project = build_project(tmp_path / "bootstrapped", BOOTSTRAPPED, files={
+        "app/bootstrap.py": BOOTSTRAP,
+        "alembic-preflight.toml": 'bootstrap = "app.bootstrap:create_tables"\n'})
+    _git(project, "init", "-q", "-b", "main")
+    _commit(project, "history")
+
+    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    _commit(project, "squash")
+
+    proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash",
+                    "--stage", "fresh", "--stage", "roundtrip")
+
+    assert proved.code == 0, proved.stdout + proved.stderr
+    for stage in ("squash", "fresh", "roundtrip"):
+        assert proved.stage(stage)["status"] == "pass", proved.stdout
+

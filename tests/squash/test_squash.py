@@ -436,3 +436,60 @@ def test_in_on_a_varchar_column_proves_equal_though_postgresql_prints_it_anew(tm
 
     assert proved.code == 0, proved.stdout + proved.stderr
     assert proved.stage("squash")["status"] == "pass", proved.stdout
+
+
+def test_a_base_with_a_partitioned_table_downgrades(tmp_path, url, verify):
+    # The partitions' primary keys hang off the parent's: the base's downgrade drops the parent's.
+    partitioned = Rev("0001", None, """
+        op.execute("CREATE TABLE events (id integer NOT NULL, CONSTRAINT pk_events PRIMARY KEY (id)) "
+                   "PARTITION BY RANGE (id)")
+        op.execute("CREATE TABLE events_low PARTITION OF events FOR VALUES FROM (MINVALUE) TO (100)")
+        op.execute("CREATE TABLE events_high PARTITION OF events FOR VALUES FROM (100) TO (MAXVALUE)")
+        op.execute("CREATE INDEX ix_events_id_desc ON events (id DESC)")
+        """, 'op.execute("DROP TABLE events")')
+    project = build_project(tmp_path / "partitioned", [partitioned, Rev("0002", "0001"), Rev("0003", "0002")])
+    _git(project, "init", "-q", "-b", "main")
+    _commit(project, "history")
+    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    _commit(project, "squash")
+
+    proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash",
+                    "--stage", "roundtrip")
+
+    assert proved.code == 0, proved.stdout + proved.stderr
+    assert proved.stage("roundtrip")["status"] == "pass", proved.stdout
+    assert proved.stage("squash")["status"] == "pass", proved.stdout
+
+
+def test_a_base_downgrades_under_a_foreign_key_a_later_downgrade_named_otherwise(tmp_path, url, verify):
+    history = [
+        Rev("0001", None, """
+            op.create_table("parents", sa.Column("id", sa.Integer, primary_key=True))
+            op.create_table("children", sa.Column("id", sa.Integer, primary_key=True),
+                            sa.Column("parent_id", sa.Integer))
+            op.create_foreign_key("fk_children_parent", "children", "parents", ["parent_id"], ["id"])
+            """, """
+            op.drop_table("children")
+            op.drop_table("parents")
+            """),
+        Rev("0002", "0001"),
+        # Its downgrade makes the table again, its foreign key under another name.
+        Rev("0003", "0002", 'op.drop_table("children")', """
+            op.create_table("children", sa.Column("id", sa.Integer, primary_key=True),
+                            sa.Column("parent_id", sa.Integer))
+            op.create_foreign_key("fk_children_parents_id", "children", "parents", ["parent_id"], ["id"])
+            """),
+    ]
+    project = build_project(tmp_path / "renamed", history)
+    _git(project, "init", "-q", "-b", "main")
+    _commit(project, "history")
+    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    _commit(project, "squash")
+
+    proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash",
+                    "--stage", "roundtrip")
+
+    assert proved.code == 0, proved.stdout + proved.stderr
+    assert proved.stage("roundtrip")["status"] == "pass", proved.stdout

@@ -100,6 +100,16 @@ def _commit(repo: Path, message: str) -> None:
     _git(repo, "commit", "-q", "-m", message)
 
 
+def _committed_squash(project: Path, url: str, point: str):
+    """Commit the history in a git repository of its own, squash it to `point` and commit that."""
+    _git(project, "init", "-q", "-b", "main")
+    _commit(project, "history")
+    squashed = run_cli("squash", "--to", point, "--project", str(project), "--yes", url=url)
+    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    _commit(project, "squash")
+    return squashed
+
+
 @pytest.fixture
 def url(pg_server) -> str:
     return pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
@@ -330,12 +340,7 @@ def test_squash_check_outside_git_is_one_line(tmp_path, verify):
 def test_the_bundled_example_squashes_and_still_passes(tmp_path, url, verify):
     project = shutil.copytree(EXAMPLE, tmp_path / "example",
                               ignore=shutil.ignore_patterns(".alembic-preflight", "__pycache__"))
-    _git(project, "init", "-q", "-b", "main")
-    _commit(project, "history")
-
-    squashed = run_cli("squash", "--to", "0003", "--project", str(project), "--yes", url=url)
-    assert squashed.code == 0, squashed.stdout + squashed.stderr
-    _commit(project, "squash")
+    _committed_squash(project, url, "0003")
 
     proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1")
 
@@ -400,12 +405,7 @@ def test_a_history_over_a_bootstrap_hook_squashes_to_a_base_that_builds_over_it(
     project = build_project(tmp_path / "bootstrapped", BOOTSTRAPPED, files={
         "app/bootstrap.py": BOOTSTRAP,
         "alembic-preflight.toml": 'bootstrap = "app.bootstrap:create_tables"\n'})
-    _git(project, "init", "-q", "-b", "main")
-    _commit(project, "history")
-
-    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
-    assert squashed.code == 0, squashed.stdout + squashed.stderr
-    _commit(project, "squash")
+    _committed_squash(project, url, "0002")
 
     proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash",
                     "--stage", "fresh", "--stage", "roundtrip")
@@ -425,13 +425,9 @@ def test_in_on_a_varchar_column_proves_equal_though_postgresql_prints_it_anew(tm
         op.create_index("ix_doors_open", "doors", ["id"], postgresql_where=sa.text("state IN ('open')"))
         """, 'op.drop_table("doors")')
     project = build_project(tmp_path / "varchar-in", [states, Rev("0002", "0001"), Rev("0003", "0002")])
-    _git(project, "init", "-q", "-b", "main")
-    _commit(project, "history")
-    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
-    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    _committed_squash(project, url, "0002")
     base = (project / "migrations" / "versions" / "0002_revision.py").read_text()
     assert "(ARRAY['open'::character varying, 'shut'::character varying])::text[]" in base
-    _commit(project, "squash")
 
     proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash")
 
@@ -443,15 +439,11 @@ def test_in_on_a_varchar_column_proves_equal_though_postgresql_prints_it_anew(tm
 def test_a_generated_200_revision_history_squashes_and_still_passes(tmp_path, url, verify):
     generated = generate(tmp_path / "generated", revisions=200, tables=60, seed=7)
     project = generated.root
-    _git(project, "init", "-q", "-b", "main")
-    _commit(project, "history")
     # Near the head, above the history's merges: 190 revisions go, 10 stay on the base.
     point = generated.ids[-11]
 
-    squashed = run_cli("squash", "--to", point, "--project", str(project), "--yes", url=url)
-    assert squashed.code == 0, squashed.stdout + squashed.stderr
+    squashed = _committed_squash(project, url, point)
     assert f"squash: 190 revisions up to {point}" in squashed.stdout, squashed.stdout
-    _commit(project, "squash")
 
     # One run: the proof and the stages that judge the squashed history as any other.
     stages = ("files", "heads", "fresh", "drift", "roundtrip", "squash")
@@ -477,11 +469,7 @@ def test_a_base_with_a_partitioned_table_downgrades(tmp_path, url, verify):
         op.execute("CREATE INDEX ix_events_id_desc ON events (id DESC)")
         """, 'op.execute("DROP TABLE events")')
     project = build_project(tmp_path / "partitioned", [partitioned, Rev("0002", "0001"), Rev("0003", "0002")])
-    _git(project, "init", "-q", "-b", "main")
-    _commit(project, "history")
-    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
-    assert squashed.code == 0, squashed.stdout + squashed.stderr
-    _commit(project, "squash")
+    _committed_squash(project, url, "0002")
 
     proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash",
                     "--stage", "roundtrip")
@@ -511,11 +499,7 @@ def test_a_base_downgrades_under_a_foreign_key_a_later_downgrade_named_otherwise
             """),
     ]
     project = build_project(tmp_path / "renamed", history)
-    _git(project, "init", "-q", "-b", "main")
-    _commit(project, "history")
-    squashed = run_cli("squash", "--to", "0002", "--project", str(project), "--yes", url=url)
-    assert squashed.code == 0, squashed.stdout + squashed.stderr
-    _commit(project, "squash")
+    _committed_squash(project, url, "0002")
 
     proved = verify(project, "--quiet-progress", "--squash-check", "HEAD~1", "--stage", "squash",
                     "--stage", "roundtrip")

@@ -435,7 +435,6 @@ def test_in_on_a_varchar_column_proves_equal_though_postgresql_prints_it_anew(tm
     assert proved.stage("squash")["status"] == "pass", proved.stdout
 
 
-@pytest.mark.slow
 def test_a_generated_200_revision_history_squashes_and_still_passes(tmp_path, url, verify):
     generated = generate(tmp_path / "generated", revisions=200, tables=60, seed=7)
     project = generated.root

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from checks.schema.normalize import default_key, foreign_key_parts
+from checks.schema.normalize import default_key, expression_key, foreign_key_parts
 from checks.schema.report import Report, pair
 from checks.schema.snapshot import Constraint, Index, Policy, Snapshot, Trigger
 
@@ -42,12 +42,12 @@ def compare_constraints(report: Report, expected: Snapshot, actual: Snapshot) ->
         _on_shared_relations(report, expected.constraints, expected, actual),
         _on_shared_relations(report, actual.constraints, expected, actual),
         # Generated and explicit names differ for the same constraint: match on meaning.
-        lambda c: (c.table, c.kind, c.definition),
+        lambda c: (c.table, c.kind, expression_key(c.definition)),
         lambda c: (c.table, c.kind, c.columns),
         lambda c: (c.table, c.kind, c.name),
     )
     for exp, act in pairs:
-        if exp.definition != act.definition:
+        if expression_key(exp.definition) != expression_key(act.definition):
             _report_changed_constraint(report, exp, act)
     for in_expected, leftovers in ((True, only_expected), (False, only_actual)):
         for con in leftovers:
@@ -71,7 +71,7 @@ def compare_indexes(report: Report, expected: Snapshot, actual: Snapshot) -> Non
     pairs, only_expected, only_actual = pair(
         _on_shared_relations(report, expected.indexes, expected, actual),
         _on_shared_relations(report, actual.indexes, expected, actual),
-        lambda i: (i.table, i.definition),
+        lambda i: (i.table, expression_key(i.definition)),
         lambda i: (i.table, i.columns),
         lambda i: (i.table, i.name),
     )
@@ -105,7 +105,8 @@ def compare_policies(report: Report, expected: Snapshot, actual: Snapshot) -> No
 def _report_definitions(report: Report, kind: str, pairs, only_expected, only_actual) -> None:
     """Paired objects whose definitions differ, then those found on one side only."""
     for exp, act in pairs:
-        report.changed(f"{kind} {exp.table}.{exp.name}", "definition", exp.definition, act.definition)
+        report.changed(f"{kind} {exp.table}.{exp.name}", "definition", exp.definition, act.definition,
+                       equal=expression_key(exp.definition) == expression_key(act.definition))
     for in_expected, leftovers in ((True, only_expected), (False, only_actual)):
         for obj in leftovers:
             report.one_sided(f"{kind} {obj.table}.{obj.name}", in_expected, obj.definition)

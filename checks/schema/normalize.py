@@ -49,6 +49,30 @@ def sql_key(text: str) -> str:
     return " ".join(text.split())
 
 
+# A literal cast to a type: 'busy'::character varying, '1'::numeric(10,2).
+_CAST_LITERAL = r"'(?:[^']|'')*'::[a-z][a-z ]*(?:\(\d+(?:,\d+)?\))?"
+_ELEMENT = rf"\(({_CAST_LITERAL})\)::([a-z][a-z ]*)"
+_ELEMENT_CAST = re.compile(_ELEMENT)
+_ARRAY_OF_CASTS = re.compile(rf"ARRAY\[((?:{_ELEMENT})(?:, (?:{_ELEMENT}))*)\]")
+
+
+def expression_key(definition: str) -> str:
+    """An expression PostgreSQL printed in either of its two forms of `col IN (...)` on a
+    varchar column compares equal.
+
+    Created from `IN ('a', 'b')` it stores `(ARRAY['a'::character varying, ...])::text[]`;
+    that printed text, run again (a dump restored, a base written from one), stores
+    `ARRAY[('a'::character varying)::text, ...]`: the same test, cast element by element.
+    """
+    def whole_array(match: re.Match) -> str:
+        elements = _ELEMENT_CAST.findall(match.group(1))
+        if len({target for _literal, target in elements}) != 1:
+            return match.group(0)
+        return f"(ARRAY[{', '.join(literal for literal, _target in elements)}])::{elements[0][1]}[]"
+
+    return _ARRAY_OF_CASTS.sub(whole_array, definition)
+
+
 def function_key(definition: str) -> str:
     """A function definition whose body differs from another only by layout compares equal.
 

@@ -37,7 +37,7 @@ def built_statements(run: Run, plan: Plan) -> Statements:
     built = schema_statements(run.server, db.name, run.version_table, schema)
     empty = run.database("squash-empty")
     project.bootstrap(empty)
-    statements = built.without(schema_statements(run.server, empty.name, run.version_table, schema))
+    statements = _over(built, schema_statements(run.server, empty.name, run.version_table, schema))
     builder = run.server.endpoint.user
     statements.create = roles.as_anyone(statements.create, builder)
     statements.drop = roles.undo_default_privileges(statements.create) + statements.drop
@@ -49,3 +49,15 @@ def built_statements(run: Run, plan: Plan) -> Statements:
 
 def squash_statements(project, server: Server, plan: Plan, progress: Progress) -> Statements:
     return built_statements(Run(project, server, progress), plan)
+
+
+def _over(built: Statements, before: Statements) -> Statements:
+    """The base's statements over what an empty database of the run holds (the bootstrap
+    hook's objects). Where the history changed one of those, a statement of `built` cannot
+    build on top of it (CREATE TABLE of a table that exists): the base then drops what the
+    bootstrap made, which a new database holds no rows in yet, builds all of it, and its
+    downgrade makes the bootstrap's objects again."""
+    changed = set(before.create) - set(built.create)
+    if not any(not statement.startswith("SET ") for statement in changed):
+        return built.without(before)
+    return Statements(before.drop + built.create, built.drop + before.create)

@@ -63,7 +63,34 @@ def schema_statements(server: Server, database: str, version_table: str,
     create = _statements(_dump(server, database, excluded, clean=False))
     with_drops = _statements(_dump(server, database, excluded, clean=True))
     built = set(create)
-    return Statements(create, [s for s in with_drops if s not in built])
+    return Statements(create, _drops([s for s in with_drops if s not in built], create))
+
+
+# What a table's drop takes with it: its constraints and indexes. Dropped one by one by name
+# they fail where a partition's hangs off its parent's, or where a later revision's downgrade
+# made a table again under other names (a foreign key on it then holds a primary key pg_dump
+# drops first); CASCADE drops a foreign key onto the table whatever its name.
+_DROP_TABLE = re.compile(r"^DROP TABLE IF EXISTS (\S+)$", re.IGNORECASE)
+_DROP_INDEX = re.compile(r"^DROP INDEX IF EXISTS (\S+)$", re.IGNORECASE)
+_DROP_CONSTRAINT = re.compile(r"^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?(\S+) DROP CONSTRAINT IF EXISTS \S+$",
+                              re.IGNORECASE)
+_CREATE_INDEX = re.compile(r"^CREATE (?:UNIQUE )?INDEX (\S+) ON (?:ONLY )?((\S+)\.\S+) ", re.IGNORECASE)
+
+
+def _drops(drops: list[str], create: list[str]) -> list[str]:
+    tables = {match.group(1) for match in map(_DROP_TABLE.match, drops) if match}
+    index_tables = {f"{match.group(3)}.{match.group(1)}": match.group(2)
+                    for match in map(_CREATE_INDEX.match, create) if match}
+
+    def owner(statement: str) -> str | None:
+        if match := _DROP_CONSTRAINT.match(statement):
+            return match.group(1)
+        if match := _DROP_INDEX.match(statement):
+            return index_tables.get(match.group(1))
+        return None
+
+    return [f"{statement} CASCADE" if _DROP_TABLE.match(statement) else statement
+            for statement in drops if owner(statement) not in tables]
 
 
 def _dump(server: Server, database: str, excluded: str, clean: bool) -> str:

@@ -30,4 +30,6 @@ def described(exc: BaseException) -> dict:
         "context_frames": chain,
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         "base": not isinstance(exc, Exception),  # SystemExit from env.py, say
+        # SQLAlchemy took it for a lost connection (and let go of its pool's)
+        "invalidated": bool(getattr(exc, "connection_invalidated", False)),
     }

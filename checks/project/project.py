@@ -487,10 +487,15 @@ def capture_configure(captured: Captured, on_version_apply: Callable, commit_eac
 
 
 def _ended_by_the_suite(exc: BaseException) -> bool:
-    """Whether env.py failed on a session the server ended by administrator command (as the
-    suite ends its own role's sessions on a database it copies or drops)."""
+    """Whether env.py failed on a session the server had ended (as the suite ends its own
+    role's sessions on a database it copies or drops): SQLAlchemy took it for a disconnect,
+    or the driver said so (psycopg 3 quotes the server, psycopg2 only sees it gone)."""
+    details = getattr(exc, "details", None) or {}
+    if getattr(exc, "connection_invalidated", False) or details.get("invalidated"):
+        return True
     said = str(getattr(exc, "database_error", None) or "") + str(exc)
-    return "terminating connection due to administrator command" in said
+    return any(words in said for words in ("terminating connection due to administrator command",
+                                           "server closed the connection unexpectedly"))
 
 
 def _require_database(context, database: Database, source: str) -> None:

@@ -29,18 +29,25 @@ is kept too: on a table of production size, it is how long the statement held wh
 before the next one ran. Each revision also gets totals, read where the revision ends
 against where it began, for work done where no event sees it (a raw DBAPI cursor).
 
+The reads are prepared once on the session and executed by name (see Prepared): a
+migration's DDL keeps the drivers from keeping them prepared themselves, and planning the read
+anew each time cost more than running it.
+
 Everything returned is plain data (lists, dicts, strings, numbers): it can travel as JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 
 TEXT_LIMIT = 200
 _CONTROL = re.compile(r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|PREPARE\s+"
                       r"TRANSACTION)\b", re.IGNORECASE)
+# What makes a session forget the statements prepared on it.
+_FORGETS = re.compile(r"\s*(DEALLOCATE|DISCARD)\b", re.IGNORECASE)
 _KINDS = {"r": "table", "p": "table", "m": "materialized view", "i": "index", "I": "index", "S": "sequence"}
 _TRANSACTION_EVENTS = ("begin", "commit", "rollback", "savepoint", "rollback_savepoint", "release_savepoint")
 
@@ -80,8 +87,7 @@ _RELATIONS = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfi
 # ever added), each as "oid mode", " gone" after it where its relation has been dropped.
 # Scans are counted on every table: a session's counts of a transaction it committed can
 # still show until they are sent on, so each statement's are told from the read before it.
-# The same text every time, the values as parameters: a driver that prepares statements
-# (psycopg 3 from the fifth run on, asyncpg always) plans it once.
+# The same text every time, the values as parameters: prepared once per session.
 _READ = """WITH args AS (SELECT {0}::text AS tx, {1}::bigint AS since, {2}::bigint AS writes,
                         {3}::bigint AS locks, {4}::bigint AS dropped, {5}::oid AS newest),
 me AS MATERIALIZED (
@@ -159,16 +165,16 @@ class State:
         return {oid for oid, _ in self.locks}
 
 
-def _one(connection, statement: str, parse: bool = True, args: tuple | None = None):
+def _one(connection, statement: str, parse: bool = True, args: tuple | None = None, rows: bool = True):
     """The first column of the first row (read as JSON), through a cursor SQLAlchemy's events
-    never see."""
+    never see; `rows=False` for a statement that returns none."""
     cursor = connection.connection.cursor()
     try:
         if args is None:
             cursor.execute(statement)
         else:
             cursor.execute(statement, args)
-        row = cursor.fetchone()
+        row = cursor.fetchone() if rows else None
     finally:
         cursor.close()
     value = row[0] if row else None
@@ -176,14 +182,17 @@ def _one(connection, statement: str, parse: bool = True, args: tuple | None = No
 
 
 _STATEMENTS: dict = {}
+_TYPES = "text, bigint, bigint, bigint, bigint, oid"  # of the read's arguments, in order
 
 
-def _statement(paramstyle: str, complete: bool, thorough: bool) -> str:
-    key = (paramstyle, complete, thorough)
+def _statement(marks: str, complete: bool, thorough: bool) -> str:
+    """The read, its arguments as `marks` has them: "%s" (the drivers' format), "$" ($1 to
+    $6, as PREPARE wants them)."""
+    key = (marks, complete, thorough)
     if key not in _STATEMENTS:
-        marks = [f"${n}" for n in range(1, 7)] if paramstyle == "numeric_dollar" else ["%s"] * 6
+        places = [f"${n}" for n in range(1, 7)] if marks == "$" else [marks] * 6
         which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
-        _STATEMENTS[key] = _READ.format(*marks, writes=_writes(_CATALOGS), dropped=_DROPPED,
+        _STATEMENTS[key] = _READ.format(*places, writes=_writes(_CATALOGS), dropped=_DROPPED,
                                         class_writes=_writes(_CATALOGS[:1]),
                                         trigger_writes=_writes(_CATALOGS[-1:]), own=_OWN[thorough],
                                         relations=_RELATIONS.format(which=which))
@@ -196,15 +205,106 @@ def _paramstyle(connection) -> str:
     return getattr(dbapi, "paramstyle", "format")
 
 
+def _literal(value) -> str:
+    """An argument written into EXECUTE's text (a utility statement takes no parameters):
+    numbers as they are, text quoted."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(int(value))
+
+
+class Prepared:
+    """The reads prepared once on the measured session and executed by name after each
+    statement: planned anew every time, a read cost several times what running it does.
+
+    A prepared statement lives as long as the session, whatever becomes of the transaction
+    it was made in. Each gets a name no other meter uses (a session an app keeps between
+    env.py runs may hold an older meter's), made anew where the session may have lost it: a
+    new DBAPI connection, the project's own DEALLOCATE or DISCARD. psycopg 3 deallocates
+    every statement it prepared itself once the server reports an ALTER, a DROP or a
+    ROLLBACK, ours with them: while measuring, it prepares none (as it does on a
+    connection with prepare_threshold=None), and its setting is put back afterwards."""
+
+    _serial = 0
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.names: dict = {}  # (complete, thorough) -> the statement's name on `session`
+        self.session = None  # the DBAPI connection they were prepared on
+        self.failed = False  # not to be trusted with them: the reads are sent whole
+        self._threshold: tuple | None = None  # (psycopg 3 connection, its prepare_threshold)
+
+    def hold(self) -> None:
+        if not getattr(self.connection.dialect, "driver", "").startswith("psycopg") or \
+                self.connection.dialect.driver == "psycopg2":
+            return
+        raw = _driver_connection(self.connection)
+        cache = getattr(raw, "_prepared", None)
+        if not hasattr(raw, "prepare_threshold") or not hasattr(cache, "clear"):
+            self.failed = True  # a psycopg 3 unlike the ones known: it could drop ours unseen
+            return
+        self._threshold = (raw, raw.prepare_threshold)
+        raw.prepare_threshold = None
+        cache.clear()  # those it made already go now, before ours are made
+
+    def release(self) -> None:
+        if self._threshold is not None:
+            raw, threshold = self._threshold
+            raw.prepare_threshold = threshold
+            self._threshold = None
+
+    def forget(self) -> None:
+        """The session may have lost them: made again under new names before the next read."""
+        self.names = {}
+
+    def read(self, complete: bool, thorough: bool, args: tuple):
+        if self.failed:
+            return _one(self.connection, _statement(_marks(self.connection), complete, thorough), args=args)
+        session = _dbapi_connection(self.connection)
+        if session is not self.session:
+            self.session, self.names = session, {}
+        key = (complete, thorough)
+        if key not in self.names:
+            Prepared._serial += 1
+            name = f"alembic_preflight_read_{os.getpid()}_{Prepared._serial}"
+            # A transaction already failed refuses it, as it would the read: tried again next time.
+            _one(self.connection, f"PREPARE {name} ({_TYPES}) AS {_statement('$', complete, thorough)}",
+                 rows=False)
+            self.names[key] = name
+        return _one(self.connection, f"EXECUTE {self.names[key]}({', '.join(map(_literal, args))})")
+
+
+def _dbapi_connection(connection):
+    fairy = connection.connection
+    return getattr(fairy, "dbapi_connection", None) or getattr(fairy, "connection", None)
+
+
+def _driver_connection(connection):
+    """The driver's own connection (under SQLAlchemy's adapter, for an async driver)."""
+    fairy = connection.connection
+    found = getattr(fairy, "driver_connection", None)
+    if found is None:
+        found = _dbapi_connection(connection)
+        found = getattr(found, "_connection", found)
+    return found
+
+
+def _marks(connection) -> str:
+    return "$" if _paramstyle(connection) == "numeric_dollar" else "%s"
+
+
 def read_state(connection, after: State | None = None, complete: bool = False,
-               thorough: bool = False) -> State:
+               thorough: bool = False, prepared: Prepared | None = None) -> State:
     """The state now, with the relations written since `after` (in its transaction), or all;
     `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
     args = ("", -1, -1, -1, -1, 0) if after is None else \
         (after.tx, after.cid, after.writes, len(after.locks), after.deletions,
          max((oid for oid, _ in after.locks), default=0))
-    statement = _statement(_paramstyle(connection), complete, thorough)
-    return State(_one(connection, statement, args=args), complete, after)
+    if prepared is not None:
+        data = prepared.read(complete, thorough, args)
+    else:
+        data = _one(connection, _statement(_marks(connection), complete, thorough), args=args)
+    return State(data, complete, after)
 
 
 class Meter:
@@ -227,6 +327,7 @@ class Meter:
         self._start_present: set = set()
         self._capturing = False
         self._listening = False
+        self._prepared = Prepared(connection)
 
     # --- the revision boundary --------------------------------------------------------------
     def attach(self) -> Meter:
@@ -240,6 +341,7 @@ class Meter:
             self._listening = True
         except Exception as exc:  # noqa: BLE001 - a connection that takes no events: totals only
             self.failure = f"{type(exc).__name__}: {exc}"
+        self._prepared.hold()
         self._refresh(complete=True)
         self.resume()
         return self
@@ -248,6 +350,7 @@ class Meter:
         from sqlalchemy import event
 
         self._capturing = False
+        self._prepared.release()
         if self._listening:
             self._listening = False
             event.remove(self.connection, "before_cursor_execute", self._before)
@@ -293,6 +396,8 @@ class Meter:
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
         text = statement or ""
+        if _FORGETS.match(text):
+            self._prepared.forget()
         if not self._capturing or _CONTROL.match(text) or self._bookkeeping.match(text):
             self._pending.append(None)
             if _CONTROL.match(text):
@@ -347,7 +452,7 @@ class Meter:
         only where the migration's transaction already has (aborted, waiting for its
         ROLLBACK TO SAVEPOINT): the project's own statement then says why."""
         try:
-            return read_state(self.connection, after, complete, thorough)
+            return read_state(self.connection, after, complete, thorough, self._prepared)
         except Exception:  # noqa: BLE001
             return None
 

@@ -42,6 +42,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 
 TEXT_LIMIT = 200
 _CONTROL = re.compile(r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE|START\s+TRANSACTION|PREPARE\s+"
@@ -78,11 +79,17 @@ _DROPPED = "pg_stat_get_xact_tuples_deleted('pg_class'::regclass)"
 # write one), the other catalogs' where they were written and no other sign says which
 # relation the statement changed; the number of rows written tells when.
 _OWN = {False: _own(_CATALOGS[:1]), True: _own(_CATALOGS)}
-_RELATIONS = """SELECT coalesce(json_agg(json_build_array(c.oid::bigint, c.relfilenode::bigint, n.nspname,
-                     c.relname, c.relkind::text, coalesce(i.indrelid, 0)::bigint)), '[]'::json)
+_RELATION = """SELECT json_build_array(c.oid::bigint, c.relfilenode::bigint, n.nspname, c.relname,
+                           c.relkind::text, coalesce(i.indrelid, 0)::bigint) AS described
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    LEFT JOIN pg_index i ON i.indexrelid = c.oid
    WHERE c.relkind IN ('r', 'm', 'i', 'p', 'I', 'S') AND {which}"""
+# Every relation, or those the statement changed, each looked up by its OID.
+_EVERY = _RELATION.format(which="c.oid >= '16384'::oid")
+_CHANGED = _RELATION.format(which="c.oid = changed.rel")
+_RELATIONS = {True: f"SELECT coalesce(json_agg(r.described), '[]'::json) FROM ({_EVERY}) r",
+              False: "SELECT coalesce(json_agg(r.described), '[]'::json) "
+                     f"FROM changed, LATERAL ({_CHANGED}) r"}
 # The locks are listed only where their number moved (within a transaction they are only
 # ever added), each as "oid mode", " gone" after it where its relation has been dropped.
 # Scans are counted on every table: a session's counts of a transaction it committed can
@@ -132,7 +139,7 @@ SELECT json_build_object(
            WHERE scans > 0)
 )::text"""
 # Where the transaction and its catalog writes stand: whether anything ran since a read.
-_PROBE = "SELECT now()::text || ',' || ({writes})::text"
+_PROBE = f"SELECT now()::text || ',' || ({_writes(_CATALOGS)})::text"
 
 
 class State:
@@ -155,6 +162,8 @@ class State:
         held = [entry.split(" ") for entry in data["locks"].split(",") if entry]
         listed = {(int(entry[0]), entry[1]) for entry in held}
         self.locks = after.locks | listed if data["kept"] else listed
+        # The newest relation locked: kept by the next read, which lists only locks newer than it.
+        self.newest = max([oid for oid, _ in listed] + ([after.newest] if data["kept"] else []), default=0)
         self.gone = {int(entry[0]) for entry in held if len(entry) > 2}  # locked, and dropped since
         # Full scans counted so far per table: those read now (every table the transaction
         # holds a lock on), the others as `after` had them (where not `kept`, every table).
@@ -191,11 +200,10 @@ def _statement(marks: str, complete: bool, thorough: bool) -> str:
     key = (marks, complete, thorough)
     if key not in _STATEMENTS:
         places = [f"${n}" for n in range(1, 7)] if marks == "$" else [marks] * 6
-        which = "c.oid >= '16384'::oid" if complete else "c.oid IN (SELECT rel FROM changed)"
         _STATEMENTS[key] = _READ.format(*places, writes=_writes(_CATALOGS), dropped=_DROPPED,
                                         class_writes=_writes(_CATALOGS[:1]),
                                         trigger_writes=_writes(_CATALOGS[-1:]), own=_OWN[thorough],
-                                        relations=_RELATIONS.format(which=which))
+                                        relations=_RELATIONS[complete])
     return _STATEMENTS[key]
 
 
@@ -258,20 +266,24 @@ class Prepared:
         self.names = {}
 
     def read(self, complete: bool, thorough: bool, args: tuple):
+        return self.run((complete, thorough), lambda marks: _statement(marks, complete, thorough), args)
+
+    def run(self, key, text: Callable[[str], str], args: tuple = (), parse: bool = True):
+        """The statement `text(marks)` gives, prepared under `key` the first time."""
         if self.failed:
-            return _one(self.connection, _statement(_marks(self.connection), complete, thorough), args=args)
+            return _one(self.connection, text(_marks(self.connection)), parse=parse, args=args or None)
         session = _dbapi_connection(self.connection)
         if session is not self.session:
             self.session, self.names = session, {}
-        key = (complete, thorough)
         if key not in self.names:
             Prepared._serial += 1
             name = f"alembic_preflight_read_{os.getpid()}_{Prepared._serial}"
+            types = f" ({_TYPES})" if args else ""
             # A transaction already failed refuses it, as it would the read: tried again next time.
-            _one(self.connection, f"PREPARE {name} ({_TYPES}) AS {_statement('$', complete, thorough)}",
-                 rows=False)
+            _one(self.connection, f"PREPARE {name}{types} AS {text('$')}", rows=False)
             self.names[key] = name
-        return _one(self.connection, f"EXECUTE {self.names[key]}({', '.join(map(_literal, args))})")
+        arguments = f"({', '.join(map(_literal, args))})" if args else ""
+        return _one(self.connection, f"EXECUTE {self.names[key]}{arguments}", parse=parse)
 
 
 def _dbapi_connection(connection):
@@ -299,7 +311,7 @@ def read_state(connection, after: State | None = None, complete: bool = False,
     `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
     args = ("", -1, -1, -1, -1, 0) if after is None else \
         (after.tx, after.cid, after.writes, len(after.locks), after.deletions,
-         max((oid for oid, _ in after.locks), default=0))
+         after.newest)
     if prepared is not None:
         data = prepared.read(complete, thorough, args)
     else:
@@ -436,7 +448,7 @@ class Meter:
     # --- reading ------------------------------------------------------------------------------
     def _unchanged_since(self, state: State) -> bool:
         try:
-            probe = _one(self.connection, _PROBE.format(writes=_writes(_CATALOGS)), parse=False)
+            probe = self._prepared.run("probe", lambda marks: _PROBE, parse=False)
         except Exception:  # noqa: BLE001 - see _read
             return False
         return probe == f"{state.tx},{state.writes}"

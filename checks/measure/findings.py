@@ -11,6 +11,7 @@ still a wait: behind the lock queue of a busy table, every query waits with it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from checks.measure.locks import ACCESS_EXCLUSIVE, Mode, strongest
 from checks.measure.risk import RevisionRisk, TableRisk
@@ -58,8 +59,10 @@ _GENERAL = ("set lock_timeout on the migration's session (the lock_timeout setti
             "get at once fails the deploy instead of queueing every query behind it")
 
 
-def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int | None]]) -> list[Finding]:
-    """`paths`: per revision, its file and the line of its upgrade(). A lock held for a
+def warnings(risks: list[RevisionRisk],
+             where: Callable[[str], tuple[str | None, int | None]]) -> list[Finding]:
+    """`where`: a revision's file and the line of its upgrade() (asked only of revisions with
+    something to say: finding the line reads the file). A lock held for a
     catalog change alone, taken with a lock_timeout in force, is a note: it cannot keep
     queries queued behind it for longer than that."""
     found = []
@@ -68,7 +71,7 @@ def warnings(risks: list[RevisionRisk], paths: dict[str, tuple[str | None, int |
             lock = table.lock
             if lock is None or not lock.blocks_writes:
                 continue
-            file, line = paths.get(risk.revision, (None, None))
+            file, line = where(risk.revision)
             code, message = _what(risk.revision, table)
             severity = Severity.INFO if code == LOCK and not table.unbounded else Severity.WARNING
             found.append(Finding(severity, code, message, revision=risk.revision, object=table.table,

@@ -49,9 +49,13 @@ def deploy_risk(run: Run, build) -> list[Finding]:
     if not build.measured:
         return []
     risks = revision_risks(run, build)
-    paths = {revision.revision: (revision.path, def_line(revision.path, "upgrade"))
-             for revision in build.walked}
-    found = measured.warnings(risks, paths)
+    scripts = {revision.revision: revision for revision in build.walked}
+
+    def where(revision: str) -> tuple[str | None, int | None]:
+        script = scripts.get(revision)
+        return (script.path, def_line(script.path, "upgrade")) if script is not None else (None, None)
+
+    found = measured.warnings(risks, where)
     run.deploy_risk["fresh"] = [risk.to_json() for risk in risks]
     run.summaries["fresh"] = measured.summary(risks, found)
     note = measured.hidden_note(risks)

@@ -60,8 +60,8 @@ def git(args: list[str], cwd: Path, what: str, option: str, text: bool = True):
                           f"{WORDS[option].no_git}") from None
     if proc.returncode != 0:
         stderr = proc.stderr if text else proc.stderr.decode(errors="replace")
-        reason = (stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        raise ConfigError(f"{option}: {what} ({reason})")
+        said = stderr.strip().splitlines()
+        raise ConfigError(f"{option}: {what}" + (f" ({said[-1]})" if said else ""))
     return proc.stdout
 
 

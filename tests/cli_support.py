@@ -52,3 +52,20 @@ def run_cli(*args: str, url: str | None = None, report: Path | None = None, env:
                           env={**os.environ, **(env or {})})
     data = json.loads(report.read_text()) if report is not None and report.exists() else None
     return CliResult(proc.returncode, proc.stdout, proc.stderr, data)
+
+
+def verify_before_a_server(project: Path, *args: str, env: dict | None = None) -> CliResult:
+    """verify with the url backend and no --url, which fails only once a server is opened:
+    a run that ends on another error ended before any server was started or reached."""
+    result = run_cli("verify", "--project", str(project), "--backend", "url", "--quiet-progress", *args,
+                     env=env)
+    assert "server:" not in result.stdout, result.stdout
+    assert "--backend url needs --url" not in result.stderr, result.stderr
+    return result
+
+
+def without_git(tmp_path: Path) -> dict:
+    """An environment whose PATH holds no git (nor anything else)."""
+    empty = tmp_path / "no-git-on-path"
+    empty.mkdir(exist_ok=True)
+    return {"PATH": str(empty)}

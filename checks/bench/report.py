@@ -279,6 +279,7 @@ def summary_table(sizes: list[SizeResult]) -> list[str]:
         ("verify, every stage", seconds("verify")),
         ("&nbsp;&nbsp;" + " / ".join(parts), stage_parts),
         ("verify, round trip in one process", seconds("verify_one_process")),
+        ("verify, `measure = false`", seconds("verify_unmeasured")),
         ("pytest-alembic, 4 default tests", seconds("pytest_alembic")),
         ("verify `--since` (1 new revision, warm `--cache`)", seconds("pull_request")),
         ("split fell back (clean history: 0)", fallbacks),

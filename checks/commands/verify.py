@@ -16,6 +16,7 @@ from checks.report.github import in_actions, report_github
 from checks.report.json_report import Outcome, build_report, forget_report, write_report
 from checks.result import Status
 from checks.run import Run
+from checks.squash.options import OPTION as SQUASH_CHECK
 from checks.squash.options import add_squash_arguments, with_squash_stage
 from checks.stages import FILES_ONLY, STAGES, needs_server
 from checks.verify import run_stages, validate_stage_names
@@ -112,6 +113,22 @@ def _backend(args, stages: list[str]) -> str:
     return args.backend
 
 
+def _resolve_commits(args, project) -> None:
+    """Every git ref the options name resolves now: a typo fails in a second, before a
+    server starts, not once the stages before the one that reads it have run."""
+    if not (args.git_base or args.previous_release or args.squash_check):
+        return
+    from checks.pullrequest.oldtree import resolve
+    from checks.rolling.release import OPTION as PREVIOUS_RELEASE
+
+    for option, reference, merge in (
+            ("--git-base", args.git_base, True),  # the merge base: what the scope and rolling read
+            (PREVIOUS_RELEASE, args.previous_release, False),
+            (SQUASH_CHECK, args.squash_check, False)):
+        if reference:
+            resolve(project.root, reference, option, merge)
+
+
 def _verify(args, outcome: Outcome) -> int:
     out = sys.stdout
     stages = validate_stage_names(args.stage or [])
@@ -124,6 +141,7 @@ def _verify(args, outcome: Outcome) -> int:
     if args.volumes:
         project.settings.volumes_file = str(Path(args.volumes).resolve())
     pull_request = pull_request_options(args, project, stages)
+    _resolve_commits(args, project)
     if args.verbose:
         project.env.output.echo = sys.stderr
     progress = Progress(enabled=not args.quiet_progress)

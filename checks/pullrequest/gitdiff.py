@@ -9,64 +9,25 @@ one `git ls-tree` of the base commit and one `git hash-object` of the current fi
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from checks.errors import ConfigError
 from checks.project.project import Project
+from checks.pullrequest.oldtree import git, resolve
 from checks.pullrequest.scope import Scope, closed_base
-
-
-def _git(args: list[str], cwd: Path, what: str, option: str = "--git-base", text: bool = True):
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=text,
-                              errors="replace" if text else None)
-    except FileNotFoundError:
-        raise ConfigError(f"{option} needs git on PATH; install git, or use --since REV") from None
-    if proc.returncode != 0:
-        stderr = proc.stderr if text else proc.stderr.decode(errors="replace")
-        reason = (stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        raise ConfigError(f"{option}: {what} ({reason})")
-    return proc.stdout
-
-
-def merge_base(root: Path, reference: str, option: str = "--git-base",
-               merge: bool = True) -> tuple[Path, str]:
-    """The repository's top folder and the commit REF and HEAD share (REF's own, without `merge`)."""
-    inside = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True,
-                            text=True, errors="replace")
-    if inside.returncode != 0:
-        raise ConfigError(f"{option} {reference}: {root} is not inside a git repository; "
-                          "run from a clone, or name the base revision with --since REV")
-    top = Path(inside.stdout.strip()).resolve()
-    named = _git(["rev-parse", "--verify", "--quiet", f"{reference}^{{commit}}"], top,
-                 f"no commit named {reference!r}; fetch it first (git fetch origin {reference}, or "
-                 "actions/checkout with fetch-depth: 0)", option).strip()
-    if not merge:
-        return top, named
-    commit = _git(["merge-base", reference, "HEAD"], top,
-                  f"{reference!r} and HEAD share no history; fetch more of it (fetch-depth: 0)",
-                  option).strip()
-    return top, commit
-
-
-def archive(top: Path, commit: str, option: str) -> bytes:
-    """The tree of `commit` as a tar archive (`git archive`)."""
-    return _git(["archive", "--format=tar", commit], top, f"cannot read the tree of {commit[:12]}",
-                option, text=False)
 
 
 def git_base(project: Project, reference: str, option: str = "--git-base", merge: bool = True) -> Scope:
     order = project.upgrade_order()
-    top, commit = merge_base(project.root, reference, option, merge)
+    top, commit = resolve(project.root, reference, option, merge)
     paths = {s.revision: Path(s.path).resolve() for s in order}
     outside = [str(p) for p in paths.values() if not p.is_relative_to(top)]
     if outside:
         raise ConfigError(f"{option}: revision file {outside[0]} is outside the repository at {top}; "
                           "use --since REV for this layout")
     folders = sorted({p.parent.relative_to(top).as_posix() for p in paths.values()})
-    old = _tree(top, commit, folders)
-    current = dict(zip(paths, _hashes(top, list(paths.values())), strict=True))
+    old = _tree(top, commit, folders, option)
+    current = dict(zip(paths, _hashes(top, list(paths.values()), option), strict=True))
     unchanged, edited = set(), []
     for script in order:
         relative = paths[script.revision].relative_to(top).as_posix()
@@ -81,11 +42,11 @@ def git_base(project: Project, reference: str, option: str = "--git-base", merge
                  edited=edited)
 
 
-def _tree(top: Path, commit: str, folders: list[str]) -> dict[str, str]:
+def _tree(top: Path, commit: str, folders: list[str], option: str) -> dict[str, str]:
     """path -> blob hash of every file under `folders` at `commit`."""
     if not folders:
         return {}
-    listing = _git(["ls-tree", "-r", "-z", commit, "--", *folders], top, f"cannot list {commit[:12]}")
+    listing = git(["ls-tree", "-r", "-z", commit, "--", *folders], top, f"cannot list {commit[:12]}", option)
     blobs = {}
     for entry in filter(None, listing.split("\0")):
         meta, _, path = entry.partition("\t")
@@ -93,7 +54,7 @@ def _tree(top: Path, commit: str, folders: list[str]) -> dict[str, str]:
     return blobs
 
 
-def _hashes(top: Path, files: list[Path]) -> list[str]:
+def _hashes(top: Path, files: list[Path], option: str) -> list[str]:
     if not files:
         return []
-    return _git(["hash-object", "--", *map(str, files)], top, "cannot hash the revision files").split()
+    return git(["hash-object", "--", *map(str, files)], top, "cannot hash the revision files", option).split()

@@ -5,6 +5,6 @@ rewiring; `build` runs them on a throwaway database and `dump` reads the schema 
 pg_dump as statements, which `roles` makes independent of the role that built them;
 `writer` turns them into the base revision's file; `files` moves the old files aside and
 words the git lines. For `verify --squash-check` (`options`), `prove` rebuilds the history
-of an old commit (`oldref`) and compares it with the base through the suite's one snapshot
+of an old commit (`pullrequest.oldtree`) and compares it with the base through the suite's one snapshot
 and one diff.
 """

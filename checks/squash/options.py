@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+OPTION = "--squash-check"
+
 
 def add_squash_arguments(parser) -> None:
-    parser.add_argument("--squash-check", metavar="REF", help="after a squash: build the history of git REF "
+    parser.add_argument(OPTION, metavar="REF", help="after a squash: build the history of git REF "
                         "(the commit before it, e.g. HEAD~1) to the squash point and fail on any difference "
                         "from the new base; runs the squash stage and lists how to stamp old databases")
 

@@ -11,24 +11,20 @@ from __future__ import annotations
 from alembic.script import Script
 
 from checks.errors import StageError
+from checks.pullrequest.oldtree import opened
 from checks.pullrequest.scope import parents
 from checks.result import Finding, Severity
 from checks.run import Run
 from checks.schema import Snapshot
 from checks.schema.diff import diff_snapshots, schema_differences
-from checks.squash import oldref
+from checks.squash.options import OPTION
 from checks.squash.plan import ancestors
 
 
 def prove(run: Run, reference: str) -> list[Finding]:
     order = run.project.upgrade_order()
-    with oldref.checkout(run.project.root, reference) as old_root:
-        old = oldref.old_project(run.project, old_root)
-        try:
-            return _prove(run, old, order, reference)
-        finally:
-            if old.process is not None:
-                old.process.close()
+    with opened(run.project, reference, OPTION) as old:
+        return _prove(run, old, order, reference)
 
 
 def _prove(run: Run, old, order: list[Script], reference: str) -> list[Finding]:
@@ -40,7 +36,7 @@ def _prove(run: Run, old, order: list[Script], reference: str) -> list[Finding]:
         roots = ", ".join(s.revision for s in order if not parents(s)) or "none"
         raise StageError("no-squash-point", f"no base revision of this history ({roots}) stood on "
                          f"earlier revisions in {reference}: there is no squash to check",
-                         hint=f"name the commit before the squash: {oldref.OPTION} REF")
+                         hint=f"name the commit before the squash: {OPTION} REF")
     findings: list[Finding] = []
     summaries = []
     for point in points:

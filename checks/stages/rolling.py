@@ -15,9 +15,10 @@ before the new revisions, for deploys that roll out the code before migrating.
 
 from __future__ import annotations
 
+from checks.pullrequest.oldtree import Unloadable, opened
 from checks.result import Finding, Severity
 from checks.rolling import probes, verdict
-from checks.rolling.release import OPTION, Unloadable, previous_release, statements
+from checks.rolling.release import OPTION, statements
 from checks.run import Run
 from checks.sample_rows import seed
 from checks.stages.skips import StageSkipped
@@ -45,7 +46,9 @@ def check(run: Run) -> list[Finding]:
         return [Finding(Severity.INFO, "rolling-nothing-new",
                         f"no revision since {reference}: the previous release runs on the same schema")]
     try:
-        with previous_release(project, reference, option) as old, run.work_database("rolling") as db:
+        # With --git-base, the release the change starts from: where it and HEAD meet.
+        with opened(project, reference, option, merge=option != OPTION, own_process=True) as old, \
+                run.work_database("rolling") as db:
             tables, points = _replay(run, old, db, base, new)
     except Unloadable as exc:
         # Named by --git-base, which asked for a pull request's checks, not this one: a warning.

@@ -161,6 +161,20 @@ def test_the_summary_has_a_column_per_size_and_a_dash_where_nothing_was_measured
     assert rows["verify's steps: slowest 1% from / median"].endswith("| 20 ms / 20 ms | — |")
 
 
+def test_the_summary_has_verify_without_measuring_where_the_bench_ran_it():
+    small = full(50, 0.02)
+    small.rows.append(("verify_unmeasured", "verify, measure = false", Measurement("off", runs=[1.25])))
+    large = size(2000, floor=9.0, verify=30.0)  # measured up to 500 revisions: not at 2000
+    table = summary_table([small, large])
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table[2:]}
+    labels = list(rows)
+    assert labels.index("verify, `measure = false`") == labels.index("verify, round trip in one process") + 1
+    assert rows["verify, `measure = false`"] == "| verify, `measure = false` | 1.25 s | — |"
+    out = io.StringIO()
+    print_table(out, [small, large], STARTS, "PostgreSQL 17 (local)", 1, targets([small, large], STARTS))
+    assert "| verify, `measure = false` | 1.25 s | — |" in out.getvalue()
+
+
 def test_the_console_names_the_slowest_steps_and_every_verdict():
     sizes = [full(50, 0.02), full(200, 0.03)]
     sizes[1].get("verify").steps[-1] = Step("roundtrip", "r7", 0.5)

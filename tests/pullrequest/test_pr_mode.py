@@ -254,6 +254,7 @@ def test_an_unknown_git_ref_is_one_line(verify, tmp_path):
     result = verify(_git_project(tmp_path / "project"), "--git-base", "origin/nowhere")
 
     assert_usage_error(result, "origin/nowhere", "fetch")
+    assert "server:" not in result.stdout, result.stdout  # refused before the run began
 
 
 def test_a_downgrade_floor_inside_the_base_leaves_the_new_revisions_to_the_trip(verify, tmp_path):

@@ -8,7 +8,10 @@ passes.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+from cli_support import verify_before_a_server, without_git
 from projects import assert_usage_error
 from rolling_projects import WITHOUT_NOTE, git
 from rolling_projects import released as _released
@@ -151,6 +154,42 @@ def test_an_unknown_release_is_a_one_line_error(verify, tmp_path):
     result = verify(project, "--quiet-progress", "--stage", "rolling", "--previous-release", "v9")
 
     assert_usage_error(result, "--previous-release", "v9")
+    assert "server:" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (("--previous-release", "v9"), ("--previous-release: no commit named 'v9'", "git fetch origin v9")),
+    (("--git-base", "nowhere"), ("--git-base: no commit named 'nowhere'", "git fetch origin nowhere")),
+    # Only the merge base is a release the change starts from: REF must share history with HEAD.
+    (("--git-base", "orphan"), ("--git-base: 'orphan' and HEAD share no history", "fetch-depth: 0")),
+], ids=["previous-release", "git-base", "git-base-unrelated"])
+def test_a_ref_that_names_no_release_is_refused_before_any_server_starts(tmp_path, args, fragments):
+    project = _released(tmp_path / "project", "drop")
+    git(project, "checkout", "-q", "--orphan", "orphan")
+    git(project, "commit", "-q", "-m", "unrelated history")
+    git(project, "checkout", "-q", "change")
+
+    result = verify_before_a_server(project, "--stage", "rolling", *args)
+
+    assert_usage_error(result, *fragments)
+
+
+def test_a_previous_release_outside_git_is_refused_before_any_server_starts(tmp_path):
+    project = _released(tmp_path / "project", "drop")
+    shutil.rmtree(project / ".git")
+
+    result = verify_before_a_server(project, "--previous-release", "v1")
+
+    assert_usage_error(result, "--previous-release:", "is not inside a git repository",
+                       "run from a clone")
+
+
+def test_git_base_without_git_is_refused_before_any_server_starts(tmp_path):
+    project = _released(tmp_path / "project", "drop")
+
+    result = verify_before_a_server(project, "--git-base", "main", env=without_git(tmp_path))
+
+    assert_usage_error(result, "--git-base", "git, which is not on PATH", "install git, or use --since REV")
 
 
 def test_code_first_without_a_release_is_a_one_line_error(verify, tmp_path):

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cli_support import EXAMPLE, ROOT, needs_example, run_cli
+from cli_support import EXAMPLE, ROOT, needs_example, run_cli, verify_before_a_server, without_git
 from projects import Rev, assert_clean, assert_usage_error, build_project
 
 from checks.bench.project import generate
@@ -334,6 +334,20 @@ def test_squash_check_outside_git_is_one_line(tmp_path, verify):
     result = verify(project, "--quiet-progress", "--stage", "squash", "--squash-check", "HEAD~1")
 
     assert_usage_error(result, "--squash-check", "not inside a git repository")
+    assert "server:" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(("reference", "no_git", "fragments"), [
+    ("HEAD~1", False, ("--squash-check: no commit named 'HEAD~1'", "name the commit before the squash")),
+    ("HEAD", True, ("--squash-check", "git, which is not on PATH", "install git")),
+], ids=["unknown", "git-missing"])
+def test_squash_check_of_no_commit_is_refused_before_any_server_starts(project, tmp_path, reference,
+                                                                          no_git, fragments):
+    # The fixture's repository has one commit: there is no HEAD~1.
+    result = verify_before_a_server(project, "--squash-check", reference,
+                                    env=without_git(tmp_path) if no_git else None)
+
+    assert_usage_error(result, *fragments)
 
 
 @needs_example

@@ -38,6 +38,7 @@ Everything returned is plain data (lists, dicts, strings, numbers): it can trave
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -77,26 +78,30 @@ def _own(catalogs) -> str:
 _DROPPED = "pg_stat_get_xact_tuples_deleted('pg_class'::regclass)"
 # After each statement pg_class's rows are read (a rewrite, a new relation, most ALTER TABLEs
 # write one), the other catalogs' where they were written and no other sign says which
-# relation the statement changed; the number of rows written tells when.
-_OWN = {False: _own(_CATALOGS[:1]), True: _own(_CATALOGS)}
+# relation the statement changed (a column's type, NOT NULL, a default, a constraint), or
+# where triggers were made (a foreign key changes the table it references there alone, once
+# that table has one); the numbers of rows written tell when. `thorough`: every catalog's.
+_OWN_CLASS, _OWN_REST = _own(_CATALOGS[:1]), _own(_CATALOGS[1:])
 _RELATION = """SELECT json_build_array(c.oid::bigint, c.relfilenode::bigint, n.nspname, c.relname,
                            c.relkind::text, coalesce(i.indrelid, 0)::bigint) AS described
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    LEFT JOIN pg_index i ON i.indexrelid = c.oid
    WHERE c.relkind IN ('r', 'm', 'i', 'p', 'I', 'S') AND {which}"""
-# Every relation, or those the statement changed, each looked up by its OID.
+# Every relation, or those the statement changed, each looked up by its OID (a subquery per
+# relation: joined, the planner reads the whole of pg_class for a handful of rows).
 _EVERY = _RELATION.format(which="c.oid >= '16384'::oid")
 _CHANGED = _RELATION.format(which="c.oid = changed.rel")
 _RELATIONS = {True: f"SELECT coalesce(json_agg(r.described), '[]'::json) FROM ({_EVERY}) r",
-              False: "SELECT coalesce(json_agg(r.described), '[]'::json) "
-                     f"FROM changed, LATERAL ({_CHANGED}) r"}
+              False: "SELECT coalesce(json_agg(r.described) FILTER (WHERE r.described IS NOT NULL), "
+                     f"'[]'::json) FROM (SELECT ({_CHANGED}) AS described FROM changed) r"}
 # The locks are listed only where their number moved (within a transaction they are only
 # ever added), each as "oid mode", " gone" after it where its relation has been dropped.
 # Scans are counted on every table: a session's counts of a transaction it committed can
 # still show until they are sent on, so each statement's are told from the read before it.
 # The same text every time, the values as parameters: prepared once per session.
 _READ = """WITH args AS (SELECT {0}::text AS tx, {1}::bigint AS since, {2}::bigint AS writes,
-                        {3}::bigint AS locks, {4}::bigint AS dropped, {5}::oid AS newest),
+                        {3}::bigint AS locks, {4}::bigint AS dropped, {5}::oid AS newest,
+                        {6}::bigint AS trigger_writes, {7}::bigint AS other_writes),
 me AS MATERIALIZED (
   SELECT age(mod(txid_current_if_assigned(), 4294967296)::text::xid) AS age,
          CASE WHEN now()::text = args.tx THEN args.since ELSE -1 END AS since,
@@ -106,7 +111,14 @@ me AS MATERIALIZED (
          NOT (now()::text = args.tx AND {writes} = args.writes) AS wrote,
          args.locks AS known_locks, args.newest
   FROM args),
-own AS ({own}),
+own_class AS MATERIALIZED ({own_class}),
+need AS MATERIALIZED (
+  SELECT {thorough} OR (me.same AND (me.trigger_writes <> args.trigger_writes OR
+         (me.writes - me.class_writes <> args.other_writes AND NOT EXISTS (SELECT FROM own_class))))
+         AS thorough
+  FROM me, args),
+own AS (SELECT * FROM own_class UNION ALL
+        SELECT * FROM ({own_rest}) rest WHERE (SELECT thorough FROM need)),
 changed AS (SELECT DISTINCT own.rel FROM own),
 held AS MATERIALIZED (SELECT l.relation, l.mode FROM pg_locks l WHERE l.pid = pg_backend_pid()
                       AND l.locktype = 'relation' AND l.granted AND l.relation >= '16384'::oid),
@@ -191,7 +203,7 @@ def _one(connection, statement: str, parse: bool = True, args: tuple | None = No
 
 
 _STATEMENTS: dict = {}
-_TYPES = "text, bigint, bigint, bigint, bigint, oid"  # of the read's arguments, in order
+_TYPES = "text, bigint, bigint, bigint, bigint, oid, bigint, bigint"  # of the read's arguments, in order
 
 
 def _statement(marks: str, complete: bool, thorough: bool) -> str:
@@ -199,10 +211,11 @@ def _statement(marks: str, complete: bool, thorough: bool) -> str:
     $6, as PREPARE wants them)."""
     key = (marks, complete, thorough)
     if key not in _STATEMENTS:
-        places = [f"${n}" for n in range(1, 7)] if marks == "$" else [marks] * 6
+        places = [f"${n}" for n in range(1, 9)] if marks == "$" else [marks] * 8
         _STATEMENTS[key] = _READ.format(*places, writes=_writes(_CATALOGS), dropped=_DROPPED,
                                         class_writes=_writes(_CATALOGS[:1]),
-                                        trigger_writes=_writes(_CATALOGS[-1:]), own=_OWN[thorough],
+                                        trigger_writes=_writes(_CATALOGS[-1:]), own_class=_OWN_CLASS,
+                                        own_rest=_OWN_REST, thorough="true" if thorough else "false",
                                         relations=_RELATIONS[complete])
     return _STATEMENTS[key]
 
@@ -231,7 +244,13 @@ class Prepared:
     new DBAPI connection, the project's own DEALLOCATE or DISCARD. psycopg 3 deallocates
     every statement it prepared itself once the server reports an ALTER, a DROP or a
     ROLLBACK, ours with them: while measuring, it prepares none (as it does on a
-    connection with prepare_threshold=None), and its setting is put back afterwards."""
+    connection with prepare_threshold=None), and its setting is put back afterwards.
+
+    Left to choose, the server plans the read anew for most of its runs (its estimates favour
+    a plan made for the values at hand), which costs more than running it: while measuring,
+    the session runs prepared statements on their one generic plan (plan_cache_mode), the
+    project's own too (asyncpg prepares every statement: the same results, perhaps by
+    another plan), and its setting is put back afterwards."""
 
     _serial = 0
 
@@ -241,8 +260,16 @@ class Prepared:
         self.session = None  # the DBAPI connection they were prepared on
         self.failed = False  # not to be trusted with them: the reads are sent whole
         self._threshold: tuple | None = None  # (psycopg 3 connection, its prepare_threshold)
+        self._plan_mode: str | None = None  # the session's plan_cache_mode, while ours is in force
 
     def hold(self) -> None:
+        if (getattr(self.connection.dialect, "server_version_info", None) or ()) >= (12,):
+            try:
+                mode = _one(self.connection, "SELECT current_setting('plan_cache_mode')", parse=False)
+                _one(self.connection, "SET plan_cache_mode = force_generic_plan", rows=False)
+                self._plan_mode = mode
+            except Exception:  # noqa: BLE001 - a transaction failed already: chosen per run, as before
+                pass
         if not getattr(self.connection.dialect, "driver", "").startswith("psycopg") or \
                 self.connection.dialect.driver == "psycopg2":
             return
@@ -256,6 +283,11 @@ class Prepared:
         cache.clear()  # those it made already go now, before ours are made
 
     def release(self) -> None:
+        if self._plan_mode is not None:
+            # It fails where the transaction has, or the session is gone: their setting went with them.
+            with contextlib.suppress(Exception):
+                _one(self.connection, f"SET plan_cache_mode = {_literal(self._plan_mode)}", rows=False)
+            self._plan_mode = None
         if self._threshold is not None:
             raw, threshold = self._threshold
             raw.prepare_threshold = threshold
@@ -308,10 +340,11 @@ def _marks(connection) -> str:
 def read_state(connection, after: State | None = None, complete: bool = False,
                thorough: bool = False, prepared: Prepared | None = None) -> State:
     """The state now, with the relations written since `after` (in its transaction), or all;
-    `thorough`: the rows of every catalog that describes a relation, not pg_class's alone."""
-    args = ("", -1, -1, -1, -1, 0) if after is None else \
-        (after.tx, after.cid, after.writes, len(after.locks), after.deletions,
-         after.newest)
+    `thorough`: the rows of every catalog that describes a relation, not pg_class's alone
+    (read without it where pg_class's cannot say which relations were changed)."""
+    args = ("", -1, -1, -1, -1, 0, -1, -1) if after is None else \
+        (after.tx, after.cid, after.writes, len(after.locks), after.deletions, after.newest,
+         after.trigger_writes, after.writes - after.class_writes)
     if prepared is not None:
         data = prepared.read(complete, thorough, args)
     else:
@@ -429,13 +462,6 @@ class Meter:
         after = self._read(before) if before is not None else None
         if after is not None and after.tx != before.tx:
             after = self._read(before, complete=True)
-        elif after is not None and (after.trigger_writes != before.trigger_writes or not after.changed and
-                                    after.writes - after.class_writes != before.writes - before.class_writes):
-            # Rows of other catalogs written, and pg_class's say not whose (a column's type,
-            # NOT NULL, a default, a constraint), or triggers made (a foreign key changes the
-            # table it references there alone, once that table has one): the relations are
-            # found in those catalogs.
-            after = self._read(before, thorough=True) or after
         if after is None:
             self.statements.append({"text": _shorten(text), "measured": False, "elapsed_ms": elapsed_ms})
             self._stale = True

@@ -49,20 +49,24 @@ def test_measuring_one_revision_per_transaction_reads_the_same(verify, tmp_path,
 
 
 @pytest.mark.skipif(not SA2, reason="SQLAlchemy 1.4 has no psycopg 3 dialect")
-def test_psycopg_3_prepares_its_own_statements_again_once_measuring_ends(pg_server, make_database):
+def test_the_session_gets_its_own_settings_back_once_measuring_ends(pg_server, make_database):
     url = pg_server.url(make_database("prepared")).set(drivername="postgresql+psycopg")
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as connection:
             driver = connection.connection.driver_connection
             driver.prepare_threshold = 3
+            connection.exec_driver_sql("SET plan_cache_mode = force_custom_plan")
             meter = measure.attach(connection)
             assert driver.prepare_threshold is None  # it would drop ours with its own
+            mode = connection.exec_driver_sql("SHOW plan_cache_mode").scalar()
+            assert mode == "force_generic_plan"  # the reads' one plan, not one per run
             connection.execute(sqlalchemy.text("CREATE TABLE t (id int)"))
             connection.execute(sqlalchemy.text("ALTER TABLE t ADD COLUMN n int"))
             taken = meter.take()
             meter.detach()
             assert driver.prepare_threshold == 3
+            assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
             assert [s["measured"] for s in taken["statements"]] == [True, True]
             prepared = connection.exec_driver_sql(
                 "SELECT count(*) FROM pg_prepared_statements "

@@ -84,6 +84,10 @@ def _what(revision: str, table: TableRisk) -> tuple[str, str]:
     took = ("needs ACCESS EXCLUSIVE (for its rewrite; an earlier revision of the same transaction already "
             "held it)" if table.implied else f"takes {lock.sql}")
     waits = "reads and writes of it" if lock.blocks == "reads and writes" else "writes to it (reads go on)"
+    if table.scanned_while_held:
+        return SCAN, (f"revision {revision} reads every row of {table.table} (a full scan to validate or "
+                      f"build) while its transaction holds {lock.sql} on it from an earlier revision, which "
+                      f"stops {waits}: the wait grows with the table's size")
     if table.hidden and not table.implied:
         # What it was seen taking is a floor: the lock it changed the table under is stronger.
         held = strongest(table.held)

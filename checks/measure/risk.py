@@ -51,9 +51,12 @@ class TableRisk:
     @property
     def lock(self) -> Mode | None:
         """The strongest lock taken; ACCESS EXCLUSIVE where the table was rewritten under a
-        lock held from earlier (PostgreSQL replaces a table's storage under no other)."""
-        if self.hidden and self.table in self.rewritten:
+        lock held from earlier (PostgreSQL replaces a table's storage under no other); the
+        lock held from earlier where the table was read in full under it."""
+        if self.implied:
             return ACCESS_EXCLUSIVE
+        if self.scanned_while_held:
+            return strongest(self.held)
         return strongest(self.modes)
 
     @property
@@ -61,12 +64,21 @@ class TableRisk:
         return self.hidden and self.table in self.rewritten
 
     @property
+    def scanned_while_held(self) -> bool:
+        """Read in full under a lock that stops writes, held from an earlier revision of the
+        same transaction, where it was seen taking none so strong: the scan lasts as long as
+        the table is large, and every write waits for it all the same."""
+        seen = strongest(self.scanned_under)
+        return (self.hidden and not self.implied and self.scans > 0 and strongest(self.held).blocks_writes
+                and (seen is None or not seen.blocks_writes))
+
+    @property
     def rewritten_holding(self) -> Mode | None:
         return ACCESS_EXCLUSIVE if self.implied else strongest(self.rewritten_under)
 
     @property
     def scanned_holding(self) -> Mode | None:
-        return strongest(self.scanned_under)
+        return strongest(self.held) if self.scanned_while_held else strongest(self.scanned_under)
 
     def took(self, name: str, lock_timeout: str | None, ordered: bool) -> None:
         """A lock mode taken; `ordered`: by a statement, in the order they ran."""

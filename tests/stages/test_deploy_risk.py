@@ -215,7 +215,14 @@ def test_one_transaction_for_the_whole_walk_says_which_locks_it_could_not_see(ve
     assert _codes(result, "0002") == {"public.items": "deploy-rewrite"}
     widened = _table(result, "0003")
     assert (widened["lock"], widened["lock_held_from_earlier"]) == (None, True)
-    assert _table(result, "0006")["full_scans"] >= 1
+    # SET NOT NULL reads every row under the ACCESS EXCLUSIVE the transaction holds since 0001.
+    scanned = _table(result, "0006")
+    assert scanned["full_scans"] >= 1 and scanned["lock_held_from_earlier"] is True
+    assert scanned["lock"] == "ACCESS EXCLUSIVE"
+    [validated] = [f for f in result.findings("fresh") if f["revision"] == "0006"]
+    assert (validated["code"], validated["object"]) == ("deploy-scan", "public.items")
+    assert "while its transaction holds ACCESS EXCLUSIVE on it from an earlier revision" in validated["message"]
+    assert "SET NOT NULL" in validated["hint"] or "NOT VALID" in validated["hint"], validated["hint"]
     [referenced] = [f for f in result.findings("fresh") if f["revision"] == "0014"]
     assert referenced["code"] == "deploy-scan"
     assert "takes at least SHARE ROW EXCLUSIVE (the ACCESS EXCLUSIVE an earlier" in referenced["message"]

@@ -140,6 +140,10 @@ class Run:
         self.run_ahead: tuple[str, ...] = ()
         self.ran_ahead: dict[str, tuple[list, str | None, float, str]] = {}
         self.side = None  # without a split, the worker that runs them (checks.parallel.fork.Worker)
+        # Whether the side worker builds the models' schema too (drift runs, in this process's
+        # Python), and that schema once it has (checks.stages.drift_models.models_ahead).
+        self.build_models_ahead = False
+        self.models_ahead: Snapshot | None = None
         # Whether a stage after the round trip clones the migrated database (the drills);
         # if not, the round trip walks the database itself instead of a copy.
         self.keep_build_database = True
@@ -295,7 +299,7 @@ class Run:
         build = Build(order, walked=order)
         if self.split_planner is not None and self.scope is None and self.snapshot_every_step:
             build.split = self.split_planner(self, build)
-        if build.split is None and self.run_ahead:
+        if build.split is None and (self.run_ahead or self.build_models_ahead):
             self.side = segments.start_side(self)
         return build
 

@@ -43,8 +43,10 @@ def run_stages(run: Run, names: list[str], on_result=None) -> list[StageResult]:
         run.checkpoint_planner = plan_checkpoints
     builds = bool({"fresh", "merge-order", "drift", "roundtrip"} & set(selected))
     if builds:
-        # Something builds the history: lint, which needs no database, runs beside it.
+        # Something builds the history: lint, which needs no database, runs beside it, and
+        # so does building the models' schema, which needs none of the history's.
         run.run_ahead = tuple(name for name in ("lint",) if name in selected)
+        run.build_models_ahead = "drift" in selected and run.project.process is None
         # The workers start before the files stage, which then runs beside them.
         run.start_workers()
     try:
@@ -99,11 +101,10 @@ def _revision_path(run: Run, revision: str) -> str | None:
 
 
 def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageResult:
-    if name in run.run_ahead and run.side is not None:
+    if name in run.run_ahead or (name == "drift" and run.build_models_ahead):
         from checks.parallel.segments import collect_side
 
-        side, run.side = run.side, None
-        collect_side(run, side)
+        collect_side(run)
     if name in run.ran_ahead:
         # Run by a worker while this process built and walked (or here while the worker
         # walked); its own time is shown.

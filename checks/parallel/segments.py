@@ -194,14 +194,30 @@ def start_side(run) -> Worker | None:
     that connects on its own) while a run in one process finds it gone."""
     if not allowed() or _project_loaded(run.project):
         return None
-    return fork_for(run, lambda: _ahead(run))
+    return fork_for(run, lambda: _side(run))
 
 
-def collect_side(run, worker: Worker) -> None:
-    """What the side worker ran, into `run.ran_ahead`; what it could not run runs here."""
+def _side(run) -> tuple[dict, object]:
+    """The models' schema first (the drift stage, which wants it, comes before lint), then
+    the stages that need no database."""
+    models = None
+    if run.build_models_ahead:
+        from checks.stages.drift_models import models_ahead
+
+        models = models_ahead(run)
+    return _ahead(run), models
+
+
+def collect_side(run) -> None:
+    """What the side worker ran, into `run.ran_ahead` and `run.models_ahead`; what it could
+    not run runs here. Nothing where there is no side worker, or it was collected already."""
+    worker, run.side = run.side, None
+    if worker is None:
+        return
     outcome = wait_for(run, worker)
     if outcome.failure is None:
-        run.ran_ahead.update(outcome.value)
+        stages, run.models_ahead = outcome.value
+        run.ran_ahead.update(stages)
 
 
 class Claims:

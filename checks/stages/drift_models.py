@@ -8,11 +8,13 @@ extension (if any) the `extensions` setting should create first.
 
 from __future__ import annotations
 
+import io
 import re
 
 from checks.errors import StageError
 from checks.project.environment import url_string
-from checks.project.models import ModelsUnbuildable
+from checks.project.models import ModelsUnbuildable, models_of
+from checks.project.project import StepState
 from checks.run import Run
 from checks.schema import Snapshot
 
@@ -39,16 +41,53 @@ _ADD_CONSTRAINT = re.compile(r"ADD\s+CONSTRAINT\s+([^\s(]+)", re.IGNORECASE)
 
 def models_snapshot(run: Run, models, head: Snapshot) -> Snapshot:
     """Build the models' schema with create_all in a database of its own and read it;
-    `models` is the project's (`checks.project.models.models_of`)."""
+    `models` is the project's (`checks.project.models.models_of`). The one built ahead, while
+    the history was built, where the extensions head has were there too."""
+    ahead = run.models_ahead
+    run.models_ahead = None
+    if ahead is not None and set(head.extensions) <= set(ahead.extensions):
+        run.summaries["drift"] = "the models' schema built by a worker process beside the history's build"
+        return ahead
     db = run.database("models")
-    url = url_string(run.server.endpoint.url(db.name, run.project.drivers.shared))
     try:
-        # Models may use types from extensions the migrations install (citext, uuid-ossp).
-        models.build(url, head.extensions)
+        return _built(run, models, db, head.extensions)
     except ModelsUnbuildable as exc:
         raise _unbuildable(run, exc) from None
+
+
+def _built(run: Run, models, db, extensions) -> Snapshot:
+    url = url_string(run.server.endpoint.url(db.name, run.project.drivers.shared))
+    # Models may use types from extensions the migrations install (citext, uuid-ossp).
+    models.build(url, extensions)
     with run.server.connect(db.name) as conn:
         return run.snapshot(conn)
+
+
+def models_ahead(run: Run) -> Snapshot | None:
+    """The models' schema, built in a worker while this process builds the history: with
+    the extensions every database of the run gets (those the migrations add are not known
+    yet; where head has any, the drift stage builds it again). None where it cannot be
+    built: the drift stage builds it in its turn and says why."""
+    try:
+        if not run.project.has_metadata():
+            _configure_offline(run.project)
+    except Exception:  # noqa: BLE001 - env.py has no offline mode: the models wait for the build's run
+        return None
+    db = run.database("models")
+    try:
+        return _built(run, models_of(run.project), db, ())
+    except Exception:  # noqa: BLE001 - said again, in its words, where drift builds them
+        return None
+    finally:
+        run.server.drop_database(db.name)  # this process's: the run's end does not see it
+
+
+def _configure_offline(project) -> None:
+    """What env.py passes to context.configure (its target_metadata), from a run of it in
+    offline mode with no revision to apply: nothing is connected to, what it writes is
+    dropped."""
+    with project.env.active():
+        project.drive_steps(project.config(), [], True, StepState(), as_sql=True, output_buffer=io.StringIO())
 
 
 def _unbuildable(run: Run, exc: ModelsUnbuildable) -> StageError:

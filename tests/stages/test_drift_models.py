@@ -129,3 +129,30 @@ def test_models_whose_listeners_need_a_real_connection_are_built_as_create_all_b
     result = verify(build_project(tmp_path / "bare", revisions), "--stage", "drift")
     found = [(f["code"], f["object"]) for f in result.findings("drift")]
     assert found == [("drift-catalog", "check constraint items.ck_items_name")], found
+
+
+BESIDE = "the models' schema built by a worker process beside the history's build"
+
+
+def test_the_models_schema_is_built_beside_the_history(verify, tmp_path):
+    project = build_project(tmp_path / "project", [Rev("0001", None, CREATE_ITEMS, 'op.drop_table("items")')],
+                            models=ITEMS_MODELS)
+    result = verify(project, "--stage", "drift")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stage("drift")["summary"] == BESIDE
+    # One process: built in its turn, the same verdict.
+    alone = verify(project, "--stage", "drift", env={"ALEMBIC_PREFLIGHT_SERIAL": "1"})
+    assert alone.code == 0 and alone.stage("drift").get("summary") is None, alone.stdout
+
+
+def test_an_extension_the_migrations_create_has_the_models_built_again_with_it(verify, tmp_path):
+    # Built ahead, the models' database had no pg_trgm; head has it: built again with it.
+    upgrade = CREATE_ITEMS + "op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')\n"
+    project = build_project(tmp_path / "project", [Rev("0001", None, upgrade, 'op.drop_table("items")')],
+                            models=ITEMS_MODELS)
+    result = verify(project, "--stage", "drift")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.findings("drift") == []
+    assert result.stage("drift").get("summary") is None

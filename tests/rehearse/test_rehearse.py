@@ -8,6 +8,7 @@ change of the catalog alone: the same time at any size).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import run_cli
+from doc_pages import DOCS, snippets
 from projects import Rev, assert_usage_error, build_project, per_migration_env
 
 from checks.rehearse import scale
@@ -219,6 +221,19 @@ def test_the_json_report_holds_each_timed_table_and_its_statements(rehearsed):
     added = _timed(rehearsed, "0003")
     assert (added["table"], added["rows"], added["over_max_lock_ms"]) == ("public.items", sizes, False)
     assert added["estimate_ms"] > 0
+
+
+def _shape(value):
+    """The keys at every level of a JSON value (a list's by its first item)."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return [_shape(value[0])] if isinstance(value, list) and value else None
+
+
+def test_the_json_fields_are_the_ones_the_manual_lists(rehearsed):
+    [documented] = [json.loads(body) for body in snippets("json", [DOCS / "ci.md"]) if '"rehearsal"' in body]
+    [stage] = documented["stages"]
+    assert _shape(stage["rehearsal"]) == _shape(rehearsed.stage("rehearse")["rehearsal"])
 
 
 def test_the_html_report_shows_each_revisions_estimate_marked_over_max_lock_ms(rehearsed):

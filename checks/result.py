@@ -50,10 +50,13 @@ class StageResult:
     summary: str | None = None  # what the stage covered, when that is not everything (lint)
     # The fresh stage's measurements, per revision (checks.measure.risk.RevisionRisk.to_json).
     deploy_risk: list[dict] | None = None
+    # The rehearse stage's timings at the declared volumes (checks.rehearse.results.Results.to_json).
+    rehearsal: dict | None = None
 
     @classmethod
     def from_findings(cls, name: str, findings: list[Finding], duration_s: float,
-                      summary: str | None = None, deploy_risk: list[dict] | None = None) -> StageResult:
+                      summary: str | None = None, deploy_risk: list[dict] | None = None,
+                      rehearsal: dict | None = None) -> StageResult:
         severities = {f.severity for f in findings}
         if Severity.ERROR in severities:
             status = Status.FAIL
@@ -61,7 +64,7 @@ class StageResult:
             status = Status.WARN
         else:
             status = Status.PASS
-        return cls(name, status, findings, duration_s, summary, deploy_risk)
+        return cls(name, status, findings, duration_s, summary, deploy_risk, rehearsal)
 
     def to_json(self) -> dict:
         return {
@@ -70,7 +73,8 @@ class StageResult:
             "duration_s": round(self.duration_s, 3),
             "findings": [f.to_json() for f in self.findings],
         } | ({"summary": self.summary} if self.summary else {}) | (
-            {"deploy_risk": self.deploy_risk} if self.deploy_risk is not None else {})
+            {"deploy_risk": self.deploy_risk} if self.deploy_risk is not None else {}) | (
+            {"rehearsal": self.rehearsal} if self.rehearsal is not None else {})
 
 
 def overall_status(results: list[StageResult]) -> Status:

@@ -121,6 +121,7 @@ class Run:
         self.usage_errors: list[Exception] = []  # configuration problems met inside stages
         self.summaries: dict[str, str] = {}  # a stage's one line on what it covered, by stage name
         self.deploy_risk: dict[str, list[dict]] = {}  # a stage's measured locks per revision, by stage name
+        self.rehearsal: dict[str, dict] = {}  # the rehearse stage's timings (rehearse.results), by stage name
         # Only the round trip compares against the schema before each revision; without
         # it, one snapshot at head is enough.
         self.snapshot_every_step = True

@@ -155,4 +155,5 @@ def _run_one(run: Run, name: str, started: float, report_build: bool) -> StageRe
                  "in the project output log named at the end (on stderr with -v); please report it")],
             time.monotonic() - started)
     return StageResult.from_findings(name, findings, time.monotonic() - started,
-                                     summary=run.summaries.get(name), deploy_risk=run.deploy_risk.get(name))
+                                     summary=run.summaries.get(name), deploy_risk=run.deploy_risk.get(name),
+                                     rehearsal=run.rehearsal.get(name))

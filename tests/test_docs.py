@@ -28,7 +28,7 @@ from checks.cli import _parser
 from checks.lint.settings import parse_lint_settings
 from checks.lint.suppress import inline_allows
 from checks.project.settings import load_settings
-from checks.result import Finding
+from checks.result import Finding, StageResult
 
 CHECKED = {"sh", "toml", "python", "yaml", "json", "text"}
 # Commands that set an environment up or build the package: run for real by
@@ -200,7 +200,7 @@ def test_every_json_block_has_the_reports_shape():
     from checks.report.json_report import build_report
 
     top = set(build_report("p", "local", "15", [])) | {"pull_request"}
-    stage_keys = {"name", "status", "duration_s", "findings", "summary", "deploy_risk"}
+    stage_keys = {f.name for f in dataclasses.fields(StageResult)}
     finding_keys = {f.name for f in dataclasses.fields(Finding)}
     bodies = snippets("json")
     assert bodies

@@ -2,8 +2,9 @@
 
 The revision graph is inline SVG, each revision coloured by its worst finding; clicking
 one shows its findings. Below: the revision list with what the fresh build measured of each
-(its deploy risk, and its statements one by one), the stage table with timings, and the
-drift differences with the models' side and the migrations' side in columns.
+(its deploy risk, and its statements one by one) and, when the rehearse stage ran, how long
+its lock would be held at the declared volumes; the stage table with timings, and the drift
+differences with the models' side and the migrations' side in columns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from checks.errors import ConfigError
 from checks.measure.findings import LOCK, REWRITE, SCAN
 from checks.measure.table import in_words, statement_words
+from checks.rehearse.findings import milliseconds
 from checks.report.graph import Node
 from checks.result import Finding, Severity, StageResult, Status, overall_status
 from checks.version import VERSION
@@ -38,7 +40,8 @@ text-align:left;vertical-align:top}th{background:#f6f8fa}
 .finding.warning{border-color:#e3a008}.finding.info{border-color:#2f80ed}.hint,.where{color:#57606a}
 .bar{height:10px;background:#2f80ed;display:inline-block;vertical-align:middle}
 code{font-size:12px}.risk-deploy-rewrite,.risk-deploy-scan{color:#b08800}
-.statements li{margin:4px 0}.statements .did{color:#57606a}
+.statements li{margin:4px 0}.statements .did,.rehearsed .did{color:#57606a}
+.over-limit{color:#d73a49;font-weight:bold}
 """
 
 SCRIPT = """
@@ -120,10 +123,12 @@ def graph_svg(nodes: list[Node], findings: dict[str, list[dict]]) -> str:
 def _revision_table(results: list[StageResult], nodes: list[Node], findings: dict[str, list[dict]]) -> str:
     """Each revision, newest first, with its findings and its deploy risk: the tables that
     existed before it, the lock it took on each and whether it rewrote or read them in full,
-    and below, every statement the fresh build measured."""
+    and below, every statement the fresh build measured; and, where the rehearse stage ran,
+    the time each lock would be held at the declared volume."""
     fresh = next((r for r in results if r.name == "fresh" and r.status is not Status.SKIP), None)
     measured = fresh is not None and fresh.deploy_risk is not None
     risks = {risk["revision"]: risk for risk in fresh.deploy_risk or ()} if measured else {}
+    rehearsal = next((r.rehearsal for r in results if r.rehearsal is not None), None)
     rows = []
     for node in sorted(nodes, key=lambda n: -n.row):
         found = findings.get(node.id, [])
@@ -132,11 +137,39 @@ def _revision_table(results: list[StageResult], nodes: list[Node], findings: dic
         codes = [f["code"] for f in found if f["stage"] == "fresh" and f["code"] in (REWRITE, SCAN, LOCK)]
         worst = next((code for code in (REWRITE, SCAN, LOCK) if code in codes), "")
         cell = _risk_cell(risks.get(node.id), worst, measured)
+        rehearsed = "" if rehearsal is None else _rehearsal_cell(node.id, rehearsal)
         rows.append(f'<tr class="revision" data-rev="{escape(node.id)}"><td><code>{escape(node.id)}</code>'
                     f"</td><td>{escape(node.message or '')}</td><td>{counts}</td>"
-                    f'<td class="deploy-risk risk-{worst or "none"}">{cell}</td></tr>')
+                    f'<td class="deploy-risk risk-{worst or "none"}">{cell}</td>{rehearsed}</tr>')
+    heading = "" if rehearsal is None else "<th>Lock held at the declared volume (rehearse)</th>"
     return ('<table id="revisions"><tr><th>Revision</th><th>Message</th><th>Findings</th><th>Deploy risk</th>'
-            f"</tr>{''.join(rows)}</table>")
+            f"{heading}</tr>{''.join(rows)}</table>")
+
+
+def _rehearsal_cell(revision: str, rehearsal: dict) -> str:
+    """The rehearse stage's estimate for each table `revision` locks, marked where it is over
+    max_lock_ms, with the statement that takes the most of it."""
+    entry = next((r for r in rehearsal["revisions"] if r["revision"] == revision), None)
+    if revision in rehearsal["not_rehearsed"]:
+        return '<td class="rehearsed">not rehearsed: the rehearse_budget ran out</td>'
+    if entry is None:
+        return '<td class="rehearsed">-</td>'
+    if entry["failed"]:
+        return f'<td class="rehearsed">failed on tables with rows: {escape(entry["failed"])}</td>'
+    parts = []
+    for table in entry["tables"]:
+        over = (f'<span class="over-limit">over max_lock_ms ({rehearsal["max_lock_ms"]:g})</span>: '
+                if table["over_max_lock_ms"] else "")
+        said = (f'{over}{escape(table["lock"])} on {escape(table["table"])} for '
+                f'{milliseconds(table["estimate_ms"])} at {table["declared_rows"]:,} rows')
+        slowest = max(table["statements"], key=lambda s: s["estimate_ms"], default=None)
+        if slowest is not None:
+            said += (f'<div class="did">slowest statement: <code>{escape(slowest["text"])}</code> '
+                     f'({milliseconds(slowest["estimate_ms"])})</div>')
+        parts.append(f'<div class="{"over" if table["over_max_lock_ms"] else "within"}">{said}</div>')
+    if entry["unfilled"]:
+        parts.append(f'<div class="did">rehearsed with {escape(", ".join(entry["unfilled"]))} empty</div>')
+    return f'<td class="rehearsed">{"".join(parts) or "-"}</td>'
 
 
 def _risk_cell(risk: dict | None, worst: str, measured: bool) -> str:

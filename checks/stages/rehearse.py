@@ -16,6 +16,8 @@ from checks.measure.risk import TableRisk, revision_risks
 from checks.project.source_lines import def_line
 from checks.rehearse import findings as said
 from checks.rehearse.estimate import through
+from checks.rehearse.findings import Statement
+from checks.rehearse.results import Results
 from checks.rehearse.scale import SMALLER, Sizes, choose
 from checks.rehearse.settings import Plan, plan
 from checks.rehearse.timing import WORTH_TIMING, OutOfTime, Rehearsal, Timing
@@ -42,7 +44,8 @@ def check(run: Run) -> list[Finding]:
             if (tables := [t for t in risk.tables if t.lock is not None and t.lock.rank > WORTH_TIMING])]
     deadline = time.monotonic() + chosen.budget_s
     found: list[Finding] = []
-    timed, scaled = [], None
+    timed = []
+    record = Results(chosen.max_lock_ms, chosen.volumes.source)
     index = {script.revision: i for i, script in enumerate(build.order)}
     paths = {s.revision: (s.path, def_line(s.path, "upgrade")) for s in build.order}
     previous = None
@@ -54,51 +57,60 @@ def check(run: Run) -> list[Finding]:
                 if previous is not None:
                     previous.close()
                 previous = rehearsal
-                results, sizes, notes = _judge(rehearsal, build.order, index[revision], tables, chosen)
+                results, notes = _judge(rehearsal, build.order, index[revision], tables, chosen, record)
             except OutOfTime:
-                found.append(said.out_of_budget([r for r, _ in todo[done:]], chosen.budget_s))
+                record.not_rehearsed = [r for r, _ in todo[done:]]
+                found.append(said.out_of_budget(record.not_rehearsed, chosen.budget_s))
                 break
-            scaled = scaled or sizes
             found += notes
             for one in results:
                 timed.append(one)
+                record.timed(one)
                 found.append(said.timed(one, chosen.max_lock_ms, *paths[revision]))
     finally:
         if previous is not None:
             previous.close()
-    run.summaries[NAME] = _summary(len(todo), timed, scaled, chosen)
+    run.summaries[NAME] = _summary(len(todo), timed, record.sizes, chosen)
+    run.rehearsal[NAME] = record.to_json()
     return found
 
 
-def _judge(rehearsal: Rehearsal, order, index: int, tables: list[TableRisk], chosen: Plan):
-    """The revision timed at the two sizes: what to say of each of its `tables`."""
+def _judge(rehearsal: Rehearsal, order, index: int, tables: list[TableRisk], chosen: Plan, record: Results):
+    """The revision timed at the two sizes: each of its `tables` timed, and what else to say
+    of it; what went wrong is noted in `record` too."""
+    revision = order[index].revision
     volumes = {table: chosen.volumes.of(table) for table in rehearsal.widths}
     sizes = choose(volumes, rehearsal.widths, chosen.disk_bytes)
     locked = {t.table for t in tables}
     smaller = rehearsal.time_at(sizes.smaller, locked)
     larger = rehearsal.time_at(sizes.larger, locked) if smaller.error is None else smaller
+    record.sizes = record.sizes or sizes
     if larger.error is not None:
-        return [], sizes, [said.failed(larger.error, sum(larger.rows.values()))]
-    notes = [said.unfilled(order[index].revision, larger.unfilled)] if larger.unfilled else []
+        record.failed(revision, larger.error)
+        return [], [said.failed(larger.error, sum(larger.rows.values()))]
+    notes = []
+    if larger.unfilled:
+        record.unfilled(revision, larger.unfilled)
+        notes.append(said.unfilled(revision, larger.unfilled))
     results = []
     for table in tables:
         if table.table not in volumes:
             continue  # not a table the generator knows (a materialized view)
         points = [(timing.rows[table.table], timing.held_ms.get(table.table, 0.0))
                   for timing in (smaller, larger)]
-        results.append(said.Timed(order[index].revision, table.table, table.lock, points[0], points[1],
+        results.append(said.Timed(revision, table.table, table.lock, points[0], points[1],
                                   volumes[table.table], through(*points),
                                   _by_statement(smaller, larger, table.table, volumes[table.table])))
-    return results, sizes, notes
+    return results, notes
 
 
-def _by_statement(smaller: Timing, larger: Timing, table: str, declared: int) -> list[tuple[str, float]]:
+def _by_statement(smaller: Timing, larger: Timing, table: str, declared: int) -> list[Statement]:
     """Each statement's estimate at `declared` rows of `table`, where both sizes ran the same
     statements (a revision whose code reads its rows may not); else its time at the larger."""
     if [text for text, _ in smaller.statements] != [text for text, _ in larger.statements]:
-        return list(larger.statements)
+        return [Statement(text, (None, ms), ms) for text, ms in larger.statements]
     rows = (smaller.rows[table], larger.rows[table])
-    return [(text, through((rows[0], ms_a), (rows[1], ms_b)).at(declared))
+    return [Statement(text, (ms_a, ms_b), through((rows[0], ms_a), (rows[1], ms_b)).at(declared))
             for (text, ms_a), (_, ms_b) in zip(smaller.statements, larger.statements, strict=True)]
 
 

@@ -8,17 +8,21 @@ change of the catalog alone: the same time at any size).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from cli_support import run_cli
+from doc_pages import DOCS, snippets
 from projects import Rev, assert_usage_error, build_project, per_migration_env
 
 from checks.rehearse import scale
 from checks.rehearse.estimate import through
+from checks.rehearse.findings import milliseconds
 
 MODELS = """\
 import sqlalchemy as sa
@@ -39,9 +43,58 @@ def _project(root, settings: str = "") -> Path:
 
 
 def _rehearse(pg_server, project, report, *args):
+    """The rehearse stage alone, with the JSON report at `report` and the HTML report beside it."""
     url = pg_server.url(pg_server.endpoint.maintenance_db).render_as_string(hide_password=False)
-    return run_cli("verify", "--project", str(project), "--stage", "rehearse", "-v", *args, url=url,
-                   report=report)
+    result = run_cli("verify", "--project", str(project), "--stage", "rehearse", "-v",
+                     "--report-html", str(report.with_suffix(".html")), *args, url=url, report=report)
+    result.html = RehearsedCells.of(report.with_suffix(".html"))
+    return result
+
+
+class RehearsedCells(HTMLParser):
+    """The HTML report's revision list: by revision, the text of its rehearse cell and whether
+    it is marked over max_lock_ms; and the column headings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[str, str] = {}
+        self.over: set[str] = set()
+        self.headings: list[str] = []
+        self._rev: str | None = None
+        self._in: str | None = None  # "cell" or "heading"
+
+    @classmethod
+    def of(cls, path: Path) -> RehearsedCells | None:
+        if not path.exists():
+            return None
+        cells = cls()
+        cells.feed(path.read_text())
+        return cells
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and attrs.get("class") == "revision":
+            self._rev = attrs["data-rev"]
+        elif tag == "td" and self._rev and attrs.get("class") == "rehearsed":
+            self._in = "cell"
+            self.cells[self._rev] = ""
+        elif tag == "th":
+            self._in = "heading"
+            self.headings.append("")
+        elif tag == "span" and self._in == "cell" and attrs.get("class") == "over-limit":
+            self.over.add(self._rev)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._in = None
+        elif tag == "tr":
+            self._rev = None
+
+    def handle_data(self, data):
+        if self._in == "cell":
+            self.cells[self._rev] += data
+        elif self._in == "heading":
+            self.headings[-1] += data
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +105,14 @@ def rehearsed(pg_server, tmp_path_factory):
     assert result.code == 0, result.stdout + result.stderr
     result.junit = ET.parse(root / "junit.xml").getroot()
     return result
+
+
+def _timed(result, revision: str) -> dict:
+    """The rehearse stage's one timed table of `revision`, as the JSON report holds it."""
+    [entry] = [r for r in result.stage("rehearse")["rehearsal"]["revisions"] if r["revision"] == revision]
+    assert (entry["failed"], entry["unfilled"]) == (None, [])
+    [table] = entry["tables"]
+    return table
 
 
 def _found(result, revision: str) -> list[dict]:
@@ -129,6 +190,64 @@ def test_the_estimate_is_the_straight_line_through_the_two_timings_it_reports(re
     assert lowest <= estimate[1] and estimate[0] <= highest, (found["message"], lowest, highest)
 
 
+def test_the_json_report_holds_each_timed_table_and_its_statements(rehearsed):
+    rehearsal = rehearsed.stage("rehearse")["rehearsal"]
+    factor = scale.LARGEST_ROWS / 5_000_000  # items is the only table filled
+    assert rehearsal["scale"] == {
+        "described": f"{factor:.3g} of the declared volumes (at most {scale.LARGEST_ROWS:,} rows inserted "
+                     f"per rehearsal), and 1/{scale.SMALLER} of that",
+        "factor": factor, "limited_by": "rows"}
+    assert (rehearsal["max_lock_ms"], rehearsal["not_rehearsed"]) == (1000, [])
+    assert [r["revision"] for r in rehearsal["revisions"]] == ["0002", "0003"]
+    rewrite = _timed(rehearsed, "0002")
+    sizes = [scale.LARGEST_ROWS // scale.SMALLER, scale.LARGEST_ROWS]
+    keys = ("table", "lock", "blocks", "rows", "declared_rows", "over_max_lock_ms")
+    assert {key: rewrite[key] for key in keys} == {
+        "table": "public.items", "lock": "ACCESS EXCLUSIVE", "blocks": "reads and writes", "rows": sizes,
+        "declared_rows": 5_000_000, "over_max_lock_ms": True}
+    assert len(rewrite["held_ms"]) == 2 and all(ms > 0 for ms in rewrite["held_ms"]), rewrite
+    assert rewrite["estimate_ms"] > 1000
+    assert rewrite["estimate_ms"] == pytest.approx(rewrite["fixed_ms"] + rewrite["per_row_ms"] * 5_000_000,
+                                                   abs=0.001)
+    assert rewrite["scaling"] == f"ms = {rewrite['fixed_ms']:.3g} + {rewrite['per_row_ms']:.3g} × rows"
+    alter_text = "ALTER TABLE items ALTER COLUMN n TYPE BIGINT"
+    [alter] = [s for s in rewrite["statements"] if s["text"] == alter_text]
+    assert len(alter["ms"]) == 2 and all(ms > 0 for ms in alter["ms"]) and alter["estimate_ms"] > 0, alter
+    assert all("pg_backend_pid" not in s["text"] for s in rewrite["statements"])
+    # The warning says the same numbers.
+    [found] = _found(rehearsed, "0002")
+    assert (f"estimated {milliseconds(rewrite['estimate_ms'])} at the declared 5,000,000 rows "
+            f"({rewrite['scaling']})") in found["message"]
+    added = _timed(rehearsed, "0003")
+    assert (added["table"], added["rows"], added["over_max_lock_ms"]) == ("public.items", sizes, False)
+    assert added["estimate_ms"] > 0
+
+
+def _shape(value):
+    """The keys at every level of a JSON value (a list's by its first item)."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return [_shape(value[0])] if isinstance(value, list) and value else None
+
+
+def test_the_json_fields_are_the_ones_the_manual_lists(rehearsed):
+    [documented] = [json.loads(body) for body in snippets("json", [DOCS / "ci.md"]) if '"rehearsal"' in body]
+    [stage] = documented["stages"]
+    assert _shape(stage["rehearsal"]) == _shape(rehearsed.stage("rehearse")["rehearsal"])
+
+
+def test_the_html_report_shows_each_revisions_estimate_marked_over_max_lock_ms(rehearsed):
+    cells = rehearsed.html
+    assert "Lock held at the declared volume (rehearse)" in cells.headings
+    assert cells.over == {"0002"}
+    estimate = milliseconds(_timed(rehearsed, "0002")["estimate_ms"])
+    assert (f"over max_lock_ms (1000): ACCESS EXCLUSIVE on public.items for {estimate} at 5,000,000 rows"
+            "slowest statement: ALTER TABLE items ALTER COLUMN n TYPE BIGINT (") in cells.cells["0002"]
+    added = milliseconds(_timed(rehearsed, "0003")["estimate_ms"])
+    assert cells.cells["0003"].startswith(f"ACCESS EXCLUSIVE on public.items for {added} at 5,000,000 rows")
+    assert cells.cells["0001"] == "-"  # it creates the table: nothing waits on it
+
+
 def test_a_budget_reached_names_what_was_not_rehearsed(pg_server, tmp_path):
     project = _project(tmp_path / "project", "rehearse_budget = 0.001\n")
     result = _rehearse(pg_server, project, tmp_path / "report.json")
@@ -136,6 +255,10 @@ def test_a_budget_reached_names_what_was_not_rehearsed(pg_server, tmp_path):
     [found] = result.findings("rehearse")
     assert (found["code"], found["severity"]) == ("rehearse-budget", "warning")
     assert "not rehearsed: revision(s) 0002, 0003" in found["message"]
+    rehearsal = result.stage("rehearse")["rehearsal"]
+    assert rehearsal["not_rehearsed"] == ["0002", "0003"]
+    assert (rehearsal["revisions"], rehearsal["scale"]) == ([], None)
+    assert result.html.cells["0002"] == "not rehearsed: the rehearse_budget ran out"
 
 
 def test_the_disk_budget_scales_the_volume_down(pg_server, tmp_path):
@@ -187,6 +310,13 @@ def test_rows_the_revision_cannot_take_and_tables_the_generator_cannot_fill_are_
     [failed] = result.findings("rehearse", "rehearse-failed")
     assert failed["revision"] == "0003"
     assert 'column "must" of relation "items" contains null values' in failed["message"]
+    entries = {r["revision"]: r for r in result.stage("rehearse")["rehearsal"]["revisions"]}
+    assert entries["0002"]["unfilled"] == ["public.odd"]
+    assert [t["table"] for t in entries["0002"]["tables"]] == ["public.odd"]
+    assert entries["0003"]["tables"] == []
+    assert entries["0003"]["failed"].endswith('column "must" of relation "items" contains null values')
+    assert "rehearsed with public.odd empty" in result.html.cells["0002"]
+    assert result.html.cells["0003"] == f"failed on tables with rows: {entries['0003']['failed']}"
 
 
 def test_each_statement_is_estimated_and_the_suites_own_are_left_out(rehearsed):

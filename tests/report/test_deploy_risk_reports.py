@@ -79,6 +79,14 @@ def test_the_revision_list_has_a_deploy_risk_column(reported):
     assert "no table that existed before it" in rows.rows["0001"]
 
 
+def test_without_the_rehearse_stage_no_report_has_its_timings(reported):
+    result, project, _ = reported
+    assert [s["name"] for s in result.report["stages"]] == ["fresh"]
+    assert "rehearsal" not in result.stage("fresh")
+    page = (project.parent.parent / "report.html").read_text()
+    assert 'class="rehearsed"' not in page and "(rehearse)" not in page and "max_lock_ms" not in page
+
+
 def test_each_revision_lists_its_measured_statements(reported):
     _, _, rows = reported
     [statement] = rows.statements["0002"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from checks.lint import lint_project, parse_lint_settings
 from checks.lint.select import pull_request_summary, revisions_to_lint
+from checks.lint.settings import parse_lint_settings
 from checks.measure.grounded import ground
 from checks.pullrequest.scope import select_new
 from checks.result import Finding, StageResult
@@ -16,6 +16,8 @@ def check(run: Run) -> list[Finding]:
     settings = parse_lint_settings(run.project.settings.lint, run.project.settings.source)
     selection, new = _selected(run, settings)
     run.summaries["lint"] = selection.summary() if run.scope is None else pull_request_summary(new, run.scope)
+    from checks.lint.lint import lint_project
+
     return lint_project(run.project, settings, strict=run.strict, endpoint=run.server.endpoint,
                         only={script.revision for script in new}, from_base=run.scope is not None)
 

@@ -1,5 +1,8 @@
 """Progress for long stages: a live line in a terminal, sparse plain lines in CI logs.
 
+Every step of every walk ends here, so this is also where what the run holds is moved out
+of the garbage collector's way (SETTLE_EVERY).
+
 With ALEMBIC_PREFLIGHT_STEP_TIMES=FILE, every step is also appended to FILE as it ends,
 one tab-separated line (process, stage, done, total, revision, seconds on a monotonic
 clock), workers' steps included: the bench reads per-step costs from it.
@@ -7,6 +10,7 @@ clock), workers' steps included: the bench reads per-step costs from it.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -15,6 +19,11 @@ from typing import TextIO
 QUIET_FOR_S = 2.0  # short stages print nothing: progress is for the runs people wait on
 PLAIN_EVERY_S = 5.0
 STEP_TIMES_ENV = "ALEMBIC_PREFLIGHT_STEP_TIMES"
+# A walk keeps the schema it read after every step: a full collection of the garbage
+# collector visits all of them, and takes longer the longer the history. Every so many steps
+# the young garbage is collected and what is left frozen (gc.freeze): it is kept, not
+# garbage, and later collections visit only what came after it.
+SETTLE_EVERY = 64
 
 
 class Progress:
@@ -27,9 +36,14 @@ class Progress:
         self._last_plain = 0.0
         self._line_open = False
         self._times = os.environ.get(STEP_TIMES_ENV) or None
+        self._steps = 0
 
     def step(self, stage: str, done: int, total: int, revision: str) -> None:
         now = time.monotonic()
+        self._steps += 1
+        if self._steps % SETTLE_EVERY == 0:
+            gc.collect(1)
+            gc.freeze()
         if self._times is not None:
             self._record(stage, done, total, revision, now)
         if not self.enabled:

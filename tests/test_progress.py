@@ -75,3 +75,21 @@ def test_no_step_times_without_the_setting(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     Progress(enabled=False).step("fresh", 1, 2, "a")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_so_many_steps_what_the_run_holds_is_frozen_out_of_the_collectors_way():
+    import gc
+
+    from checks.progress import SETTLE_EVERY
+
+    gc.unfreeze()
+    progress = Progress(enabled=False)
+    try:
+        kept = [object() for _ in range(10)]
+        for done in range(1, SETTLE_EVERY):
+            progress.step("fresh", done, 500, f"r{done}")
+        assert gc.get_freeze_count() == 0
+        progress.step("fresh", SETTLE_EVERY, 500, "last")
+        assert gc.get_freeze_count() >= len(kept)  # what existed then: full collections skip it
+    finally:
+        gc.unfreeze()

@@ -6,7 +6,12 @@ key and those the database fills, the ones without any default going in as NULL)
 UPDATE of every other column by primary key and a DELETE by primary key, compiled with
 PostgreSQL's dialect in the pyformat style (`%(name)s`). Each bind parameter is named
 after the column whose value it carries, so the suite can fill it from a row it reads.
-Works the same on SQLAlchemy 1.3, 1.4 and 2.x.
+
+"Every column" is every column a mapped class maps, where one maps the table: a column the
+table still declares and the mapper leaves out (exclude_properties, include_properties) is
+one the ORM never sends, the way a release stops using a column before it is dropped. A
+table no class maps is used as a table, every column of it. Works the same on SQLAlchemy
+1.3, 1.4 and 2.x.
 """
 
 from __future__ import annotations
@@ -20,29 +25,67 @@ def statements(metadatas: list) -> list:
 
     dialect = postgresql.dialect(paramstyle="pyformat")
     tables = sorted({t.fullname: t for md in metadatas for t in md.tables.values()}.items())
-    return [_table(table, dialect) for _name, table in tables if list(table.primary_key.columns)]
+    mapped = _mapped_columns()
+    return [_table(table, dialect, mapped.get(id(table))) for _name, table in tables
+            if list(table.primary_key.columns)]
 
 
-def _table(table, dialect) -> dict:
-    from sqlalchemy import and_, bindparam
+def _mapped_columns() -> dict:
+    """Per table some class maps (by id: a column's == builds SQL), the ids of the columns of
+    it the mappers map, its key among them."""
+    found: dict = {}
+    for mapper in _mappers():
+        columns = {id(column) for column in mapper.columns.values()}
+        for table in getattr(mapper, "tables", None) or [mapper.local_table]:
+            if hasattr(table, "columns"):
+                kept = found.setdefault(id(table), set())
+                kept.update(id(c) for c in table.columns if id(c) in columns or c.primary_key)
+    return found
+
+
+def _mappers() -> list:
+    """Every mapper configured so far: SQLAlchemy 1.4 and 2.x keep registries, 1.3 mappers."""
+    from sqlalchemy.orm import configure_mappers, mapperlib
+
+    try:
+        configure_mappers()
+    except Exception:  # noqa: BLE001 - a mapper that cannot be configured maps nothing the app can use
+        return []
+    registries = getattr(mapperlib, "_mapper_registries", None)
+    if registries is not None:
+        return [mapper for registry in list(registries) for mapper in getattr(registry, "mappers", ())]
+    return list(getattr(mapperlib, "_mapper_registry", ()))
+
+
+def _table(table, dialect, mapped: set | None = None) -> dict:
+    from sqlalchemy import and_, bindparam, select
 
     keys = list(table.primary_key.columns)
+    used = [c for c in table.columns if mapped is None or id(c) in mapped]
     where = and_(*[column == bindparam(PK_PREFIX + column.key) for column in keys])
     auto = getattr(table, "_autoincrement_column", None)
-    inserted = [c for c in table.columns if c is not auto and c.server_default is None]
-    updated = [c for c in table.columns if not c.primary_key]
+    inserted = [c for c in used if c is not auto and c.server_default is None]
+    updated = [c for c in used if not c.primary_key]
+    chosen = select(*used) if _takes_columns(select) else select(used)
     found = {
         "table": table.fullname,
         "schema": table.schema,
         "name": table.name,
-        "columns": [_column(c, table) for c in table.columns],
-        "select": _compiled(table.select().where(where), dialect),
+        "columns": [_column(c, table) for c in used],
+        "select": _compiled(chosen.where(where), dialect),
         "insert": _compiled(table.insert().returning(*keys), dialect, [c.key for c in inserted]),
         "delete": _compiled(table.delete().where(where), dialect),
     }
     if updated:
         found["update"] = _compiled(table.update().where(where), dialect, [c.key for c in updated])
     return found
+
+
+def _takes_columns(select) -> bool:
+    """Whether select() takes the columns as arguments (1.4, 2.x) or as one list (1.3)."""
+    import sqlalchemy
+
+    return not sqlalchemy.__version__.startswith("1.3")
 
 
 def _column(column, table) -> dict:

@@ -35,6 +35,18 @@ def _models(*columns: str, base: str = WITHOUT_NOTE) -> str:
     return base[:-2] + "".join(f",\n                 {c}" for c in columns) + ")\n"
 
 
+# The previous release's class no longer maps `note`, which its table still declares.
+MAPPED_WITHOUT_NOTE = PREVIOUS_MODELS + """\
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base(metadata=metadata)
+
+
+class Item(Base):
+    __table__ = items
+    __mapper_args__ = {"exclude_properties": ["note"]}
+"""
+
 CHANGES = {
     # name: (previous release's models, new models, the new revision's upgrade, its downgrade)
     "drop": (PREVIOUS_MODELS, WITHOUT_NOTE,
@@ -50,6 +62,9 @@ CHANGES = {
                  'op.drop_column("items", "price")'),
     # The same three, the expand/contract way.
     "drop-after-release-stopped-reading": (WITHOUT_NOTE, WITHOUT_NOTE,
+                                           'op.drop_column("items", "note")',
+                                           'op.add_column("items", sa.Column("note", sa.Text))'),
+    "drop-after-release-stopped-mapping": (MAPPED_WITHOUT_NOTE, WITHOUT_NOTE,
                                            'op.drop_column("items", "note")',
                                            'op.add_column("items", sa.Column("note", sa.Text))'),
     "rename-as-add-and-backfill": (PREVIOUS_MODELS, _models('sa.Column("note", sa.Text)',

@@ -44,7 +44,8 @@ def test_a_change_that_breaks_the_running_release_names_revision_statement_and_f
         assert all("note" in f["message"] and "does not exist" in f["message"] for f in found), found
 
 
-@pytest.mark.parametrize("change", ["drop-after-release-stopped-reading", "rename-as-add-and-backfill",
+@pytest.mark.parametrize("change", ["drop-after-release-stopped-reading",
+                                    "drop-after-release-stopped-mapping", "rename-as-add-and-backfill",
                                     "not-null-with-default"])
 def test_the_same_change_made_the_expand_contract_way_passes(verify, tmp_path, change):
     project = _released(tmp_path / "project", change)

@@ -54,3 +54,32 @@ def test_columns_say_which_values_a_second_row_must_change():
     assert columns["id"]["unique"] and columns["id"]["kind"] == "integer"
     assert not columns["stock"]["unique"]
     assert columns["parent_id"]["foreign_key"]
+
+
+def test_a_mapped_class_sends_the_columns_it_maps_not_every_column_of_its_table():
+    from sqlalchemy.orm import declarative_base
+
+    base = declarative_base()
+
+    class Item(base):  # the release stopped using `note`, still in the table until dropped
+        __table__ = sa.Table("mapped_items", base.metadata,
+                             sa.Column("id", sa.Integer, primary_key=True),
+                             sa.Column("name", sa.Text, nullable=False),
+                             sa.Column("note", sa.Text))
+        __mapper_args__ = {"exclude_properties": ["note"]}
+
+    sa.Table("plain", base.metadata, sa.Column("id", sa.Integer, primary_key=True),
+             sa.Column("note", sa.Text))
+    try:
+        mapped, plain = statements([base.metadata])
+
+        assert mapped["table"] == "mapped_items"
+        assert "note" not in mapped["select"]["sql"] and "mapped_items.name" in mapped["select"]["sql"]
+        assert {spec["key"] for spec in mapped["insert"]["params"].values()} == {"name"}
+        assert {spec["key"] for spec in mapped["update"]["params"].values() if not spec["primary_key"]} == \
+            {"name"}
+        assert [c["key"] for c in mapped["columns"]] == ["id", "name"]
+        # A table no class maps is used whole, as Core would.
+        assert "plain.note" in plain["select"]["sql"]
+    finally:
+        base.registry.dispose()

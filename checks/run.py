@@ -70,6 +70,9 @@ class State:
     rows: dict[str, int]
 
 
+MODELS_AHEAD_FROM = 20  # revisions: from here on, the side worker builds the models' schema too
+
+
 @dataclass
 class Checkpoints:
     """Points of the build a later stage wants to see besides head (the merge-order stage),
@@ -300,6 +303,9 @@ class Run:
         build = Build(order, walked=order)
         if self.split_planner is not None and self.scope is None and self.snapshot_every_step:
             build.split = self.split_planner(self, build)
+        # A short history is built before the models would be: building them ahead too would
+        # only take the other core from whatever else runs on it.
+        self.build_models_ahead = self.build_models_ahead and len(order) >= MODELS_AHEAD_FROM
         if build.split is None and (self.run_ahead or self.build_models_ahead):
             self.side = segments.start_side(self)
         return build

@@ -8,6 +8,8 @@ import json
 from cli_support import run_cli
 from projects import CREATE_ITEMS, ITEMS_MODELS, Rev, assert_clean, build_project
 
+from checks.run import MODELS_AHEAD_FROM
+
 TRGM_MODELS = ITEMS_MODELS + """\
 sa.Index("ix_items_name_trgm", items.c.name, postgresql_using="gin",
          postgresql_ops={"name": "gin_trgm_ops"})
@@ -134,9 +136,17 @@ def test_models_whose_listeners_need_a_real_connection_are_built_as_create_all_b
 BESIDE = "the models' schema built by a worker process beside the history's build"
 
 
+def _long(first_upgrade: str) -> list[Rev]:
+    """A history long enough for the models' schema to be built beside it: its first
+    revision, then revisions that change nothing."""
+    revisions = [Rev("0001", None, first_upgrade, 'op.drop_table("items")')]
+    for number in range(2, MODELS_AHEAD_FROM + 1):
+        revisions.append(Rev(f"{number:04d}", revisions[-1].id))
+    return revisions
+
+
 def test_the_models_schema_is_built_beside_the_history(verify, tmp_path):
-    project = build_project(tmp_path / "project", [Rev("0001", None, CREATE_ITEMS, 'op.drop_table("items")')],
-                            models=ITEMS_MODELS)
+    project = build_project(tmp_path / "project", _long(CREATE_ITEMS), models=ITEMS_MODELS)
     result = verify(project, "--stage", "drift")
 
     assert result.code == 0, result.stdout + result.stderr
@@ -146,11 +156,30 @@ def test_the_models_schema_is_built_beside_the_history(verify, tmp_path):
     assert alone.code == 0 and alone.stage("drift").get("summary") is None, alone.stdout
 
 
+def test_a_short_history_has_its_models_built_in_turn(verify, tmp_path):
+    project = build_project(tmp_path / "project", _long(CREATE_ITEMS)[:MODELS_AHEAD_FROM - 1],
+                            models=ITEMS_MODELS)
+    result = verify(project, "--stage", "drift")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stage("drift").get("summary") is None
+
+
+def test_a_model_difference_is_found_the_same_when_built_beside(verify, tmp_path):
+    models = ITEMS_MODELS.replace("nullable=False)", "nullable=False, server_default='x')", 1)
+    project = build_project(tmp_path / "project", _long(CREATE_ITEMS), models=models)
+    result = verify(project, "--stage", "drift")
+
+    assert result.stage("drift")["summary"] == BESIDE
+    alone = verify(project, "--stage", "drift", env={"ALEMBIC_PREFLIGHT_SERIAL": "1"})
+    found = [(f["code"], f["object"]) for f in result.findings("drift")]
+    assert found and found == [(f["code"], f["object"]) for f in alone.findings("drift")], found
+
+
 def test_an_extension_the_migrations_create_has_the_models_built_again_with_it(verify, tmp_path):
     # Built ahead, the models' database had no pg_trgm; head has it: built again with it.
     upgrade = CREATE_ITEMS + "op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')\n"
-    project = build_project(tmp_path / "project", [Rev("0001", None, upgrade, 'op.drop_table("items")')],
-                            models=ITEMS_MODELS)
+    project = build_project(tmp_path / "project", _long(upgrade), models=ITEMS_MODELS)
     result = verify(project, "--stage", "drift")
 
     assert result.code == 0, result.stdout + result.stderr

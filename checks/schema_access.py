@@ -95,3 +95,15 @@ def autocommits(connection) -> bool:
         return said
     return sqlalchemy_autocommits(connection)
 
+
+
+_INHERITANCE = """SELECT child.relname, parent.relname FROM pg_inherits i
+JOIN pg_class child ON child.oid = i.inhrelid JOIN pg_class parent ON parent.oid = i.inhparent"""
+
+
+def inheritance(connection) -> frozenset[tuple[str, str]]:
+    """(child, parent) of every table that inherits another or is a partition of it, by
+    name, schema left off: a change to one can change the other without a catalog row of
+    it the measurement reads (projectside.measure)."""
+    run = getattr(connection, "exec_driver_sql", None) or connection.execute
+    return frozenset((child, parent) for child, parent in run(_INHERITANCE).fetchall())

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import Script
@@ -34,6 +34,8 @@ from checks.result import Finding, Severity
 from checks.run import Build, Checkpoints, Run, State
 from checks.schema import schema_differences
 from checks.schema_access import snapshot_of
+from checks.stages.merge_commute import plan as commute_plan
+from checks.stages.merge_commute import proven, to_prove
 from checks.stages.skips import skipped_for_build
 
 MAX_ORDERS = 8
@@ -53,6 +55,7 @@ class Merge:
     orders: list[tuple[tuple[int, ...], list[Script]]]  # (branch heads' order, revisions from `start`)
     untried: list[tuple[int, ...]]  # orders of the branch heads left out
     untried_count: int = 0
+    branches: list[frozenset[str]] = field(default_factory=list)  # each head's own revisions, by head
 
 
 def applied_order(build: Build) -> list[Script]:
@@ -79,7 +82,7 @@ def plan(order: list[Script], judged: set[str] | None = None) -> list[Merge]:
             continue
         start = min(position[revision] for revision in own)
         ours = [s for s in order[start:at] if s.revision in own or s.revision in common] + [script]
-        merge = Merge(script, heads, start, at, ours, [], [])
+        merge = Merge(script, heads, start, at, ours, [], [], branches=[side - common for side in stands_on])
         _choose_orders(merge, order, stands_on)
         if merge.orders or merge.untried:
             merges.append(merge)
@@ -148,7 +151,8 @@ def _branch_by_branch(heads_order: tuple[int, ...], between: list[Script],
 def plan_checkpoints(run: Run, build: Build) -> Checkpoints | None:
     """What the fresh build keeps for this stage: a copy of the database before each
     merge's first branch revision, and the state just after each merge. Nothing at all
-    for a history without merges."""
+    for a history without merges, nor for a merge whose revision files say its branches
+    touch other tables (merge_commute): the build's measurements are to prove it."""
     order = applied_order(build)
     merges = plan(order, _judged(run, build))
     if not merges:
@@ -156,11 +160,14 @@ def plan_checkpoints(run: Run, build: Build) -> Checkpoints | None:
     offset = len(order) - len(build.walked)
     checkpoints = Checkpoints()
     for merge in merges:
+        if to_prove(run, merge):
+            commute_plan(checkpoints, merge)  # the build's measurements are likely to prove it
+            continue
         if merge.start >= offset and merge.start > 0:
             checkpoints.copies[merge.start - offset] = None
         if len(merge.ours) == merge.at - merge.start + 1:
             checkpoints.states[merge.at - offset] = None
-    return checkpoints
+    return checkpoints if checkpoints.copies or checkpoints.states or checkpoints.relatives else None
 
 
 def _judged(run: Run, build: Build) -> set[str] | None:
@@ -183,13 +190,23 @@ def check(run: Run) -> list[Finding]:
         return []
     findings: list[Finding] = []
     tried = 0
-    for number, merge in enumerate(merges, start=1):
-        run.progress.step(NAME, number - 1, len(merges), merge.revision.revision)
+    applied = [merge for merge in merges if not proven(run, build, merge)]
+    for number, merge in enumerate(applied, start=1):
+        run.progress.step(NAME, number - 1, len(applied), merge.revision.revision)
         findings += _judge(run, build, order, merge)
         tried += len(merge.orders)
-    run.summaries[NAME] = (f"{len(merges)} merge revision(s); their branches applied in {tried} other "
-                           "order(s) besides the build's")
+    run.summaries[NAME] = _summary(len(merges), len(merges) - len(applied), tried)
     return findings
+
+
+def _summary(merges: int, proven_count: int, tried: int) -> str:
+    orders = f"their branches applied in {tried} other order(s) besides the build's"
+    if not proven_count:
+        return f"{merges} merge revision(s); {orders}"
+    if proven_count == merges:
+        return f"{merges} merge revision(s), all proven order-independent from what each branch touched"
+    return (f"{merges} merge revision(s): {proven_count} proven order-independent from what each branch "
+            f"touched; of the other {merges - proven_count}, {orders}")
 
 
 def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Finding]:

@@ -14,9 +14,13 @@ of its branches and the branches' sets meet nowhere:
 - measured by the fresh build (projectside.measure): every relation each statement locked
   (a read, a foreign key's table), changed under a lock held already, rewrote, scanned,
   created or dropped, the version table and the suite's own schema left out. What the
-  file names hides (a table's partitions, an event trigger's log, a view on it) shows
-  here. Only op.* calls that change the schema are left by the reading, and each writes
-  catalog rows of what it changes: a lock held since an earlier revision hides nothing.
+  file names hides (a view on a table, a sequence) shows here. Only op.* calls that change
+  the schema are left by the reading, and each writes catalog rows of what it changes: a
+  lock held since an earlier revision hides nothing of it. What the measurement may miss
+  is read once before the branches and once after them (schema_access.Ties): the tables
+  that inherit others, which a change to one reaches as a change to a catalog row of the
+  other, added to both branches' sets; and the project's event triggers, code that runs on
+  any DDL statement, with which no merge is proven.
 
 Where the build recorded the schema around a revision, the revision must also change
 nothing that belongs to no relation (schemas, extensions, types, domains, functions,
@@ -32,6 +36,7 @@ from pathlib import Path
 
 from checks.measure.risk import ignoring
 from checks.schema.queries import TRACKING_SCHEMA
+from checks.schema_access import Ties
 
 # op.* calls and where they name relations: positions and keywords, as Alembic spells them.
 _NAMED = {
@@ -242,11 +247,11 @@ def to_prove(run, merge) -> bool:
 
 
 def plan(checkpoints, merge) -> None:
-    """What the build reads for the proof: the tables that inherit others, before the
-    branches and after them (a change to a table reaches those that inherit it)."""
+    """What the build reads for the proof: what ties relations together (schema_access.Ties),
+    before the branches and after them."""
     if merge.start:
-        checkpoints.relatives[merge.start - 1] = None
-    checkpoints.relatives[merge.at] = None
+        checkpoints.ties[merge.start - 1] = None
+    checkpoints.ties[merge.at] = None
 
 
 def proven(run, build, merge) -> bool:
@@ -256,10 +261,10 @@ def proven(run, build, merge) -> bool:
     checkpoints = build.checkpoints
     if not to_prove(run, merge) or checkpoints is None:
         return False
-    before = checkpoints.relatives.get(merge.start - 1) if merge.start else frozenset()
-    after = checkpoints.relatives.get(merge.at)
-    if before is None or after is None:
-        return False
+    before = checkpoints.ties.get(merge.start - 1) if merge.start else Ties(frozenset(), frozenset())
+    after = checkpoints.ties.get(merge.at)
+    if before is None or after is None or before.event_triggers or after.event_triggers:
+        return False  # an event trigger's code runs on any DDL, and may touch anything
     ignored = ignoring(run.version_table, run.project.captured.options.get("version_table_schema"),
                        (TRACKING_SCHEMA,))
     paths = {script.revision: script.path for script in merge.ours}
@@ -271,7 +276,7 @@ def proven(run, build, merge) -> bool:
             if measured is None or _changes_more(build, revision):
                 return False
             names |= measured | named_in_file(paths[revision])
-        touched.append(_with_relatives(names, before | after))
+        touched.append(_with_relatives(names, before.inherits | after.inherits))
     return not _meet(touched)
 
 

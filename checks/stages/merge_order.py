@@ -167,7 +167,7 @@ def plan_checkpoints(run: Run, build: Build) -> Checkpoints | None:
             checkpoints.copies[merge.start - offset] = None
         if len(merge.ours) == merge.at - merge.start + 1:
             checkpoints.states[merge.at - offset] = None
-    return checkpoints if checkpoints.copies or checkpoints.states or checkpoints.relatives else None
+    return checkpoints if checkpoints.copies or checkpoints.states or checkpoints.ties else None
 
 
 def _judged(run: Run, build: Build) -> set[str] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from projects import Rev, build_project, items_revision
+from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
 
 from checks.project.project import Project
 from checks.run import Run
@@ -57,6 +57,45 @@ def test_branches_on_other_tables_are_proven_without_a_copy_or_another_order(pg_
     build = run.build()
     assert build.checkpoints.copies == {} and build.checkpoints.states == {}
     assert {"0002", "0003"} <= build.measured.keys()
+
+
+def test_a_clean_merge_proven_so_passes_every_stage(verify, tmp_path):
+    models = ITEMS_MODELS + ('notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, '
+                             'primary_key=True), sa.Column("body", sa.Text))\n'
+                             'sa.Index("ix_items_name", items.c.name)\n')
+    root = build_project(tmp_path / "project", merged(
+        Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
+        Rev("0003", "0001", 'op.create_index("ix_items_name", "items", ["name"])',
+            'op.drop_index("ix_items_name", table_name="items")')), models=models)
+
+    result = verify(root)
+
+    assert_clean(result)
+    stage = result.stage("merge-order")
+    assert stage["status"] == "pass" and stage["summary"] == PROVEN
+
+
+def test_an_event_trigger_of_the_project_keeps_any_merge_from_being_proven(pg_server, monkeypatch, tmp_path):
+    # Its code runs on every DDL statement, whichever table: what it does is nobody's to see.
+    trigger = """\
+op.execute("CREATE TABLE ddl_log (tag text)")
+op.execute("CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN INSERT INTO ddl_log VALUES (tg_tag); END $$")
+op.execute("CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl()")
+"""
+    root = build_project(tmp_path / "project", [
+        Rev("0001", None, textwrap.dedent(items_revision().upgrade) + "\n" + trigger,
+            'op.execute("DROP EVENT TRIGGER log_ddl")\nop.execute("DROP FUNCTION log_ddl()")\n'
+            'op.drop_table("ddl_log")\nop.drop_table("items")'),
+        Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
+        Rev("0003", "0001", 'op.create_index("ix_items_name", "items", ["name"])'),
+        merge("0004", "0002", "0003")])
+
+    run, stage, created = stage_run(pg_server, monkeypatch, root)
+
+    assert stage.findings == []
+    assert "applied in 1 other order(s)" in run.summaries["merge-order"]
+    assert "checkpoint" not in created, "the files alone said the branches were apart"
 
 
 def test_with_measuring_off_the_branches_are_applied_in_the_other_order_as_ever(pg_server, monkeypatch,

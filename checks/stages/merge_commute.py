@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import re
 from pathlib import Path
 
@@ -83,11 +84,20 @@ class _Unreadable(Exception):
     """The reading cannot tell what a revision touches."""
 
 
-@functools.lru_cache(maxsize=4096)
 def named_in_file(path: str) -> frozenset[str] | None:
     """The names of the relations (tables, indexes, constraints) the upgrade() of the
     revision at `path` names, schema left off; None where it does more than op.* calls on
     named relations."""
+    try:
+        return _named_in_file(path, os.stat(path).st_mtime_ns)
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_in_file(path: str, mtime_ns: int) -> frozenset[str] | None:
+    """named_in_file's, read once per version of the file (the stage asks before the build
+    and after it)."""
     try:
         module = ast.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
@@ -152,7 +162,7 @@ def _literal(node: ast.AST, sources: dict[str, str]) -> str:
             and len(node.args) == 1 and not node.keywords):
         node = node.args[0]
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value.rpartition(".")[2]
+        return _bare(node.value)
     raise _Unreadable
 
 
@@ -198,12 +208,13 @@ def _dotted(node: ast.AST) -> list[str] | None:
 def _referent(node: ast.AST) -> str:
     """The table of "table.column" (or "schema.table.column")."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value:
-        return node.value.rsplit(".", 2)[-2]
+        return _bare(node.value.rsplit(".", 2)[-2])
     raise _Unreadable
 
 
 def _bare(relation: str) -> str:
-    return relation.rpartition(".")[2]
+    """A relation's name without its schema, in one case: two names that may be one meet."""
+    return relation.rpartition(".")[2].lower()
 
 
 def _branches_alone(merge) -> bool:
@@ -283,6 +294,7 @@ def proven(run, build, merge) -> bool:
 def _with_relatives(names: set[str], pairs: frozenset[tuple[str, str]]) -> set[str]:
     """`names` and every table that inherits from one of them, or that one inherits from,
     at any remove."""
+    pairs = {(_bare(child), _bare(parent)) for child, parent in pairs}
     found, todo = set(names), list(names)
     while todo:
         name = todo.pop()
@@ -296,18 +308,21 @@ def _with_relatives(names: set[str], pairs: frozenset[tuple[str, str]]) -> set[s
 
 def _measured(record: dict | None, ignored) -> set[str] | None:
     """Every relation one revision's statements touched, by name, schema left off; None
-    where a statement went unmeasured or ran outside a transaction (its locks unseen)."""
+    where a statement went unmeasured or ran outside a transaction (its locks unseen). The
+    revision's totals count too: read across a commit (env.py's transaction_per_migration
+    began the revision's own), they hold what its transaction took."""
     if not record or not record.get("captured") or record.get("failure") or not record.get("totals"):
         return None
+    statements = record["statements"]
+    if any(not part.get("measured") or part.get("outside_transaction") for part in statements):
+        return None
     names = set()
-    for part in [*record["statements"], record["totals"]]:
-        if not part.get("measured") or part.get("outside_transaction"):
-            return None
+    for part in [*statements, record["totals"]]:
         for key in ("locks", "held", "rewrites", "created", "dropped", "scans"):
             for item in part.get(key) or ():
                 names |= {_bare(name) for name in (item.get("relation"), item.get("table"))
                           if name and not ignored(name)}
-    return names
+    return names if record["totals"].get("measured") else None
 
 
 def _changes_more(build, revision: str) -> bool:

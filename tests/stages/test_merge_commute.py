@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision
+from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision, per_migration_env
 
 from checks.project.project import Project
 from checks.run import Run
@@ -42,12 +42,14 @@ def stage_run(pg_server, monkeypatch, root):
     return run, results["merge-order"], created
 
 
+@pytest.mark.parametrize("per_migration", [False, True], ids=["one-transaction", "transaction-per-migration"])
 def test_branches_on_other_tables_are_proven_without_a_copy_or_another_order(pg_server, monkeypatch,
-                                                                              tmp_path):
+                                                                              tmp_path, per_migration):
     root = build_project(tmp_path / "project", merged(
         Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
         Rev("0003", "0001", 'op.create_index("ix_items_name", "items", ["name"])',
-            'op.drop_index("ix_items_name", table_name="items")')))
+            'op.drop_index("ix_items_name", table_name="items")')),
+        files={"migrations/env.py": per_migration_env()} if per_migration else None)
 
     run, stage, created = stage_run(pg_server, monkeypatch, root)
 

@@ -61,6 +61,27 @@ def test_branches_on_other_tables_are_proven_without_a_copy_or_another_order(pg_
     assert {"0002", "0003"} <= build.measured.keys()
 
 
+def test_a_proof_covers_every_order_of_four_branches_and_the_summary_counts_the_merges_apart(
+        pg_server, monkeypatch, tmp_path):
+    # 0006 joins four branches on four new tables: proven, every one of the 23 other orders
+    # with it. 0009 joins two branches adding columns to items: applied in the other order.
+    table = 'op.create_table("t{}", sa.Column("id", sa.Integer, primary_key=True))'
+    tables = [Rev(f"000{n}", "0001", table.format(n)) for n in range(2, 6)]
+    root = build_project(tmp_path / "project", [
+        items_revision(), *tables, merge("0006", *(t.id for t in tables)),
+        Rev("0007", "0006", 'op.add_column("items", sa.Column("a", sa.Integer))'),
+        Rev("0008", "0006", 'op.add_column("items", sa.Column("b", sa.Integer))'),
+        merge("0009", "0007", "0008")])
+
+    run, stage, created = stage_run(pg_server, monkeypatch, root)
+
+    assert stage.findings == [], "no order of 0006's branches is left untried"
+    assert run.summaries["merge-order"] == (
+        "2 merge revision(s): 1 proven order-independent from what each branch touched; of the other 1, "
+        "their branches applied in 1 other order(s) besides the build's")
+    assert created.count("checkpoint") == 1, "a copy before 0009's branches only"
+
+
 def test_a_clean_merge_proven_so_passes_every_stage(verify, tmp_path):
     models = ITEMS_MODELS + ('notes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, '
                              'primary_key=True), sa.Column("body", sa.Text))\n'

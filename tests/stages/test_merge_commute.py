@@ -42,14 +42,17 @@ def stage_run(pg_server, monkeypatch, root):
     return run, results["merge-order"], created
 
 
-@pytest.mark.parametrize("per_migration", [False, True], ids=["one-transaction", "transaction-per-migration"])
+@pytest.mark.parametrize("env", ["sync_template", "per_migration", "async_template"])
 def test_branches_on_other_tables_are_proven_without_a_copy_or_another_order(pg_server, monkeypatch,
-                                                                              tmp_path, per_migration):
+                                                                              tmp_path, env):
+    # In one transaction, or one per revision (the locks each took are its own), or through
+    # an async driver's run_sync.
     root = build_project(tmp_path / "project", merged(
         Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
         Rev("0003", "0001", 'op.create_index("ix_items_name", "items", ["name"])',
             'op.drop_index("ix_items_name", table_name="items")')),
-        files={"migrations/env.py": per_migration_env()} if per_migration else None)
+        env="sync_template" if env == "per_migration" else env,
+        files={"migrations/env.py": per_migration_env()} if env == "per_migration" else None)
 
     run, stage, created = stage_run(pg_server, monkeypatch, root)
 

@@ -215,6 +215,11 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     checkpoints = build.checkpoints or Checkpoints()
     copy = checkpoints.copies.get(merge.start - offset)
     expected = checkpoints.states.get(merge.at - offset)
+    if copy is None:
+        # The build kept none (a pull request whose branches begin in its base, or branches
+        # the files said were apart and the measurement found meeting): one built here,
+        # cloned for each use but the last.
+        copy = _built_before(run, order, merge)
     if expected is None:
         # The build applied something the merge does not stand on in between: the order it
         # used, less that, is applied here too.
@@ -231,12 +236,12 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     return findings
 
 
-def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None, revisions: list[Script],
+def _apply(run: Run, order: list[Script], merge: Merge, copy: str, revisions: list[Script],
            last: bool = False) -> tuple[State | None, MigrationError | None]:
     """`revisions` applied on a database where everything before `merge.start` is: the
-    state just after the last of them, or the error that stopped them. The `last` to use
-    the build's copy applies them on the copy itself."""
-    with _before_branches(run, order, merge, copy, last) as db:
+    state just after the last of them, or the error that stopped them. The `last` use of
+    `copy` applies them on the copy itself."""
+    with _before_branches(run, copy, last) as db:
         try:
             run.project.run_steps(db, revisions, upgrade=True)
         except MigrationError as exc:
@@ -246,20 +251,20 @@ def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None, revisi
 
 
 @contextlib.contextmanager
-def _before_branches(run: Run, order: list[Script], merge: Merge, copy: str | None, last: bool):
+def _before_branches(run: Run, copy: str, last: bool):
     """A database with everything the build applied before the merge's first branch
-    revision: the build's copy (a clone of it, but for the last use), or applied here (on
-    a new database) where the build kept none (a pull request whose branches begin in
-    its base)."""
-    if copy is not None:
-        with run.as_work_database(copy, NAME) if last else run.work_database(NAME, template=copy) as db:
-            yield db
-        return
+    revision: a clone of `copy`, or for the `last` use `copy` itself."""
+    with run.as_work_database(copy, NAME) if last else run.work_database(NAME, template=copy) as db:
+        yield db
+
+
+def _built_before(run: Run, order: list[Script], merge: Merge) -> str:
+    """A database with everything before the merge's first branch revision, applied here."""
     with run.work_database(NAME) as db:
         run.project.bootstrap(db)
         if merge.start:
             run.project.run_steps(db, order[:merge.start], upgrade=True)
-        yield db
+    return db.name
 
 
 def _label(merge: Merge, heads_order: tuple[int, ...]) -> str:

@@ -101,6 +101,17 @@ def test_a_clean_merge_proven_so_passes_every_stage(verify, tmp_path):
     assert stage["status"] == "pass" and stage["summary"] == PROVEN
 
 
+def test_a_role_with_only_createdb_proves_a_merge_too(verify, role, tmp_path):
+    root = build_project(tmp_path / "project", merged(
+        Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
+        Rev("0003", "0001", 'op.create_index("ix_items_name", "items", ["name"])')))
+
+    result = verify(root, "--stage", "fresh", "--stage", "merge-order", "--url", role.url())
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stage("merge-order")["summary"] == PROVEN
+
+
 def test_an_event_trigger_of_the_project_keeps_any_merge_from_being_proven(pg_server, monkeypatch, tmp_path):
     # Its code runs on every DDL statement, whichever table: what it does is nobody's to see.
     trigger = """\

@@ -5,22 +5,26 @@ order: neither reads nor changes anything the other does. Two views of what a br
 touches are joined, and a merge is proven only where both can be had for every revision
 of its branches and the branches' sets meet nowhere:
 
-- read from the revision files: the tables, indexes and constraints its `op.*` calls name
-  (a foreign key's table too). A revision the reading cannot follow (op.execute, its own
-  connection, bulk inserts, a helper, an enum or a sequence, a conditional `if_exists`)
-  has no such set, and its merge is not proven. This reading alone decides, before the
-  fresh build, whether a merge is likely to need its branches applied in other orders,
-  and so a copy of the database before them (what `likely_disjoint` says);
+- read from the revision files: the tables, indexes and constraints each revision's
+  `op.*` calls name (a foreign key's table too; in a batch, its `batch_op.*` calls). A
+  revision the reading cannot follow (op.execute, its own connection, bulk inserts, a
+  helper, an enum or a sequence, `if_exists`, SQL written out that calls a function) has
+  no such set, and its merge is not proven. This reading alone decides, before the fresh
+  build, whether a merge is to be proven or to have a copy of the database kept before
+  its branches (`to_prove`);
 - measured by the fresh build (projectside.measure): every relation each statement locked
   (a read, a foreign key's table), changed under a lock held already, rewrote, scanned,
   created or dropped, the version table and the suite's own schema left out. What the
-  file names hides (a view on a table, a sequence) shows here. Only op.* calls that change
-  the schema are left by the reading, and each writes catalog rows of what it changes: a
-  lock held since an earlier revision hides nothing of it. What the measurement may miss
-  is read once before the branches and once after them (schema_access.Ties): the tables
-  that inherit others, which a change to one reaches as a change to a catalog row of the
-  other, added to both branches' sets; and the project's event triggers, code that runs on
-  any DDL statement, with which no merge is proven.
+  files' names leave out (the sequence a column owns, a table's partitions) shows here.
+
+The reading leaves only op.* calls that change the schema, never rows: no statement that
+reads or writes rows can go unseen under a lock an earlier revision of the transaction
+took. A change the measurement may still miss is one to a relation locked already that
+writes no pg_class row of it: a table that inherits the one changed (or is its partition,
+or its parent). So what ties relations together is read once before the branches and
+once after them (schema_access.Ties): each branch's set takes in the tables its own inherit
+from or are inherited by, and with an event trigger of the project's (code run on every
+DDL statement) no merge is proven.
 
 Where the build recorded the schema around a revision, the revision must also change
 nothing that belongs to no relation (schemas, extensions, types, domains, functions,
@@ -58,6 +62,18 @@ _NAMED = {
     "create_table_comment": ((0, "table_name"),),
     "drop_table_comment": ((0, "table_name"),),
 }
+# batch_op.* calls inside `with op.batch_alter_table("t") as batch_op:`, on "t", and where
+# they name other relations.
+_BATCH_NAMED = {
+    "add_column": (), "drop_column": (), "alter_column": (), "create_table_comment": (),
+    "drop_table_comment": (), "create_index": ((0, "index_name"),), "drop_index": ((0, "index_name"),),
+    "create_unique_constraint": ((0, "constraint_name"),), "create_primary_key": ((0, "constraint_name"),),
+    "create_check_constraint": ((0, "constraint_name"),),
+    "create_exclude_constraint": ((0, "constraint_name"),), "drop_constraint": ((0, "constraint_name"),),
+    "create_foreign_key": ((0, "constraint_name"), (1, "referent_table")),
+}
+# What op.f(), which marks a name as final, is called on.
+_RECEIVERS = ("alembic.op", "batch")
 # SQLAlchemy constructs that make or name something besides relations, or that are only
 # ever read by code the reading does not follow.
 _UNFOLLOWED = {"Enum", "ENUM", "DOMAIN", "Sequence", "DDL", "event", "table", "select", "insert", "update",
@@ -111,11 +127,14 @@ def _named_in_file(path: str, mtime_ns: int) -> frozenset[str] | None:
         for statement in upgrades[0].body:
             if isinstance(statement, ast.Pass):
                 continue
+            if isinstance(statement, ast.With):
+                names |= _batch(statement, sources)
+                continue
             if not isinstance(statement, ast.Expr):
                 raise _Unreadable
             if isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str):
                 continue  # a docstring
-            names |= _op_call(statement.value, sources)
+            names |= _call(statement.value, sources, "alembic.op", _NAMED)
     except _Unreadable:
         return None
     return frozenset(names)
@@ -134,15 +153,17 @@ def _imports(module: ast.Module) -> dict[str, str]:
     return sources
 
 
-def _op_call(node: ast.AST, sources: dict[str, str]) -> set[str]:
+def _call(node: ast.AST, sources: dict[str, str], receiver: str, named: dict) -> set[str]:
+    """The relations a call of `receiver`'s (alembic's op, or a batch's alias) names: where
+    `named` says, and in the foreign keys of its arguments."""
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name) and sources.get(node.func.value.id) == "alembic.op"
-            and node.func.attr in _NAMED):
+            and isinstance(node.func.value, ast.Name) and sources.get(node.func.value.id) == receiver
+            and node.func.attr in named):
         raise _Unreadable
     if any(keyword.arg in _UNFOLLOWED_KEYWORDS or keyword.arg is None for keyword in node.keywords):
         raise _Unreadable
     names = set()
-    for position, keyword in _NAMED[node.func.attr]:
+    for position, keyword in named[node.func.attr]:
         given = node.args[position] if position < len(node.args) else next(
             (k.value for k in node.keywords if k.arg == keyword), None)
         if given is None:
@@ -155,10 +176,24 @@ def _op_call(node: ast.AST, sources: dict[str, str]) -> set[str]:
     return names
 
 
+def _batch(statement: ast.With, sources: dict[str, str]) -> set[str]:
+    """`with op.batch_alter_table("t") as batch_op:` and the batch_op.* calls in it."""
+    if len(statement.items) != 1 or not isinstance(statement.items[0].optional_vars, ast.Name):
+        raise _Unreadable
+    opened, alias = statement.items[0].context_expr, statement.items[0].optional_vars.id
+    names = _call(opened, sources, "alembic.op", {"batch_alter_table": ((0, "table_name"),)})
+    batch = {**sources, alias: "batch"}
+    for inner in statement.body:
+        if not isinstance(inner, ast.Expr):
+            raise _Unreadable
+        names |= _call(inner.value, batch, "batch", _BATCH_NAMED)
+    return names
+
+
 def _literal(node: ast.AST, sources: dict[str, str]) -> str:
     """A name written out, or as op.f("...")."""
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "f"
-            and isinstance(node.func.value, ast.Name) and sources.get(node.func.value.id) == "alembic.op"
+            and isinstance(node.func.value, ast.Name) and sources.get(node.func.value.id) in _RECEIVERS
             and len(node.args) == 1 and not node.keywords):
         node = node.args[0]
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -176,13 +211,13 @@ def _construct(node: ast.AST, sources: dict[str, str]) -> set[str]:
                 or {name.lower() for name in _CALLED.findall(inner.value)} - _SQL_FOLLOWED):
             raise _Unreadable  # SQL that reads a table, or may: a function the reading cannot follow
         if isinstance(inner, ast.Name) and not sources.get(inner.id, "").startswith("sqlalchemy") \
-                and sources.get(inner.id) != "alembic.op":
+                and sources.get(inner.id) not in _RECEIVERS:
             raise _Unreadable  # a variable, a helper: what it holds is not in the file's text
         if not isinstance(inner, ast.Call):
             continue
         called = _dotted(inner.func)
         if called is None or called[-1] in _UNFOLLOWED or not sources.get(called[0], "").startswith(
-                "sqlalchemy") and not (sources.get(called[0]) == "alembic.op" and called[1:] == ["f"]):
+                "sqlalchemy") and not (sources.get(called[0]) in _RECEIVERS and called[1:] == ["f"]):
             raise _Unreadable
         if called[-1] == "ForeignKey" and inner.args:
             names.add(_referent(inner.args[0]))

@@ -101,6 +101,18 @@ def test_a_clean_merge_proven_so_passes_every_stage(verify, tmp_path):
     assert stage["status"] == "pass" and stage["summary"] == PROVEN
 
 
+def test_a_branch_in_batch_mode_is_read_and_proven(pg_server, monkeypatch, tmp_path):
+    batch = ('with op.batch_alter_table("items") as batch_op:\n'
+             '    batch_op.add_column(sa.Column("a", sa.Integer))\n'
+             '    batch_op.create_index(batch_op.f("ix_items_a"), ["a"])')
+    root = build_project(tmp_path / "project", merged(Rev("0002", "0001", NOTES), Rev("0003", "0001", batch)))
+
+    run, stage, created = stage_run(pg_server, monkeypatch, root)
+
+    assert stage.findings == [] and run.summaries["merge-order"] == PROVEN
+    assert "checkpoint" not in created
+
+
 def test_a_role_with_only_createdb_proves_a_merge_too(verify, role, tmp_path):
     root = build_project(tmp_path / "project", merged(
         Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
@@ -223,6 +235,10 @@ def revision_file(tmp_path, body: str) -> str:
     ('op.add_column("a", sa.Column("n", sa.Integer, nullable=False, server_default=sa.text("0")))\n'
      'op.create_check_constraint("ck", "a", "n >= 0 AND n IN (1, 2)")', {"a", "ck"}),
     ('op.drop_index("ix_a")', {"ix_a"}),
+    ('with op.batch_alter_table("a", schema="s") as batch_op:\n'
+     '    batch_op.add_column(sa.Column("n", sa.Integer))\n'
+     '    batch_op.create_foreign_key("fk_a_b", "b", ["b_id"], ["id"])\n'
+     '    batch_op.create_index(batch_op.f("ix_a_n"), ["n"])', {"a", "fk_a_b", "b", "ix_a_n"}),
 ])
 def test_the_files_name_the_relations_op_calls_name(tmp_path, body, names):
     assert named_in_file(revision_file(tmp_path, body)) == names
@@ -239,6 +255,8 @@ def test_the_files_name_the_relations_op_calls_name(tmp_path, body, names):
     'op.create_check_constraint("ck", "a", "n IN (SELECT n FROM b)")',
     'for table in ("a", "b"):\n    op.drop_table(table)',
     'helper("a")',
+    'with op.batch_alter_table("a") as batch_op:\n    batch_op.execute("UPDATE a SET n = 1")',
+    'with op.batch_alter_table("a") as batch_op:\n    op.execute("UPDATE b SET n = 1")',
 ])
 def test_what_the_files_cannot_follow_names_nothing(tmp_path, body):
     assert named_in_file(revision_file(tmp_path, body)) is None

@@ -97,8 +97,6 @@ def autocommits(connection) -> bool:
     return sqlalchemy_autocommits(connection)
 
 
-
-
 # The suite's own event triggers (checks.schema.tracking) are named with this.
 _SUITE_PREFIX = "alembic_preflight_"
 _TIES = f"""SELECT 'inherits', child.relname, parent.relname FROM pg_inherits i

@@ -14,6 +14,10 @@ fresh build just before the first of them, and the merge revision after them. Th
 just after the merge revision (what users of either database see) must equal the one the
 fresh build had there, by the round trip's comparison, with as many rows per table. An
 order whose upgrade fails is reported with the revisions it ran ahead of.
+
+A merge whose branches touch disjoint relations, by their revision files and by what the
+fresh build measured, is proven order-independent instead (checks.stages.merge_commute):
+no copy is kept for it, and no other order applied.
 """
 
 from __future__ import annotations
@@ -223,12 +227,12 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     if expected is None:
         # The build applied something the merge does not stand on in between: the order it
         # used, less that, is applied here too.
-        expected, failed = _apply(run, order, merge, copy, merge.ours)
+        expected, failed = _apply(run, copy, merge.ours)
         if failed is not None:
             raise failed  # the build ran these very revisions in this order
     reported: set[str] = set()
     for number, (heads_order, revisions) in enumerate(merge.orders, start=1):
-        found, failed = _apply(run, order, merge, copy, revisions, last=number == len(merge.orders))
+        found, failed = _apply(run, copy, revisions, last=number == len(merge.orders))
         if failed is not None:
             findings.append(_fails(merge, heads_order, revisions, failed))
             continue
@@ -236,11 +240,11 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     return findings
 
 
-def _apply(run: Run, order: list[Script], merge: Merge, copy: str, revisions: list[Script],
+def _apply(run: Run, copy: str, revisions: list[Script],
            last: bool = False) -> tuple[State | None, MigrationError | None]:
-    """`revisions` applied on a database where everything before `merge.start` is: the
-    state just after the last of them, or the error that stopped them. The `last` use of
-    `copy` applies them on the copy itself."""
+    """`revisions` applied on a clone of `copy` (everything before the merge's first branch
+    revision): the state just after the last of them, or the error that stopped them. The
+    `last` use of `copy` applies them on the copy itself."""
     with _before_branches(run, copy, last) as db:
         try:
             run.project.run_steps(db, revisions, upgrade=True)

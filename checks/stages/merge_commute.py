@@ -92,8 +92,9 @@ _SQL_FOLLOWED = {
     "char", "timestamp", "time", "interval", "bit", "and", "or", "not",
 }
 # What a revision may change besides relations and their parts: the schema's other fields.
-_NOT_RELATIONS = ("schemas", "extensions", "enums", "domains", "functions", "privileges",
-                  "default_privileges")
+_NOT_RELATIONS = ("schemas", "extensions", "enums", "domains", "functions", "default_privileges")
+# Grants on these are a relation's part (a new table gets the default privileges' own).
+_RELATION_GRANTS = {"table", "view", "materialized view", "foreign table", "sequence", "column"}
 
 
 class _Unreadable(Exception):
@@ -366,4 +367,10 @@ def _changes_more(build, revision: str) -> bool:
     before, after = build.before.get(revision), build.after.get(revision)
     if before is None or after is None:
         return False
-    return any(getattr(before, name) != getattr(after, name) for name in _NOT_RELATIONS)
+    if any(getattr(before, name) != getattr(after, name) for name in _NOT_RELATIONS):
+        return True
+    return _other_grants(before) != _other_grants(after)
+
+
+def _other_grants(snapshot) -> set:
+    return {grant for grant in snapshot.privileges if grant.kind not in _RELATION_GRANTS}

@@ -7,7 +7,17 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from projects import ITEMS_MODELS, Rev, assert_clean, build_project, items_revision, per_migration_env
+from projects import (
+    CREATE_ITEMS,
+    DROP_ITEMS,
+    ITEMS_MODELS,
+    MAKE_REPORTING_ROLE,
+    Rev,
+    assert_clean,
+    build_project,
+    items_revision,
+    per_migration_env,
+)
 
 from checks.project.project import Project
 from checks.run import Run
@@ -111,6 +121,25 @@ def test_a_branch_in_batch_mode_is_read_and_proven(pg_server, monkeypatch, tmp_p
 
     assert stage.findings == [] and run.summaries["merge-order"] == PROVEN
     assert "checkpoint" not in created
+
+
+def test_tables_the_default_privileges_grant_on_are_still_proven_apart(pg_server, tmp_path):
+    # A new table gets the grants ALTER DEFAULT PRIVILEGES set: a part of it, not another object.
+    grant = 'op.execute("ALTER DEFAULT PRIVILEGES {} SELECT ON TABLES {} reporting")'
+    root = build_project(tmp_path / "project", [
+        Rev("0001", None, MAKE_REPORTING_ROLE + grant.format("GRANT", "TO") + "\n" + CREATE_ITEMS,
+            grant.format("REVOKE", "FROM") + "\n" + DROP_ITEMS),
+        Rev("0002", "0001", NOTES, 'op.drop_table("notes")'),
+        Rev("0003", "0001", 'op.add_column("items", sa.Column("a", sa.Integer))',
+            'op.drop_column("items", "a")'),
+        merge("0004", "0002", "0003")])
+    run = Run(Project(root), pg_server)
+
+    results = {r.name: r for r in run_stages(run, ["fresh", "merge-order", "roundtrip"])}
+
+    assert results["merge-order"].findings == [] and run.summaries["merge-order"] == PROVEN
+    grants = run.build().after["0002"].privileges  # the schema after 0002 was read, and compared
+    assert any(g.name == "notes" and g.grantee == "reporting" for g in grants)
 
 
 def test_a_role_with_only_createdb_proves_a_merge_too(verify, role, tmp_path):

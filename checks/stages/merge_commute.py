@@ -142,8 +142,9 @@ def _named_in_file(path: str, mtime_ns: int) -> frozenset[str] | None:
 
 
 def _imports(module: ast.Module) -> dict[str, str]:
-    """Module-level names and the module each was imported from (`op`: alembic's)."""
-    sources = {}
+    """Module-level names and the module each was imported from (`op`: alembic's), less
+    those the module binds to anything else too."""
+    sources, bound = {}, set()
     for node in module.body:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -151,7 +152,12 @@ def _imports(module: ast.Module) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 sources[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return sources
+        elif not isinstance(node, ast.FunctionDef):
+            bound |= {name.id for name in ast.walk(node) if isinstance(name, ast.Name)
+                      and isinstance(name.ctx, ast.Store)}
+        elif node.name != "upgrade":
+            bound.add(node.name)
+    return {name: source for name, source in sources.items() if name not in bound}
 
 
 def _call(node: ast.AST, sources: dict[str, str], receiver: str, named: dict) -> set[str]:

@@ -289,3 +289,10 @@ def test_the_files_name_the_relations_op_calls_name(tmp_path, body, names):
 ])
 def test_what_the_files_cannot_follow_names_nothing(tmp_path, body):
     assert named_in_file(revision_file(tmp_path, body)) is None
+
+
+def test_a_module_that_binds_op_to_something_else_names_nothing(tmp_path):
+    path = revision_file(tmp_path, 'op.drop_table("a")\n')
+    with open(path, "a") as file:
+        file.write('\n\nop = __import__("our_migrations").op\n')
+    assert named_in_file(path) is None

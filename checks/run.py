@@ -29,7 +29,7 @@ from checks.project.remote import RemoteMeter
 from checks.pullrequest.base import apply_base
 from checks.schema import Snapshot, incremental, tracking
 from checks.schema.incremental import IncrementalSnapshots, describe_mismatch
-from checks.schema_access import snapshot_of
+from checks.schema_access import Ties, snapshot_of, ties
 from harness.privileges import cannot_create_extension
 from harness.server import Server
 from projectside import measure as measuring
@@ -80,10 +80,12 @@ class Checkpoints:
     database just before that revision (env.py's run ends there, and a new one goes on
     once the copy is made); for each index in `states`, the State just after it. The build
     fills both in as it passes them; an index it could not serve stays None (a copy
-    before a second root, which runs only on an empty database)."""
+    before a second root, which runs only on an empty database). For each index in
+    `ties`, what ties relations together just after it (schema_access.Ties)."""
 
     copies: dict[int, str | None] = field(default_factory=dict)
     states: dict[int, State | None] = field(default_factory=dict)
+    ties: dict[int, Ties | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -373,6 +375,8 @@ class Run:
             if counted:
                 schema = walk.after.get(revision.revision) or snapshot_of(connection, self.version_table)
                 checkpoints.states[applied - 1] = State(schema, rows.counts(connection, self.version_table))
+            if checkpoints is not None and applied - 1 in checkpoints.ties:
+                checkpoints.ties[applied - 1] = ties(connection)
             self.progress.step(label, applied, len(order), revision.revision)
             if meter is not None:
                 # The rows were read from the tables themselves, not the catalogs.

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 from sqlalchemy import text
@@ -95,3 +96,28 @@ def autocommits(connection) -> bool:
         return said
     return sqlalchemy_autocommits(connection)
 
+
+# The suite's own event triggers (checks.schema.tracking) are named with this.
+_SUITE_PREFIX = "alembic_preflight_"
+_TIES = f"""SELECT 'inherits', child.relname, parent.relname FROM pg_inherits i
+JOIN pg_class child ON child.oid = i.inhrelid JOIN pg_class parent ON parent.oid = i.inhparent
+UNION ALL SELECT 'event trigger', evtname, '' FROM pg_event_trigger
+WHERE left(evtname, {len(_SUITE_PREFIX)}) <> '{_SUITE_PREFIX}'"""
+
+
+@dataclass(frozen=True)
+class Ties:
+    """What ties a change to one relation to others out of a measurement's sight
+    (projectside.measure): it reads the catalog rows a statement wrote of the relations
+    whose pg_class row it wrote, and no code but the statement's."""
+
+    inherits: frozenset[tuple[str, str]]  # (child, parent), by name: a change to one can reach the other
+    event_triggers: frozenset[str]  # the project's own: code run on every DDL statement
+
+
+def ties(connection) -> Ties:
+    """The database's Ties, read through whatever connection is at hand."""
+    run = getattr(connection, "exec_driver_sql", None) or connection.execute
+    rows = run(_TIES).fetchall()
+    return Ties(frozenset((child, parent) for kind, child, parent in rows if kind == "inherits"),
+                frozenset(name for kind, name, _ in rows if kind == "event trigger"))

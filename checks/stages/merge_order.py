@@ -14,6 +14,10 @@ fresh build just before the first of them, and the merge revision after them. Th
 just after the merge revision (what users of either database see) must equal the one the
 fresh build had there, by the round trip's comparison, with as many rows per table. An
 order whose upgrade fails is reported with the revisions it ran ahead of.
+
+A merge whose branches touch disjoint relations, by their revision files and by what the
+fresh build measured, is proven order-independent instead (checks.stages.merge_commute):
+no copy is kept for it, and no other order applied.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.script import Script
@@ -34,6 +38,8 @@ from checks.result import Finding, Severity
 from checks.run import Build, Checkpoints, Run, State
 from checks.schema import schema_differences
 from checks.schema_access import snapshot_of
+from checks.stages.merge_commute import plan as commute_plan
+from checks.stages.merge_commute import proven, to_prove
 from checks.stages.skips import skipped_for_build
 
 MAX_ORDERS = 8
@@ -53,6 +59,7 @@ class Merge:
     orders: list[tuple[tuple[int, ...], list[Script]]]  # (branch heads' order, revisions from `start`)
     untried: list[tuple[int, ...]]  # orders of the branch heads left out
     untried_count: int = 0
+    branches: list[frozenset[str]] = field(default_factory=list)  # each head's own revisions, by head
 
 
 def applied_order(build: Build) -> list[Script]:
@@ -79,7 +86,7 @@ def plan(order: list[Script], judged: set[str] | None = None) -> list[Merge]:
             continue
         start = min(position[revision] for revision in own)
         ours = [s for s in order[start:at] if s.revision in own or s.revision in common] + [script]
-        merge = Merge(script, heads, start, at, ours, [], [])
+        merge = Merge(script, heads, start, at, ours, [], [], branches=[side - common for side in stands_on])
         _choose_orders(merge, order, stands_on)
         if merge.orders or merge.untried:
             merges.append(merge)
@@ -148,7 +155,8 @@ def _branch_by_branch(heads_order: tuple[int, ...], between: list[Script],
 def plan_checkpoints(run: Run, build: Build) -> Checkpoints | None:
     """What the fresh build keeps for this stage: a copy of the database before each
     merge's first branch revision, and the state just after each merge. Nothing at all
-    for a history without merges."""
+    for a history without merges, nor for a merge whose revision files say its branches
+    touch other tables (merge_commute): the build's measurements are to prove it."""
     order = applied_order(build)
     merges = plan(order, _judged(run, build))
     if not merges:
@@ -156,11 +164,14 @@ def plan_checkpoints(run: Run, build: Build) -> Checkpoints | None:
     offset = len(order) - len(build.walked)
     checkpoints = Checkpoints()
     for merge in merges:
+        if to_prove(run, merge):
+            commute_plan(checkpoints, merge)  # the build's measurements are likely to prove it
+            continue
         if merge.start >= offset and merge.start > 0:
             checkpoints.copies[merge.start - offset] = None
         if len(merge.ours) == merge.at - merge.start + 1:
             checkpoints.states[merge.at - offset] = None
-    return checkpoints
+    return checkpoints if checkpoints.copies or checkpoints.states or checkpoints.ties else None
 
 
 def _judged(run: Run, build: Build) -> set[str] | None:
@@ -183,13 +194,23 @@ def check(run: Run) -> list[Finding]:
         return []
     findings: list[Finding] = []
     tried = 0
-    for number, merge in enumerate(merges, start=1):
-        run.progress.step(NAME, number - 1, len(merges), merge.revision.revision)
+    applied = [merge for merge in merges if not proven(run, build, merge)]
+    for number, merge in enumerate(applied, start=1):
+        run.progress.step(NAME, number - 1, len(applied), merge.revision.revision)
         findings += _judge(run, build, order, merge)
         tried += len(merge.orders)
-    run.summaries[NAME] = (f"{len(merges)} merge revision(s); their branches applied in {tried} other "
-                           "order(s) besides the build's")
+    run.summaries[NAME] = _summary(len(merges), len(merges) - len(applied), tried)
     return findings
+
+
+def _summary(merges: int, proven_count: int, tried: int) -> str:
+    orders = f"their branches applied in {tried} other order(s) besides the build's"
+    if not proven_count:
+        return f"{merges} merge revision(s); {orders}"
+    if proven_count == merges:
+        return f"{merges} merge revision(s), all proven order-independent from what each branch touched"
+    return (f"{merges} merge revision(s): {proven_count} proven order-independent from what each branch "
+            f"touched; of the other {merges - proven_count}, {orders}")
 
 
 def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Finding]:
@@ -198,15 +219,20 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     checkpoints = build.checkpoints or Checkpoints()
     copy = checkpoints.copies.get(merge.start - offset)
     expected = checkpoints.states.get(merge.at - offset)
+    if copy is None:
+        # The build kept none (a pull request whose branches begin in its base, or branches
+        # the files said were apart and the measurement found meeting): one built here,
+        # cloned for each use but the last.
+        copy = _built_before(run, order, merge)
     if expected is None:
         # The build applied something the merge does not stand on in between: the order it
         # used, less that, is applied here too.
-        expected, failed = _apply(run, order, merge, copy, merge.ours)
+        expected, failed = _apply(run, copy, merge.ours)
         if failed is not None:
             raise failed  # the build ran these very revisions in this order
     reported: set[str] = set()
     for number, (heads_order, revisions) in enumerate(merge.orders, start=1):
-        found, failed = _apply(run, order, merge, copy, revisions, last=number == len(merge.orders))
+        found, failed = _apply(run, copy, revisions, last=number == len(merge.orders))
         if failed is not None:
             findings.append(_fails(merge, heads_order, revisions, failed))
             continue
@@ -214,12 +240,12 @@ def _judge(run: Run, build: Build, order: list[Script], merge: Merge) -> list[Fi
     return findings
 
 
-def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None, revisions: list[Script],
+def _apply(run: Run, copy: str, revisions: list[Script],
            last: bool = False) -> tuple[State | None, MigrationError | None]:
-    """`revisions` applied on a database where everything before `merge.start` is: the
-    state just after the last of them, or the error that stopped them. The `last` to use
-    the build's copy applies them on the copy itself."""
-    with _before_branches(run, order, merge, copy, last) as db:
+    """`revisions` applied on a clone of `copy` (everything before the merge's first branch
+    revision): the state just after the last of them, or the error that stopped them. The
+    `last` use of `copy` applies them on the copy itself."""
+    with _before_branches(run, copy, last) as db:
         try:
             run.project.run_steps(db, revisions, upgrade=True)
         except MigrationError as exc:
@@ -229,20 +255,20 @@ def _apply(run: Run, order: list[Script], merge: Merge, copy: str | None, revisi
 
 
 @contextlib.contextmanager
-def _before_branches(run: Run, order: list[Script], merge: Merge, copy: str | None, last: bool):
+def _before_branches(run: Run, copy: str, last: bool):
     """A database with everything the build applied before the merge's first branch
-    revision: the build's copy (a clone of it, but for the last use), or applied here (on
-    a new database) where the build kept none (a pull request whose branches begin in
-    its base)."""
-    if copy is not None:
-        with run.as_work_database(copy, NAME) if last else run.work_database(NAME, template=copy) as db:
-            yield db
-        return
+    revision: a clone of `copy`, or for the `last` use `copy` itself."""
+    with run.as_work_database(copy, NAME) if last else run.work_database(NAME, template=copy) as db:
+        yield db
+
+
+def _built_before(run: Run, order: list[Script], merge: Merge) -> str:
+    """A database with everything before the merge's first branch revision, applied here."""
     with run.work_database(NAME) as db:
         run.project.bootstrap(db)
         if merge.start:
             run.project.run_steps(db, order[:merge.start], upgrade=True)
-        yield db
+    return db.name
 
 
 def _label(merge: Merge, heads_order: tuple[int, ...]) -> str:

@@ -143,10 +143,10 @@ SELECT json_build_object(
  'changed', (SELECT coalesce(json_agg(rel::bigint), '[]'::json) FROM changed),
  'relations', ({relations}),
  'kept', (SELECT kept FROM kept),
- 'locks', (SELECT coalesce(string_agg(h.relation::text || ' ' || h.mode || CASE WHEN me.dropped
+ 'locks', (SELECT coalesce(string_agg(h.relation::text || ' ' || h.mode || CASE WHEN (SELECT dropped FROM me)
                   AND NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = h.relation) THEN ' gone' ELSE '' END,
                   ','), '')
-           FROM held h, me, kept WHERE NOT kept.kept OR h.relation > me.newest),
+           FROM held h WHERE NOT (SELECT kept FROM kept) OR h.relation > (SELECT newest FROM me)),
  'scans', (SELECT coalesce(json_agg(json_build_array(oid::bigint, scans, rows)), '[]'::json) FROM counted
            WHERE scans > 0)
 )::text"""

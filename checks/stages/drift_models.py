@@ -14,7 +14,7 @@ import re
 from checks.errors import StageError
 from checks.project.environment import url_string
 from checks.project.models import ModelsUnbuildable, models_of
-from checks.project.project import StepState
+from checks.project.project import Database, StepState
 from checks.run import Run
 from checks.schema import Snapshot
 
@@ -70,7 +70,7 @@ def models_ahead(run: Run) -> Snapshot | None:
     built: the drift stage builds it in its turn and says why."""
     try:
         if not run.project.has_metadata():
-            _configure_offline(run.project)
+            _configure_offline(run.project, Database(run.server.endpoint, f"{run.work_name}_offline"))
     except Exception:  # noqa: BLE001 - env.py has no offline mode: the models wait for the build's run
         return None
     db = run.database("models")
@@ -82,12 +82,14 @@ def models_ahead(run: Run) -> Snapshot | None:
         run.server.drop_database(db.name)  # this process's: the run's end does not see it
 
 
-def _configure_offline(project) -> None:
+def _configure_offline(project, nowhere: Database) -> None:
     """What env.py passes to context.configure (its target_metadata), from a run of it in
-    offline mode with no revision to apply: nothing is connected to, what it writes is
-    dropped."""
-    with project.env.active():
-        project.drive_steps(project.config(), [], True, StepState(), as_sql=True, output_buffer=io.StringIO())
+    offline mode with no revision to apply: what it writes is dropped. Its URL names a
+    database that does not exist: an env.py that connects whatever the mode fails at once,
+    instead of joining a database the build is using."""
+    with project.env.active(nowhere.endpoint, nowhere.name):
+        project.drive_steps(project.config(nowhere), [], True, StepState(), as_sql=True,
+                            output_buffer=io.StringIO())
 
 
 def _unbuildable(run: Run, exc: ModelsUnbuildable) -> StageError:

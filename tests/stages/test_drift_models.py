@@ -185,3 +185,15 @@ def test_an_extension_the_migrations_create_has_the_models_built_again_with_it(v
     assert result.code == 0, result.stdout + result.stderr
     assert result.findings("drift") == []
     assert result.stage("drift").get("summary") is None
+
+
+def test_an_env_py_that_connects_in_any_mode_has_its_models_built_in_turn(verify, tmp_path):
+    # It reads DATABASE_URL and connects even offline: ahead of the build it finds no
+    # database there (none of the run's), and drift builds the models in its turn.
+    project = build_project(tmp_path / "project", _long(CREATE_ITEMS), models=ITEMS_MODELS,
+                            env="database_url")
+    result = verify(project, "--stage", "drift")
+
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.findings("drift") == []
+    assert result.stage("drift").get("summary") is None

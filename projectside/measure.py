@@ -208,7 +208,7 @@ _TYPES = "text, bigint, bigint, bigint, bigint, oid, bigint, bigint"  # of the r
 
 def _statement(marks: str, complete: bool, thorough: bool) -> str:
     """The read, its arguments as `marks` has them: "%s" (the drivers' format), "$" ($1 to
-    $6, as PREPARE wants them)."""
+    $8, as PREPARE wants them)."""
     key = (marks, complete, thorough)
     if key not in _STATEMENTS:
         places = [f"${n}" for n in range(1, 9)] if marks == "$" else [marks] * 8
@@ -264,14 +264,12 @@ class Prepared:
 
     def hold(self) -> None:
         if (getattr(self.connection.dialect, "server_version_info", None) or ()) >= (12,):
-            try:
+            # It fails where a transaction failed already: plans chosen per run, as before.
+            with contextlib.suppress(Exception):
                 mode = _one(self.connection, "SELECT current_setting('plan_cache_mode')", parse=False)
                 _one(self.connection, "SET plan_cache_mode = force_generic_plan", rows=False)
                 self._plan_mode = mode
-            except Exception:  # noqa: BLE001 - a transaction failed already: chosen per run, as before
-                pass
-        if not getattr(self.connection.dialect, "driver", "").startswith("psycopg") or \
-                self.connection.dialect.driver == "psycopg2":
+        if getattr(self.connection.dialect, "driver", "") not in ("psycopg", "psycopg_async"):
             return
         raw = _driver_connection(self.connection)
         cache = getattr(raw, "_prepared", None)
@@ -296,9 +294,6 @@ class Prepared:
     def forget(self) -> None:
         """The session may have lost them: made again under new names before the next read."""
         self.names = {}
-
-    def read(self, complete: bool, thorough: bool, args: tuple):
-        return self.run((complete, thorough), lambda marks: _statement(marks, complete, thorough), args)
 
     def run(self, key, text: Callable[[str], str], args: tuple = (), parse: bool = True):
         """The statement `text(marks)` gives, prepared under `key` the first time."""
@@ -337,18 +332,16 @@ def _marks(connection) -> str:
     return "$" if _paramstyle(connection) == "numeric_dollar" else "%s"
 
 
-def read_state(connection, after: State | None = None, complete: bool = False,
-               thorough: bool = False, prepared: Prepared | None = None) -> State:
-    """The state now, with the relations written since `after` (in its transaction), or all;
-    `thorough`: the rows of every catalog that describes a relation, not pg_class's alone
-    (read without it where pg_class's cannot say which relations were changed)."""
+def read_state(prepared: Prepared, after: State | None = None, complete: bool = False,
+               thorough: bool = False) -> State:
+    """The state now, on `prepared`'s connection, with the relations written since `after`
+    (in its transaction), or all; `thorough`: the rows of every catalog that describes a
+    relation, not pg_class's alone (read without it where pg_class's cannot say which
+    relations were changed)."""
     args = ("", -1, -1, -1, -1, 0, -1, -1) if after is None else \
         (after.tx, after.cid, after.writes, len(after.locks), after.deletions, after.newest,
          after.trigger_writes, after.writes - after.class_writes)
-    if prepared is not None:
-        data = prepared.read(complete, thorough, args)
-    else:
-        data = _one(connection, _statement(_marks(connection), complete, thorough), args=args)
+    data = prepared.run((complete, thorough), lambda marks: _statement(marks, complete, thorough), args)
     return State(data, complete, after)
 
 
@@ -490,7 +483,7 @@ class Meter:
         only where the migration's transaction already has (aborted, waiting for its
         ROLLBACK TO SAVEPOINT): the project's own statement then says why."""
         try:
-            return read_state(self.connection, after, complete, thorough, self._prepared)
+            return read_state(self._prepared, after, complete, thorough)
         except Exception:  # noqa: BLE001
             return None
 

@@ -66,7 +66,7 @@ def _table(table, dialect, mapped: set | None = None) -> dict:
     auto = getattr(table, "_autoincrement_column", None)
     inserted = [c for c in used if c is not auto and c.server_default is None]
     updated = [c for c in used if not c.primary_key]
-    chosen = select(*used) if _takes_columns(select) else select(used)
+    chosen = select(*used) if _select_takes_columns() else select(used)
     found = {
         "table": table.fullname,
         "schema": table.schema,
@@ -81,7 +81,7 @@ def _table(table, dialect, mapped: set | None = None) -> dict:
     return found
 
 
-def _takes_columns(select) -> bool:
+def _select_takes_columns() -> bool:
     """Whether select() takes the columns as arguments (1.4, 2.x) or as one list (1.3)."""
     import sqlalchemy
 
